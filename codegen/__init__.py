@@ -1,0 +1,1 @@
+"""Backends: each turns the IR into files through Jinja2 templates."""

@@ -1,0 +1,1 @@
+"""Python backend: a construct reference codec and a straight-line fast path."""

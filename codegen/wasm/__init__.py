@@ -1,0 +1,1 @@
+"""Wasm backend: C source for the MOSN ABI, built with zig cc."""

@@ -1,0 +1,1 @@
+"""The protodsl grammar, shipped as package data."""

@@ -1,0 +1,84 @@
+"""Diagnostics are values: every stage returns them, only the CLI prints them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Span:
+    """A region of a spec file; lines and columns count from 1."""
+
+    file: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    span: Span
+    message: str
+    severity: str = "error"
+    note: str | None = None
+
+    def render(self, source: str | None) -> str:
+        """`file:line:col: error: message`, then the source line and a caret."""
+        text = f"{self.span}: {self.severity}: {self.message}"
+        line = _source_line(source, self.span.line)
+        if line is not None:
+            width = 1
+            if self.span.end_line == self.span.line and self.span.end_col > self.span.col:
+                width = self.span.end_col - self.span.col
+            gutter = f"{self.span.line:>4} | "
+            caret = " " * (len(gutter) + self.span.col - 1) + "^" + "~" * (width - 1)
+            text += f"\n{gutter}{line}\n{caret}"
+        if self.note:
+            text += f"\n     = note: {self.note}"
+        return text
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.span.file,
+            "line": self.span.line,
+            "col": self.span.col,
+            "end_line": self.span.end_line,
+            "end_col": self.span.end_col,
+            "severity": self.severity,
+            "message": self.message,
+            "note": self.note,
+        }
+
+
+class SpecError(Exception):
+    """Raised by the compiler's entry points when a spec has errors."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], source: str | None) -> None:
+        self.diagnostics = tuple(sorted(diagnostics, key=_position))
+        self.source = source
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n".join(d.render(self.source) for d in self.diagnostics)
+
+    def to_json(self) -> str:
+        return json.dumps([d.to_json() for d in self.diagnostics], indent=2)
+
+
+def _position(d: Diagnostic) -> tuple[int, int]:
+    return (d.span.line, d.span.col)
+
+
+def _source_line(source: str | None, line: int) -> str | None:
+    if source is None:
+        return None
+    lines = source.splitlines()
+    if 1 <= line <= len(lines):
+        return lines[line - 1].expandtabs(1)
+    return None

@@ -1,0 +1,199 @@
+"""The syntax tree: what the spec says, names unresolved, every node with its span."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from protodsl.diagnostics import Span
+
+# ---- expressions -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntLit:
+    value: int
+    span: Span
+
+
+@dataclass(frozen=True)
+class NameRef:
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Dotted:
+    """`a.b`: an enum member (`Status.SUCCESS`) or a field of a builder parameter."""
+
+    base: str
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    args: tuple[Expr, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str
+    operand: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class InSet:
+    operand: Expr
+    options: tuple[Expr, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class MatchCase:
+    key: int | None  # None is the `_` default
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Match:
+    subject: Expr
+    cases: tuple[MatchCase, ...]
+    span: Span
+
+
+Expr = IntLit | NameRef | Dotted | Call | Unary | Binary | InSet | Match
+
+# ---- declarations ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TypeArg:
+    name: str | None  # None for a positional argument
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class TypeRef:
+    name: str
+    args: tuple[TypeArg, ...]
+    size: Expr | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: TypeRef
+    value: Expr | None
+    doc: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class BitMember:
+    name: str
+    width: int
+    enum: str | None
+    value: Expr | None
+    doc: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Bits:
+    base: str
+    members: tuple[BitMember, ...]
+    doc: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Roles:
+    roles: tuple[Role, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Frame:
+    name: str
+    when: Expr
+    items: tuple[Field | Bits, ...]
+    roles: tuple[Roles, ...]
+    doc: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class EnumMember:
+    name: str
+    value: int
+    doc: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Enum:
+    name: str
+    base: str
+    open: bool
+    members: tuple[EnumMember, ...]
+    doc: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Builder:
+    """`keepalive request(id) { ... }`: how to make a frame the host asks for."""
+
+    kind: str
+    frame: str
+    params: tuple[str, ...]
+    assignments: tuple[Assignment, ...]
+    doc: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    value: str | int
+    span: Span
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    mosn_name: str
+    settings: tuple[Setting, ...]
+    enums: tuple[Enum, ...]
+    frames: tuple[Frame, ...]
+    builders: tuple[Builder, ...]
+    doc: str | None
+    span: Span

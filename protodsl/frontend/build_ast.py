@@ -1,0 +1,242 @@
+"""Lark parse tree to AST: one method per grammar rule, spans from `meta`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lark import Token, Transformer, v_args
+from lark.tree import Meta
+
+from protodsl.diagnostics import Diagnostic, Span, SpecError
+from protodsl.frontend import ast
+
+_UNITS = {None: 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+
+
+@dataclass
+class DocComments:
+    """`///` comments by line: a comment on an item's first line, or on the lines
+    just above it, documents that item."""
+
+    tokens: list[Token]
+
+    def __post_init__(self) -> None:
+        self.by_line: dict[int, str] = {}
+        for tok in self.tokens:
+            assert tok.line is not None
+            self.by_line[tok.line] = str(tok)[3:].strip()
+
+    def for_item(self, line: int) -> str | None:
+        lines: list[str] = []
+        above = line - 1
+        while above in self.by_line:
+            lines.insert(0, self.by_line[above])
+            above -= 1
+        if line in self.by_line:
+            lines.append(self.by_line[line])
+        return "\n".join(lines) if lines else None
+
+
+def parse_int(text: str) -> int:
+    return int(text.replace("_", ""), 0)
+
+
+@v_args(inline=True, meta=True)
+class BuildAst(Transformer[Token, ast.Protocol]):
+    def __init__(self, filename: str, docs: DocComments) -> None:
+        super().__init__()
+        self.filename = filename
+        self.docs = docs
+
+    def _span(self, meta: Meta) -> Span:
+        if meta.empty:
+            return Span(self.filename, 1, 1, 1, 1)
+        return Span(self.filename, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tok_span(self, tok: Token) -> Span:
+        line = tok.line or 1
+        col = tok.column or 1
+        return Span(self.filename, line, col, tok.end_line or line, tok.end_column or col + 1)
+
+    def _doc(self, meta: Meta) -> str | None:
+        return None if meta.empty else self.docs.for_item(meta.line)
+
+    # ---- top level ---------------------------------------------------------
+
+    def start(self, meta: Meta, protocol: ast.Protocol) -> ast.Protocol:
+        return protocol
+
+    def protocol(self, meta: Meta, name: Token, mosn: Token, *items: Any) -> ast.Protocol:
+        return ast.Protocol(
+            name=str(name),
+            mosn_name=str(mosn)[1:-1],
+            settings=tuple(i for i in items if isinstance(i, ast.Setting)),
+            enums=tuple(i for i in items if isinstance(i, ast.Enum)),
+            frames=tuple(i for i in items if isinstance(i, ast.Frame)),
+            builders=tuple(i for i in items if isinstance(i, ast.Builder)),
+            doc=self._doc(meta),
+            span=self._tok_span(name),
+        )
+
+    def byte_order(self, meta: Meta, value: Token) -> ast.Setting:
+        return ast.Setting("byte_order", str(value), self._tok_span(value))
+
+    def max_frame(self, meta: Meta, value: int) -> ast.Setting:
+        return ast.Setting("max_frame", value, self._span(meta))
+
+    def size_literal(self, meta: Meta, number: Token, unit: Token | None) -> int:
+        return parse_int(number) * _UNITS[str(unit) if unit else None]
+
+    def enum_decl(
+        self, meta: Meta, name: Token, base: Token, is_open: Token | None, *members: Any
+    ) -> ast.Enum:
+        return ast.Enum(
+            str(name), str(base), is_open is not None, members, self._doc(meta),
+            self._tok_span(name),
+        )
+
+    def enum_member(self, meta: Meta, name: Token, value: Token) -> ast.EnumMember:
+        return ast.EnumMember(str(name), parse_int(value), self._doc(meta), self._tok_span(name))
+
+    def frame(self, meta: Meta, name: Token, when: ast.Expr, *items: Any) -> ast.Frame:
+        return ast.Frame(
+            name=str(name),
+            when=when,
+            items=tuple(i for i in items if not isinstance(i, ast.Roles)),
+            roles=tuple(i for i in items if isinstance(i, ast.Roles)),
+            doc=self._doc(meta),
+            span=self._tok_span(name),
+        )
+
+    def field(
+        self, meta: Meta, name: Token, type_ref: ast.TypeRef, value: ast.Expr | None
+    ) -> ast.Field:
+        return ast.Field(str(name), type_ref, value, self._doc(meta), self._tok_span(name))
+
+    def field_value(self, meta: Meta, value: ast.Expr) -> ast.Expr:
+        return value
+
+    def type_ref(
+        self, meta: Meta, name: Token, args: tuple[ast.TypeArg, ...] | None,
+        size: ast.Expr | None,
+    ) -> ast.TypeRef:
+        return ast.TypeRef(str(name), args or (), size, self._span(meta))
+
+    def type_args(self, meta: Meta, *args: ast.TypeArg) -> tuple[ast.TypeArg, ...]:
+        return args
+
+    def named_arg(self, meta: Meta, name: Token, value: ast.Expr) -> ast.TypeArg:
+        return ast.TypeArg(str(name), value, self._span(meta))
+
+    def positional_arg(self, meta: Meta, value: ast.Expr) -> ast.TypeArg:
+        return ast.TypeArg(None, value, self._span(meta))
+
+    def type_size(self, meta: Meta, size: ast.Expr) -> ast.Expr:
+        return size
+
+    def bits(self, meta: Meta, base: Token, *members: ast.BitMember) -> ast.Bits:
+        return ast.Bits(str(base), members, self._doc(meta), self._tok_span(base))
+
+    def bit_member(
+        self, meta: Meta, name: Token, width: Token, enum: str | None, value: ast.Expr | None
+    ) -> ast.BitMember:
+        return ast.BitMember(
+            str(name), parse_int(width), enum, value, self._doc(meta), self._tok_span(name)
+        )
+
+    def bit_enum(self, meta: Meta, name: Token) -> str:
+        return str(name)
+
+    def roles(self, meta: Meta, *roles: ast.Role) -> ast.Roles:
+        return ast.Roles(roles, self._span(meta))
+
+    def role(self, meta: Meta, name: Token, value: ast.Expr) -> ast.Role:
+        return ast.Role(str(name), value, self._tok_span(name))
+
+    def builder(self, meta: Meta, kind: Token, frame: Token, *rest: Any) -> ast.Builder:
+        params = tuple(str(p) for p in rest if isinstance(p, Token))
+        assignments = tuple(a for a in rest if isinstance(a, ast.Assignment))
+        return ast.Builder(
+            str(kind), str(frame), params, assignments, self._doc(meta), self._tok_span(kind)
+        )
+
+    def assignment(self, meta: Meta, name: Token, value: ast.Expr) -> ast.Assignment:
+        return ast.Assignment(str(name), value, self._tok_span(name))
+
+    # ---- expressions -------------------------------------------------------
+
+    def int_lit(self, meta: Meta, tok: Token) -> ast.IntLit:
+        return ast.IntLit(parse_int(tok), self._span(meta))
+
+    def name_ref(self, meta: Meta, tok: Token) -> ast.NameRef:
+        return ast.NameRef(str(tok), self._span(meta))
+
+    def dotted(self, meta: Meta, base: Token, name: Token) -> ast.Dotted:
+        return ast.Dotted(str(base), str(name), self._span(meta))
+
+    def call(self, meta: Meta, func: Token, *args: ast.Expr | None) -> ast.Call:
+        return ast.Call(str(func), tuple(a for a in args if a is not None), self._span(meta))
+
+    def neg(self, meta: Meta, operand: ast.Expr) -> ast.Expr:
+        if isinstance(operand, ast.IntLit):
+            return ast.IntLit(-operand.value, self._span(meta))
+        return ast.Unary("-", operand, self._span(meta))
+
+    def not_(self, meta: Meta, operand: ast.Expr) -> ast.Unary:
+        return ast.Unary("not", operand, self._span(meta))
+
+    def _chain(self, meta: Meta, op: str, operands: tuple[ast.Expr, ...]) -> ast.Expr:
+        result = operands[0]
+        for right in operands[1:]:
+            result = ast.Binary(op, result, right, self._span(meta))
+        return result
+
+    def or_(self, meta: Meta, *operands: ast.Expr) -> ast.Expr:
+        return self._chain(meta, "or", operands)
+
+    def and_(self, meta: Meta, *operands: ast.Expr) -> ast.Expr:
+        return self._chain(meta, "and", operands)
+
+    def bitor(self, meta: Meta, *operands: ast.Expr) -> ast.Expr:
+        return self._chain(meta, "|", operands)
+
+    def bitand(self, meta: Meta, *operands: ast.Expr) -> ast.Expr:
+        return self._chain(meta, "&", operands)
+
+    def _ops(self, meta: Meta, items: tuple[Any, ...]) -> ast.Expr:
+        result: ast.Expr = items[0]
+        for op, right in zip(items[1::2], items[2::2], strict=True):
+            result = ast.Binary(str(op), result, right, self._span(meta))
+        return result
+
+    def shift(self, meta: Meta, *items: Any) -> ast.Expr:
+        return self._ops(meta, items)
+
+    def arith(self, meta: Meta, *items: Any) -> ast.Expr:
+        return self._ops(meta, items)
+
+    def compare(self, meta: Meta, left: ast.Expr, op: Token, right: ast.Expr) -> ast.Binary:
+        return ast.Binary(str(op), left, right, self._span(meta))
+
+    def in_set(self, meta: Meta, operand: ast.Expr, *options: ast.Expr) -> ast.InSet:
+        return ast.InSet(operand, options, self._span(meta))
+
+    def match(self, meta: Meta, subject: ast.Expr, *cases: ast.MatchCase) -> ast.Match:
+        return ast.Match(subject, cases, self._span(meta))
+
+    def match_case(self, meta: Meta, key: int | None, value: ast.Expr) -> ast.MatchCase:
+        return ast.MatchCase(key, value, self._span(meta))
+
+    def key_int(self, meta: Meta, tok: Token) -> int:
+        return parse_int(tok)
+
+    def key_neg(self, meta: Meta, tok: Token) -> int:
+        return -parse_int(tok)
+
+    def key_default(self, meta: Meta) -> None:
+        return None
+
+
+def located_error(span: Span, message: str) -> SpecError:
+    return SpecError([Diagnostic(span, message)], None)

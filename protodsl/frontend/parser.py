@@ -1,0 +1,124 @@
+"""Spec text to AST, with parse errors turned into diagnostics."""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from importlib import resources
+
+from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+from lark.exceptions import UnexpectedToken, VisitError
+
+from protodsl.diagnostics import Diagnostic, Span, SpecError
+from protodsl.frontend import ast
+from protodsl.frontend.build_ast import BuildAst, DocComments
+
+# What the user reads instead of Lark's terminal names.
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "INT": "an integer",
+    "STRING": "a quoted string",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "COLON": "':'",
+    "COMMA": "','",
+    "EQUAL": "'='",
+    "DOT": "'.'",
+    "COMP_OP": "a comparison",
+    "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*', '/' or '%'",
+    "SHIFT_OP": "'<<' or '>>'",
+    "MINUS": "'-'",
+    "UNIT": "a unit (KiB, MiB, GiB)",
+    "OPEN": "'open'",
+    "$END": "end of file",
+}
+
+_docs_lock = threading.Lock()
+_docs: list[Token] = []
+
+
+@cache
+def _parser() -> Lark:
+    grammar = resources.files("protodsl.grammars").joinpath("protodsl.lark").read_text("utf-8")
+    return Lark(
+        grammar,
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        lexer_callbacks={"DOC": _docs.append},
+    )
+
+
+def parse(source: str, filename: str = "<spec>") -> ast.Protocol:
+    """Parse one spec; raise SpecError with a located diagnostic on bad input."""
+    with _docs_lock:
+        _docs.clear()
+        try:
+            tree = _parser().parse(source)
+        except UnexpectedInput as exc:
+            raise SpecError([_diagnostic(exc, source, filename)], source) from None
+        docs = DocComments(list(_docs))
+    try:
+        protocol = BuildAst(filename, docs).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, SpecError):
+            raise SpecError(exc.orig_exc.diagnostics, source) from None
+        raise
+    assert isinstance(protocol, ast.Protocol)
+    return protocol
+
+
+def _describe(token: Token | None) -> str:
+    if token is None or token.type == "$END":
+        return "end of file"
+    return f"'{token}'"
+
+
+def _expected(names: set[str]) -> str:
+    words = sorted({_TERMINAL_WORDS.get(n, _keyword(n)) for n in names})
+    if len(words) > 6:
+        words = words[:6] + ["..."]
+    return ", ".join(words)
+
+
+def _keyword(terminal: str) -> str:
+    """Anonymous terminals (keywords, punctuation) are shown as their text."""
+    try:
+        pattern = _parser().get_terminal(terminal).pattern
+    except KeyError:
+        return terminal
+    return f"'{pattern.value}'"
+
+
+def _diagnostic(exc: UnexpectedInput, source: str, filename: str) -> Diagnostic:
+    line, col = exc.line, exc.column
+    if isinstance(exc, UnexpectedToken):
+        token = exc.token
+        if token.type == "$END":
+            line, col = _end_position(source)
+        message = f"unexpected {_describe(token)}; expected {_expected(set(exc.expected))}"
+        width = len(str(token)) if token.type != "$END" else 1
+    elif isinstance(exc, UnexpectedCharacters):
+        char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
+        message = f"unexpected character {char!r}"
+        width = 1
+    elif isinstance(exc, UnexpectedEOF):
+        line, col = _end_position(source)
+        message = f"unexpected end of file; expected {_expected(set(exc.expected))}"
+        width = 1
+    else:  # pragma: no cover - Lark has no other subclasses
+        message = str(exc)
+        width = 1
+    if line < 1:
+        line, col = _end_position(source)
+    return Diagnostic(Span(filename, line, col, line, col + width), message)
+
+
+def _end_position(source: str) -> tuple[int, int]:
+    lines = source.splitlines() or [""]
+    return len(lines), len(lines[-1]) + 1
