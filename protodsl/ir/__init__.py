@@ -1,1 +1,37 @@
-"""ir"""
+"""The IR: frozen, fully resolved and validated. Backends read only this."""
+
+from protodsl.ir.expr import (
+    Binary,
+    Const,
+    EnumValue,
+    Expr,
+    FieldValue,
+    InSet,
+    LenOf,
+    Match,
+    Param,
+    ParamField,
+    Unary,
+    walk,
+)
+from protodsl.ir.model import (
+    BitMember,
+    BitsField,
+    Builder,
+    BytesField,
+    Element,
+    Enum,
+    EnumMember,
+    Frame,
+    IntField,
+    IntType,
+    KvMapField,
+    Protocol,
+    Roles,
+)
+
+__all__ = [
+    "Binary", "BitMember", "BitsField", "Builder", "BytesField", "Const", "Element", "Enum",
+    "EnumMember", "EnumValue", "Expr", "FieldValue", "Frame", "InSet", "IntField", "IntType",
+    "KvMapField", "LenOf", "Match", "Param", "ParamField", "Protocol", "Roles", "Unary", "walk",
+]

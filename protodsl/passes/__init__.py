@@ -1,1 +1,1 @@
-"""passes"""
+"""Semantic passes: AST to IR. Each pass reports problems instead of raising."""

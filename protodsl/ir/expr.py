@@ -1,0 +1,174 @@
+"""Resolved expressions: every name is known to be a field, an enum member or a
+builder parameter, so a backend translates them without looking anything up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from protodsl.diagnostics import Span
+
+
+@dataclass(frozen=True)
+class Const:
+    value: int
+    span: Span
+
+
+@dataclass(frozen=True)
+class EnumValue:
+    enum: str
+    member: str
+    value: int
+    span: Span
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    """The integer value of a field or bit member of the same frame."""
+
+    field: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class LenOf:
+    """The encoded byte length of a bytes, text or map field of the same frame."""
+
+    field: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Param:
+    """A builder's integer parameter (`id`, `code`)."""
+
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class ParamField:
+    """A field of the frame a builder answers (`req.request_id`)."""
+
+    param: str
+    field: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str  # "-" or "not"
+    operand: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str  # or and == != < <= > >= | & << >> + - * / %
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class InSet:
+    operand: Expr
+    values: tuple[int, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Match:
+    subject: Expr
+    cases: tuple[tuple[int, Expr], ...]
+    default: Expr
+    span: Span
+
+
+Expr = Const | EnumValue | FieldValue | LenOf | Param | ParamField | Unary | Binary | InSet | Match
+
+BOOLEAN_OPS = frozenset({"or", "and", "==", "!=", "<", "<=", ">", ">="})
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """Every node of an expression, parents first."""
+    yield expr
+    match expr:
+        case Unary(operand=operand):
+            yield from walk(operand)
+        case Binary(left=left, right=right):
+            yield from walk(left)
+            yield from walk(right)
+        case InSet(operand=operand):
+            yield from walk(operand)
+        case Match(subject=subject, cases=cases, default=default):
+            yield from walk(subject)
+            for _, value in cases:
+                yield from walk(value)
+            yield from walk(default)
+        case _:
+            pass
+
+
+def fields_read(expr: Expr) -> set[str]:
+    """Names of this frame's fields an expression reads (values and lengths)."""
+    return {n.field for n in walk(expr) if isinstance(n, FieldValue | LenOf)}
+
+
+def is_constant(expr: Expr) -> bool:
+    return all(isinstance(n, Const | EnumValue | Unary | Binary) for n in walk(expr))
+
+
+def evaluate(expr: Expr, env: dict[str, int] | None = None) -> int:
+    """Evaluate with integer semantics shared by every backend (C-like division)."""
+    env = env or {}
+    match expr:
+        case Const(value=v) | EnumValue(value=v):
+            return v
+        case FieldValue(field=name) | LenOf(field=name) | Param(name=name):
+            return env[name]
+        case ParamField(param=p, field=f):
+            return env[f"{p}.{f}"]
+        case Unary(op="-", operand=o):
+            return -evaluate(o, env)
+        case Unary(op="not", operand=o):
+            return int(not evaluate(o, env))
+        case Binary(op=op, left=left, right=right):
+            a, b = evaluate(left, env), evaluate(right, env)
+            return _BINARY[op](a, b)
+        case InSet(operand=o, values=values):
+            return int(evaluate(o, env) in values)
+        case Match(subject=s, cases=cases, default=default):
+            key = evaluate(s, env)
+            for value, result in cases:
+                if key == value:
+                    return evaluate(result, env)
+            return evaluate(default, env)
+    raise TypeError(f"cannot evaluate {expr!r}")
+
+
+def _div(a: int, b: int) -> int:
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+_BINARY = {
+    "or": lambda a, b: int(bool(a) or bool(b)),
+    "and": lambda a, b: int(bool(a) and bool(b)),
+    "==": lambda a, b: int(a == b),
+    "!=": lambda a, b: int(a != b),
+    "<": lambda a, b: int(a < b),
+    "<=": lambda a, b: int(a <= b),
+    ">": lambda a, b: int(a > b),
+    ">=": lambda a, b: int(a >= b),
+    "|": lambda a, b: a | b,
+    "&": lambda a, b: a & b,
+    "<<": lambda a, b: a << b,
+    ">>": lambda a, b: a >> b,
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": _div,
+    "%": lambda a, b: a - b * _div(a, b),
+}

@@ -1,0 +1,231 @@
+"""Frames, fields, enums, roles and builders, resolved and laid out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from protodsl.diagnostics import Span
+from protodsl.ir.expr import Expr
+
+ByteOrder = Literal["big", "little"]
+Kind = Literal["request", "response"]
+
+
+@dataclass(frozen=True)
+class IntType:
+    width: int  # bytes: 1, 2, 3, 4 or 8
+    signed: bool
+    byte_order: ByteOrder
+
+    @property
+    def bits(self) -> int:
+        return self.width * 8
+
+    @property
+    def min(self) -> int:
+        return -(1 << (self.bits - 1)) if self.signed else 0
+
+    @property
+    def max(self) -> int:
+        return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
+
+    @property
+    def name(self) -> str:
+        return f"{'i' if self.signed else 'u'}{self.bits}"
+
+
+@dataclass(frozen=True)
+class EnumMember:
+    name: str
+    value: int
+    doc: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Enum:
+    name: str
+    base: IntType
+    open: bool  # an open enum accepts values it does not name
+    members: tuple[EnumMember, ...]
+    doc: str | None
+    span: Span
+
+    def member(self, name: str) -> EnumMember | None:
+        return next((m for m in self.members if m.name == name), None)
+
+
+@dataclass(frozen=True)
+class IntField:
+    """An integer on the wire. `value` makes it a constant (checked on decode) or,
+    when it reads other fields, computed on encode; `default` serves the others."""
+
+    name: str
+    type: IntType
+    enum: str | None
+    value: Expr | None
+    constant: bool
+    default: int
+    offset: int | None  # from the frame start, when no variable-size field precedes
+    doc: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class BitMember:
+    name: str
+    width: int
+    shift: int  # from the least significant bit of the container
+    enum: str | None
+    value: Expr | None
+    constant: bool
+    default: int
+    doc: str | None
+    span: Span
+
+    @property
+    def mask(self) -> int:
+        return (1 << self.width) - 1
+
+
+@dataclass(frozen=True)
+class BitsField:
+    """An unsigned container split into named bit members, most significant first."""
+
+    name: str  # synthetic, e.g. `_bits0`; the members are the spec's names
+    type: IntType
+    members: tuple[BitMember, ...]
+    offset: int | None
+    doc: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class BytesField:
+    """Raw bytes, or UTF-8 text, sized by an expression of earlier fields.
+    With `pad`, the size is a fixed width and shorter values are padded."""
+
+    name: str
+    size: Expr
+    text: bool
+    pad: int | None
+    offset: int | None
+    doc: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class KvMapField:
+    """A header map: repeated (length-prefixed key, length-prefixed value) filling
+    a section of `size` bytes. With `null_drop`, a length of all ones is a null
+    and such a pair is dropped on decode."""
+
+    name: str
+    length_type: IntType
+    null_drop: bool
+    size: Expr
+    offset: int | None
+    doc: str | None
+    span: Span
+
+
+Element = IntField | BitsField | BytesField | KvMapField
+ValueNode = IntField | BitMember
+
+
+def values_of(elements: tuple[Element, ...]) -> tuple[ValueNode, ...]:
+    """Integer values in wire order: int fields and bit members."""
+    out: list[ValueNode] = []
+    for e in elements:
+        if isinstance(e, IntField):
+            out.append(e)
+        elif isinstance(e, BitsField):
+            out.extend(e.members)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Roles:
+    """What MOSN needs of a frame variant (see docs/mosn-abi.md)."""
+
+    kind: Kind
+    oneway: Expr | None
+    heartbeat: Expr | None
+    id: str
+    timeout: str | None
+    status: str | None
+    headers: str | None
+    payload: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Frame:
+    name: str
+    when: Expr
+    elements: tuple[Element, ...]
+    roles: Roles | None
+    header_size: int  # bytes of the fixed-width run at the start of the frame
+    size: Expr  # the whole frame's length, in fields of the fixed header
+    doc: str | None
+    span: Span
+
+    def element(self, name: str) -> Element | None:
+        return next((e for e in self.elements if e.name == name), None)
+
+    def values(self) -> tuple[ValueNode, ...]:
+        return values_of(self.elements)
+
+    def value(self, name: str) -> ValueNode | None:
+        return next((v for v in self.values() if v.name == name), None)
+
+    def free_names(self) -> tuple[str, ...]:
+        """Names a user sets: neither constant nor computed, in wire order."""
+        names: list[str] = []
+        for e in self.elements:
+            if isinstance(e, IntField):
+                if e.value is None:
+                    names.append(e.name)
+            elif isinstance(e, BitsField):
+                names.extend(m.name for m in e.members if m.value is None)
+            else:
+                names.append(e.name)
+        return tuple(names)
+
+
+@dataclass(frozen=True)
+class Builder:
+    """How to make a frame MOSN asks for: `keepalive` (params: id),
+    `keepalive_reply` (params: the request) or `hijack` (the request, a code).
+    `assignments` covers every free field of `frame`, defaults included."""
+
+    kind: Literal["keepalive", "keepalive_reply", "hijack"]
+    frame: str
+    params: tuple[str, ...]
+    assignments: tuple[tuple[str, Expr], ...]
+    doc: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    mosn_name: str
+    byte_order: ByteOrder
+    max_frame: int
+    enums: tuple[Enum, ...]
+    frames: tuple[Frame, ...]
+    discriminator_size: int  # bytes needed to choose a frame variant
+    builders: tuple[Builder, ...]
+    doc: str | None
+    span: Span
+
+    def enum(self, name: str) -> Enum | None:
+        return next((e for e in self.enums if e.name == name), None)
+
+    def frame(self, name: str) -> Frame | None:
+        return next((f for f in self.frames if f.name == name), None)
+
+    def builder(self, kind: str) -> Builder | None:
+        return next((b for b in self.builders if b.kind == kind), None)

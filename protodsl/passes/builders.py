@@ -1,0 +1,89 @@
+"""Builders: the frames a plugin makes itself (keepalive, its reply, hijack)."""
+
+from __future__ import annotations
+
+from protodsl.frontend import ast
+from protodsl.ir import expr as ir
+from protodsl.ir.model import Builder, Enum, Frame
+from protodsl.passes.exprs import INT, ExprResolver, Scope
+from protodsl.passes.problems import Problems
+
+# kind -> (kind of frame it builds, parameter roles: "id"/"code" integers, "request" frame)
+SIGNATURES = {
+    "keepalive": ("request", ("id",)),
+    "keepalive_reply": ("response", ("request",)),
+    "hijack": ("response", ("request", "code")),
+}
+
+
+def resolve_builders(
+    decls: tuple[ast.Builder, ...], frames: tuple[Frame, ...], enums: dict[str, Enum],
+    problems: Problems,
+) -> tuple[Builder, ...]:
+    out: list[Builder] = []
+    seen: set[str] = set()
+    by_name = {f.name: f for f in frames}
+    requests = [f for f in frames if f.roles is not None and f.roles.kind == "request"]
+    for decl in decls:
+        if decl.kind not in SIGNATURES:
+            problems.error(decl.span, f"unknown builder '{decl.kind}'",
+                           note="builders are " + ", ".join(SIGNATURES))
+            continue
+        if decl.kind in seen:
+            problems.error(decl.span, f"builder '{decl.kind}' declared twice")
+            continue
+        seen.add(decl.kind)
+        frame = by_name.get(decl.frame)
+        if frame is None:
+            problems.error(decl.span, f"unknown frame '{decl.frame}'")
+            continue
+        kind, signature = SIGNATURES[decl.kind]
+        if frame.roles is None or frame.roles.kind != kind:
+            problems.error(decl.span, f"{decl.kind} builds a {kind} frame; '{frame.name}' "
+                           f"is not one (give it roles with kind = {kind})")
+            continue
+        if len(decl.params) != len(signature):
+            problems.error(decl.span, f"{decl.kind} takes {len(signature)} parameter(s): "
+                           f"{', '.join(signature)}")
+            continue
+        scope = Scope(enums)
+        for param, role in zip(decl.params, signature, strict=True):
+            if role == "request":
+                if not requests:
+                    problems.error(decl.span, f"{decl.kind} needs a request frame")
+                    break
+                scope.frame_params[param] = requests[0]
+            else:
+                scope.int_params.add(param)
+        else:
+            out.append(_assignments(decl, frame, scope, problems))
+    return tuple(out)
+
+
+def _assignments(decl: ast.Builder, frame: Frame, scope: Scope, problems: Problems) -> Builder:
+    resolver = ExprResolver(scope, problems)
+    values = {v.name: v for v in frame.values()}
+    given: dict[str, ir.Expr] = {}
+    for a in decl.assignments:
+        target = values.get(a.name)
+        if target is None:
+            what = "is not an integer field of" if frame.element(a.name) else "is not a field of"
+            problems.error(a.span, f"'{a.name}' {what} frame '{frame.name}'")
+            continue
+        if target.value is not None:
+            problems.error(a.span, f"'{a.name}' is {'constant' if target.constant else 'computed'}"
+                           f"; it cannot be assigned")
+            continue
+        if a.name in given:
+            problems.error(a.span, f"'{a.name}' assigned twice")
+            continue
+        value = resolver.resolve(a.value, target.enum or INT, hint=target.enum)
+        if value is not None:
+            given[a.name] = value
+    assignments = tuple(
+        (v.name, given.get(v.name, ir.Const(v.default, decl.span)))
+        for v in frame.values()
+        if v.value is None
+    )
+    return Builder(decl.kind, frame.name, decl.params, assignments, decl.doc,  # type: ignore[arg-type]
+                   decl.span)

@@ -1,0 +1,180 @@
+"""AST expressions to IR expressions: names resolved, types checked.
+
+A bare name is, in this order: a value of the frame, a builder parameter, a
+member of the enum the context expects (`type == oneway` looks in `type`'s enum),
+or a member of exactly one enum."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from protodsl.frontend import ast
+from protodsl.ir import expr as ir
+from protodsl.ir.model import Enum, Frame
+from protodsl.passes.problems import Problems
+
+# An expression's type: "int", "bool", or the name of an enum.
+Type = str
+INT, BOOL = "int", "bool"
+_COMPARE = {"==", "!=", "<", "<=", ">", ">="}
+
+
+class Invalid(Exception):
+    """An expression that has already been reported."""
+
+
+@dataclass
+class Scope:
+    enums: dict[str, Enum]
+    values: dict[str, str | None] = field(default_factory=dict)  # name -> enum
+    sized: set[str] = field(default_factory=set)  # bytes, text and map fields
+    int_params: set[str] = field(default_factory=set)
+    frame_params: dict[str, Frame] = field(default_factory=dict)
+
+
+class ExprResolver:
+    def __init__(self, scope: Scope, problems: Problems) -> None:
+        self.scope = scope
+        self.problems = problems
+
+    def resolve(self, e: ast.Expr, want: Type, hint: str | None = None) -> ir.Expr | None:
+        """Resolve `e` as a value of type `want`; None after reporting a problem."""
+        try:
+            out, typ = self._expr(e, hint)
+            self._expect(e, typ, want)
+            return out
+        except Invalid:
+            return None
+
+    def _fail(self, e: ast.Expr, message: str, note: str | None = None) -> Invalid:
+        self.problems.error(e.span, message, note)
+        return Invalid()
+
+    def _expect(self, e: ast.Expr, got: Type, want: Type) -> None:
+        if want == got or (want == INT and got not in (BOOL,)) or (
+            want not in (INT, BOOL) and got == INT and isinstance(e, ast.IntLit | ast.Match)
+        ):
+            return
+        raise self._fail(e, f"type mismatch: expected {_describe(want)}, found {_describe(got)}")
+
+    def _expr(self, e: ast.Expr, hint: str | None) -> tuple[ir.Expr, Type]:
+        match e:
+            case ast.IntLit(value=v):
+                return ir.Const(v, e.span), INT
+            case ast.NameRef(name=name):
+                return self._name(e, name, hint)
+            case ast.Dotted(base=base, name=name):
+                return self._dotted(e, base, name)
+            case ast.Call(func="len", args=(ast.NameRef(name=name),)):
+                if name in self.scope.sized:
+                    return ir.LenOf(name, e.span), INT
+                if name in self.scope.values:
+                    raise self._fail(e, f"len() needs a bytes, text or map field; "
+                                     f"'{name}' is an integer")
+                raise self._fail(e, f"unknown field '{name}'")
+            case ast.Call(func=func):
+                raise self._fail(e, f"unknown function '{func}' (only len(field) exists)")
+            case ast.Unary(op="not", operand=o):
+                inner, _ = self._typed(o, BOOL)
+                return ir.Unary("not", inner, e.span), BOOL
+            case ast.Unary(op=op, operand=o):
+                inner, _ = self._typed(o, INT)
+                return ir.Unary(op, inner, e.span), INT
+            case ast.Binary(op=op, left=left, right=right) if op in ("and", "or"):
+                a, _ = self._typed(left, BOOL)
+                b, _ = self._typed(right, BOOL)
+                return ir.Binary(op, a, b, e.span), BOOL
+            case ast.Binary(op=op, left=left, right=right) if op in _COMPARE:
+                a, ta = self._expr(left, None)
+                b, tb = self._expr(right, ta if ta not in (INT, BOOL) else None)
+                if ta != tb and (BOOL in (ta, tb) or INT not in (ta, tb)):
+                    raise self._fail(e, f"type mismatch: cannot compare {_describe(ta)} "
+                                     f"with {_describe(tb)}")
+                return ir.Binary(op, a, b, e.span), BOOL
+            case ast.Binary(op=op, left=left, right=right):
+                a, _ = self._typed(left, INT)
+                b, _ = self._typed(right, INT)
+                return ir.Binary(op, a, b, e.span), INT
+            case ast.InSet(operand=o, options=options):
+                inner, t = self._expr(o, None)
+                values: list[int] = []
+                for opt in options:
+                    v, _ = self._typed(opt, t if t != BOOL else INT, hint=t)
+                    if not ir.is_constant(v):
+                        raise self._fail(opt, "the options of 'in' must be constants")
+                    values.append(ir.evaluate(v))
+                return ir.InSet(inner, tuple(values), e.span), BOOL
+            case ast.Match(subject=subject, cases=cases):
+                subj, _ = self._typed(subject, INT)
+                out: list[tuple[int, ir.Expr]] = []
+                default: ir.Expr | None = None
+                result_type = hint or INT
+                for case in cases:
+                    value, _ = self._typed(case.value, result_type, hint=hint)
+                    if case.key is None:
+                        default = value
+                    elif any(k == case.key for k, _ in out):
+                        raise self._fail(case.value, f"duplicate match case {case.key}")
+                    else:
+                        out.append((case.key, value))
+                if default is None:
+                    raise self._fail(e, "a match needs a default case '_ => ...'")
+                return ir.Match(subj, tuple(out), default, e.span), result_type
+        raise self._fail(e, "unsupported expression")
+
+    def _typed(
+        self, e: ast.Expr, want: Type, hint: str | None = None
+    ) -> tuple[ir.Expr, Type]:
+        out, typ = self._expr(e, hint if hint not in (INT, BOOL) else None)
+        self._expect(e, typ, want)
+        return out, typ
+
+    def _name(self, e: ast.Expr, name: str, hint: str | None) -> tuple[ir.Expr, Type]:
+        scope = self.scope
+        if name in scope.values:
+            return ir.FieldValue(name, e.span), scope.values[name] or INT
+        if name in scope.sized:
+            raise self._fail(e, f"'{name}' is not an integer; did you mean len({name})?")
+        if name in scope.int_params:
+            return ir.Param(name, e.span), INT
+        if name in scope.frame_params:
+            raise self._fail(e, f"'{name}' is a frame; name one of its fields ({name}.field)")
+        if hint is not None and hint in scope.enums:
+            member = scope.enums[hint].member(name)
+            if member is not None:
+                return ir.EnumValue(hint, name, member.value, e.span), hint
+        owners = [en for en in scope.enums.values() if en.member(name) is not None]
+        if len(owners) == 1:
+            member = owners[0].member(name)
+            assert member is not None
+            return ir.EnumValue(owners[0].name, name, member.value, e.span), owners[0].name
+        if len(owners) > 1:
+            names = " and ".join(o.name for o in owners)
+            raise self._fail(e, f"ambiguous name '{name}': a member of {names}",
+                             note=f"write {owners[0].name}.{name}")
+        if hint is not None and hint in scope.enums:
+            raise self._fail(e, f"'{name}' is not a member of enum '{hint}'")
+        raise self._fail(e, f"unknown name '{name}'")
+
+    def _dotted(self, e: ast.Expr, base: str, name: str) -> tuple[ir.Expr, Type]:
+        scope = self.scope
+        if base in scope.enums:
+            member = scope.enums[base].member(name)
+            if member is None:
+                raise self._fail(e, f"'{name}' is not a member of enum '{base}'")
+            return ir.EnumValue(base, name, member.value, e.span), base
+        if base in scope.frame_params:
+            frame = scope.frame_params[base]
+            value = frame.value(name)
+            if value is None:
+                raise self._fail(e, f"frame '{frame.name}' has no integer field '{name}'")
+            return ir.ParamField(base, name, e.span), value.enum or INT
+        raise self._fail(e, f"unknown name '{base}'")
+
+
+def _describe(t: Type) -> str:
+    if t == INT:
+        return "an integer"
+    if t == BOOL:
+        return "a condition"
+    return f"a {t} value"

@@ -1,0 +1,208 @@
+"""Frame items to IR elements: types resolved, values checked, offsets laid out."""
+
+from __future__ import annotations
+
+from protodsl.frontend import ast
+from protodsl.ir import expr as ir
+from protodsl.ir.model import (
+    BitMember,
+    BitsField,
+    ByteOrder,
+    BytesField,
+    Element,
+    Enum,
+    IntField,
+    IntType,
+    KvMapField,
+)
+from protodsl.passes.exprs import INT, ExprResolver, Scope
+from protodsl.passes.problems import Problems
+from protodsl.passes.types import BUILTIN_TYPES, int_type
+
+
+def frame_scope(frame: ast.Frame, enums: dict[str, Enum], problems: Problems) -> Scope:
+    """The names a frame declares, each once."""
+    scope = Scope(enums)
+    seen: dict[str, ast.Field | ast.BitMember] = {}
+    for item in frame.items:
+        named = item.members if isinstance(item, ast.Bits) else (item,)
+        for node in named:
+            if node.name.startswith("_"):
+                problems.error(node.span, f"names starting with '_' are reserved: '{node.name}'")
+            if node.name in seen:
+                first = seen[node.name].span
+                problems.error(node.span, f"duplicate field '{node.name}' in frame "
+                               f"'{frame.name}'", note=f"first declared at {first}")
+                continue
+            seen[node.name] = node
+            if isinstance(node, ast.BitMember):
+                scope.values[node.name] = node.enum if node.enum in enums else None
+            elif node.type.name in BUILTIN_TYPES:
+                scope.sized.add(node.name)
+            else:
+                scope.values[node.name] = node.type.name if node.type.name in enums else None
+    return scope
+
+
+def lay_out(
+    frame: ast.Frame, scope: Scope, order: ByteOrder, problems: Problems
+) -> tuple[Element, ...]:
+    resolver = ExprResolver(scope, problems)
+    elements: list[Element] = []
+    offset: int | None = 0
+    bits_count = 0
+    for item in frame.items:
+        element: Element | None
+        if isinstance(item, ast.Bits):
+            element = _bits(item, f"_bits{bits_count}", offset, scope, resolver, order, problems)
+            bits_count += 1
+        else:
+            element = _field(item, offset, scope, resolver, order, problems)
+        if element is None:
+            offset = None
+            continue
+        elements.append(element)
+        offset = _next_offset(element, offset)
+    return tuple(elements)
+
+
+def _next_offset(element: Element, offset: int | None) -> int | None:
+    if offset is None:
+        return None
+    if isinstance(element, IntField | BitsField):
+        return offset + element.type.width
+    if isinstance(element, BytesField) and ir.is_constant(element.size):
+        return offset + ir.evaluate(element.size)
+    return None
+
+
+def _value(
+    node: ast.Field | ast.BitMember, typ: IntType | None, enum: str | None,
+    resolver: ExprResolver, scope: Scope, problems: Problems,
+) -> tuple[ir.Expr | None, bool, int]:
+    """(value expression, is it a constant, default for a free value)."""
+    default = scope.enums[enum].members[0].value if enum else 0
+    if node.value is None:
+        return None, False, default
+    value = resolver.resolve(node.value, enum or INT, hint=enum)
+    if value is None:
+        return None, False, default
+    constant = ir.is_constant(value)
+    if constant:
+        v = ir.evaluate(value)
+        lo, hi = _range(node, typ)
+        if not lo <= v <= hi:
+            problems.error(node.value.span, f"constant {v} does not fit '{node.name}' "
+                           f"({lo}..{hi})")
+        default = v
+    return value, constant, default
+
+
+def _range(node: ast.Field | ast.BitMember, typ: IntType | None) -> tuple[int, int]:
+    if isinstance(node, ast.BitMember):
+        return 0, (1 << node.width) - 1
+    assert typ is not None
+    return typ.min, typ.max
+
+
+def _field(
+    f: ast.Field, offset: int | None, scope: Scope, resolver: ExprResolver,
+    order: ByteOrder, problems: Problems,
+) -> Element | None:
+    t = f.type
+    name = t.name
+    enum = scope.enums.get(name)
+    typ = enum.base if enum else int_type(name, order)
+    if typ is not None:
+        if t.args or t.size is not None:
+            problems.error(t.span, f"integer type '{name}' takes no arguments or size")
+        value, constant, default = _value(f, typ, enum.name if enum else None, resolver,
+                                          scope, problems)
+        return IntField(f.name, typ, enum.name if enum else None, value, constant, default,
+                        offset, f.doc, f.span)
+    if name not in BUILTIN_TYPES:
+        problems.error(t.span, f"unknown type '{name}'",
+                       note="integer types are u8 u16 u24 u32 u64 and i8 .. i64, "
+                            "with an optional le/be suffix; others: bytes, text, kvmap, "
+                            "or an enum")
+        return None
+    if f.value is not None:
+        problems.error(f.value.span, f"'{f.name}' is {name}; only integer fields take a value")
+    if t.size is None:
+        problems.error(t.span, f"'{f.name}' needs a size: {name}[length]")
+        return None
+    size = resolver.resolve(t.size, INT)
+    if size is None:
+        return None
+    args = _args(t, problems)
+    if name == "kvmap":
+        return _kvmap(f, t, args, size, offset, order, problems)
+    pad = None
+    if "pad" in args:
+        pad_expr = args.pop("pad")
+        pad = ir.evaluate(pad_expr) if isinstance(pad_expr, ir.Const) else -1
+        if not 0 <= pad <= 255:
+            problems.error(t.span, "pad must be a byte value (0..255)")
+        if not ir.is_constant(size):
+            problems.error(t.size.span, "a padded field needs a fixed width")
+    for extra in args:
+        problems.error(t.span, f"unknown argument '{extra}' for {name}")
+    return BytesField(f.name, size, name == "text", pad, offset, f.doc, f.span)
+
+
+def _args(t: ast.TypeRef, problems: Problems) -> dict[str, ir.Expr]:
+    """Type arguments by name; positional ones are named by their own text."""
+    out: dict[str, ir.Expr] = {}
+    for arg in t.args:
+        if arg.name is None and isinstance(arg.value, ast.NameRef):
+            out[arg.value.name] = ir.Const(1, arg.span)
+        elif arg.name is not None and isinstance(arg.value, ast.IntLit):
+            out[arg.name] = ir.Const(arg.value.value, arg.span)
+        else:
+            problems.error(arg.span, f"invalid argument for {t.name}")
+    return out
+
+
+def _kvmap(
+    f: ast.Field, t: ast.TypeRef, args: dict[str, ir.Expr], size: ir.Expr,
+    offset: int | None, order: ByteOrder, problems: Problems,
+) -> KvMapField | None:
+    length_types = [int_type(a, order) for a in args if int_type(a, order) is not None]
+    flags = [a for a in args if int_type(a, order) is None]
+    if len(length_types) != 1:
+        problems.error(t.span, "kvmap needs one length type, e.g. kvmap(u32)")
+        return None
+    length_type = length_types[0]
+    assert length_type is not None
+    for flag in flags:
+        if flag != "null_drop":
+            problems.error(t.span, f"unknown argument '{flag}' for kvmap (known: null_drop)")
+    return KvMapField(f.name, length_type, "null_drop" in flags, size, offset, f.doc, f.span)
+
+
+def _bits(
+    b: ast.Bits, name: str, offset: int | None, scope: Scope, resolver: ExprResolver,
+    order: ByteOrder, problems: Problems,
+) -> BitsField | None:
+    typ = int_type(b.base, order)
+    if typ is None or typ.signed:
+        problems.error(b.span, f"bits need an unsigned integer container, not '{b.base}'")
+        return None
+    total = sum(m.width for m in b.members)
+    if total != typ.bits:
+        problems.error(b.span, f"bit widths add up to {total}, but {b.base} has {typ.bits} bits")
+        return None
+    members: list[BitMember] = []
+    shift = typ.bits
+    for m in b.members:
+        shift -= m.width
+        if m.width < 1:
+            problems.error(m.span, f"bit member '{m.name}' needs a width of at least 1")
+            return None
+        if m.enum is not None and m.enum not in scope.enums:
+            problems.error(m.span, f"unknown enum '{m.enum}'")
+            continue
+        value, constant, default = _value(m, None, m.enum, resolver, scope, problems)
+        members.append(BitMember(m.name, m.width, shift, m.enum, value, constant, default,
+                                 m.doc, m.span))
+    return BitsField(name, typ, tuple(members), offset, b.doc, b.span)

@@ -1,0 +1,101 @@
+"""The compiler front half: text -> AST -> checked, immutable IR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from protodsl.diagnostics import Span, SpecError
+from protodsl.frontend import ast
+from protodsl.frontend.parser import parse
+from protodsl.ir import expr as ir
+from protodsl.ir.model import ByteOrder, Frame, Protocol
+from protodsl.passes.builders import resolve_builders
+from protodsl.passes.exprs import BOOL, ExprResolver
+from protodsl.passes.layout import frame_scope, lay_out
+from protodsl.passes.lengths import check_lengths, frame_size, header_size
+from protodsl.passes.problems import Problems
+from protodsl.passes.roles import resolve_roles
+from protodsl.passes.types import resolve_enums
+from protodsl.passes.variants import check_variants, pin_defaults
+
+DEFAULT_MAX_FRAME = 16 << 20
+
+
+def compile_file(path: str | Path) -> Protocol:
+    """Read and compile a spec file; SpecError carries every diagnostic."""
+    path = Path(path)
+    raw = path.read_bytes()
+    try:
+        source = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        problems = Problems()
+        problems.error(Span(str(path), line, col, line, col + 1),
+                       f"the spec is not UTF-8 text (byte 0x{raw[exc.start]:02x})")
+        raise SpecError(problems.items, None) from None
+    return compile_source(source, str(path))
+
+
+def compile_source(source: str, filename: str = "<spec>") -> Protocol:
+    tree = parse(source, filename)
+    problems = Problems()
+    protocol = lower(tree, problems)
+    if problems or protocol is None:
+        raise SpecError(problems.items, source)
+    return protocol
+
+
+def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
+    byte_order, max_frame = _settings(tree, problems)
+    enums = resolve_enums(tree.enums, byte_order, problems)
+    enum_map = {e.name: e for e in enums}
+    frames: list[Frame] = []
+    seen: set[str] = set()
+    for decl in tree.frames:
+        if decl.name in seen:
+            problems.error(decl.span, f"duplicate frame '{decl.name}'")
+            continue
+        seen.add(decl.name)
+        scope = frame_scope(decl, enum_map, problems)
+        elements = lay_out(decl, scope, byte_order, problems)
+        when = ExprResolver(scope, problems).resolve(decl.when, BOOL)
+        roles = resolve_roles(decl, elements, scope, problems)
+        check_lengths(elements, problems)
+        header = header_size(elements)
+        size = frame_size(elements, header, decl.span, problems)
+        frames.append(pin_defaults(Frame(
+            decl.name, when or ir.Const(0, decl.span), elements, roles, header, size,
+            decl.doc, decl.span,
+        )))
+    if not frames:
+        problems.error(tree.span, f"protocol '{tree.name}' declares no frame")
+        return None
+    discriminator = check_variants(tuple(frames), problems)
+    builders = resolve_builders(tree.builders, tuple(frames), enum_map, problems)
+    return Protocol(
+        tree.name, tree.mosn_name, byte_order, max_frame, enums, tuple(frames), discriminator,
+        builders, tree.doc, tree.span,
+    )
+
+
+def _settings(tree: ast.Protocol, problems: Problems) -> tuple[ByteOrder, int]:
+    byte_order: ByteOrder = "big"
+    max_frame = DEFAULT_MAX_FRAME
+    seen: set[str] = set()
+    for s in tree.settings:
+        if s.name in seen:
+            problems.error(s.span, f"'{s.name}' set twice")
+        seen.add(s.name)
+        if s.name == "byte_order":
+            if s.value not in ("big", "little"):
+                problems.error(s.span, f"byte_order is 'big' or 'little', not '{s.value}'")
+            elif s.value == "little":
+                byte_order = "little"
+        elif s.name == "max_frame":
+            assert isinstance(s.value, int)
+            if not 0 < s.value <= 0xFFFFFFFF:
+                problems.error(s.span, "max_frame must be between 1 byte and 4 GiB - 1")
+            else:
+                max_frame = s.value
+    return byte_order, max_frame

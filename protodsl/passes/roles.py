@@ -1,0 +1,93 @@
+"""Roles: which field is MOSN's command id, timeout, status, header map, payload."""
+
+from __future__ import annotations
+
+from protodsl.frontend import ast
+from protodsl.ir import expr as ir
+from protodsl.ir.model import BytesField, Element, Kind, KvMapField, Roles, values_of
+from protodsl.passes.exprs import BOOL, ExprResolver, Scope
+from protodsl.passes.problems import Problems
+
+ROLE_NAMES = ("kind", "oneway", "heartbeat", "id", "timeout", "status", "headers", "payload")
+
+
+def resolve_roles(
+    frame: ast.Frame, elements: tuple[Element, ...], scope: Scope, problems: Problems
+) -> Roles | None:
+    if not frame.roles:
+        return None
+    for extra in frame.roles[1:]:
+        problems.error(extra.span, f"frame '{frame.name}' has more than one roles block")
+    block = frame.roles[0]
+    given: dict[str, ast.Role] = {}
+    for role in block.roles:
+        if role.name not in ROLE_NAMES:
+            problems.error(role.span, f"unknown role '{role.name}'",
+                           note="roles are " + ", ".join(ROLE_NAMES))
+        elif role.name in given:
+            problems.error(role.span, f"role '{role.name}' given twice")
+        else:
+            given[role.name] = role
+    for required in ("kind", "id"):
+        if required not in given:
+            problems.error(block.span, f"missing role '{required}' in frame '{frame.name}'")
+    if "kind" not in given or "id" not in given:
+        return None
+    kind_role = given["kind"]
+    kind: Kind
+    match kind_role.value:
+        case ast.NameRef(name="request"):
+            kind = "request"
+        case ast.NameRef(name="response"):
+            kind = "response"
+        case _:
+            problems.error(kind_role.value.span, "role 'kind' is 'request' or 'response'")
+            return None
+    wrong = {"request": "status", "response": "timeout"}[kind]
+    if wrong in given:
+        problems.error(given[wrong].span, f"a {kind} frame has no '{wrong}' role")
+    if kind == "response" and "oneway" in given:
+        problems.error(given["oneway"].span, "a response frame has no 'oneway' role")
+    resolver = ExprResolver(scope, problems)
+    by_name = {e.name: e for e in elements}
+
+    def predicate(name: str) -> ir.Expr | None:
+        role = given.get(name)
+        return resolver.resolve(role.value, BOOL) if role else None
+
+    def free_value(name: str) -> str | None:
+        role = given.get(name)
+        if role is None:
+            return None
+        target = role.value
+        if not isinstance(target, ast.NameRef) or target.name not in scope.values:
+            problems.error(target.span, f"role '{name}' must name an integer field")
+            return None
+        node = next((v for v in values_of(elements) if v.name == target.name), None)
+        if node is not None and node.value is not None:
+            problems.error(target.span, f"role '{name}' must name a field that is neither "
+                           f"constant nor computed; '{target.name}' is")
+        return target.name
+
+    def section(name: str, kind_: type[BytesField] | type[KvMapField], what: str) -> str | None:
+        role = given.get(name)
+        if role is None:
+            return None
+        target = role.value
+        element = by_name.get(target.name) if isinstance(target, ast.NameRef) else None
+        if not isinstance(element, kind_) or (isinstance(element, BytesField) and element.text):
+            problems.error(target.span, f"role '{name}' must name {what}")
+            return None
+        return element.name
+
+    return Roles(
+        kind=kind,
+        oneway=predicate("oneway") if kind == "request" else None,
+        heartbeat=predicate("heartbeat"),
+        id=free_value("id") or "",
+        timeout=free_value("timeout") if kind == "request" else None,
+        status=free_value("status") if kind == "response" else None,
+        headers=section("headers", KvMapField, "a kvmap field"),
+        payload=section("payload", BytesField, "a bytes field"),
+        span=block.span,
+    )
