@@ -1,0 +1,27 @@
+"""Target name -> backend. A backend turns the IR into {relative path: text};
+only the CLI writes files."""
+
+from __future__ import annotations
+
+from typing import Protocol as TypingProtocol
+
+from protodsl.ir import Protocol
+
+
+class Backend(TypingProtocol):
+    def generate(self, protocol: Protocol) -> dict[str, str]: ...
+
+
+def backend(target: str) -> Backend:
+    if target == "python":
+        from protodsl.codegen.python import backend as python_backend
+
+        return python_backend
+    if target == "wasm":
+        from protodsl.codegen.wasm import backend as wasm_backend
+
+        return wasm_backend
+    raise KeyError(target)
+
+
+TARGETS = ("python", "wasm")
