@@ -1,0 +1,868 @@
+"""A MOSN host emulator on wasmtime: loads a codec plugin and drives it like MOSN does.
+
+One :class:`MosnHost` owns one wasmtime store and one plugin instance, exactly as
+MOSN keeps one instance per plugin: contexts (connections) share that instance,
+so state leaking between contexts shows up in tests the way it would in MOSN.
+The emulator is strict about the ABI (it raises :class:`HostError` when a plugin
+reports a malformed buffer) and permissive about everything else (any import a
+plugin declares is satisfied, so TinyGo-built and hand-written plugins load).
+Not thread-safe: use one host per thread.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import random
+import struct
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import wasmtime
+
+from protodsl.host.abi import (
+    ABI_MARKER,
+    ABI_MARKER_OLD,
+    FLAG_REQUEST,
+    BufferType,
+    DecodedCommand,
+    EncodedFrame,
+    HeadersLike,
+    LogLevel,
+    Status,
+    encode_config_map,
+    pack_encode_request,
+    pack_hijack_request,
+    parse_decode_data,
+    parse_encode_data,
+)
+from protodsl.host.errors import BufferFormatError, HostError, PluginTrap
+
+__all__ = ["DEFAULT_FUEL_LIMIT", "DecodeResult", "EncodeResult", "LogRecord", "MosnHost"]
+
+DEFAULT_FUEL_LIMIT = 10**10
+"""Fuel granted to each operation when metering is on; running out is a PluginTrap."""
+
+_M32 = 0xFFFFFFFF
+_U32LE = struct.Struct("<I")
+_U64LE = struct.Struct("<Q")
+_IOVEC = struct.Struct("<II")
+
+_WASI_MODULES = ("wasi_snapshot_preview1", "wasi_unstable")
+_ERRNO_BADF = 8
+_ERRNO_FAULT = 21
+_ERRNO_INVAL = 28
+_ERRNO_NOSYS = 52
+_ERRNO_SPIPE = 70
+_STDIO_LEVEL = {1: int(LogLevel.INFO), 2: int(LogLevel.ERROR)}
+
+_DECODE = "proxy_decode_buffer_bytes"
+_ENCODE = "proxy_encode_buffer_bytes"
+_KEEPALIVE = "proxy_keepalive_buffer_bytes"
+_REPLY_KEEPALIVE = "proxy_reply_keepalive_buffer_bytes"
+_HIJACK = "proxy_hijack_buffer_bytes"
+
+# Expected export signatures: params, then results (None: results are not checked).
+# "i" is i32 and "I" is i64.
+_EXPORT_SIGNATURES: dict[str, tuple[str, str | None]] = {
+    "malloc": ("i", "i"),
+    "proxy_on_memory_allocate": ("i", "i"),
+    "_start": ("", None),
+    "_initialize": ("", None),
+    "proxy_on_context_create": ("ii", None),
+    "proxy_on_vm_start": ("ii", "i"),
+    "proxy_on_configure": ("ii", "i"),
+    "proxy_on_log": ("i", None),
+    "proxy_on_done": ("i", None),
+    "proxy_on_delete": ("i", None),
+    _DECODE: ("iii", "i"),
+    _ENCODE: ("iii", "i"),
+    _KEEPALIVE: ("iI", "i"),
+    _REPLY_KEEPALIVE: ("iii", "i"),
+    _HIJACK: ("iiii", "i"),
+}
+
+# Host functions the emulator implements: name -> (params, results, method name).
+_ENV_FUNCS: dict[str, tuple[str, str, str]] = {
+    "proxy_log": ("iii", "i", "_proxy_log"),
+    "proxy_get_buffer_bytes": ("iiiii", "i", "_proxy_get_buffer_bytes"),
+    "proxy_set_buffer_bytes": ("iiiii", "i", "_proxy_set_buffer_bytes"),
+    "proxy_get_current_time_nanoseconds": ("i", "i", "_proxy_get_current_time_nanoseconds"),
+    "proxy_get_log_level": ("i", "i", "_proxy_get_log_level"),
+}
+_WASI_FUNCS: dict[str, tuple[str, str, str]] = {
+    "fd_write": ("iiii", "i", "_wasi_fd_write"),
+    "fd_read": ("iiii", "i", "_wasi_fd_read"),
+    "fd_close": ("i", "i", "_wasi_fd_close"),
+    "fd_seek": ("iIii", "i", "_wasi_fd_seek"),
+    "fd_fdstat_get": ("ii", "i", "_wasi_fd_fdstat_get"),
+    "fd_prestat_get": ("ii", "i", "_wasi_badf2"),
+    "fd_prestat_dir_name": ("iii", "i", "_wasi_badf3"),
+    "proc_exit": ("i", "", "_wasi_proc_exit"),
+    "clock_time_get": ("iIi", "i", "_wasi_clock_time_get"),
+    "clock_res_get": ("ii", "i", "_wasi_clock_res_get"),
+    "random_get": ("ii", "i", "_wasi_random_get"),
+    "args_sizes_get": ("ii", "i", "_wasi_sizes_get"),
+    "environ_sizes_get": ("ii", "i", "_wasi_sizes_get"),
+    "args_get": ("ii", "i", "_wasi_noop2"),
+    "environ_get": ("ii", "i", "_wasi_noop2"),
+    "sched_yield": ("", "i", "_wasi_noop0"),
+}
+
+_Ctx = wasmtime.Store | wasmtime.Caller
+
+
+class LogRecord(NamedTuple):
+    """One line the plugin logged (``proxy_log``, or stdout/stderr via WASI ``fd_write``)."""
+
+    level: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeResult:
+    """Outcome of ``proxy_decode_buffer_bytes``: the status and, on OK, the command."""
+
+    status: int
+    command: DecodedCommand | None
+
+    @property
+    def ok(self) -> bool:
+        """True when a whole frame was decoded."""
+        return self.status == Status.OK
+
+    @property
+    def need_more(self) -> bool:
+        """True when the plugin asked for more bytes (status 99)."""
+        return self.status == Status.NEED_MORE_DATA
+
+
+@dataclass(frozen=True, slots=True)
+class EncodeResult:
+    """Outcome of ``proxy_encode_buffer_bytes``: the status and, on OK, the frame."""
+
+    status: int
+    frame: EncodedFrame | None
+
+    @property
+    def ok(self) -> bool:
+        """True when the plugin produced a frame."""
+        return self.status == Status.OK
+
+
+class _ProcExit(Exception):
+    """Raised by WASI ``proc_exit`` to unwind the guest; never leaves the emulator."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"proc_exit({code})")
+        self.code = code
+
+
+_VALTYPES: dict[str, wasmtime.ValType] = {
+    "i": wasmtime.ValType.i32(),
+    "I": wasmtime.ValType.i64(),
+}
+
+
+def _types(spec: str) -> list[wasmtime.ValType]:
+    return [_VALTYPES[c] for c in spec]
+
+
+def _signature(params: list[wasmtime.ValType], results: list[wasmtime.ValType]) -> str:
+    return f"({', '.join(map(str, params))}) -> ({', '.join(map(str, results))})"
+
+
+_ENGINES: dict[bool, wasmtime.Engine] = {}
+
+
+def _engine(fuel: bool) -> wasmtime.Engine:
+    """Share one engine per fuel setting so compiled modules can be cached."""
+    engine = _ENGINES.get(fuel)
+    if engine is None:
+        config = wasmtime.Config()
+        config.consume_fuel = fuel
+        engine = wasmtime.Engine(config)
+        _ENGINES[fuel] = engine
+    return engine
+
+
+@lru_cache(maxsize=16)
+def _compile(wasm: bytes, fuel: bool) -> wasmtime.Module:
+    """Compile once per (module bytes, metering): tests create many hosts of one plugin."""
+    try:
+        return wasmtime.Module(_engine(fuel), wasm)
+    except wasmtime.WasmtimeError as exc:
+        raise HostError(f"not a valid WebAssembly module: {exc}") from None
+
+
+def _load_bytes(wasm: bytes | bytearray | memoryview | str | os.PathLike[str]) -> bytes:
+    if isinstance(wasm, bytes | bytearray | memoryview):
+        return bytes(wasm)
+    path = Path(wasm)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise HostError(f"cannot read plugin {path}: {exc.strerror or exc}") from None
+
+
+def _zero(ty: wasmtime.ValType) -> int | float | None:
+    text = str(ty)
+    if text in ("i32", "i64"):
+        return 0
+    if text in ("f32", "f64"):
+        return 0.0
+    return None
+
+
+class MosnHost:
+    """Loads a MOSN codec plugin and calls it the way MOSN does.
+
+    Construction runs MOSN's start-up sequence: instantiate, ``_start`` (or
+    ``_initialize``), ``proxy_on_context_create(root_id, 0)``,
+    ``proxy_on_vm_start(root_id, vm_conf_len)``, ``proxy_on_configure(root_id,
+    plugin_conf_len)``. Missing lifecycle exports are skipped; a lifecycle call
+    that returns anything but 1 raises :class:`HostError`.
+    """
+
+    def __init__(
+        self,
+        wasm: bytes | bytearray | memoryview | str | os.PathLike[str],
+        *,
+        vm_config: dict[str, str] | None = None,
+        plugin_config: dict[str, str] | None = None,
+        root_id: int = 1,
+        fuel: bool = False,
+        fuel_limit: int = DEFAULT_FUEL_LIMIT,
+    ) -> None:
+        self._root_id = root_id
+        self._fuel = fuel
+        self._fuel_limit = fuel_limit
+        self._last_fuel: int | None = None
+        self._logs: list[LogRecord] = []
+        self._stdio: dict[int, bytearray] = {1: bytearray(), 2: bytearray()}
+        self._rng = random.Random(0)
+        self._buffers: dict[int, bytes] = {
+            BufferType.VM_CONFIGURATION: encode_config_map(vm_config),
+            BufferType.PLUGIN_CONFIGURATION: encode_config_map(plugin_config),
+        }
+        self._contexts: set[int] = set()
+        self._next_ctx = 1
+        self._memory: wasmtime.Memory | None = None
+
+        module = _compile(_load_bytes(wasm), fuel)
+        self._store = wasmtime.Store(_engine(fuel))
+        linker = wasmtime.Linker(self._store.engine)
+        imported_memory = self._define_imports(linker, module)
+
+        with self._metered():
+            try:
+                instance = linker.instantiate(self._store, module)
+            except _ProcExit as exc:
+                raise PluginTrap("instantiate", b"", f"proc_exit({exc.code})") from None
+            except wasmtime.Trap as exc:
+                raise PluginTrap("instantiate", b"", exc.message) from exc
+            except wasmtime.WasmtimeError as exc:
+                raise HostError(f"cannot instantiate plugin: {exc}") from None
+
+        exports = instance.exports(self._store)
+        self._funcs: dict[str, wasmtime.Func] = {}
+        memories: list[wasmtime.Memory] = []
+        for name, item in exports.items():
+            if isinstance(item, wasmtime.Func):
+                self._funcs[name] = item
+            elif isinstance(item, wasmtime.Memory):
+                memories.insert(0 if name == "memory" else len(memories), item)
+        self._export_names = frozenset(exports.keys())
+        memory = memories[0] if memories else imported_memory
+        if memory is None:
+            raise HostError("plugin neither exports nor imports a linear memory")
+        self._memory = memory
+        self._check_export_signatures()
+        self._alloc = self._funcs.get("malloc") or self._funcs.get("proxy_on_memory_allocate")
+        self._start_up()
+
+    @classmethod
+    def from_file(
+        cls,
+        wasm: bytes | bytearray | memoryview | str | os.PathLike[str],
+        *,
+        vm_config: dict[str, str] | None = None,
+        plugin_config: dict[str, str] | None = None,
+        root_id: int = 1,
+        fuel: bool = False,
+        fuel_limit: int = DEFAULT_FUEL_LIMIT,
+    ) -> MosnHost:
+        """Load a plugin from a path, or from module bytes (binary or WAT text)."""
+        return cls(
+            wasm,
+            vm_config=vm_config,
+            plugin_config=plugin_config,
+            root_id=root_id,
+            fuel=fuel,
+            fuel_limit=fuel_limit,
+        )
+
+    # ----------------------------------------------------------------- properties
+
+    @property
+    def root_id(self) -> int:
+        """The root context id passed to the lifecycle calls."""
+        return self._root_id
+
+    @property
+    def abi_version(self) -> str | None:
+        """The ABI marker export the plugin carries, or None (MOSN would not load it)."""
+        for marker in (ABI_MARKER, ABI_MARKER_OLD):
+            if marker in self._export_names:
+                return marker
+        return None
+
+    @property
+    def exports(self) -> frozenset[str]:
+        """Names of everything the plugin exports."""
+        return self._export_names
+
+    @property
+    def contexts(self) -> frozenset[int]:
+        """Ids of the contexts currently open."""
+        return frozenset(self._contexts)
+
+    @property
+    def logs(self) -> list[LogRecord]:
+        """A copy of every line logged so far, oldest first."""
+        return list(self._logs)
+
+    def clear_logs(self) -> None:
+        """Forget captured log lines (long property runs would otherwise accumulate them)."""
+        self._logs.clear()
+
+    @property
+    def memory_pages(self) -> int:
+        """Current size of the plugin's linear memory in 64 KiB pages."""
+        assert self._memory is not None
+        return int(self._memory.size(self._store))
+
+    @property
+    def last_fuel(self) -> int | None:
+        """Fuel the last operation consumed (including guest ``malloc``), or None if unmetered."""
+        return self._last_fuel
+
+    # ----------------------------------------------------------------- contexts
+
+    def new_context(self) -> int:
+        """Open a connection context: ``proxy_on_context_create(ctx_id, root_id)``."""
+        self._next_ctx += 1
+        if self._next_ctx == self._root_id:
+            self._next_ctx += 1
+        ctx = self._next_ctx
+        func = self._funcs.get("proxy_on_context_create")
+        with self._metered():
+            if func is not None:
+                self._invoke("proxy_on_context_create", func, (ctx, self._root_id), b"")
+        self._contexts.add(ctx)
+        return ctx
+
+    def complete_context(self, ctx: int) -> None:
+        """Close a context: ``proxy_on_log``, ``proxy_on_done``, ``proxy_on_delete`` if exported."""
+        self._check_ctx(ctx)
+        self._contexts.discard(ctx)
+        with self._metered():
+            for name in ("proxy_on_log", "proxy_on_done", "proxy_on_delete"):
+                func = self._funcs.get(name)
+                if func is not None:
+                    self._invoke(name, func, (ctx,), b"")
+
+    # ----------------------------------------------------------------- protocol calls
+
+    def decode(self, ctx: int, data: bytes | bytearray | memoryview) -> DecodeResult:
+        """Offer the connection's unread bytes to ``proxy_decode_buffer_bytes``."""
+        func = self._require(_DECODE)
+        self._check_ctx(ctx)
+        data = bytes(data)
+        self._buffers.pop(BufferType.DECODE_DATA, None)
+        with self._metered():
+            ptr = self._copy_in(_DECODE, data)
+            status = self._status(self._invoke(_DECODE, func, (ctx, ptr, len(data)), data))
+        raw = self._buffers.pop(BufferType.DECODE_DATA, None)
+        if status != Status.OK:
+            return DecodeResult(status, None)
+        if raw is None:
+            raise HostError(
+                f"{_DECODE} returned 0 (OK) for {len(data)} input bytes but never reported "
+                "its result with proxy_set_buffer_bytes(13, ...)"
+            )
+        try:
+            command = parse_decode_data(raw)
+        except BufferFormatError as exc:
+            raise BufferFormatError(
+                f"{_DECODE} returned 0 (OK) but reported a malformed DecodeData buffer: "
+                f"{exc} (buffer: {_preview(raw)})"
+            ) from None
+        if not 0 < command.drain_len <= len(data):
+            raise HostError(
+                f"{_DECODE} reported drain_len {command.drain_len} for {len(data)} input "
+                "bytes; MOSN needs 0 < drain_len <= input length"
+            )
+        return DecodeResult(status, command)
+
+    def encode(
+        self,
+        ctx: int,
+        headers: HeadersLike | None,
+        flag: int,
+        replaced_id: int,
+        command_id: int,
+        timeout_or_status: int,
+        payload: bytes,
+    ) -> EncodeResult:
+        """Ask ``proxy_encode_buffer_bytes`` for the wire frame of a command.
+
+        ``replaced_id`` is the id the frame must carry now; ``command_id`` the id it
+        had when decoded (or that keepalive/hijack produced).
+        """
+        func = self._require(_ENCODE)
+        self._check_ctx(ctx)
+        buf = pack_encode_request(
+            headers, flag, replaced_id, command_id, timeout_or_status, bytes(payload)
+        )
+        self._buffers.pop(BufferType.ENCODE_DATA, None)
+        with self._metered():
+            ptr = self._copy_in(_ENCODE, buf)
+            status = self._status(self._invoke(_ENCODE, func, (ctx, ptr, len(buf)), buf))
+        raw = self._buffers.pop(BufferType.ENCODE_DATA, None)
+        if status != Status.OK:
+            return EncodeResult(status, None)
+        if raw is None:
+            raise HostError(
+                f"{_ENCODE} returned 0 (OK) but never reported its result with "
+                "proxy_set_buffer_bytes(14, ...)"
+            )
+        try:
+            frame = parse_encode_data(raw)
+        except BufferFormatError as exc:
+            raise BufferFormatError(
+                f"{_ENCODE} returned 0 (OK) but reported a malformed EncodeData buffer: "
+                f"{exc} (buffer: {_preview(raw)})"
+            ) from None
+        return EncodeResult(status, frame)
+
+    def keepalive(self, ctx: int, command_id: int) -> int:
+        """``proxy_keepalive_buffer_bytes``: build a heartbeat request; encode() serialises it."""
+        func = self._require(_KEEPALIVE)
+        self._check_ctx(ctx)
+        with self._metered():
+            result = self._invoke(_KEEPALIVE, func, (ctx, command_id), b"")
+        return self._status(result)
+
+    def reply_keepalive(self, ctx: int) -> int:
+        """``proxy_reply_keepalive_buffer_bytes(ctx, 0, 0)`` as MOSN calls it."""
+        func = self._require(_REPLY_KEEPALIVE)
+        self._check_ctx(ctx)
+        with self._metered():
+            result = self._invoke(_REPLY_KEEPALIVE, func, (ctx, 0, 0), b"")
+        return self._status(result)
+
+    def hijack(
+        self,
+        ctx: int,
+        status_code: int,
+        request_frame: bytes,
+        flag: int = FLAG_REQUEST,
+        command_id: int = 0,
+        timeout: int = 0,
+    ) -> int:
+        """``proxy_hijack_buffer_bytes``: answer ``request_frame`` with an error response.
+
+        ``status_code`` is HTTP-like (403, 404, 503 ...); encode() then serialises
+        the response the plugin built.
+        """
+        func = self._require(_HIJACK)
+        self._check_ctx(ctx)
+        buf = pack_hijack_request(flag, command_id, timeout, bytes(request_frame))
+        with self._metered():
+            ptr = self._copy_in(_HIJACK, buf)
+            result = self._invoke(_HIJACK, func, (ctx, status_code, ptr, len(buf)), buf)
+        return self._status(result)
+
+    # ----------------------------------------------------------------- internals: calls
+
+    def _start_up(self) -> None:
+        """Run MOSN's start-up sequence for the root context."""
+        with self._metered():
+            for name in ("_start", "_initialize"):
+                func = self._funcs.get(name)
+                if func is not None:
+                    try:
+                        self._invoke(name, func, (), b"")
+                    except _ProcExit as exc:
+                        if exc.code != 0:
+                            raise PluginTrap(name, b"", f"proc_exit({exc.code})") from None
+                    break
+            create = self._funcs.get("proxy_on_context_create")
+            if create is not None:
+                self._invoke("proxy_on_context_create", create, (self._root_id, 0), b"")
+            for name, btype in (
+                ("proxy_on_vm_start", BufferType.VM_CONFIGURATION),
+                ("proxy_on_configure", BufferType.PLUGIN_CONFIGURATION),
+            ):
+                func = self._funcs.get(name)
+                if func is None:
+                    continue
+                conf = self._buffers[btype]
+                result = self._invoke(name, func, (self._root_id, len(conf)), conf)
+                if result != 1:
+                    raise HostError(
+                        f"{name}({self._root_id}, {len(conf)}) returned {result}, not 1"
+                    )
+
+    def _invoke(self, name: str, func: wasmtime.Func, args: tuple[int, ...], data: bytes) -> Any:
+        """Call a guest export, turning traps into PluginTrap (``_start`` may see _ProcExit)."""
+        try:
+            return func(self._store, *args)
+        except _ProcExit as exc:
+            if name == "_start":
+                raise
+            raise PluginTrap(name, data, f"proc_exit({exc.code})") from None
+        except wasmtime.Trap as exc:
+            code = exc.trap_code
+            raise PluginTrap(name, data, exc.message, code.name if code else None) from exc
+        except wasmtime.WasmtimeError as exc:
+            raise PluginTrap(name, data, str(exc)) from exc
+
+    @contextmanager
+    def _metered(self) -> Iterator[None]:
+        """Grant fuel before an operation, record its use after; flush partial stdio lines."""
+        if self._fuel:
+            self._store.set_fuel(self._fuel_limit)
+        try:
+            yield
+        finally:
+            if self._fuel:
+                self._last_fuel = self._fuel_limit - self._store.get_fuel()
+            self._flush_stdio()
+
+    def _require(self, name: str) -> wasmtime.Func:
+        func = self._funcs.get(name)
+        if func is None:
+            raise HostError(f"plugin does not export {name}")
+        return func
+
+    def _check_ctx(self, ctx: int) -> None:
+        if ctx not in self._contexts:
+            raise HostError(
+                f"context {ctx} is not open (new_context() opens one, complete_context() closes it)"
+            )
+
+    @staticmethod
+    def _status(result: Any) -> int:
+        if not isinstance(result, int):
+            raise HostError(f"plugin returned {result!r} where a status code was expected")
+        return result & _M32
+
+    def _copy_in(self, call: str, data: bytes) -> int:
+        """Copy an argument buffer into guest memory obtained from the guest allocator."""
+        if not data:
+            return 0
+        if self._alloc is None:
+            raise HostError("plugin exports neither malloc nor proxy_on_memory_allocate")
+        try:
+            ptr = self._alloc(self._store, len(data))
+        except (wasmtime.Trap, wasmtime.WasmtimeError, _ProcExit) as exc:
+            raise PluginTrap(call, data, f"guest allocator trapped: {exc}") from None
+        ptr = ptr & _M32 if isinstance(ptr, int) else 0
+        if ptr == 0 or not self._write(self._store, ptr, data):
+            raise HostError(f"guest malloc({len(data)}) for {call} returned unusable pointer {ptr}")
+        return ptr
+
+    def _check_export_signatures(self) -> None:
+        for name, (params, results) in _EXPORT_SIGNATURES.items():
+            func = self._funcs.get(name)
+            if func is None:
+                continue
+            ty = func.type(self._store)
+            want_params = _types(params)
+            ok = list(ty.params) == want_params
+            if results is not None:
+                ok = ok and list(ty.results) == _types(results)
+            if not ok:
+                want = _signature(want_params, _types(results or ""))
+                raise HostError(
+                    f"export {name} has type {_signature(list(ty.params), list(ty.results))}; "
+                    f"the MOSN ABI expects {want}"
+                )
+
+    # ----------------------------------------------------------------- internals: memory
+
+    def _write(self, ctx: _Ctx, ptr: int, data: bytes) -> bool:
+        """Bounds-checked write into guest memory; False instead of raising."""
+        mem = self._memory
+        if mem is None:
+            return False
+        ptr &= _M32
+        if ptr + len(data) > mem.data_len(ctx):
+            return False
+        if data:
+            ctypes.memmove(ctypes.addressof(mem.data_ptr(ctx).contents) + ptr, data, len(data))
+        return True
+
+    def _fits(self, ctx: _Ctx, ptr: int, size: int) -> bool:
+        mem = self._memory
+        return mem is not None and (ptr & _M32) + (size & _M32) <= mem.data_len(ctx)
+
+    def _read(self, ctx: _Ctx, ptr: int, size: int) -> bytes | None:
+        """Bounds-checked read from guest memory; None instead of raising."""
+        mem = self._memory
+        if mem is None:
+            return None
+        ptr &= _M32
+        size &= _M32
+        if ptr + size > mem.data_len(ctx):
+            return None
+        if size == 0:
+            return b""
+        return ctypes.string_at(ctypes.addressof(mem.data_ptr(ctx).contents) + ptr, size)
+
+    def _guest_alloc(self, ctx: _Ctx, size: int) -> int | None:
+        if self._alloc is None:
+            return None
+        ptr = self._alloc(ctx, size)
+        if not isinstance(ptr, int) or ptr == 0:
+            return None
+        return ptr & _M32
+
+    # ----------------------------------------------------------------- internals: imports
+
+    def _define_imports(
+        self, linker: wasmtime.Linker, module: wasmtime.Module
+    ) -> wasmtime.Memory | None:
+        """Satisfy every import: known host functions, else permissive stubs."""
+        imported_memory: wasmtime.Memory | None = None
+        for imp in module.imports:
+            mod, name, ty = imp.module, imp.name or "", imp.type
+            if isinstance(ty, wasmtime.FuncType):
+                linker.define_func(
+                    mod, name, ty, self._host_func(mod, name, ty), access_caller=True
+                )
+            elif isinstance(ty, wasmtime.MemoryType):
+                imported_memory = wasmtime.Memory(self._store, ty)
+                linker.define(self._store, mod, name, imported_memory)
+            elif isinstance(ty, wasmtime.GlobalType):
+                global_ = wasmtime.Global(self._store, ty, _zero(ty.content))
+                linker.define(self._store, mod, name, global_)
+            elif isinstance(ty, wasmtime.TableType):
+                linker.define(self._store, mod, name, wasmtime.Table(self._store, ty, None))
+            else:
+                raise HostError(
+                    f"plugin imports {mod}.{name} of a kind the emulator cannot provide"
+                )
+        return imported_memory
+
+    def _host_func(self, mod: str, name: str, ty: wasmtime.FuncType) -> Callable[..., Any]:
+        table = _ENV_FUNCS if mod == "env" else _WASI_FUNCS if mod in _WASI_MODULES else {}
+        known = table.get(name)
+        params, results = list(ty.params), list(ty.results)
+        if known is not None:
+            want_params, want_results, method = known
+            if params != _types(want_params) or results != _types(want_results):
+                raise HostError(
+                    f"plugin imports {mod}.{name} as {_signature(params, results)}; "
+                    f"the host provides {_signature(_types(want_params), _types(want_results))}"
+                )
+            func: Callable[..., Any] = getattr(self, method)
+            return func
+        zeros = [_zero(t) for t in results]
+        if mod in _WASI_MODULES and [str(t) for t in results] == ["i32"]:
+            zeros = [_ERRNO_NOSYS]
+
+        def stub(caller: wasmtime.Caller, *args: Any) -> Any:
+            if not zeros:
+                return None
+            return zeros[0] if len(zeros) == 1 else list(zeros)
+
+        return stub
+
+    # proxy-wasm (env) -------------------------------------------------------------
+
+    def _proxy_log(self, caller: wasmtime.Caller, level: int, ptr: int, size: int) -> int:
+        data = self._read(caller, ptr, size)
+        if data is None:
+            return int(Status.BAD_ARGUMENT)
+        self._logs.append(LogRecord(level, data.decode("utf-8", "replace")))
+        return int(Status.OK)
+
+    def _proxy_get_buffer_bytes(
+        self,
+        caller: wasmtime.Caller,
+        btype: int,
+        start: int,
+        max_size: int,
+        ret_ptr: int,
+        ret_len: int,
+    ) -> int:
+        buf = self._buffers.get(btype)
+        if buf is None:
+            return int(Status.NOT_FOUND)
+        if not buf:
+            return int(Status.EMPTY)
+        start &= _M32
+        max_size &= _M32
+        if start > len(buf) or self._read(caller, ret_ptr, 4) is None:
+            return int(Status.BAD_ARGUMENT)
+        if self._read(caller, ret_len, 4) is None:
+            return int(Status.BAD_ARGUMENT)
+        chunk = buf[start : start + max_size]
+        ptr = 0
+        if chunk:
+            got = self._guest_alloc(caller, len(chunk))
+            if got is None or not self._write(caller, got, chunk):
+                return int(Status.INTERNAL_FAILURE)
+            ptr = got
+        if not (
+            self._write(caller, ret_ptr, _U32LE.pack(ptr))
+            and self._write(caller, ret_len, _U32LE.pack(len(chunk)))
+        ):
+            return int(Status.BAD_ARGUMENT)
+        return int(Status.OK)
+
+    def _proxy_set_buffer_bytes(
+        self, caller: wasmtime.Caller, btype: int, start: int, max_size: int, ptr: int, size: int
+    ) -> int:
+        if btype not in (BufferType.DECODE_DATA, BufferType.ENCODE_DATA):
+            return int(Status.BAD_ARGUMENT)
+        data = self._read(caller, ptr, size)
+        if data is None:
+            return int(Status.BAD_ARGUMENT)
+        current = self._buffers.get(btype, b"")
+        start &= _M32
+        max_size &= _M32
+        if start > len(current):
+            return int(Status.BAD_ARGUMENT)
+        self._buffers[btype] = current[:start] + data + current[start + max_size :]
+        return int(Status.OK)
+
+    def _proxy_get_current_time_nanoseconds(self, caller: wasmtime.Caller, ret_ptr: int) -> int:
+        if not self._write(caller, ret_ptr, _U64LE.pack(time.time_ns())):
+            return int(Status.BAD_ARGUMENT)
+        return int(Status.OK)
+
+    def _proxy_get_log_level(self, caller: wasmtime.Caller, ret_ptr: int) -> int:
+        if not self._write(caller, ret_ptr, _U32LE.pack(int(LogLevel.TRACE))):
+            return int(Status.BAD_ARGUMENT)
+        return int(Status.OK)
+
+    # WASI ---------------------------------------------------------------------------
+
+    def _wasi_fd_write(
+        self, caller: wasmtime.Caller, fd: int, iovs: int, iovs_len: int, nwritten: int
+    ) -> int:
+        if fd not in self._stdio:
+            return _ERRNO_BADF
+        count = iovs_len & _M32
+        table = self._read(caller, iovs, count * _IOVEC.size)
+        if table is None:
+            return _ERRNO_FAULT
+        chunks: list[bytes] = []
+        for i in range(count):
+            ptr, size = _IOVEC.unpack_from(table, i * _IOVEC.size)
+            chunk = self._read(caller, ptr, size)
+            if chunk is None:
+                return _ERRNO_FAULT
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        if not self._write(caller, nwritten, _U32LE.pack(len(data))):
+            return _ERRNO_FAULT
+        pending = self._stdio[fd]
+        pending += data
+        while (newline := pending.find(b"\n")) >= 0:
+            line = bytes(pending[:newline])
+            del pending[: newline + 1]
+            self._logs.append(LogRecord(_STDIO_LEVEL[fd], line.decode("utf-8", "replace")))
+        return 0
+
+    def _flush_stdio(self) -> None:
+        """Emit partial stdout/stderr lines at the end of an operation so none are lost."""
+        for fd, pending in self._stdio.items():
+            if pending:
+                self._logs.append(LogRecord(_STDIO_LEVEL[fd], pending.decode("utf-8", "replace")))
+                pending.clear()
+
+    def _wasi_fd_read(
+        self, caller: wasmtime.Caller, fd: int, iovs: int, iovs_len: int, nread: int
+    ) -> int:
+        if fd != 0:
+            return _ERRNO_BADF
+        return 0 if self._write(caller, nread, _U32LE.pack(0)) else _ERRNO_FAULT
+
+    def _wasi_fd_close(self, caller: wasmtime.Caller, fd: int) -> int:
+        return 0 if fd in (0, 1, 2) else _ERRNO_BADF
+
+    def _wasi_fd_seek(
+        self, caller: wasmtime.Caller, fd: int, offset: int, whence: int, ret_ptr: int
+    ) -> int:
+        return _ERRNO_SPIPE if fd in (0, 1, 2) else _ERRNO_BADF
+
+    def _wasi_fd_fdstat_get(self, caller: wasmtime.Caller, fd: int, ret_ptr: int) -> int:
+        if fd not in (0, 1, 2):
+            return _ERRNO_BADF
+        # filetype character_device, no flags, rights fd_read | fd_write (a tty).
+        stat = struct.pack("<BxHxxxxQQ", 2, 0, 0x42, 0x42)
+        return 0 if self._write(caller, ret_ptr, stat) else _ERRNO_FAULT
+
+    def _wasi_badf2(self, caller: wasmtime.Caller, a: int, b: int) -> int:
+        return _ERRNO_BADF
+
+    def _wasi_badf3(self, caller: wasmtime.Caller, a: int, b: int, c: int) -> int:
+        return _ERRNO_BADF
+
+    def _wasi_proc_exit(self, caller: wasmtime.Caller, code: int) -> None:
+        raise _ProcExit(code)
+
+    def _wasi_clock_time_get(
+        self, caller: wasmtime.Caller, clock_id: int, precision: int, ret_ptr: int
+    ) -> int:
+        clocks: dict[int, Callable[[], int]] = {
+            0: time.time_ns,
+            1: time.monotonic_ns,
+            2: time.process_time_ns,
+            3: time.thread_time_ns,
+        }
+        clock = clocks.get(clock_id)
+        if clock is None:
+            return _ERRNO_INVAL
+        return 0 if self._write(caller, ret_ptr, _U64LE.pack(clock())) else _ERRNO_FAULT
+
+    def _wasi_clock_res_get(self, caller: wasmtime.Caller, clock_id: int, ret_ptr: int) -> int:
+        return 0 if self._write(caller, ret_ptr, _U64LE.pack(1000)) else _ERRNO_FAULT
+
+    def _wasi_random_get(self, caller: wasmtime.Caller, ptr: int, size: int) -> int:
+        # Seeded, so runs (and TinyGo map iteration order) are reproducible.
+        if not self._fits(caller, ptr, size):
+            return _ERRNO_FAULT
+        self._write(caller, ptr, self._rng.randbytes(size & _M32))
+        return 0
+
+    def _wasi_sizes_get(self, caller: wasmtime.Caller, count_ptr: int, size_ptr: int) -> int:
+        zero = _U32LE.pack(0)
+        ok = self._write(caller, count_ptr, zero) and self._write(caller, size_ptr, zero)
+        return 0 if ok else _ERRNO_FAULT
+
+    def _wasi_noop2(self, caller: wasmtime.Caller, a: int, b: int) -> int:
+        return 0
+
+    def _wasi_noop0(self, caller: wasmtime.Caller) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return (
+            f"<MosnHost root_id={self._root_id} contexts={sorted(self._contexts)} "
+            f"abi={self.abi_version}>"
+        )
+
+
+def _preview(data: bytes) -> str:
+    return data[:64].hex() + ("..." if len(data) > 64 else "")
