@@ -352,6 +352,13 @@ class MosnHost:
         """Fuel the last operation consumed (including guest ``malloc``), or None if unmetered."""
         return self._last_fuel
 
+    def read_memory(self, ptr: int, size: int) -> bytes:
+        """Copy ``size`` bytes of guest memory at ``ptr`` (for debugging a plugin's state)."""
+        data = self._read(self._store, ptr, size) if ptr >= 0 and size >= 0 else None
+        if data is None:
+            raise HostError(f"guest memory [{ptr}, {ptr}+{size}) is out of bounds")
+        return data
+
     # ----------------------------------------------------------------- contexts
 
     def new_context(self) -> int:
