@@ -27,6 +27,7 @@ __all__ = [
     "FLAG_RESPONSE",
     "BufferType",
     "CommandKind",
+    "ConfigLike",
     "DecodedCommand",
     "EncodedFrame",
     "HeaderItem",
@@ -100,7 +101,11 @@ CommandKind = Literal["request", "oneway", "response"]
 
 HeaderItem = tuple[bytes, bytes]
 HeaderList = list[HeaderItem]
-HeadersLike = Mapping[bytes | str, bytes | str] | Iterable[tuple[bytes | str, bytes | str]]
+HeadersLike = (
+    Mapping[str, bytes | str]
+    | Mapping[bytes, bytes | str]
+    | Iterable[tuple[bytes | str, bytes | str]]
+)
 """Headers as accepted by the encoders: a mapping or (key, value) pairs; str is UTF-8."""
 
 _U32 = struct.Struct(">I")
@@ -236,7 +241,11 @@ def decode_header_map(data: bytes | bytearray | memoryview) -> HeaderList:
     return out
 
 
-def encode_config_map(config: Mapping[str, str] | Mapping[bytes, bytes] | None) -> bytes:
+ConfigLike = Mapping[str, bytes | str] | Mapping[bytes, bytes | str]
+"""A configuration map as accepted by :func:`encode_config_map`; str is UTF-8."""
+
+
+def encode_config_map(config: ConfigLike | None) -> bytes:
     """Encode a configuration map in proxy-wasm's little-endian pair encoding.
 
     ``u32 pairs``, then ``u32 key_len, u32 val_len`` per pair, then each key and

@@ -569,6 +569,29 @@ def test_proc_exit_nonzero_in_start_is_a_trap(tmp_path: Path) -> None:
         _wat_host(tmp_path, body)
 
 
+def test_allocator_falls_back_to_proxy_on_memory_allocate(tmp_path: Path) -> None:
+    body = """
+      (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 2048))
+      (func (export "proxy_decode_buffer_bytes") (param i32 i32 i32) (result i32)
+        (if (i32.ne (local.get 1) (i32.const 2048)) (then (return (i32.const 10))))
+        (i32.load8_u offset=1 (local.get 1)))"""
+    host = _wat_host(tmp_path, body)
+    assert host.decode(host.new_context(), b"\x00\x07").status == 7
+
+
+def test_imported_memory_is_provided(tmp_path: Path) -> None:
+    wat = """(module
+      (import "env" "memory" (memory 1))
+      (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+      (func (export "malloc") (param i32) (result i32) (i32.const 512))
+      (func (export "proxy_decode_buffer_bytes") (param i32 i32 i32) (result i32)
+        (drop (call $log (i32.const 3) (local.get 1) (local.get 2))) (i32.const 99)))"""
+    host = MosnHost.from_file(wasmtime.wat2wasm(wat))
+    assert host.decode(host.new_context(), b"via imported memory").need_more
+    assert host.logs == [LogRecord(3, "via imported memory")]
+    assert host.memory_pages == 1
+
+
 def test_invalid_module_is_a_host_error(tmp_path: Path) -> None:
     with pytest.raises(HostError, match="not a valid WebAssembly module"):
         MosnHost.from_file(b"\x00asm\x01\x00\x00\x00garbage")
