@@ -1,0 +1,66 @@
+"""IR expression -> Python source text, integer semantics as in protodsl.ir.expr."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from protodsl.ir import expr as ir
+
+_PRECEDENCE = {
+    "or": 1, "and": 2, "not": 3,
+    "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4, "in": 4,
+    "|": 5, "&": 7, "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "%": 10, "neg": 11,
+}
+
+
+def translate(
+    e: ir.Expr,
+    value: Callable[[str], str],
+    length: Callable[[str], str],
+    param: Callable[[str, str | None], str] = lambda p, f: p,
+) -> str:
+    """`value(name)` and `length(name)` give the text reading a field's value and a
+    sized field's encoded length; `param(name, field)` reads builder parameters."""
+
+    def go(node: ir.Expr, outer: int) -> str:
+        text, prec = emit(node)
+        return f"({text})" if prec < outer else text
+
+    def emit(node: ir.Expr) -> tuple[str, int]:
+        match node:
+            case ir.Const(value=v):
+                return (str(v), 12) if v >= 0 else (str(v), 11)
+            case ir.EnumValue(value=v):
+                return str(v), 12
+            case ir.FieldValue(field=name):
+                return value(name), 12
+            case ir.LenOf(field=name):
+                return length(name), 12
+            case ir.Param(name=name):
+                return param(name, None), 12
+            case ir.ParamField(param=p, field=f):
+                return param(p, f), 12
+            case ir.Unary(op="not", operand=o):
+                return f"not {go(o, 3)}", 3
+            case ir.Unary(op="-", operand=o):
+                return f"-{go(o, 11)}", 11
+            case ir.Binary(op="/", left=a, right=b):
+                return f"_div({go(a, 0)}, {go(b, 0)})", 12
+            case ir.Binary(op="%", left=a, right=b):
+                return f"_mod({go(a, 0)}, {go(b, 0)})", 12
+            case ir.Binary(op=op, left=a, right=b):
+                p = _PRECEDENCE[op]
+                left = p + 1 if p == _PRECEDENCE["=="] else p  # Python chains comparisons
+                return f"{go(a, left)} {op} {go(b, p + 1)}", p
+            case ir.InSet(operand=o, values=values):
+                options = ", ".join(str(v) for v in values)
+                return f"{go(o, 5)} in ({options}{',' if len(values) == 1 else ''})", 4
+            case ir.Match(subject=s, cases=cases, default=default):
+                subject = go(s, 0)
+                text = go(default, 1)
+                for key, result in reversed(cases):
+                    text = f"{go(result, 1)} if {subject} == {key} else {text}"
+                return text, 0
+        raise TypeError(f"cannot translate {node!r}")
+
+    return go(e, 0)

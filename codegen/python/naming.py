@@ -1,0 +1,55 @@
+"""Python-safe names from spec names, all from one place.
+
+Spec names cannot start with '_' (the frontend reserves them), so every name the
+generated module uses internally starts with '_' and can never collide."""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+
+# Module-level names the generated code defines or imports.
+RESERVED = frozenset({
+    "annotations", "enum", "struct", "cs", "dataclass", "field", "Any", "ClassVar", "Union",
+    "ProtocolError", "NeedMoreData", "ConstantMismatch", "UnknownEnumValue", "UnknownVariant",
+    "FrameTooLarge", "NegativeSize", "MalformedSection", "InvalidText", "EncodeError",
+    "NeedMore", "Decoded", "Frame", "FRAMES", "decode", "encode", "decode_all",
+    "reference_decode", "reference_encode", "kind", "command_id", "is_heartbeat", "timeout",
+    "status", "headers", "payload", "with_roles", "keepalive", "keepalive_reply", "hijack",
+    "PROTOCOL", "MOSN_NAME", "MAX_FRAME", "field_values",
+})
+_ENUM_MEMBER_RESERVED = frozenset({"name", "value", "mro"})
+
+
+def snake(name: str) -> str:
+    """A field name usable as an attribute and a local variable."""
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in dir(builtins):
+        return name + "_"
+    return name
+
+
+def member(name: str) -> str:
+    if keyword.iskeyword(name) or name in _ENUM_MEMBER_RESERVED:
+        return name + "_"
+    return name
+
+
+def camel(name: str) -> str:
+    parts = [p for p in re.split(r"_+", name) if p]
+    text = "".join(p[:1].upper() + p[1:] for p in parts) or "Frame"
+    return text
+
+
+class Namespace:
+    """Hands out module-level names, never the same twice and never a reserved one."""
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set(RESERVED)
+
+    def claim(self, wanted: str) -> str:
+        name = wanted
+        while name in self.taken or keyword.iskeyword(name) or name in dir(builtins):
+            name += "_"
+        self.taken.add(name)
+        return name

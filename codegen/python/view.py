@@ -1,0 +1,635 @@
+"""A view of the IR for the Python templates: names made safe, expressions and
+per-frame code prepared, nothing left for a template to work out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
+
+from protodsl.codegen.python import naming
+from protodsl.codegen.python.expr import translate
+from protodsl.ir import expr as ir
+from protodsl.ir.model import (
+    BitMember,
+    BitsField,
+    Builder,
+    BytesField,
+    Enum,
+    Frame,
+    IntField,
+    IntType,
+    KvMapField,
+    Protocol,
+    ValueNode,
+)
+
+_STRUCT_CODES = {1: "b", 2: "h", 4: "i", 8: "q"}
+
+
+def struct_code(t: IntType) -> str:
+    if t.width == 3:
+        return "3s"
+    code = _STRUCT_CODES[t.width]
+    return code if t.signed else code.upper()
+
+
+def order_char(t: IntType) -> str:
+    return ">" if t.byte_order == "big" else "<"
+
+
+@dataclass
+class EnumView:
+    name: str
+    doc: str | None
+    open: bool
+    lookup: str  # module-level dict value -> member
+    members: list[tuple[str, int, str | None]]
+
+
+@dataclass
+class FieldView:
+    attr: str
+    spec_name: str
+    hint: str
+    default: str
+    doc: str | None
+
+
+@dataclass
+class FrameView:
+    name: str
+    spec_name: str
+    cls: str
+    doc: str | None
+    fields: list[FieldView]
+    constants: list[tuple[str, str, int]]  # attribute, spec name, value
+    computed: list[tuple[str, str, str]]  # property, spec name, expression over self
+    head: str  # module-level struct name
+    head_format: str
+    head_size: int
+    checks: str  # module-level short-header check table name
+    check_rows: list[str]
+    decode: list[str]
+    encode: list[str]
+    construct_fields: list[str]
+    from_container: list[str]
+    to_container: list[str]
+    when: str  # over _disc
+    roles: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class BuilderView:
+    kind: str
+    signature: str
+    cls: str
+    args: list[str]
+    doc: str | None
+
+
+@dataclass
+class ModuleView:
+    name: str
+    mosn_name: str
+    source: str
+    doc: str | None
+    max_frame: int
+    enums: list[EnumView]
+    frames: list[FrameView]
+    builders: list[BuilderView]
+    disc_size: int
+    disc_struct: list[str]
+    disc_values: list[str]
+    disc_field: str
+    disc_offset: int
+
+
+class _Names:
+    """Per-frame names: attribute and local for each spec name."""
+
+    def __init__(self, frame: Frame) -> None:
+        self.attr = {e.name: naming.snake(e.name) for e in frame.elements}
+        for v in frame.values():
+            self.attr[v.name] = naming.snake(v.name)
+
+    def local(self, name: str) -> str:
+        return self.attr[name]
+
+
+def build_view(protocol: Protocol, source: str) -> ModuleView:
+    ns = naming.Namespace()
+    enum_names = {e.name: ns.claim(e.name) for e in protocol.enums}
+    enums = [
+        EnumView(
+            enum_names[e.name], e.doc, e.open, f"_{enum_names[e.name].upper()}_VALUES",
+            [(naming.member(m.name), m.value, m.doc) for m in e.members],
+        )
+        for e in protocol.enums
+    ]
+    by_enum = {e.name: v for e, v in zip(protocol.enums, enums, strict=True)}
+    classes = {f.name: ns.claim(naming.camel(f.name)) for f in protocol.frames}
+    frames = [_frame(protocol, f, classes[f.name], by_enum) for f in protocol.frames]
+    disc_struct, disc_values = _discriminator(protocol)
+    builders = [_builder(protocol, b, classes, by_enum) for b in protocol.builders]
+    chooser = _chooser(protocol)
+    return ModuleView(
+        protocol.name, protocol.mosn_name, source, protocol.doc, protocol.max_frame, enums,
+        frames, builders, protocol.discriminator_size, disc_struct, disc_values,
+        chooser[0], chooser[1],
+    )
+
+
+def _chooser(protocol: Protocol) -> tuple[str, int]:
+    """The first field that tells variants apart, and its offset, for errors."""
+    first = protocol.frames[0]
+    read = set().union(*(ir.fields_read(f.when) for f in protocol.frames))
+    for e in first.elements:
+        if e.offset is not None and (e.name in read or isinstance(e, BitsField) and any(
+                m.name in read for m in e.members)):
+            name = e.name if not isinstance(e, BitsField) else next(
+                m.name for m in e.members if m.name in read)
+            return name, e.offset
+    return "frame", 0
+
+
+def _enum_of(v: ValueNode, by_enum: dict[str, EnumView]) -> EnumView | None:
+    return by_enum[v.enum] if v.enum else None
+
+
+def _hint(frame: Frame, name: str, by_enum: dict[str, EnumView]) -> tuple[str, str]:
+    """(type hint, default) of a free field."""
+    value = frame.value(name)
+    if value is not None:
+        enum = _enum_of(value, by_enum)
+        if enum is None:
+            return "int", str(value.default)
+        member = next((m for m, v, _ in enum.members if v == value.default), None)
+        default = f"{enum.name}.{member}" if member else str(value.default)
+        return (f"{enum.name} | int" if enum.open else enum.name), default
+    element = frame.element(name)
+    if isinstance(element, KvMapField):
+        return "list[tuple[bytes, bytes]]", "field(default_factory=list)"
+    assert isinstance(element, BytesField)
+    return ("str", '""') if element.text else ("bytes", 'b""')
+
+
+def _frame(
+    protocol: Protocol, frame: Frame, cls: str, by_enum: dict[str, EnumView]
+) -> FrameView:
+    names = _Names(frame)
+    upper = frame.name.upper()
+    head_elements = [e for e in frame.elements if e.offset is not None
+                     and e.offset < frame.header_size]
+    head_format = ">" if protocol.byte_order == "big" else "<"
+    fields = []
+    for name in frame.free_names():
+        hint, default = _hint(frame, name, by_enum)
+        element = frame.value(name) or frame.element(name)
+        fields.append(FieldView(names.attr[name], name, hint, default,
+                                element.doc if element else None))
+    constants = [(names.attr[v.name], v.name, ir.evaluate(v.value)) for v in frame.values()
+                 if v.constant and v.value is not None]
+    self_value = lambda n: f"self.{names.attr[n]}"  # noqa: E731
+    computed = [
+        (names.attr[v.name], v.name,
+         translate(v.value, self_value, lambda n: _length_of(frame, n, self_value)))
+        for v in frame.values() if v.value is not None and not v.constant
+    ]
+    view = FrameView(
+        name=frame.name, spec_name=frame.name, cls=cls, doc=frame.doc, fields=fields,
+        constants=constants, computed=computed, head=f"_{upper}_HEAD",
+        head_format=head_format + "".join(_code(e, protocol.byte_order) for e in head_elements),
+        head_size=frame.header_size, checks=f"_{upper}_CHECKS", check_rows=[],
+        decode=[], encode=[], construct_fields=[], from_container=[], to_container=[],
+        when=translate(frame.when, lambda n: f"_disc[{n!r}]", _no_length),
+    )
+    _decode_lines(protocol, frame, names, view, by_enum)
+    _encode_lines(protocol, frame, names, view, by_enum)
+    _construct_lines(protocol, frame, names, view, by_enum)
+    view.to_container = _to_container(frame, names)
+    _role_lines(frame, names, view)
+    return view
+
+
+def _code(e: IntField | BitsField | BytesField | KvMapField, order: str) -> str:
+    if isinstance(e, BytesField):
+        return f"{ir.evaluate(e.size)}s"
+    assert isinstance(e, IntField | BitsField)
+    if _raw(e.type, order):
+        return f"{e.type.width}s"
+    return struct_code(e.type)
+
+
+def _raw(t: IntType, order: str) -> bool:
+    """Integers the header struct carries as bytes: 24-bit ones, and those whose
+    byte order differs from the protocol's."""
+    return t.width == 3 or (t.width > 1 and t.byte_order != order)
+
+
+def _no_length(name: str) -> str:
+    raise AssertionError(f"no length in this context: {name}")
+
+
+def _length_of(frame: Frame, name: str, access: Callable[[str], str]) -> str:
+    """The encoded length of a sized field read through `access(spec_name)`."""
+    element = frame.element(name)
+    value = access(name)
+    if isinstance(element, KvMapField):
+        return f"_kvmap_size({value}, {element.length_type.width})"
+    if isinstance(element, BytesField) and element.text:
+        return f"len({value}.encode())"
+    return f"len({value})"
+
+
+def _value_checks(
+    v: ValueNode, local: str, offset: int, by_enum: dict[str, EnumView], indent: str
+) -> list[str]:
+    lines: list[str] = []
+    if v.constant and v.value is not None:
+        c = ir.evaluate(v.value)
+        lines.append(f"{indent}if {local} != {c}:")
+        lines.append(f"{indent}    raise ConstantMismatch({v.name!r}, {offset}, {local}, {c})")
+    enum = _enum_of(v, by_enum)
+    if enum is not None and not enum.open:
+        lines.append(f"{indent}if {local} not in {enum.lookup}:")
+        lines.append(f"{indent}    raise UnknownEnumValue({v.name!r}, {offset}, {local}, "
+                     f"{enum.name!r})")
+    return lines
+
+
+def _wrap(v: ValueNode, local: str, by_enum: dict[str, EnumView], checked: bool = True) -> str:
+    """The dataclass value of an integer: an enum member where one exists. A
+    `checked` value is known to be a member of a closed enum."""
+    enum = _enum_of(v, by_enum)
+    if enum is None:
+        return local
+    if enum.open or not checked:
+        return f"{enum.lookup}.get({local}, {local})"
+    return f"{enum.lookup}[{local}]"
+
+
+def _decode_lines(
+    protocol: Protocol, frame: Frame, names: _Names, view: FrameView,
+    by_enum: dict[str, EnumView],
+) -> None:
+    out = view.decode
+    head = [e for e in frame.elements if e.offset is not None and e.offset < frame.header_size]
+    locals_: list[str] = []
+    for e in head:
+        locals_.append(f"_{e.name}" if isinstance(e, BitsField) else names.local(e.name))
+    if head:
+        out.append(f"if _end < {frame.header_size}:")
+        out.append(f"    return _short_header(_buf, _end, {view.checks}, {frame.header_size})")
+        target = ", ".join(locals_) + ("," if len(locals_) == 1 else "")
+        out.append(f"{target} = {view.head}.unpack_from(_buf, 0)")
+    for e in head:
+        assert e.offset is not None
+        if isinstance(e, IntField):
+            local = names.local(e.name)
+            if _raw(e.type, protocol.byte_order):
+                out.append(f"{local} = int.from_bytes({local}, {e.type.byte_order!r}, "
+                           f"signed={e.type.signed})")
+            out.extend(_value_checks(e, local, e.offset, by_enum, ""))
+            view.check_rows.append(_check_row(e.name, e.offset, e.type, 0, None, e, by_enum))
+        elif isinstance(e, BitsField):
+            container = f"_{e.name}"
+            if _raw(e.type, protocol.byte_order):
+                out.append(f"{container} = int.from_bytes({container}, "
+                           f"{e.type.byte_order!r})")
+            for m in e.members:
+                local = names.local(m.name)
+                out.append(f"{local} = ({container} >> {m.shift}) & {m.mask:#x}")
+                out.extend(_value_checks(m, local, e.offset, by_enum, ""))
+                view.check_rows.append(_check_row(m.name, e.offset, e.type, m.shift, m.mask, m,
+                                                  by_enum))
+        elif isinstance(e, BytesField):
+            local = names.local(e.name)
+            out.extend(_finish_bytes(e, local, str(e.offset)))
+    value = lambda n: names.local(n)  # noqa: E731
+    variable = [e for e in frame.elements if e not in head]
+    for e in variable:
+        assert isinstance(e, BytesField | KvMapField)
+        out.append(f"_n_{e.name} = {translate(e.size, value, _no_length)}")
+        out.append(f"if _n_{e.name} < 0:")
+        out.append(f"    raise NegativeSize({e.name!r}, {frame.header_size}, _n_{e.name})")
+    out.append(f"_size = {translate(frame.size, value, _no_length)}")
+    out.append("if _size > MAX_FRAME:")
+    out.append(f"    raise FrameTooLarge({frame.name!r}, 0, _size, MAX_FRAME)")
+    out.append("if _end < _size:")
+    out.append("    return NeedMore(_end, _size)")
+    if variable:
+        out.append(f"_off = {frame.header_size}")
+    for i, e in enumerate(variable):
+        local = names.local(e.name)
+        n = f"_n_{e.name}"
+        if isinstance(e, KvMapField):
+            t = e.length_type
+            out.append(f"{local} = _read_kvmap(_buf, _off, _off + {n}, "
+                       f"{_len_struct(t)}, {e.null_drop}, {e.name!r})")
+        else:
+            out.append(f"{local} = _buf[_off:_off + {n}]")
+            out.extend(_finish_bytes(e, local, "_off"))
+        if i < len(variable) - 1:
+            out.append(f"_off += {n}")
+    args = []
+    for name in frame.free_names():
+        v = frame.value(name)
+        args.append(_wrap(v, names.local(name), by_enum) if v else names.local(name))
+    out.append(f"return Decoded({view.cls}({', '.join(args)}), _size)")
+
+
+def _finish_bytes(e: BytesField, local: str, offset: str) -> list[str]:
+    lines = []
+    if e.pad is not None:
+        lines.append(f"{local} = {local}.rstrip({bytes([e.pad])!r})")
+    if e.text:
+        lines.append(f"{local} = _text({local}, {e.name!r}, {offset})")
+    return lines
+
+
+def _len_struct(t: IntType) -> str:
+    return f"_LEN_{order_char(t) == '>' and 'BE' or 'LE'}{t.width}"
+
+
+def _check_row(
+    name: str, offset: int, t: IntType, shift: int, mask: int | None, v: ValueNode,
+    by_enum: dict[str, EnumView],
+) -> str:
+    const = ir.evaluate(v.value) if v.constant and v.value is not None else None
+    enum = _enum_of(v, by_enum)
+    closed = enum.lookup if enum is not None and not enum.open else None
+    enum_name = repr(enum.name) if enum is not None else None
+    return (f"({name!r}, {offset}, {t.width}, {t.byte_order!r}, {t.signed}, {shift}, "
+            f"{mask}, {const}, {closed or None}, {enum_name})")
+
+
+def _encode_lines(
+    protocol: Protocol, frame: Frame, names: _Names, view: FrameView,
+    by_enum: dict[str, EnumView],
+) -> None:
+    out = view.encode
+    free = set(frame.free_names())
+    for v in frame.values():
+        if v.name in free:
+            out.append(f"{names.local(v.name)} = _f.{names.attr[v.name]}")
+    sized = [e for e in frame.elements if isinstance(e, BytesField | KvMapField)]
+    for e in sized:
+        local = names.local(e.name)
+        if isinstance(e, KvMapField):
+            out.append(f"{local} = _write_kvmap(_f.{names.attr[e.name]}, "
+                       f"{_len_struct(e.length_type)}, {e.name!r})")
+        elif e.text:
+            out.append(f"{local} = _f.{names.attr[e.name]}.encode()")
+        else:
+            out.append(f"{local} = _f.{names.attr[e.name]}")
+        if isinstance(e, BytesField) and e.pad is not None:
+            out.append(f"{local} = _pad({local}, {ir.evaluate(e.size)}, {e.pad}, {e.name!r})")
+    value = lambda n: names.local(n)  # noqa: E731
+    length = lambda n: f"len({names.local(n)})"  # noqa: E731
+    computed = {v.name: v for v in frame.values() if v.value is not None and not v.constant}
+    order = TopologicalSorter({
+        n: [d for d in ir.fields_read(v.value) if d in computed]  # type: ignore[arg-type]
+        for n, v in computed.items()
+    }).static_order()
+    for name in order:
+        v = computed[name]
+        assert v.value is not None
+        out.append(f"{names.local(name)} = {translate(v.value, value, length)}")
+    for v in frame.values():
+        enum = _enum_of(v, by_enum)
+        if v.name in free and enum is not None and not enum.open:
+            out.append(f"if {names.local(v.name)} not in {enum.lookup}:")
+            out.append(f"    raise EncodeError({v.name!r}, None, "
+                       f"f\"{{{names.local(v.name)}!r}} is not a {enum.name}\")")
+    for e in frame.elements:
+        if isinstance(e, BitsField):
+            parts = []
+            for m in e.members:
+                local = names.local(m.name)
+                if m.constant and m.value is not None:
+                    parts.append(f"({ir.evaluate(m.value)} << {m.shift})")
+                    continue
+                out.append(f"if not 0 <= {local} <= {m.mask:#x}:")
+                out.append(f"    raise EncodeError({m.name!r}, None, f\"{{{local}}} does not "
+                           f"fit {m.width} bits\")")
+                parts.append(f"({local} << {m.shift})")
+            out.append(f"_{e.name} = {' | '.join(parts)}")
+    for e in sized:
+        if isinstance(e, KvMapField) or e.pad is None:
+            out.append(f"if len({names.local(e.name)}) != {translate(e.size, value, length)}:")
+            out.append(f"    raise EncodeError({e.name!r}, None, f\"{{len({names.local(e.name)})}}"
+                       f" bytes, but its size says {{{translate(e.size, value, length)}}}\")")
+    out.append(f"_size = {translate(frame.size, value, length)}")
+    out.append("if _size > MAX_FRAME:")
+    out.append(f"    raise EncodeError({frame.name!r}, None, f\"frame of {{_size}} bytes exceeds "
+               f"max_frame {{MAX_FRAME}}\")")
+    head = [e for e in frame.elements if e.offset is not None and e.offset < frame.header_size]
+    packed = []
+    for e in head:
+        if isinstance(e, BitsField):
+            local = f"_{e.name}"
+            packed.append(local if not _raw(e.type, protocol.byte_order) else
+                          f"{local}.to_bytes({e.type.width}, {e.type.byte_order!r})")
+        elif isinstance(e, IntField):
+            local = (str(ir.evaluate(e.value)) if e.constant and e.value is not None
+                     else names.local(e.name))
+            packed.append(local if not _raw(e.type, protocol.byte_order) else
+                          f"{local}.to_bytes({e.type.width}, {e.type.byte_order!r}, "
+                          f"signed={e.type.signed})")
+        else:
+            packed.append(names.local(e.name))
+    parts = []
+    if head:
+        out.append("try:")
+        out.append(f"    _head = {view.head}.pack({', '.join(packed)})")
+        out.append("except (struct.error, OverflowError):")
+        ranges = ", ".join(
+            f"({e.name!r}, {names.local(e.name)}, {e.type.min}, {e.type.max})"
+            for e in head if isinstance(e, IntField) and not e.constant
+        )
+        out.append(f"    raise _range_error(({ranges},)) from None")
+        parts.append("_head")
+    parts.extend(names.local(e.name) for e in frame.elements if e not in head)
+    out.append(f"return b\"\".join(({', '.join(parts)},))" if len(parts) > 1
+               else f"return {parts[0]}")
+
+
+def _construct_int(t: IntType) -> str:
+    return (f"cs.Int{t.bits}{'s' if t.signed else 'u'}"
+            f"{'b' if t.byte_order == 'big' else 'l'}")
+
+
+def _construct_lines(
+    protocol: Protocol, frame: Frame, names: _Names, view: FrameView,
+    by_enum: dict[str, EnumView],
+) -> None:
+    """The reference: one declarative construct Struct per frame."""
+    out = view.construct_fields
+    ctx_value = lambda n: f"_c[{n!r}]"  # noqa: E731
+    ctx_length = lambda n: _length_of(frame, n, ctx_value)  # noqa: E731
+    head = [e for e in frame.elements if e.offset is not None and e.offset < frame.header_size]
+    sized = [e for e in frame.elements if isinstance(e, BytesField | KvMapField)]
+
+    def int_con(v: ValueNode, base: str) -> str:
+        if v.constant and v.value is not None:
+            return f"cs.Const({ir.evaluate(v.value)}, {base})"
+        if v.value is not None:
+            return f"cs.Rebuild({base}, lambda _c: {translate(v.value, ctx_value, ctx_length)})"
+        enum = _enum_of(v, by_enum)
+        if enum is not None and not enum.open:
+            return f"cs.OneOf({base}, {enum.lookup})"
+        return base
+
+    for e in frame.elements:
+        if isinstance(e, IntField):
+            out.append(f"{e.name!r} / _Located({e.name!r}, {e.offset}, "
+                       f"{int_con(e, _construct_int(e.type))})")
+        elif isinstance(e, BitsField):
+            members = ", ".join(
+                f"{m.name!r} / _Located({m.name!r}, {e.offset}, "
+                f"{int_con(m, f'cs.BitsInteger({m.width})')})"
+                for m in e.members
+            )
+            bits = f"cs.BitStruct({members})"
+            if e.type.byte_order == "little" and e.type.width > 1:
+                bits = f"cs.ByteSwapped({bits})"
+            out.append(f"{e.name!r} / {bits}")
+        elif isinstance(e, KvMapField):
+            size = translate(e.size, ctx_value, ctx_length)
+            out.append(f"{e.name!r} / _Located({e.name!r}, {e.offset}, "
+                       f"cs.FixedSized(lambda _c: {size}, "
+                       f"_KvMap({_len_struct(e.length_type)}, {e.null_drop}, {e.name!r})))")
+        else:
+            size = translate(e.size, ctx_value, ctx_length)
+            out.append(f"{e.name!r} / _Located({e.name!r}, {e.offset}, "
+                       f"cs.Bytes(lambda _c: {size}))")
+        if e is (head[-1] if head else None):
+            for s in sized:
+                size = translate(s.size, ctx_value, ctx_length)
+                out.append(f"_Guard(lambda _c: {size} >= 0, lambda _c: NegativeSize({s.name!r}, "
+                           f"{frame.header_size}, {size}))")
+            total = translate(frame.size, ctx_value, ctx_length)
+            out.append(f"_Guard(lambda _c: {total} <= MAX_FRAME, lambda _c: FrameTooLarge("
+                       f"{frame.name!r}, 0, {total}, MAX_FRAME))")
+    out.append('"_end" / cs.Tell')
+    conv = view.from_container
+    for name in frame.free_names():
+        v = frame.value(name)
+        source = _container_path(frame, name)
+        if v is not None:
+            conv.append(_wrap(v, source, by_enum))
+            continue
+        e = frame.element(name)
+        if isinstance(e, BytesField) and (e.pad is not None or e.text):
+            text = source
+            if e.pad is not None:
+                text = f"{text}.rstrip({bytes([e.pad])!r})"
+            if e.text:
+                text = f"_text({text}, {e.name!r}, 0)"
+            conv.append(text)
+        else:
+            conv.append(source)
+
+
+def _to_container(frame: Frame, names: _Names) -> list[str]:
+    """Dict entries for construct's build: bit members nested in their container."""
+    entries = []
+    free = set(frame.free_names())
+    for e in frame.elements:
+        if isinstance(e, BitsField):
+            inner = ", ".join(f"{m.name!r}: f.{names.attr[m.name]}" for m in e.members
+                              if m.name in free)
+            entries.append(f"{e.name!r}: {{{inner}}}")
+        elif e.name not in free:
+            continue
+        elif isinstance(e, BytesField) and (e.text or e.pad is not None):
+            value = f"f.{names.attr[e.name]}" + (".encode()" if e.text else "")
+            if e.pad is not None:
+                value = f"_pad({value}, {ir.evaluate(e.size)}, {e.pad}, {e.name!r})"
+            entries.append(f"{e.name!r}: {value}")
+        else:
+            entries.append(f"{e.name!r}: f.{names.attr[e.name]}")
+    return entries
+
+
+def _container_path(frame: Frame, name: str) -> str:
+    for e in frame.elements:
+        if isinstance(e, BitsField) and any(m.name == name for m in e.members):
+            return f"_c[{e.name!r}][{name!r}]"
+    return f"_c[{name!r}]"
+
+
+def _role_lines(frame: Frame, names: _Names, view: FrameView) -> None:
+    roles = frame.roles
+    if roles is None:
+        return
+    attr = lambda n: f"frame.{names.attr[n]}"  # noqa: E731
+    view.roles["kind"] = repr(roles.kind)
+    if roles.oneway is not None:
+        view.roles["kind"] = (f"\"oneway\" if {translate(roles.oneway, attr, _no_length)} "
+                              f"else \"request\"")
+    view.roles["heartbeat"] = (translate(roles.heartbeat, attr, _no_length)
+                               if roles.heartbeat is not None else "False")
+    view.roles["id"] = roles.id and names.attr[roles.id]
+    for role in ("timeout", "status", "headers", "payload"):
+        target = getattr(roles, role)
+        view.roles[role] = names.attr[target] if target else ""
+
+
+def _discriminator(protocol: Protocol) -> tuple[list[str], list[str]]:
+    """A construct Struct reading the bytes that choose a variant (no checks)."""
+    first = protocol.frames[0]
+    fields: list[str] = []
+    values: list[str] = []
+    for e in first.elements:
+        if e.offset is None or e.offset + _width(e) > protocol.discriminator_size:
+            break
+        if isinstance(e, IntField):
+            fields.append(f"{e.name!r} / {_construct_int(e.type)}")
+            values.append(e.name)
+        elif isinstance(e, BitsField):
+            members = ", ".join(f"{m.name!r} / cs.BitsInteger({m.width})" for m in e.members)
+            bits = f"cs.BitStruct({members})"
+            if e.type.byte_order == "little" and e.type.width > 1:
+                bits = f"cs.ByteSwapped({bits})"
+            fields.append(f"{e.name!r} / {bits}")
+            values.extend(f"{e.name}.{m.name}" for m in e.members)
+        else:
+            fields.append(f"cs.Bytes({_width(e)})")
+    return fields, values
+
+
+def _width(e: IntField | BitsField | BytesField | KvMapField) -> int:
+    if isinstance(e, IntField | BitsField):
+        return e.type.width
+    assert isinstance(e, BytesField)
+    return ir.evaluate(e.size) if ir.is_constant(e.size) else 1 << 62
+
+
+def _builder(
+    protocol: Protocol, b: Builder, classes: dict[str, str], by_enum: dict[str, EnumView]
+) -> BuilderView:
+    frame = protocol.frame(b.frame)
+    assert frame is not None
+    names = _Names(frame)
+    request_cls = next((classes[f.name] for f in protocol.frames
+                        if f.roles is not None and f.roles.kind == "request"), "Frame")
+
+    def param(p: str, f: str | None) -> str:
+        return f"int({p}.{naming.snake(f)})" if f else p
+
+    args = []
+    for name, value in b.assignments:
+        v = frame.value(name)
+        assert v is not None
+        text = translate(value, _no_length, _no_length, param)
+        args.append(f"{names.attr[name]}={_wrap(v, text, by_enum, checked=False)}")
+    sig = {
+        "keepalive": "id: int",
+        "keepalive_reply": f"{b.params[0]}: {request_cls}",
+        "hijack": f"{b.params[0]}: {request_cls}, {b.params[-1]}: int",
+    }[b.kind]
+    if b.kind == "keepalive":
+        sig = f"{b.params[0]}: int"
+    return BuilderView(b.kind, sig, classes[frame.name], args, b.doc)
