@@ -76,6 +76,7 @@ class FrameView:
     from_container: list[str]
     to_container: list[str]
     when: str  # over _disc
+    wire_fields: list[tuple[str, str]] = field(default_factory=list)  # spec name, attribute
     roles: dict[str, str] = field(default_factory=dict)
 
 
@@ -208,6 +209,7 @@ def _frame(
     _encode_lines(protocol, frame, names, view, by_enum)
     _construct_lines(protocol, frame, names, view, by_enum)
     view.to_container = _to_container(frame, names)
+    view.wire_fields = [(v, names.attr[v]) for v in _wire_names(frame)]
     _role_lines(frame, names, view)
     return view
 
@@ -530,6 +532,16 @@ def _construct_lines(
             conv.append(text)
         else:
             conv.append(source)
+
+
+def _wire_names(frame: Frame) -> list[str]:
+    names: list[str] = []
+    for e in frame.elements:
+        if isinstance(e, BitsField):
+            names.extend(m.name for m in e.members)
+        else:
+            names.append(e.name)
+    return names
 
 
 def _to_container(frame: Frame, names: _Names) -> list[str]:

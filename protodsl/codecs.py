@@ -1,0 +1,63 @@
+"""Generated codecs, loaded in-process: the Python module from source text, the
+Wasm plugin built once per distinct C source and cached on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from types import ModuleType
+
+from protodsl.ir import Protocol
+
+
+def load_python(protocol: Protocol, name: str | None = None) -> ModuleType:
+    """Generate the Python codec for `protocol` and import it (no file written)."""
+    from protodsl.codegen.python import backend
+
+    files = backend.generate(protocol)
+    (filename, source), = files.items()
+    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
+    module_name = name or f"protodsl_generated_{protocol.name}_{digest}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    return import_source(module_name, source, filename)
+
+
+def import_source(module_name: str, source: str, filename: str) -> ModuleType:
+    spec = importlib.util.spec_from_loader(module_name, loader=None, origin=filename)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        exec(compile(source, filename, "exec"), module.__dict__)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+def build_wasm(protocol: Protocol, cache: Path | None = None) -> Path:
+    """Generate and build the Wasm plugin, reusing an earlier build of the same C."""
+    from protodsl.codegen.wasm import backend
+
+    files = backend.generate(protocol)
+    digest = hashlib.sha256("".join(f"{k}\0{v}" for k, v in sorted(files.items())).encode())
+    root = cache or Path(tempfile.gettempdir()) / "protodsl-cache"
+    out = root / f"{protocol.name}-{digest.hexdigest()[:16]}"
+    wasm = out / f"{protocol.name}.wasm"
+    if wasm.exists():
+        return wasm
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{protocol.name}-", dir=root))
+    for rel, text in files.items():
+        (staging / rel).write_text(text, encoding="utf-8")
+    backend.build(staging, protocol)
+    try:
+        staging.rename(out)
+    except OSError:  # another process built the same source first
+        shutil.rmtree(staging, ignore_errors=True)
+    return wasm
