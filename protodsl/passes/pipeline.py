@@ -70,6 +70,7 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
         )))
     if not frames:
         problems.error(tree.span, f"protocol '{tree.name}' declares no frame")
+    if problems:  # later checks would only repeat what resolution already reported
         return None
     discriminator = check_variants(tuple(frames), problems)
     builders = resolve_builders(tree.builders, tuple(frames), enum_map, problems)

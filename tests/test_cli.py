@@ -1,0 +1,148 @@
+"""The CLI's exact forms: check, gen, decode, encode."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from protodsl.cli import main
+from tests.helpers import SPECS, load_vectors
+
+BOLT = str(SPECS / "bolt.proto-dsl")
+FRAMES = {f["name"]: f["hex"] for f in load_vectors("bolt-v1.json")["frames"]}
+
+
+def test_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", BOLT]) == 0
+    assert "ok" in capsys.readouterr().out
+
+
+def test_check_reports_errors_with_caret(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "bad.proto-dsl"
+    spec.write_text('protocol p "x" {\n  frame f when a == 1 {\n    a: u9\n  }\n}\n')
+    assert main(["check", str(spec)]) == 1
+    err = capsys.readouterr().err
+    first, source, caret = err.splitlines()[:3]
+    assert first == f"{spec}:3:8: error: unknown type 'u9'"
+    assert source.endswith("    a: u9")
+    assert caret.index("^") == source.index("u9")
+
+
+def test_decode_stream_then_need_more(capsys: pytest.CaptureFixture[str]) -> None:
+    data = FRAMES["request_unicode_header"] + FRAMES["heartbeat_response"] + "0100"
+    assert main(["decode", BOLT, "--hex", data]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    first, second, tail = lines
+    assert first["frame"] == "request" and first["kind"] == "request"
+    assert first["id"] == 42 and first["timeout"] == 3000 and not first["heartbeat"]
+    assert first["headers"] == [["service", "com.alipay.demo.HelloService:1.0"],
+                                ["user", "张三"]]
+    assert first["consumed"] == 132
+    assert first["fields"]["class"] == "com.alipay.sofa.rpc.core.request.SofaRequest"
+    assert first["fields"]["class_len"] == 44 and first["fields"]["proto"] == 1
+    assert second["kind"] == "response" and second["heartbeat"] and second["status"] == 0
+    assert "timeout" not in second
+    assert tail == {"need_more": True, "have": 2}
+
+
+def test_decode_from_file_and_stdin(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = bytes.fromhex(FRAMES["oneway"])
+    path = tmp_path / "frame.bin"
+    path.write_bytes(raw)
+    assert main(["decode", BOLT, str(path)]) == 0
+    from_file = capsys.readouterr().out
+    assert json.loads(from_file)["kind"] == "oneway"
+
+    class Stdin:
+        buffer = __import__("io").BytesIO(raw)
+
+    monkeypatch.setattr(sys, "stdin", Stdin)
+    assert main(["decode", BOLT, "-"]) == 0
+    assert capsys.readouterr().out == from_file
+
+
+def test_decode_malformed_names_field_and_offset(capsys: pytest.CaptureFixture[str]) -> None:
+    good = FRAMES["heartbeat_request"]
+    assert main(["decode", BOLT, "--hex", good + "0107000101"]) == 1
+    out, err = capsys.readouterr()
+    assert json.loads(out)["id"] == 11
+    assert "field 'type' at stream offset 23" in err and "Traceback" not in err
+
+
+def test_encode_inverts_decode(capsys: pytest.CaptureFixture[str]) -> None:
+    for name, hexdata in FRAMES.items():
+        assert main(["decode", BOLT, "--hex", hexdata]) == 0, name
+        obj = capsys.readouterr().out
+        assert main(["encode", BOLT, obj]) == 0, name
+        assert capsys.readouterr().out.strip() == hexdata, name
+
+
+def test_encode_roles_override_and_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    obj = {"frame": "response", "id": 9, "status": 6, "headers": [["k", {"hex": "ff00"}]],
+           "payload_hex": "abcd", "fields": {"cmd_code": "rpc_response", "codec": 1}}
+    assert main(["encode", BOLT, json.dumps(obj)]) == 0
+    wire = capsys.readouterr().out.strip()
+    assert main(["decode", BOLT, "--hex", wire]) == 0
+    back = json.loads(capsys.readouterr().out)
+    assert (back["id"], back["status"], back["payload_hex"]) == (9, 6, "abcd")
+    assert back["headers"] == [["k", {"hex": "ff00"}]]
+    assert main(["encode", BOLT, '{"frame": "nope"}']) == 1
+    assert "must be one of request, response" in capsys.readouterr().err
+    assert main(["encode", BOLT, '{"frame": "request", "fields": {"cmd_code": "zzz"}}']) == 1
+    assert "not a member of CmdCode" in capsys.readouterr().err
+
+
+def test_gen_python_writes_an_importable_module(tmp_path: Path) -> None:
+    assert main(["gen", BOLT, "--target", "python", "-o", str(tmp_path)]) == 0
+    out = subprocess.run(
+        [sys.executable, "-c", "import bolt; print(bolt.decode(bytes.fromhex(%r)).consumed)"
+         % FRAMES["request_basic"]],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    )
+    assert out.stdout.strip() == "122"
+    source = (tmp_path / "bolt.py").read_text()
+    assert "protodsl" not in source.split('"""', 2)[2]  # imports nothing from the compiler
+
+
+def test_gen_is_deterministic(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        assert main(["gen", BOLT, "--target", "python", "-o", str(tmp_path / name)]) == 0
+    assert (tmp_path / "a" / "bolt.py").read_bytes() == (tmp_path / "b" / "bolt.py").read_bytes()
+
+
+@pytest.mark.slow
+def test_pip_install_into_fresh_venv(tmp_path: Path) -> None:
+    """`pip install .` (not editable) gives a working `protodsl` from any directory.
+    Dependencies come from this environment's site-packages so the test runs offline."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    bindir = venv / ("Scripts" if os.name == "nt" else "bin")
+    py = bindir / "python"
+    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    Path(site, "parent_env.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    root = Path(__file__).resolve().parent.parent
+    build = tmp_path / "src"
+    subprocess.run(["git", "clone", "-q", str(root), str(build)], check=False)
+    source = build if (build / "pyproject.toml").exists() else root
+    subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps",
+                    str(source)], check=True, cwd=tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    spec = elsewhere / "bolt.proto-dsl"
+    spec.write_text((SPECS / "bolt.proto-dsl").read_text())
+    run = subprocess.run([str(bindir / "protodsl"), "decode", "bolt.proto-dsl", "--hex",
+                          FRAMES["heartbeat_request"]], cwd=elsewhere, capture_output=True,
+                         text=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["heartbeat"] is True
+    where = subprocess.run([str(py), "-c", "import protodsl; print(protodsl.__file__)"],
+                           cwd=elsewhere, capture_output=True, text=True, check=True).stdout
+    assert str(venv) in where  # the installed copy, not the source tree
