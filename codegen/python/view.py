@@ -514,6 +514,7 @@ def _construct_lines(
             total = translate(frame.size, ctx_value, ctx_length)
             out.append(f"_Guard(lambda _c: {total} <= MAX_FRAME, lambda _c: FrameTooLarge("
                        f"{frame.name!r}, 0, {total}, MAX_FRAME))")
+            out.append(f"_WholeFrame(lambda _c: {total})")
     out.append('"_end" / cs.Tell')
     conv = view.from_container
     for name in frame.free_names():
