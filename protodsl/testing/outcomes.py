@@ -1,0 +1,84 @@
+"""What each side says about some bytes, in one comparable shape.
+
+An outcome is ("frame", roles), ("need_more",) or ("malformed",). Roles are what
+the MOSN ABI carries: flag, id, timeout or status (u32), headers, payload and
+drain length, so a Python codec and any MOSN plugin can be compared."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any, NamedTuple
+
+from protodsl.host import DecodedCommand, MosnHost, PluginTrap
+
+FLAG_REQUEST, FLAG_ONEWAY, FLAG_HEARTBEAT = 0x40, 0xC0, 0x20
+
+
+class Roles(NamedTuple):
+    flag: int
+    id: int
+    timeout_or_status: int
+    headers: tuple[tuple[bytes, bytes], ...]
+    payload: bytes
+    drain_len: int
+
+
+Outcome = tuple[Any, ...]
+NEED_MORE: Outcome = ("need_more",)
+MALFORMED: Outcome = ("malformed",)
+
+
+class WasmTrapped(AssertionError):
+    """The plugin trapped: always a failure, whatever the Python side says."""
+
+
+def python_flag(codec: ModuleType, frame: Any) -> int:
+    kind = codec.kind(frame)
+    flag = {"request": FLAG_REQUEST, "oneway": FLAG_ONEWAY, "response": 0}[kind]
+    return flag | (FLAG_HEARTBEAT if codec.is_heartbeat(frame) else 0)
+
+
+def timeout_or_status(codec: ModuleType, frame: Any) -> int:
+    value = codec.timeout(frame)
+    if value is None:
+        value = codec.status(frame)
+    return (value or 0) & 0xFFFFFFFF
+
+
+def python_roles(codec: ModuleType, frame: Any, consumed: int) -> Roles:
+    return Roles(
+        python_flag(codec, frame), codec.command_id(frame) & 0xFFFFFFFFFFFFFFFF,
+        timeout_or_status(codec, frame), tuple(codec.headers(frame)), codec.payload(frame),
+        consumed,
+    )
+
+
+def command_roles(command: DecodedCommand) -> Roles:
+    return Roles(command.flag, command.id, command.timeout_or_status, tuple(command.headers),
+                 command.payload, command.drain_len)
+
+
+def python_decode(codec: ModuleType, data: bytes) -> Outcome:
+    """Only ProtocolError counts as a rejection; any other exception propagates."""
+    try:
+        result = codec.decode(data)
+    except codec.ProtocolError:
+        return MALFORMED
+    if isinstance(result, codec.NeedMore):
+        return NEED_MORE
+    return ("frame", python_roles(codec, result.frame, result.consumed))
+
+
+def wasm_decode(host: MosnHost, ctx: int, data: bytes) -> Outcome:
+    """Only statuses 0, 10 and 99 are answers; anything else is a failure."""
+    try:
+        result = host.decode(ctx, data)
+    except PluginTrap as trap:
+        raise WasmTrapped(f"decode trapped: {trap.reason}") from None
+    if result.status == 99:
+        return NEED_MORE
+    if result.status == 10:
+        return MALFORMED
+    if result.status != 0 or result.command is None:
+        raise AssertionError(f"decode returned status {result.status}, not 0, 10 or 99")
+    return ("frame", command_roles(result.command))

@@ -1,0 +1,343 @@
+"""The named properties `protodsl test` runs: the Python codec against itself
+(straight path vs construct reference) and against a MOSN Wasm plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from hypothesis import strategies as st
+
+from protodsl.host import MosnHost, PluginTrap
+from protodsl.ir import BitMember, IntField, KvMapField, Protocol
+from protodsl.testing import strategies as strat
+from protodsl.testing.outcomes import (
+    MALFORMED,
+    NEED_MORE,
+    Outcome,
+    WasmTrapped,
+    python_decode,
+    python_flag,
+    timeout_or_status,
+    wasm_decode,
+)
+
+
+class Mismatch(AssertionError):
+    """The two sides disagree; carries the input and what each side said."""
+
+    def __init__(self, what: str, data: bytes | None, python: Any, wasm: Any) -> None:
+        self.what = what
+        self.data = data
+        self.python = python
+        self.wasm = wasm
+        super().__init__(f"{what}\n  python: {python!r}\n  wasm:   {wasm!r}")
+
+
+@dataclass
+class Sides:
+    """The Python codec, and the Wasm plugin when there is one."""
+
+    protocol: Protocol
+    codec: ModuleType
+    wasm: Path | None = None
+    _host: MosnHost | None = field(default=None, repr=False)
+
+    @property
+    def host(self) -> MosnHost:
+        if self._host is None:
+            assert self.wasm is not None
+            self._host = MosnHost.from_file(self.wasm)
+        return self._host
+
+    def fresh_context(self) -> int:
+        if self._host is not None and len(self._host.contexts) > 64:
+            for ctx in list(self._host.contexts):
+                self._host.complete_context(ctx)
+        return self.host.new_context()
+
+    def reset(self) -> None:
+        """After a trap the instance may be broken; the next check gets a new one."""
+        self._host = None
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    needs_wasm: bool
+    strategy: Callable[[Protocol, ModuleType], st.SearchStrategy[Any]]
+    check: Callable[[Sides, Any], None]
+    doc: str = ""
+
+
+def _wasm_call(sides: Sides, call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except PluginTrap as trap:
+        sides.reset()
+        raise WasmTrapped(f"the plugin trapped in {trap.call}: {trap.reason}") from None
+
+
+# ---- 1. python round trip ----------------------------------------------------------
+
+
+def _check_roundtrip(sides: Sides, frame: Any) -> None:
+    codec = sides.codec
+    wire = codec.encode(frame)
+    reference = codec.reference_encode(frame)
+    if reference != wire:
+        raise Mismatch("straight encode differs from the construct reference", None,
+                       wire.hex(), reference.hex())
+    decoded = codec.decode(wire)
+    if decoded != (frame, len(wire)):
+        raise Mismatch("decode(encode(f)) != f", wire, frame, decoded)
+    if codec.reference_decode(wire) != decoded:
+        raise Mismatch("reference decode differs", wire, decoded, codec.reference_decode(wire))
+
+
+# ---- 2. decode agreement -------------------------------------------------------------
+
+
+def _compare_decode(sides: Sides, data: bytes) -> Outcome:
+    python = python_decode(sides.codec, data)
+    ctx = sides.fresh_context()
+    wasm = _wasm_call(sides, lambda: wasm_decode(sides.host, ctx, data))
+    if python != wasm:
+        raise Mismatch("decode outcomes differ", data, python, wasm)
+    return python
+
+
+def _check_decode(sides: Sides, wire: bytes) -> None:
+    outcome = _compare_decode(sides, wire)
+    if outcome[0] != "frame":
+        raise Mismatch("a valid frame was not decoded", wire, outcome, None)
+
+
+# ---- 3. encode agreement ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Edit:
+    frame: Any
+    new_id: int
+    new_value: int | None
+    headers: list[tuple[bytes, bytes]] | None
+    payload: bytes | None
+
+
+def _edits(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[Edit]:
+    def for_frame(frame: Any) -> st.SearchStrategy[Edit]:
+        spec = protocol.frames[codec.FRAMES.index(type(frame))]
+        roles = spec.roles
+        assert roles is not None
+        id_node = spec.value(roles.id)
+        assert id_node is not None
+        ts = roles.timeout or roles.status
+        ts_node = spec.value(ts) if ts else None
+        headers_el = spec.element(roles.headers) if roles.headers else None
+        payload_el = spec.element(roles.payload) if roles.payload else None
+        return st.builds(
+            Edit,
+            st.just(frame),
+            st.integers(max(0, _value_range(id_node)[0]), _value_range(id_node)[1]),
+            st.integers(*_value_range(ts_node)) if ts_node is not None else st.none(),
+            (st.none() | strat._sized_strategy(spec, headers_el))
+            if isinstance(headers_el, KvMapField) else st.none(),
+            (st.none() | strat._sized_strategy(spec, payload_el))  # type: ignore[arg-type]
+            if payload_el is not None else st.none(),
+        )
+
+    with_roles = [f.name for f in protocol.frames if f.roles is not None]
+    return st.one_of(*[strat.frames(protocol, codec, name) for name in with_roles]).flatmap(
+        for_frame)
+
+
+def _value_range(node: IntField | BitMember) -> tuple[int, int]:
+    if isinstance(node, BitMember):
+        return 0, node.mask
+    return node.type.min, node.type.max
+
+
+def _check_encode(sides: Sides, edit: Edit) -> None:
+    codec = sides.codec
+    wire = codec.encode(edit.frame)
+    headers = edit.headers if edit.headers is not None else codec.headers(edit.frame)
+    payload = edit.payload if edit.payload is not None else codec.payload(edit.frame)
+    changed = codec.with_roles(edit.frame, id=edit.new_id, timeout_or_status=edit.new_value,
+                               headers=headers, payload=payload)
+    try:
+        python: bytes | None = codec.encode(changed)
+    except codec.EncodeError:
+        python = None
+    host = sides.host
+    ctx = sides.fresh_context()
+    decoded = _wasm_call(sides, lambda: host.decode(ctx, wire))
+    if decoded.status != 0 or decoded.command is None:
+        raise Mismatch("the plugin did not decode a valid frame", wire, "frame", decoded.status)
+    command = decoded.command
+    value = (edit.new_value if edit.new_value is not None else
+             (codec.timeout(edit.frame) if codec.timeout(edit.frame) is not None
+              else codec.status(edit.frame)) or 0)
+    result = _wasm_call(sides, lambda: host.encode(
+        ctx, headers, command.flag, edit.new_id, command.id, value & 0xFFFFFFFF, payload))
+    wasm = result.frame.frame if result.status == 0 and result.frame is not None else None
+    if python != wasm:
+        raise Mismatch("encoded frames differ", wire, python.hex() if python else "EncodeError",
+                       wasm.hex() if wasm else f"status {result.status}")
+
+
+# ---- 4. prefixes and chunked streams ----------------------------------------------------
+
+
+def _check_prefix(sides: Sides, example: tuple[bytes, int]) -> None:
+    wire, cut = example
+    outcome = _compare_decode(sides, wire[:cut])
+    if outcome != NEED_MORE:
+        raise Mismatch("a strict prefix was not need-more", wire[:cut], outcome, outcome)
+
+
+def _feed(decode: Callable[[bytes], Outcome], chunks: list[bytes]) -> list[Outcome]:
+    """Deliver chunks as a connection would; decode whole frames as they complete."""
+    seen: list[Outcome] = []
+    buffer = b""
+    for chunk in chunks:
+        buffer += chunk
+        while True:
+            outcome = decode(buffer)
+            if outcome[0] != "frame":
+                break
+            seen.append(outcome)
+            buffer = buffer[outcome[1].drain_len:]
+    return seen
+
+
+def _check_stream(sides: Sides, example: tuple[list[bytes], list[int]]) -> None:
+    wires, cuts = example
+    stream = b"".join(wires)
+    bounds = [0, *cuts, len(stream)]
+    chunks = [stream[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    python = _feed(lambda b: python_decode(sides.codec, b), chunks)
+    ctx = sides.fresh_context()
+    wasm = _wasm_call(sides, lambda: _feed(lambda b: wasm_decode(sides.host, ctx, b), chunks))
+    if python != wasm or len(python) != len(wires):
+        raise Mismatch(f"chunked stream of {len(wires)} frames decoded differently", stream,
+                       python, wasm)
+
+
+def _check_stream_python(sides: Sides, example: tuple[list[bytes], list[int]]) -> None:
+    wires, cuts = example
+    stream = b"".join(wires)
+    bounds = [0, *cuts, len(stream)]
+    chunks = [stream[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    fast = _feed(lambda b: python_decode(sides.codec, b), chunks)
+    if len(fast) != len(wires):
+        raise Mismatch("chunked stream lost frames", stream, len(fast), len(wires))
+
+
+# ---- 5. hostile bytes -------------------------------------------------------------------
+
+
+def _check_hostile(sides: Sides, data: bytes) -> None:
+    _compare_decode(sides, data)
+
+
+def _check_hostile_python(sides: Sides, data: bytes) -> None:
+    codec = sides.codec
+    fast = python_decode(codec, data)
+    try:
+        reference = codec.reference_decode(data)
+        ref: Outcome = (NEED_MORE if isinstance(reference, codec.NeedMore)
+                        else ("frame", reference.consumed))
+    except codec.ProtocolError:
+        ref = MALFORMED
+    fast_short = fast if fast[0] != "frame" else ("frame", fast[1].drain_len)
+    if fast_short != ref:
+        raise Mismatch("straight path and construct reference disagree", data, fast_short, ref)
+
+
+# ---- 6. frames the plugin makes ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Made:
+    builder: str
+    id: int
+    request: Any
+    code: int
+
+
+def _made(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[Made]:
+    kinds = [b.kind for b in protocol.builders]
+    requests = [f.name for f in protocol.frames if f.roles is not None
+                and f.roles.kind == "request"]
+    codes = st.one_of(st.sampled_from([0, 3, 200, 403, 404, 500, 502, 503, 504, 509]),
+                      st.integers(-(1 << 31), (1 << 31) - 1))
+    request = (st.one_of(*[strat.frames(protocol, codec, n) for n in requests]) if requests
+               else st.none())
+    return st.builds(Made, st.sampled_from(kinds), st.integers(0, 0xFFFFFFFF), request, codes)
+
+
+def _check_made(sides: Sides, made: Made) -> None:
+    codec = sides.codec
+    host = sides.host
+    ctx = sides.fresh_context()
+    if made.builder == "keepalive":
+        expected = codec.keepalive(made.id)
+        status = _wasm_call(sides, lambda: host.keepalive(ctx, made.id))
+    elif made.builder == "keepalive_reply":
+        ping = codec.keepalive(made.id) if hasattr(codec, "keepalive") else made.request
+        expected = codec.keepalive_reply(ping)
+        _wasm_call(sides, lambda: host.decode(ctx, codec.encode(ping)))
+        status = _wasm_call(sides, lambda: host.reply_keepalive(ctx))
+    else:
+        expected = codec.hijack(made.request, made.code)
+        wire = codec.encode(made.request)
+        status = _wasm_call(sides, lambda: host.hijack(
+            ctx, made.code, wire, python_flag(codec, made.request),
+            codec.command_id(made.request), timeout_or_status(codec, made.request)))
+    try:
+        python: bytes | None = codec.encode(expected)
+    except codec.EncodeError:
+        python = None
+    if status != 0:
+        wasm: bytes | None = None
+    else:
+        result = _wasm_call(sides, lambda: host.encode(
+            ctx, codec.headers(expected), python_flag(codec, expected),
+            codec.command_id(expected), codec.command_id(expected),
+            timeout_or_status(codec, expected), codec.payload(expected)))
+        wasm = result.frame.frame if result.status == 0 and result.frame is not None else None
+    if python != wasm:
+        raise Mismatch(f"{made.builder} frames differ", None,
+                       python.hex() if python else None, wasm.hex() if wasm else status)
+
+
+PROPERTIES: tuple[Property, ...] = (
+    Property("python: decode(encode(f)) == f", False,
+             lambda p, c: strat.frames(p, c), _check_roundtrip,
+             "round trip, straight path and construct reference agreeing"),
+    Property("python: chunked streams", False, strat.streams, _check_stream_python),
+    Property("python: hostile bytes, straight == reference", False,
+             strat.hostile_bytes, _check_hostile_python),
+    Property("wasm vs python: decode", True, strat.encodings, _check_decode),
+    Property("wasm vs python: encode with edits", True, _edits, _check_encode),
+    Property("wasm vs python: prefixes need more", True, strat.prefixes, _check_prefix),
+    Property("wasm vs python: chunked streams", True, strat.streams, _check_stream),
+    Property("wasm vs python: hostile bytes", True, strat.hostile_bytes, _check_hostile),
+    Property("wasm vs python: keepalive, reply, hijack", True, _made, _check_made),
+)
+
+
+def applicable(protocol: Protocol, wasm: bool) -> tuple[Property, ...]:
+    """Properties that apply: Wasm ones need a plugin; builders need builders."""
+    out = []
+    for prop in PROPERTIES:
+        if prop.needs_wasm and not wasm:
+            continue
+        if prop.check is _check_made and not protocol.builders:
+            continue
+        out.append(prop)
+    return tuple(out)
