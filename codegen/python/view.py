@@ -76,6 +76,7 @@ class FrameView:
     from_container: list[str]
     to_container: list[str]
     when: str  # over _disc
+    when_fast: str = ""  # over the _d_* locals of _choose_fast
     wire_fields: list[tuple[str, str]] = field(default_factory=list)  # spec name, attribute
     roles: dict[str, str] = field(default_factory=dict)
 
@@ -104,6 +105,7 @@ class ModuleView:
     disc_values: list[str]
     disc_field: str
     disc_offset: int
+    disc_reads: list[str] = field(default_factory=list)
 
 
 class _Names:
@@ -134,11 +136,38 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
     disc_struct, disc_values = _discriminator(protocol)
     builders = [_builder(protocol, b, classes, by_enum) for b in protocol.builders]
     chooser = _chooser(protocol)
+    reads = _fast_discriminator(protocol)
+    for fv, f in zip(frames, protocol.frames, strict=True):
+        fv.when_fast = translate(f.when, lambda n: f"_d_{n}", _no_length)
     return ModuleView(
         protocol.name, protocol.mosn_name, source, protocol.doc, protocol.max_frame, enums,
         frames, builders, protocol.discriminator_size, disc_struct, disc_values,
-        chooser[0], chooser[1],
+        chooser[0], chooser[1], reads,
     )
+
+
+def _fast_discriminator(protocol: Protocol) -> list[str]:
+    """Straight-line reads of the values the `when`s use, at their fixed offsets."""
+    read = set().union(*(ir.fields_read(f.when) for f in protocol.frames))
+    lines: list[str] = []
+    for e in protocol.frames[0].elements:
+        if e.offset is None or e.offset >= protocol.discriminator_size:
+            break
+        if isinstance(e, IntField) and e.name in read:
+            lines.append(f"_d_{e.name} = {_read_int(e.type, e.offset)}")
+        elif isinstance(e, BitsField):
+            members = [m for m in e.members if m.name in read]
+            if members:
+                lines.append(f"_c = {_read_int(e.type, e.offset)}")
+                lines.extend(f"_d_{m.name} = (_c >> {m.shift}) & {m.mask:#x}" for m in members)
+    return lines
+
+
+def _read_int(t: IntType, offset: int) -> str:
+    if t.width == 1 and not t.signed:
+        return f"buf[{offset}]"
+    return (f"int.from_bytes(buf[{offset}:{offset + t.width}], {t.byte_order!r}, "
+            f"signed={t.signed})")
 
 
 def _chooser(protocol: Protocol) -> tuple[str, int]:
@@ -418,6 +447,8 @@ def _encode_lines(
                 parts.append(f"({local} << {m.shift})")
             out.append(f"_{e.name} = {' | '.join(parts)}")
     for e in sized:
+        if _sized_by_own_length(frame, e):
+            continue  # `n = len(x)` and `x[n]`: consistent by construction
         if isinstance(e, KvMapField) or e.pad is None:
             out.append(f"if len({names.local(e.name)}) != {translate(e.size, value, length)}:")
             out.append(f"    raise EncodeError({e.name!r}, None, f\"{{len({names.local(e.name)})}}"
@@ -453,8 +484,21 @@ def _encode_lines(
         out.append(f"    raise _range_error(({ranges},)) from None")
         parts.append("_head")
     parts.extend(names.local(e.name) for e in frame.elements if e not in head)
-    out.append(f"return b\"\".join(({', '.join(parts)},))" if len(parts) > 1
-               else f"return {parts[0]}")
+    if len(parts) == 1:
+        out.append(f"return {parts[0]}")
+        return
+    out.append("try:")
+    out.append(f"    return b\"\".join(({', '.join(parts)},))")
+    out.append("except TypeError:")
+    out.append(f"    raise _type_error({view.cls}, _f) from None")
+
+
+def _sized_by_own_length(frame: Frame, e: BytesField | KvMapField) -> bool:
+    if not isinstance(e.size, ir.FieldValue):
+        return False
+    length = frame.value(e.size.field)
+    return length is not None and isinstance(length.value, ir.LenOf) and (
+        length.value.field == e.name)
 
 
 def _construct_int(t: IntType) -> str:

@@ -1,0 +1,46 @@
+"""Every spec in specs/ through every property that applies to it, with the
+quick Hypothesis profile by default (PROTODSL_LONG=1 for the long one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+from protodsl.codecs import build_wasm, load_python
+from protodsl.passes.pipeline import compile_file
+from protodsl.testing.properties import Sides, applicable
+from protodsl.testing.runner import _describe_failure, run_property
+from tests.helpers import SPECS
+
+SPEC_FILES = sorted(SPECS.glob("*.proto-dsl"))
+
+
+def _cases() -> list[object]:
+    cases = []
+    for path in SPEC_FILES:
+        protocol = compile_file(path)
+        has_roles = any(f.roles is not None for f in protocol.frames)
+        for prop in applicable(protocol, wasm=has_roles):
+            cases.append(pytest.param(path, prop, id=f"{path.stem}: {prop.name}"))
+    return cases
+
+
+_SIDES: dict[Path, Sides] = {}
+
+
+def _sides(path: Path) -> Sides:
+    if path not in _SIDES:
+        protocol = compile_file(path)
+        wasm = build_wasm(protocol) if any(f.roles for f in protocol.frames) else None
+        _SIDES[path] = Sides(protocol, load_python(protocol), wasm)
+    return _SIDES[path]
+
+
+@pytest.mark.parametrize(("path", "prop"), _cases())
+def test_property(path: Path, prop: object) -> None:
+    sides = _sides(path)
+    result = run_property(prop, sides, settings.default.max_examples, seed=None)  # type: ignore[arg-type]
+    assert result.passed, _describe_failure(sides, result)
+    assert result.examples > 0
