@@ -1,0 +1,181 @@
+"""The Wasm backend: C source of a MOSN codec plugin, its Makefile and MOSN
+config from the IR; `build` compiles it with zig cc into one small module."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+from protodsl.codegen.jinja import environment, render
+from protodsl.codegen.wasm.view import DECODE_FIXED, ENCODE_PREFIX, build_view
+from protodsl.diagnostics import Diagnostic, SpecError
+from protodsl.ir.model import Protocol
+
+RUNTIME_HEADER = "protodsl_rt.h"
+
+# The one compile command; the Makefile spells the same flags.
+CFLAGS = ("--target=wasm32-freestanding", "-O2", "-nostdlib", "-Wl,--no-entry", "-Wl,--strip-all")
+
+
+class BuildError(RuntimeError):
+    """zig cc rejected the generated C; the message carries its stderr."""
+
+
+def check_target(protocol: Protocol) -> list[Diagnostic]:
+    """What keeps a spec from being a MOSN plugin: MOSN needs a request and a
+    response frame variant with roles (id, kind ...) to route commands."""
+    out: list[Diagnostic] = []
+    with_roles = [f for f in protocol.frames if f.roles is not None]
+    kinds = {f.roles.kind for f in with_roles if f.roles is not None}
+    if not with_roles:
+        out.append(Diagnostic(
+            protocol.span,
+            f"protocol '{protocol.name}' cannot be a MOSN plugin: no frame has roles",
+            note="give a request frame and a response frame a `roles { kind = ... id = ... }`"
+                 " block",
+        ))
+        return out
+    for kind in ("request", "response"):
+        if kind not in kinds:
+            out.append(Diagnostic(
+                protocol.span,
+                f"protocol '{protocol.name}' cannot be a MOSN plugin: no frame has roles with "
+                f"kind = {kind}",
+                note=f"MOSN needs both request and response frames; add `kind = {kind}` to the "
+                     f"roles of a {kind} frame",
+            ))
+    for frame in protocol.frames:
+        if frame.roles is None:
+            out.append(Diagnostic(
+                frame.span,
+                f"frame '{frame.name}' has no roles; the MOSN plugin rejects it as malformed",
+                severity="warning",
+            ))
+    return out
+
+
+def generate(protocol: Protocol) -> dict[str, str]:
+    """{relative path: text} for the plugin; raises SpecError if the spec cannot be one."""
+    errors = [d for d in check_target(protocol) if d.severity == "error"]
+    if errors:
+        raise SpecError(errors, None)
+    env = environment("protodsl.codegen.wasm")
+    name = protocol.name
+    return {
+        f"{name}.c": render(
+            env,
+            "plugin.c.j2",
+            p=build_view(protocol),
+            decode_fixed=DECODE_FIXED,
+            encode_prefix=ENCODE_PREFIX,
+        ),
+        RUNTIME_HEADER: runtime_header(),
+        "Makefile": render(env, "Makefile.j2", name=name, flags=" ".join(CFLAGS)),
+        "mosn_config.json": mosn_config(protocol),
+    }
+
+
+def runtime_header() -> str:
+    return (resources.files("protodsl.codegen.wasm") / "runtime" / RUNTIME_HEADER).read_text(
+        encoding="utf-8"
+    )
+
+
+def compile_command(source: Path, output: Path, extra: tuple[str, ...] = ()) -> list[str]:
+    """zig cc through the running Python, so the ziglang wheel of this venv is used."""
+    return [sys.executable, "-m", "ziglang", "cc", *CFLAGS, *extra, "-o", str(output), str(source)]
+
+
+def build(out_dir: Path, protocol: Protocol) -> Path:
+    """Write the generated files into out_dir and compile <name>.wasm there."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for rel, text in generate(protocol).items():
+        (out_dir / rel).write_text(text, encoding="utf-8")
+    wasm = out_dir / f"{protocol.name}.wasm"
+    command = compile_command(out_dir / f"{protocol.name}.c", wasm)
+    result = subprocess.run(command, cwd=out_dir, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BuildError(
+            f"zig cc failed for {protocol.name}.c (exit {result.returncode}):\n"
+            f"{result.stderr.strip() or result.stdout.strip()}"
+        )
+    return wasm
+
+
+def mosn_config(protocol: Protocol) -> str:
+    """A MOSN config (layout of MOSN's configs/mosn_rpc_config_wasm.json) that
+    loads the plugin: the plugin name, `from_wasm_plugin` and every listener's
+    `sub_protocol` agree by construction."""
+    plugin = f"wasm-{protocol.name}"
+    route_header = "service"
+
+    def router(name: str, host: str, cluster: str) -> dict[str, object]:
+        return {
+            "router_config_name": name,
+            "virtual_hosts": [{
+                "name": host,
+                "domains": ["*"],
+                "routers": [{
+                    "match": {"headers": [{"name": route_header, "value": ".*"}]},
+                    "route": {"cluster_name": cluster},
+                }],
+            }],
+        }
+
+    def listener(name: str, address: str, router_name: str) -> dict[str, object]:
+        return {
+            "name": name,
+            "address": address,
+            "bind_port": True,
+            "filter_chains": [{
+                "filters": [{
+                    "type": "proxy",
+                    "config": {
+                        "downstream_protocol": "X",
+                        "upstream_protocol": "X",
+                        "router_config_name": router_name,
+                        "extend_config": {"sub_protocol": protocol.mosn_name},
+                    },
+                }],
+            }],
+        }
+
+    def cluster(name: str, address: str) -> dict[str, object]:
+        return {
+            "name": name,
+            "type": "SIMPLE",
+            "lb_type": "LB_RANDOM",
+            "hosts": [{"address": address}],
+        }
+
+    config = {
+        "servers": [{
+            "default_log_path": "stdout",
+            "routers": [
+                router("server_router", "serverHost", "serverCluster"),
+                router("client_router", "clientHost", "clientCluster"),
+            ],
+            "listeners": [
+                listener("serverListener", "127.0.0.1:2046", "server_router"),
+                listener("clientListener", "127.0.0.1:2045", "client_router"),
+            ],
+        }],
+        "cluster_manager": {"clusters": [
+            cluster("serverCluster", "127.0.0.1:12199"),
+            cluster("clientCluster", "127.0.0.1:2046"),
+        ]},
+        "wasm_global_plugins": [{
+            "plugin_name": plugin,
+            "vm_config": {"engine": "wasmer", "path": f"{protocol.name}.wasm"},
+        }],
+        "third_part_codec": {"codecs": [{
+            "type": "wasm",
+            "enable": True,
+            "config": {"from_wasm_plugin": plugin, "protocol": protocol.mosn_name, "root_id": 1},
+        }]},
+    }
+    return json.dumps(config, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,97 @@
+"""IR expressions to C expression text, in 64-bit signed arithmetic.
+
+Every value is a `pd_i64`. Arithmetic goes through the runtime's `pd_add`,
+`pd_mul` ... so overflow wraps and division by zero gives 0 instead of C's
+undefined behaviour (a trap in Wasm). Comparisons, `and`, `or`, `not` and `in`
+give 0 or 1 like the IR's `evaluate`. Every operation is parenthesised, so the
+text never depends on C's precedence rules. Names are resolved by the caller's
+`Names`, which knows whether a field lives in a struct, a local or a parameter.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from protodsl.ir import expr as ir
+
+_CALLS = {
+    "+": "pd_add",
+    "-": "pd_sub",
+    "*": "pd_mul",
+    "/": "pd_div",
+    "%": "pd_mod",
+    "<<": "pd_shl",
+    ">>": "pd_shr",
+}
+_INFIX = {
+    "==": "==",
+    "!=": "!=",
+    "<": "<",
+    "<=": "<=",
+    ">": ">",
+    ">=": ">=",
+    "|": "|",
+    "&": "&",
+    "and": "&&",
+    "or": "||",
+}
+_I64_MIN = -(1 << 63)
+_I64_MAX = (1 << 63) - 1
+
+
+class Names(Protocol):
+    """Where the names an expression reads live in the C code at hand."""
+
+    def field(self, name: str) -> str: ...
+
+    def length(self, name: str) -> str: ...
+
+    def param(self, name: str) -> str: ...
+
+    def param_field(self, param: str, field: str) -> str: ...
+
+
+def c_int(value: int) -> str:
+    """A C literal of type int or long long with this 64-bit value; values past
+    the signed range are two's complement bit patterns (u64 constants)."""
+    if -(1 << 31) < value < (1 << 31):
+        return str(value)
+    if value == _I64_MIN:
+        return "(-9223372036854775807LL - 1)"
+    if _I64_MIN < value <= _I64_MAX:
+        return f"{value}LL"
+    return f"(pd_i64)0x{value & ((1 << 64) - 1):x}ULL"
+
+
+def to_c(expr: ir.Expr, names: Names) -> str:
+    match expr:
+        case ir.Const(value=v):
+            return c_int(v)
+        case ir.EnumValue(enum=enum, member=member, value=v):
+            return f"{c_int(v)} /* {enum}.{member} */"
+        case ir.FieldValue(field=name):
+            return names.field(name)
+        case ir.LenOf(field=name):
+            return names.length(name)
+        case ir.Param(name=name):
+            return names.param(name)
+        case ir.ParamField(param=param, field=field):
+            return names.param_field(param, field)
+        case ir.Unary(op="-", operand=o):
+            return f"pd_neg({to_c(o, names)})"
+        case ir.Unary(op="not", operand=o):
+            return f"(!{to_c(o, names)})"
+        case ir.Binary(op=op, left=left, right=right) if op in _CALLS:
+            return f"{_CALLS[op]}({to_c(left, names)}, {to_c(right, names)})"
+        case ir.Binary(op=op, left=left, right=right) if op in _INFIX:
+            return f"({to_c(left, names)} {_INFIX[op]} {to_c(right, names)})"
+        case ir.InSet(operand=o, values=values):
+            subject = to_c(o, names)
+            if not values:
+                return "0"
+            return "(" + " || ".join(f"{subject} == {c_int(v)}" for v in values) + ")"
+        case ir.Match(subject=s, cases=cases, default=default):
+            subject = to_c(s, names)
+            arms = "".join(f"{subject} == {c_int(k)} ? {to_c(v, names)} : " for k, v in cases)
+            return f"({arms}{to_c(default, names)})"
+    raise TypeError(f"cannot translate {expr!r} to C")

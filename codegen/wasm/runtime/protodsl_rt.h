@@ -1,0 +1,1042 @@
+/*
+ * protodsl_rt.h: the runtime every protodsl-generated MOSN codec plugin includes.
+ *
+ * Freestanding C for wasm32 (no libc, no WASI), compiled together with the
+ * generated <name>.c into one module. It holds what does not depend on the
+ * protocol: integer helpers, bounds-checked readers and a checked writer, the
+ * per-call arena, log lines, the host imports, MOSN's buffer layouts and the
+ * store that remembers decoded commands per (context, command id).
+ *
+ * The generated file defines PD_PROTOCOL (a string for log lines) and
+ * PD_MAX_FRAME (bytes) before including this header. The PD_SLOTS,
+ * PD_PER_CTX, PD_POOL_SIZE and PD_HB_SLOTS limits may be overridden with -D.
+ * Every static helper is marked unused so a protocol that needs only some of
+ * them still compiles cleanly under -Wall -Wextra -Werror.
+ */
+#ifndef PROTODSL_RT_H
+#define PROTODSL_RT_H
+
+#ifndef PD_PROTOCOL
+#error "define PD_PROTOCOL before including protodsl_rt.h"
+#endif
+#ifndef PD_MAX_FRAME
+#error "define PD_MAX_FRAME before including protodsl_rt.h"
+#endif
+
+#define PD_FN static __attribute__((unused))
+#define PD_DATA static __attribute__((unused))
+#define PD_EXPORT(name) __attribute__((export_name(name)))
+#define PD_IMPORT(name) __attribute__((import_module("env"), import_name(name)))
+
+typedef __UINT8_TYPE__ pd_u8;
+typedef __UINT32_TYPE__ pd_u32;
+typedef __INT32_TYPE__ pd_i32;
+typedef __UINT64_TYPE__ pd_u64;
+typedef __INT64_TYPE__ pd_i64;
+typedef __SIZE_TYPE__ pd_size;
+typedef __UINTPTR_TYPE__ pd_uptr;
+
+/* A run of bytes: a view into the input, the call arena or the store's pool. */
+typedef struct {
+    const pd_u8 *ptr;
+    pd_u32 len;
+} pd_bytes;
+
+/* Status codes of the MOSN ABI (docs/mosn-abi.md). */
+enum {
+    PD_OK = 0,
+    PD_NOT_FOUND = 1,
+    PD_BAD_ARGUMENT = 2,
+    PD_MALFORMED = 10,
+    PD_NEED_MORE = 99
+};
+enum { PD_BUF_DECODE = 13, PD_BUF_ENCODE = 14 };
+enum { PD_LOG_WARN = 3, PD_LOG_ERROR = 4 };
+enum {
+    PD_FLAG_RESPONSE = 0x00,
+    PD_FLAG_HEARTBEAT = 0x20,
+    PD_FLAG_REQUEST = 0x40,
+    PD_FLAG_ONEWAY = 0xC0
+};
+
+PD_IMPORT("proxy_log") int proxy_log(int level, const pd_u8 *ptr, pd_u32 len);
+PD_IMPORT("proxy_set_buffer_bytes")
+int proxy_set_buffer_bytes(int type, pd_u32 start, pd_u32 max, const pd_u8 *ptr, pd_u32 len);
+
+/* Without bulk memory, clang lowers these builtins to calls the module must define. */
+#ifndef __wasm_bulk_memory__
+__attribute__((no_builtin)) void *memcpy(void *dst, const void *src, pd_size n)
+{
+    pd_u8 *d = dst;
+    const pd_u8 *s = src;
+    while (n--)
+        *d++ = *s++;
+    return dst;
+}
+__attribute__((no_builtin)) void *memset(void *dst, int c, pd_size n)
+{
+    pd_u8 *d = dst;
+    while (n--)
+        *d++ = (pd_u8)c;
+    return dst;
+}
+#endif
+
+/* ------------------------------------------------------------------ integers */
+/* Expressions of a spec are 64-bit signed; these never hit C's undefined
+ * behaviour (overflow wraps, division by zero and oversized shifts give 0). */
+
+PD_FN pd_i64 pd_add(pd_i64 a, pd_i64 b) { return (pd_i64)((pd_u64)a + (pd_u64)b); }
+PD_FN pd_i64 pd_sub(pd_i64 a, pd_i64 b) { return (pd_i64)((pd_u64)a - (pd_u64)b); }
+PD_FN pd_i64 pd_mul(pd_i64 a, pd_i64 b) { return (pd_i64)((pd_u64)a * (pd_u64)b); }
+PD_FN pd_i64 pd_neg(pd_i64 a) { return (pd_i64)((pd_u64)0 - (pd_u64)a); }
+
+PD_FN pd_i64 pd_div(pd_i64 a, pd_i64 b)
+{
+    if (b == 0)
+        return 0;
+    if (b == -1)
+        return pd_neg(a);
+    return a / b;
+}
+
+PD_FN pd_i64 pd_mod(pd_i64 a, pd_i64 b)
+{
+    if (b == 0 || b == -1)
+        return 0;
+    return a % b;
+}
+
+PD_FN pd_i64 pd_shl(pd_i64 a, pd_i64 b)
+{
+    if (b < 0 || b > 63)
+        return 0;
+    return (pd_i64)((pd_u64)a << b);
+}
+
+PD_FN pd_i64 pd_shr(pd_i64 a, pd_i64 b)
+{
+    if (b < 0)
+        return 0;
+    if (b > 63)
+        return a < 0 ? -1 : 0;
+    return a >> b;
+}
+
+/* Sign-extend the low `bits` bits of v. */
+PD_FN pd_i64 pd_sext(pd_u64 v, unsigned bits)
+{
+    pd_u64 sign;
+    if (bits >= 64)
+        return (pd_i64)v;
+    sign = (pd_u64)1 << (bits - 1);
+    v &= (sign << 1) - 1;
+    return (pd_i64)((v ^ sign) - sign);
+}
+
+/* Keep the low `bits` bits of v, read back as signed or unsigned. */
+PD_FN pd_i64 pd_wrap(pd_u64 v, unsigned bits, int is_signed)
+{
+    if (bits >= 64)
+        return (pd_i64)v;
+    if (is_signed)
+        return pd_sext(v, bits);
+    return (pd_i64)(v & (((pd_u64)1 << bits) - 1));
+}
+
+/* --------------------------------------------------------------- readers */
+/* Callers check the bounds first: every read below is inside a checked span. */
+
+PD_FN pd_u64 pd_rd_be(const pd_u8 *p, unsigned n)
+{
+    pd_u64 v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+PD_FN pd_u64 pd_rd_le(const pd_u8 *p, unsigned n)
+{
+    pd_u64 v = 0;
+    for (unsigned i = n; i > 0; i--)
+        v = (v << 8) | p[i - 1];
+    return v;
+}
+
+/* A cursor over a host buffer; every take is bounds-checked. */
+typedef struct {
+    const pd_u8 *p;
+    pd_u32 left;
+} pd_cur;
+
+PD_FN int pd_take(pd_cur *c, pd_u32 n, pd_bytes *out)
+{
+    if (c->left < n)
+        return 0;
+    out->ptr = c->p;
+    out->len = n;
+    c->p += n;
+    c->left -= n;
+    return 1;
+}
+
+PD_FN int pd_take_be(pd_cur *c, unsigned n, pd_u64 *v)
+{
+    pd_bytes b;
+    if (!pd_take(c, n, &b))
+        return 0;
+    *v = pd_rd_be(b.ptr, n);
+    return 1;
+}
+
+/* Strict UTF-8, as Python decodes it: no overlongs, surrogates or values past U+10FFFF. */
+PD_FN int pd_utf8_ok(const pd_u8 *p, pd_u32 n)
+{
+    pd_u32 i = 0;
+    while (i < n) {
+        pd_u8 c = p[i];
+        pd_u8 lo = 0x80, hi = 0xBF;
+        pd_u32 more;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            more = 1;
+        else if (c >= 0xE0 && c <= 0xEF)
+            more = 2;
+        else if (c >= 0xF0 && c <= 0xF4)
+            more = 3;
+        else
+            return 0;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+        else if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+        if (n - i - 1 < more || p[i + 1] < lo || p[i + 1] > hi)
+            return 0;
+        for (pd_u32 k = 2; k <= more; k++)
+            if ((p[i + k] & 0xC0) != 0x80)
+                return 0;
+        i += more + 1;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------ log lines */
+
+PD_DATA pd_u8 pd_log_buf[256];
+PD_DATA pd_u32 pd_log_len;
+
+PD_FN void pd_log_s(const char *s)
+{
+    while (*s && pd_log_len < sizeof pd_log_buf)
+        pd_log_buf[pd_log_len++] = (pd_u8)*s++;
+}
+
+PD_FN void pd_log_u(pd_u64 v)
+{
+    char digits[20];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n > 0 && pd_log_len < sizeof pd_log_buf)
+        pd_log_buf[pd_log_len++] = (pd_u8)digits[--n];
+}
+
+PD_FN void pd_log_i(pd_i64 v)
+{
+    if (v < 0) {
+        pd_log_s("-");
+        pd_log_u((pd_u64)0 - (pd_u64)v);
+    } else {
+        pd_log_u((pd_u64)v);
+    }
+}
+
+PD_FN void pd_log_begin(void)
+{
+    pd_log_len = 0;
+    pd_log_s(PD_PROTOCOL ": ");
+}
+
+PD_FN void pd_log_end(int level)
+{
+    proxy_log(level, pd_log_buf, pd_log_len);
+    pd_log_len = 0;
+}
+
+/* "<protocol>: <where> at offset <offset>: <what>"; returns PD_MALFORMED. */
+PD_FN int pd_fail(const char *where, pd_u64 offset, const char *what)
+{
+    pd_log_begin();
+    pd_log_s(where);
+    pd_log_s(" at offset ");
+    pd_log_u(offset);
+    pd_log_s(": ");
+    pd_log_s(what);
+    pd_log_end(PD_LOG_WARN);
+    return PD_MALFORMED;
+}
+
+/* As pd_fail, with the offending value appended. */
+PD_FN int pd_fail_v(const char *where, pd_u64 offset, const char *what, pd_i64 value)
+{
+    pd_log_begin();
+    pd_log_s(where);
+    pd_log_s(" at offset ");
+    pd_log_u(offset);
+    pd_log_s(": ");
+    pd_log_s(what);
+    pd_log_s(" ");
+    pd_log_i(value);
+    pd_log_end(PD_LOG_WARN);
+    return PD_MALFORMED;
+}
+
+/* "<protocol>: <call>: <where>: <what> <value>" for failures that have no wire offset. */
+PD_FN int pd_fail_call(const char *call, const char *where, const char *what, pd_u64 value)
+{
+    pd_log_begin();
+    pd_log_s(call);
+    pd_log_s(": ");
+    pd_log_s(where);
+    pd_log_s(": ");
+    pd_log_s(what);
+    pd_log_s(" ");
+    pd_log_u(value);
+    pd_log_end(PD_LOG_WARN);
+    return PD_MALFORMED;
+}
+
+/* As pd_fail_call, for a signed value of a field. */
+PD_FN int pd_fail_field(const char *call, const char *where, const char *what, pd_i64 value)
+{
+    pd_log_begin();
+    pd_log_s(call);
+    pd_log_s(": ");
+    pd_log_s(where);
+    pd_log_s(": ");
+    pd_log_s(what);
+    pd_log_s(" ");
+    pd_log_i(value);
+    pd_log_end(PD_LOG_WARN);
+    return PD_MALFORMED;
+}
+
+/* ------------------------------------------------------ memory and arena */
+/* One bump region above __heap_base serves both the host's argument copies
+ * (malloc) and the temporaries and output of an ABI call. It is reset at the
+ * first malloc or ABI call after a call ends, so memory grows to a high-water
+ * mark and then stays put, however many calls are made. */
+
+#ifndef PD_HEAP_LIMIT
+#define PD_HEAP_LIMIT ((pd_u64)PD_MAX_FRAME * 6u + ((pd_u64)1 << 20))
+#endif
+
+extern pd_u8 __heap_base;
+PD_DATA pd_u32 pd_heap_top;
+PD_DATA int pd_heap_stale = 1;
+
+PD_FN void *pd_alloc(pd_u64 n)
+{
+    pd_u64 base = (pd_u64)(pd_uptr)&__heap_base;
+    pd_u64 cap = base + PD_HEAP_LIMIT;
+    pd_u64 start, end, have;
+    if (cap > 0xFFFF0000u)
+        cap = 0xFFFF0000u;
+    if (pd_heap_stale || pd_heap_top == 0) {
+        pd_heap_top = (pd_u32)base;
+        pd_heap_stale = 0;
+    }
+    start = ((pd_u64)pd_heap_top + 7u) & ~(pd_u64)7u;
+    if (start > cap || n > cap - start)
+        return 0;
+    end = start + n;
+    have = (pd_u64)__builtin_wasm_memory_size(0) * 65536u;
+    if (end > have) {
+        pd_u64 pages = (end - have + 65535u) / 65536u;
+        if (__builtin_wasm_memory_grow(0, (pd_size)pages) == (pd_size)-1)
+            return 0;
+    }
+    pd_heap_top = (pd_u32)end;
+    return (void *)(pd_uptr)start;
+}
+
+/* Start of an ABI call: keep what malloc handed out for this call's input. */
+PD_FN void pd_enter(void)
+{
+    if (pd_heap_stale) {
+        pd_heap_top = (pd_u32)(pd_uptr)&__heap_base;
+        pd_heap_stale = 0;
+    }
+}
+
+/* End of an ABI call: everything allocated since may be reused by the next one. */
+PD_FN int pd_leave(int status)
+{
+    pd_heap_stale = 1;
+    return status;
+}
+
+PD_EXPORT("malloc") void *malloc(pd_size size) { return pd_alloc(size); }
+
+PD_EXPORT("proxy_on_memory_allocate") void *proxy_on_memory_allocate(pd_size size)
+{
+    return malloc(size);
+}
+
+/* --------------------------------------------------------------- writer */
+/* Output is sized exactly before it is written; the writer still checks
+ * every byte so a sizing mistake is an error, never a stray write. */
+
+typedef struct {
+    pd_u8 *start;
+    pd_u8 *p;
+    pd_u8 *end;
+    int bad;
+} pd_wr;
+
+PD_FN int pd_wr_open(pd_wr *w, pd_u64 n)
+{
+    pd_u8 *mem = n > 0xFFFFFFFFu ? 0 : pd_alloc(n);
+    if (!mem) {
+        pd_log_begin();
+        pd_log_s("cannot allocate an output buffer of ");
+        pd_log_u(n);
+        pd_log_s(" bytes");
+        pd_log_end(PD_LOG_ERROR);
+        return PD_MALFORMED;
+    }
+    w->start = w->p = mem;
+    w->end = mem + n;
+    w->bad = 0;
+    return PD_OK;
+}
+
+PD_FN void pd_put(pd_wr *w, const pd_u8 *src, pd_u32 n)
+{
+    if ((pd_u64)(w->end - w->p) < n) {
+        w->bad = 1;
+        return;
+    }
+    if (n)
+        __builtin_memcpy(w->p, src, n);
+    w->p += n;
+}
+
+PD_FN void pd_put_fill(pd_wr *w, pd_u8 byte, pd_u32 n)
+{
+    if ((pd_u64)(w->end - w->p) < n) {
+        w->bad = 1;
+        return;
+    }
+    if (n)
+        __builtin_memset(w->p, byte, n);
+    w->p += n;
+}
+
+PD_FN void pd_put_be(pd_wr *w, unsigned n, pd_u64 v)
+{
+    if ((pd_u64)(w->end - w->p) < n) {
+        w->bad = 1;
+        return;
+    }
+    for (unsigned i = n; i > 0; i--) {
+        w->p[i - 1] = (pd_u8)v;
+        v >>= 8;
+    }
+    w->p += n;
+}
+
+PD_FN void pd_put_le(pd_wr *w, unsigned n, pd_u64 v)
+{
+    if ((pd_u64)(w->end - w->p) < n) {
+        w->bad = 1;
+        return;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        w->p[i] = (pd_u8)v;
+        v >>= 8;
+    }
+    w->p += n;
+}
+
+/* Hand a finished buffer to the host (type 13 DecodeData, 14 EncodeData). */
+PD_FN int pd_wr_done(pd_wr *w, int type)
+{
+    pd_u32 n = (pd_u32)(w->p - w->start);
+    if (w->bad || w->p != w->end) {
+        pd_log_begin();
+        pd_log_s("internal error: output buffer size mismatch");
+        pd_log_end(PD_LOG_ERROR);
+        return PD_MALFORMED;
+    }
+    if (proxy_set_buffer_bytes(type, 0, n, w->start, n) != PD_OK) {
+        pd_log_begin();
+        pd_log_s("proxy_set_buffer_bytes refused the result");
+        pd_log_end(PD_LOG_ERROR);
+        return PD_MALFORMED;
+    }
+    return PD_OK;
+}
+
+/* ---------------------------------------------------------- header maps */
+/* A map's wire format, packed into an int: length prefix width in bytes,
+ * little-endian, signed, and whether an all-ones length is a null. */
+#define PD_KV(width, little, is_signed, null_drop) \
+    ((width) | ((little) << 4) | ((is_signed) << 5) | ((null_drop) << 6))
+#define PD_KV_WIDTH(fmt) ((unsigned)(fmt) & 15u)
+#define PD_KV_ABI PD_KV(4, 0, 0, 0)
+
+/* Read a length prefix: 0 with *n set, 1 for a null, -1 for a negative length. */
+PD_FN int pd_kv_prefix(const pd_u8 *p, int fmt, pd_u64 *n)
+{
+    unsigned w = PD_KV_WIDTH(fmt);
+    pd_u64 raw = (fmt & 16) ? pd_rd_le(p, w) : pd_rd_be(p, w);
+    pd_u64 ones = w >= 8 ? ~(pd_u64)0 : (((pd_u64)1 << (8 * w)) - 1);
+    if ((fmt & 64) && raw == ones)
+        return 1;
+    if ((fmt & 32) && ((raw >> (8 * w - 1)) & 1))
+        return -1;
+    *n = raw;
+    return 0;
+}
+
+/* The largest key or value length a map's prefix can carry. */
+PD_FN pd_u64 pd_kv_max(int fmt)
+{
+    unsigned w = PD_KV_WIDTH(fmt);
+    pd_u64 max = w >= 8 ? ~(pd_u64)0 : (((pd_u64)1 << (8 * w)) - 1);
+    if (fmt & 32)
+        return max >> 1;
+    return (fmt & 64) ? max - 1 : max;
+}
+
+/* Walk a map section of n bytes at offset `at` of the frame. Fails on a
+ * truncated or overlong length; counts the pairs kept and those dropped. */
+PD_FN int pd_kv_scan(const pd_u8 *sec, pd_u32 n, pd_u32 at, int fmt, const char *where,
+                     pd_u32 *kept, pd_u32 *dropped)
+{
+    unsigned w = PD_KV_WIDTH(fmt);
+    pd_u32 i = 0;
+    *kept = *dropped = 0;
+    while (i < n) {
+        int nulls = 0;
+        for (int part = 0; part < 2; part++) {
+            pd_u64 len = 0;
+            int kind;
+            if (n - i < w)
+                return pd_fail(where, (pd_u64)at + i,
+                               part ? "value length truncated" : "key length truncated");
+            kind = pd_kv_prefix(sec + i, fmt, &len);
+            if (kind < 0)
+                return pd_fail(where, (pd_u64)at + i,
+                               part ? "negative value length" : "negative key length");
+            i += w;
+            if (kind == 1) {
+                nulls = 1;
+                continue;
+            }
+            if (len > n - i)
+                return pd_fail_v(where, (pd_u64)at + i - w,
+                                 part ? "value length past the section:"
+                                      : "key length past the section:",
+                                 (pd_i64)len);
+            i += (pd_u32)len;
+        }
+        if (nulls)
+            ++*dropped;
+        else
+            ++*kept;
+    }
+    return PD_OK;
+}
+
+/* Decode a map section: the kept pairs in wire encoding, a view of the
+ * section itself unless pairs were dropped (then a compact arena copy). */
+PD_FN int pd_kv_read(const pd_u8 *sec, pd_u32 n, pd_u32 at, int fmt, const char *where,
+                     pd_bytes *out)
+{
+    unsigned w = PD_KV_WIDTH(fmt);
+    pd_u32 kept, dropped, i = 0;
+    pd_u8 *copy, *q;
+    int st = pd_kv_scan(sec, n, at, fmt, where, &kept, &dropped);
+    if (st != PD_OK)
+        return st;
+    out->ptr = sec;
+    out->len = n;
+    if (!dropped)
+        return PD_OK;
+    copy = q = pd_alloc(n);
+    if (!copy)
+        return pd_fail(where, at, "out of memory");
+    while (i < n) {
+        const pd_u8 *pair = sec + i;
+        int nulls = 0;
+        for (int part = 0; part < 2; part++) {
+            pd_u64 len = 0;
+            if (pd_kv_prefix(sec + i, fmt, &len) == 1)
+                nulls = 1;
+            i += w + (pd_u32)len;
+        }
+        if (!nulls) {
+            __builtin_memcpy(q, pair, (pd_size)(sec + i - pair));
+            q += sec + i - pair;
+        }
+    }
+    out->ptr = copy;
+    out->len = (pd_u32)(q - copy);
+    return PD_OK;
+}
+
+/* Bytes of a decoded map in MOSN's encoding (u32 big-endian lengths). */
+PD_FN pd_u64 pd_kv_abi_size(pd_bytes kv, int fmt)
+{
+    unsigned w = PD_KV_WIDTH(fmt);
+    pd_u64 size = 0;
+    pd_u32 i = 0;
+    if (w == 4)
+        return kv.len;
+    while (i < kv.len) {
+        pd_u64 len = 0;
+        pd_kv_prefix(kv.ptr + i, fmt, &len);
+        i += w + (pd_u32)len;
+        size += 4 + len;
+    }
+    return size;
+}
+
+/* Write a decoded map in MOSN's encoding. */
+PD_FN void pd_kv_put_abi(pd_wr *wr, pd_bytes kv, int fmt)
+{
+    unsigned w = PD_KV_WIDTH(fmt);
+    pd_u32 i = 0;
+    if (w == 4 && !(fmt & 16)) {
+        pd_put(wr, kv.ptr, kv.len);
+        return;
+    }
+    while (i < kv.len) {
+        pd_u64 len = 0;
+        pd_kv_prefix(kv.ptr + i, fmt, &len);
+        i += w;
+        pd_put_be(wr, 4, len);
+        pd_put(wr, kv.ptr + i, (pd_u32)len);
+        i += (pd_u32)len;
+    }
+}
+
+/* Check a header map from the host: whole u32 big-endian length-prefixed
+ * keys and values, nothing truncated. */
+PD_FN int pd_abi_map_ok(pd_bytes map)
+{
+    pd_u32 i = 0;
+    while (i < map.len) {
+        for (int part = 0; part < 2; part++) {
+            pd_u64 len;
+            if (map.len - i < 4)
+                return 0;
+            len = pd_rd_be(map.ptr + i, 4);
+            i += 4;
+            if (len > map.len - i)
+                return 0;
+            i += (pd_u32)len;
+        }
+    }
+    return 1;
+}
+
+/* Re-encode a (checked) host header map in a map's wire format. */
+PD_FN int pd_kv_from_abi(pd_bytes map, int fmt, const char *call, const char *where,
+                         pd_bytes *out)
+{
+    unsigned w = PD_KV_WIDTH(fmt);
+    pd_u64 max = pd_kv_max(fmt), size = 0;
+    pd_u32 i = 0;
+    pd_wr wr;
+    while (i < map.len) {
+        pd_u64 len = pd_rd_be(map.ptr + i, 4);
+        if (len > max)
+            return pd_fail_call(call, where, "header too long for the map's length prefix:", len);
+        i += 4 + (pd_u32)len;
+        size += w + len;
+    }
+    if (w == 4 && !(fmt & 16)) {
+        *out = map;
+        return PD_OK;
+    }
+    if (pd_wr_open(&wr, size) != PD_OK)
+        return PD_MALFORMED;
+    i = 0;
+    while (i < map.len) {
+        pd_u64 len = pd_rd_be(map.ptr + i, 4);
+        i += 4;
+        if (fmt & 16)
+            pd_put_le(&wr, w, len);
+        else
+            pd_put_be(&wr, w, len);
+        pd_put(&wr, map.ptr + i, (pd_u32)len);
+        i += (pd_u32)len;
+    }
+    out->ptr = wr.start;
+    out->len = (pd_u32)size;
+    return PD_OK;
+}
+
+/* ---------------------------------------------------- host call buffers */
+
+/* The buffer of proxy_encode_buffer_bytes. */
+struct pd_cmd {
+    pd_bytes headers;
+    pd_u64 flag;
+    pd_u64 replaced_id;
+    pd_u64 command_id;
+    pd_u64 timeout_or_status;
+    pd_bytes payload;
+};
+
+/* u32 header_bytes | header map | u8 flag | u64 replaced_id | u64 command_id |
+ * u32 timeout_or_status | u32 payload_len | payload, every length checked. */
+PD_FN int pd_cmd_parse(const pd_u8 *buf, pd_u32 len, struct pd_cmd *c)
+{
+    pd_cur cur = {buf, len};
+    pd_u64 header_bytes, payload_len;
+    const char *what = "truncated";
+    if (!pd_take_be(&cur, 4, &header_bytes) || header_bytes > cur.left ||
+        !pd_take(&cur, (pd_u32)header_bytes, &c->headers))
+        what = "header_bytes past the buffer";
+    else if (!pd_abi_map_ok(c->headers))
+        what = "malformed header map";
+    else if (pd_take_be(&cur, 1, &c->flag) && pd_take_be(&cur, 8, &c->replaced_id) &&
+             pd_take_be(&cur, 8, &c->command_id) &&
+             pd_take_be(&cur, 4, &c->timeout_or_status) && pd_take_be(&cur, 4, &payload_len)) {
+        if (payload_len == cur.left && pd_take(&cur, (pd_u32)payload_len, &c->payload))
+            return PD_OK;
+        what = "payload_len disagrees with the buffer";
+    }
+    return pd_fail_call("encode", "host buffer", what, len);
+}
+
+/* The buffer of proxy_hijack_buffer_bytes: u32 header_bytes | header map |
+ * u8 flag | u64 id | u64 id | u32 timeout | u32 frame_len | request frame. */
+PD_FN int pd_hijack_parse(const pd_u8 *buf, pd_u32 len, pd_bytes *frame)
+{
+    pd_cur cur = {buf, len};
+    pd_u64 header_bytes, v, frame_len;
+    pd_bytes skip;
+    if (pd_take_be(&cur, 4, &header_bytes) && header_bytes <= cur.left &&
+        pd_take(&cur, (pd_u32)header_bytes, &skip) && pd_take_be(&cur, 1, &v) &&
+        pd_take_be(&cur, 8, &v) && pd_take_be(&cur, 8, &v) && pd_take_be(&cur, 4, &v) &&
+        pd_take_be(&cur, 4, &frame_len) && frame_len <= cur.left &&
+        pd_take(&cur, (pd_u32)frame_len, frame))
+        return PD_OK;
+    return pd_fail_call("hijack", "host buffer", "truncated or inconsistent, bytes:", len);
+}
+
+/* ------------------------------------------------ remembered commands */
+/* Every decoded (or built) command is remembered under (context, command id)
+ * until its encode, so fields MOSN does not hand back survive and any number
+ * of commands may be in flight per context. Fixed tables, no growth:
+ *  - PD_SLOTS entries; when all are used the oldest is evicted;
+ *  - at most PD_PER_CTX per context; the context's oldest is evicted;
+ *  - variable fields live in a ring pool of PD_POOL_SIZE bytes, allocated in
+ *    insertion order; making room evicts the oldest entries.
+ * Lookup prefers the context, then the newest entry with that id on any
+ * context (MOSN may encode on another connection's context). The generated
+ * code keeps the field values in an array indexed by slot. */
+
+#ifndef PD_SLOTS
+#define PD_SLOTS 1024
+#endif
+#ifndef PD_PER_CTX
+#define PD_PER_CTX 64
+#endif
+#ifndef PD_POOL_SIZE
+#define PD_POOL_SIZE (256u * 1024u)
+#endif
+#define PD_BUCKETS (2 * PD_SLOTS)
+_Static_assert((PD_BUCKETS & (PD_BUCKETS - 1)) == 0, "PD_SLOTS must be a power of two");
+
+struct pd_entry {
+    pd_u64 id;
+    pd_u32 ctx;
+    pd_u32 pool_off; /* remembered bytes: pd_pool[pool_off, pool_off + pool_len) */
+    pd_u32 pool_len;
+    pd_u32 pool_epoch; /* ring laps at allocation, to order offsets */
+    pd_u32 id_next;    /* links hold slot + 1; 0 ends a list */
+    pd_u32 ctx_next;
+    pd_u32 older;
+    pd_u32 newer;
+    int variant;
+    int used;
+};
+
+PD_DATA struct pd_entry pd_entries[PD_SLOTS];
+PD_DATA pd_u32 pd_id_heads[PD_BUCKETS];
+PD_DATA pd_u32 pd_ctx_heads[PD_BUCKETS];
+PD_DATA pd_u32 pd_oldest, pd_newest; /* insertion order, all contexts */
+PD_DATA pd_u32 pd_free_slots;        /* released slots, linked by id_next */
+PD_DATA pd_u32 pd_fresh_slots;       /* slots below this were used at least once */
+PD_DATA pd_u8 pd_pool[PD_POOL_SIZE];
+PD_DATA pd_u32 pd_pool_head, pd_pool_epoch;
+
+PD_FN pd_u32 pd_hash(pd_u64 v)
+{
+    v ^= v >> 33;
+    v *= 0xff51afd7ed558ccdULL;
+    v ^= v >> 33;
+    return (pd_u32)v & (PD_BUCKETS - 1);
+}
+
+PD_FN void pd_unchain(pd_u32 *head, pd_u32 link, int by_ctx)
+{
+    while (*head) {
+        struct pd_entry *e = &pd_entries[*head - 1];
+        if (*head == link) {
+            *head = by_ctx ? e->ctx_next : e->id_next;
+            return;
+        }
+        head = by_ctx ? &e->ctx_next : &e->id_next;
+    }
+}
+
+PD_FN void pd_store_remove(pd_u32 slot)
+{
+    struct pd_entry *e = &pd_entries[slot];
+    pd_u32 link = slot + 1;
+    if (!e->used)
+        return;
+    pd_unchain(&pd_id_heads[pd_hash(e->id)], link, 0);
+    pd_unchain(&pd_ctx_heads[pd_hash(e->ctx)], link, 1);
+    if (e->older)
+        pd_entries[e->older - 1].newer = e->newer;
+    else
+        pd_oldest = e->newer;
+    if (e->newer)
+        pd_entries[e->newer - 1].older = e->older;
+    else
+        pd_newest = e->older;
+    e->used = 0;
+    e->id_next = pd_free_slots;
+    pd_free_slots = link;
+}
+
+/* The slot remembered under (ctx, id), else the newest with id on any context; -1 if none. */
+PD_FN int pd_store_find(pd_u32 ctx, pd_u64 id)
+{
+    pd_u32 k = pd_id_heads[pd_hash(id)], any = 0;
+    while (k) {
+        struct pd_entry *e = &pd_entries[k - 1];
+        if (e->id == id) {
+            if (e->ctx == ctx)
+                return (int)k - 1;
+            if (!any)
+                any = k;
+        }
+        k = e->id_next;
+    }
+    return (int)any - 1;
+}
+
+/* Reserve n contiguous pool bytes, evicting the oldest entries as needed (n <= PD_POOL_SIZE). */
+PD_FN void pd_pool_alloc(pd_u32 n, pd_u32 *off, pd_u32 *epoch)
+{
+    for (;;) {
+        const struct pd_entry *o;
+        if (!pd_oldest)
+            pd_pool_head = 0;
+        *epoch = pd_pool_epoch;
+        *off = pd_pool_head;
+        if (!pd_oldest || n == 0) {
+            pd_pool_head += n;
+            return;
+        }
+        o = &pd_entries[pd_oldest - 1];
+        if (o->pool_epoch == pd_pool_epoch) { /* live bytes: [tail, head) */
+            if (PD_POOL_SIZE - pd_pool_head >= n) {
+                pd_pool_head += n;
+                return;
+            }
+            if (o->pool_off >= n) { /* wrap around */
+                *epoch = ++pd_pool_epoch;
+                *off = 0;
+                pd_pool_head = n;
+                return;
+            }
+        } else if (o->pool_off - pd_pool_head >= n) { /* live: [tail, end) and [0, head) */
+            pd_pool_head += n;
+            return;
+        }
+        pd_store_remove(pd_oldest - 1);
+    }
+}
+
+/* Remember a command: returns its slot and the pool bytes for its variable
+ * fields in *data, or -1 when `need` exceeds the whole pool. */
+PD_FN int pd_store_add(pd_u32 ctx, pd_u64 id, int variant, pd_u64 need, pd_u8 **data)
+{
+    pd_u32 k, count = 0, oldest_here = 0, link;
+    struct pd_entry *e;
+    if (need > PD_POOL_SIZE)
+        return -1;
+    for (k = pd_ctx_heads[pd_hash(ctx)]; k;) {
+        struct pd_entry *c = &pd_entries[k - 1];
+        pd_u32 next = c->ctx_next;
+        if (c->ctx == ctx) {
+            if (c->id == id) {
+                pd_store_remove(k - 1);
+            } else {
+                count++;
+                oldest_here = k;
+            }
+        }
+        k = next;
+    }
+    if (count >= PD_PER_CTX)
+        pd_store_remove(oldest_here - 1);
+    if (pd_free_slots) {
+        link = pd_free_slots;
+        pd_free_slots = pd_entries[link - 1].id_next;
+    } else if (pd_fresh_slots < PD_SLOTS) {
+        link = ++pd_fresh_slots;
+    } else {
+        link = pd_oldest;
+        pd_store_remove(link - 1);
+        pd_free_slots = pd_entries[link - 1].id_next;
+    }
+    e = &pd_entries[link - 1];
+    pd_pool_alloc((pd_u32)need, &e->pool_off, &e->pool_epoch);
+    e->pool_len = (pd_u32)need;
+    e->id = id;
+    e->ctx = ctx;
+    e->variant = variant;
+    e->used = 1;
+    e->id_next = pd_id_heads[pd_hash(id)];
+    pd_id_heads[pd_hash(id)] = link;
+    e->ctx_next = pd_ctx_heads[pd_hash(ctx)];
+    pd_ctx_heads[pd_hash(ctx)] = link;
+    e->older = pd_newest;
+    e->newer = 0;
+    if (pd_newest)
+        pd_entries[pd_newest - 1].newer = link;
+    else
+        pd_oldest = link;
+    pd_newest = link;
+    *data = pd_pool + e->pool_off;
+    return (int)link - 1;
+}
+
+/* Copy bytes into the pool space of a new entry, advancing *data. */
+PD_FN pd_bytes pd_keep_bytes(pd_u8 **data, pd_bytes b)
+{
+    pd_bytes out = {*data, b.len};
+    if (b.len)
+        __builtin_memcpy(*data, b.ptr, b.len);
+    *data += b.len;
+    return out;
+}
+
+/* Forget every command of a context. */
+PD_FN void pd_store_drop_ctx(pd_u32 ctx)
+{
+    pd_u32 k = pd_ctx_heads[pd_hash(ctx)];
+    while (k) {
+        pd_u32 next = pd_entries[k - 1].ctx_next;
+        if (pd_entries[k - 1].ctx == ctx)
+            pd_store_remove(k - 1);
+        k = next;
+    }
+}
+
+/* The heartbeat request last decoded per context, for keepalive replies: a
+ * small table, the least recently set entry is reused. The generated code
+ * keeps the values in an array indexed like this one. */
+#ifndef PD_HB_SLOTS
+#define PD_HB_SLOTS 64
+#endif
+
+struct pd_hb {
+    pd_u64 stamp;
+    pd_u32 ctx;
+    int used;
+};
+
+PD_DATA struct pd_hb pd_hbs[PD_HB_SLOTS];
+PD_DATA pd_u64 pd_hb_clock;
+
+PD_FN int pd_hb_find(pd_u32 ctx)
+{
+    for (int i = 0; i < PD_HB_SLOTS; i++)
+        if (pd_hbs[i].used && pd_hbs[i].ctx == ctx)
+            return i;
+    return -1;
+}
+
+PD_FN int pd_hb_claim(pd_u32 ctx)
+{
+    int slot = pd_hb_find(ctx);
+    if (slot < 0) {
+        slot = 0;
+        for (int i = 0; i < PD_HB_SLOTS; i++) {
+            if (!pd_hbs[i].used) {
+                slot = i;
+                break;
+            }
+            if (pd_hbs[i].stamp < pd_hbs[slot].stamp)
+                slot = i;
+        }
+    }
+    pd_hbs[slot].used = 1;
+    pd_hbs[slot].ctx = ctx;
+    pd_hbs[slot].stamp = ++pd_hb_clock;
+    return slot;
+}
+
+/* ----------------------------------------------------- lifecycle exports */
+
+PD_EXPORT("proxy_abi_mosn_version_0_2_0") void proxy_abi_mosn_version_0_2_0(void) {}
+
+PD_EXPORT("proxy_on_context_create") void proxy_on_context_create(pd_u32 ctx, pd_u32 parent)
+{
+    (void)ctx;
+    (void)parent;
+}
+
+PD_EXPORT("proxy_on_vm_start") int proxy_on_vm_start(pd_u32 ctx, pd_u32 conf_len)
+{
+    (void)ctx;
+    (void)conf_len;
+    return 1;
+}
+
+PD_EXPORT("proxy_on_configure") int proxy_on_configure(pd_u32 ctx, pd_u32 conf_len)
+{
+    (void)ctx;
+    (void)conf_len;
+    return 1;
+}
+
+PD_EXPORT("proxy_on_done") int proxy_on_done(pd_u32 ctx)
+{
+    (void)ctx;
+    return 1;
+}
+
+PD_EXPORT("proxy_on_log") void proxy_on_log(pd_u32 ctx) { (void)ctx; }
+
+/* A connection closed: forget its commands and its last heartbeat. */
+PD_EXPORT("proxy_on_delete") void proxy_on_delete(pd_u32 ctx)
+{
+    int hb = pd_hb_find(ctx);
+    pd_store_drop_ctx(ctx);
+    if (hb >= 0)
+        pd_hbs[hb].used = 0;
+}
+
+#endif /* PROTODSL_RT_H */
