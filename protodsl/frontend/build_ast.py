@@ -20,26 +20,53 @@ class DocComments:
     just above it, documents that item."""
 
     tokens: list[Token]
+    source: str
 
     def __post_init__(self) -> None:
-        self.by_line: dict[int, str] = {}
+        self.trailing: dict[int, str] = {}
+        self.standalone: dict[int, str] = {}
+        lines = self.source.splitlines()
         for tok in self.tokens:
-            assert tok.line is not None
-            self.by_line[tok.line] = str(tok)[3:].strip()
+            assert tok.line is not None and tok.column is not None
+            text = str(tok)[3:].strip()
+            before = lines[tok.line - 1][: tok.column - 1] if tok.line <= len(lines) else ""
+            if before.strip():
+                self.trailing[tok.line] = text
+            else:
+                self.standalone[tok.line] = text
 
     def for_item(self, line: int) -> str | None:
         lines: list[str] = []
         above = line - 1
-        while above in self.by_line:
-            lines.insert(0, self.by_line[above])
+        while above in self.standalone:
+            lines.insert(0, self.standalone[above])
             above -= 1
-        if line in self.by_line:
-            lines.append(self.by_line[line])
+        if line in self.trailing:
+            lines.append(self.trailing[line])
         return "\n".join(lines) if lines else None
 
 
+# Larger literals are useless in a protocol of at most 64-bit integers, and
+# Python refuses to convert decimal strings of more than 4300 digits.
+MAX_LITERAL = (1 << 64) - 1
+
+
 def parse_int(text: str) -> int:
-    return int(text.replace("_", ""), 0)
+    """The value of an INT token; ValueError for a leading zero or more than 64 bits."""
+    digits = text.replace("_", "")
+    if digits[:2].lower() in ("0x", "0b"):
+        value = int(digits, 0)
+    elif len(digits) > 1 and digits[0] == "0":
+        raise ValueError(f"leading zeros are not allowed in '{text}' (there are no octal "
+                         f"literals; write 0x... or 0b...)")
+    elif len(digits) > 20:
+        raise ValueError(f"integer literal '{text[:20]}...' is too large (at most 64 bits)")
+    else:
+        value = int(digits)
+    if value > MAX_LITERAL:
+        shown = text if len(text) <= 24 else text[:20] + "..."
+        raise ValueError(f"integer literal '{shown}' is too large (at most 64 bits)")
+    return value
 
 
 @v_args(inline=True, meta=True)
@@ -61,6 +88,12 @@ class BuildAst(Transformer[Token, ast.Protocol]):
 
     def _doc(self, meta: Meta) -> str | None:
         return None if meta.empty else self.docs.for_item(meta.line)
+
+    def _int(self, tok: Token) -> int:
+        try:
+            return parse_int(tok)
+        except ValueError as exc:
+            raise located_error(self._tok_span(tok), str(exc)) from None
 
     # ---- top level ---------------------------------------------------------
 
@@ -86,18 +119,19 @@ class BuildAst(Transformer[Token, ast.Protocol]):
         return ast.Setting("max_frame", value, self._span(meta))
 
     def size_literal(self, meta: Meta, number: Token, unit: Token | None) -> int:
-        return parse_int(number) * _UNITS[str(unit) if unit else None]
+        return self._int(number) * _UNITS[str(unit) if unit else None]
 
     def enum_decl(
         self, meta: Meta, name: Token, base: Token, is_open: Token | None, *members: Any
     ) -> ast.Enum:
         return ast.Enum(
             str(name), str(base), is_open is not None, members, self._doc(meta),
-            self._tok_span(name),
+            self._tok_span(name), self._tok_span(base),
         )
 
     def enum_member(self, meta: Meta, name: Token, value: Token) -> ast.EnumMember:
-        return ast.EnumMember(str(name), parse_int(value), self._doc(meta), self._tok_span(name))
+        return ast.EnumMember(str(name), self._int(value), self._doc(meta),
+                              self._tok_span(name), self._tok_span(value))
 
     def frame(self, meta: Meta, name: Token, when: ast.Expr, *items: Any) -> ast.Frame:
         return ast.Frame(
@@ -139,26 +173,36 @@ class BuildAst(Transformer[Token, ast.Protocol]):
         return ast.Bits(str(base), members, self._doc(meta), self._tok_span(base))
 
     def bit_member(
-        self, meta: Meta, name: Token, width: Token, enum: str | None, value: ast.Expr | None
+        self, meta: Meta, name: Token, width: Token, enum: Token | None, value: ast.Expr | None
     ) -> ast.BitMember:
         return ast.BitMember(
-            str(name), parse_int(width), enum, value, self._doc(meta), self._tok_span(name)
+            str(name), self._int(width), str(enum) if enum else None, value, self._doc(meta),
+            self._tok_span(name), self._tok_span(enum) if enum else None,
         )
 
-    def bit_enum(self, meta: Meta, name: Token) -> str:
-        return str(name)
+    def bit_enum(self, meta: Meta, name: Token) -> Token:
+        return name
 
     def roles(self, meta: Meta, *roles: ast.Role) -> ast.Roles:
-        return ast.Roles(roles, self._span(meta))
+        keyword = self._span(meta)  # the block starts with the keyword `roles`
+        return ast.Roles(roles, Span(self.filename, keyword.line, keyword.col, keyword.line,
+                                     keyword.col + len("roles")))
 
     def role(self, meta: Meta, name: Token, value: ast.Expr) -> ast.Role:
         return ast.Role(str(name), value, self._tok_span(name))
 
     def builder(self, meta: Meta, kind: Token, frame: Token, *rest: Any) -> ast.Builder:
-        params = tuple(str(p) for p in rest if isinstance(p, Token))
+        tokens = [p for p in rest if isinstance(p, Token)]
         assignments = tuple(a for a in rest if isinstance(a, ast.Assignment))
+        frame_span = self._tok_span(frame)
+        params_span = frame_span
+        if tokens:
+            first, last = self._tok_span(tokens[0]), self._tok_span(tokens[-1])
+            params_span = Span(self.filename, first.line, first.col, last.end_line,
+                               last.end_col)
         return ast.Builder(
-            str(kind), str(frame), params, assignments, self._doc(meta), self._tok_span(kind)
+            str(kind), str(frame), tuple(str(p) for p in tokens), assignments,
+            self._doc(meta), self._tok_span(kind), frame_span, params_span,
         )
 
     def assignment(self, meta: Meta, name: Token, value: ast.Expr) -> ast.Assignment:
@@ -167,7 +211,7 @@ class BuildAst(Transformer[Token, ast.Protocol]):
     # ---- expressions -------------------------------------------------------
 
     def int_lit(self, meta: Meta, tok: Token) -> ast.IntLit:
-        return ast.IntLit(parse_int(tok), self._span(meta))
+        return ast.IntLit(self._int(tok), self._span(meta))
 
     def name_ref(self, meta: Meta, tok: Token) -> ast.NameRef:
         return ast.NameRef(str(tok), self._span(meta))
@@ -178,7 +222,9 @@ class BuildAst(Transformer[Token, ast.Protocol]):
     def call(self, meta: Meta, func: Token, *args: ast.Expr | None) -> ast.Call:
         return ast.Call(str(func), tuple(a for a in args if a is not None), self._span(meta))
 
-    def neg(self, meta: Meta, operand: ast.Expr) -> ast.Expr:
+    def sign(self, meta: Meta, op: Token, operand: ast.Expr) -> ast.Expr:
+        if str(op) == "+":
+            return operand
         if isinstance(operand, ast.IntLit):
             return ast.IntLit(-operand.value, self._span(meta))
         return ast.Unary("-", operand, self._span(meta))
@@ -229,10 +275,10 @@ class BuildAst(Transformer[Token, ast.Protocol]):
         return ast.MatchCase(key, value, self._span(meta))
 
     def key_int(self, meta: Meta, tok: Token) -> int:
-        return parse_int(tok)
+        return self._int(tok)
 
-    def key_neg(self, meta: Meta, tok: Token) -> int:
-        return -parse_int(tok)
+    def key_signed(self, meta: Meta, op: Token, tok: Token) -> int:
+        return -parse_int(tok) if str(op) == "-" else parse_int(tok)
 
     def key_default(self, meta: Meta) -> None:
         return None

@@ -41,11 +41,12 @@ def check_lengths(elements: tuple[Element, ...], problems: Problems) -> None:
     for v in values.values():
         if v.value is None:
             continue
-        for node in ir.walk(v.value):
-            if isinstance(node, ir.LenOf) and v.name not in ir.fields_read(sized[node.field].size):
-                problems.error(v.span, f"length field '{v.name}' sizes nothing: "
-                               f"'{node.field}' is not sized by it",
-                               note=f"write `{node.field}: ...[{v.name}]`")
+        measured = [n.field for n in ir.walk(v.value)
+                    if isinstance(n, ir.LenOf) and n.field in sized]
+        if measured and not any(v.name in ir.fields_read(sized[f].size) for f in measured):
+            problems.error(v.span, f"length field '{v.name}' sizes nothing: "
+                           f"no field it measures ({', '.join(measured)}) is sized by it",
+                           note=f"write `{measured[-1]}: ...[{v.name}]`")
 
 
 def header_size(elements: tuple[Element, ...]) -> int:
@@ -65,7 +66,7 @@ def frame_size(
     """Total length as an expression of header fields, so a decoder knows the frame
     size (and can refuse it) before reading any variable part."""
     in_header = {v.name for v in values_of(elements) if _offset(v, elements) is not None}
-    total: ir.Expr = ir.Const(header, span)
+    terms: list[ir.Expr] = [ir.Const(header, span)]
     past_header = 0
     for e in elements:
         width = _fixed_width(e)
@@ -73,14 +74,26 @@ def frame_size(
             continue
         past_header += 1
         if width is not None:
-            total = ir.Binary("+", total, ir.Const(width, span), span)
+            terms.append(ir.Const(width, span))
             continue
         assert isinstance(e, BytesField | KvMapField)
         outside = ir.fields_read(e.size) - in_header
         if outside:
             problems.error(e.span, f"the size of '{e.name}' depends on "
                            f"'{sorted(outside)[0]}', which is not in the fixed header")
-        total = ir.Binary("+", total, e.size, span)
+        terms.append(e.size)
+    return _sum(terms, span)
+
+
+def _sum(terms: list[ir.Expr], span: Span) -> ir.Expr:
+    """`((a + b) + c) + d`; a balanced tree when there are many terms, so that a
+    frame of thousands of fields does not make an expression thousands deep."""
+    if len(terms) > 16:
+        half = len(terms) // 2
+        return ir.Binary("+", _sum(terms[:half], span), _sum(terms[half:], span), span)
+    total = terms[0]
+    for term in terms[1:]:
+        total = ir.Binary("+", total, term, span)
     return total
 
 
