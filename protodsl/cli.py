@@ -177,7 +177,7 @@ def _decode_wasm(protocol: Protocol, data: bytes) -> Iterator[dict[str, Any]]:
         if result.status != 0 or result.command is None:
             detail = "; ".join(r.message for r in host.logs) or f"status {result.status}"
             raise CliError(f"malformed frame at stream offset {offset}: {detail}")
-        yield command_json(result.command)
+        yield command_json(protocol, result.command)
         offset += result.command.drain_len
 
 

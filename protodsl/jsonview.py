@@ -68,9 +68,15 @@ def frame_json(codec: ModuleType, protocol: Protocol, frame: Any, consumed: int)
     return out
 
 
-def command_json(command: DecodedCommand) -> dict[str, Any]:
-    """The same roles as `frame_json`, as a MOSN plugin reports them."""
-    out: dict[str, Any] = {
+def command_json(protocol: Protocol, command: DecodedCommand) -> dict[str, Any]:
+    """The same roles as `frame_json`, as a MOSN plugin reports them. The ABI
+    carries no field values; the variant is named when only one has this kind."""
+    out: dict[str, Any] = {}
+    kind = "response" if command.kind == "response" else "request"
+    variants = [f.name for f in protocol.frames if f.roles and f.roles.kind == kind]
+    if len(variants) == 1:
+        out["frame"] = variants[0]
+    out |= {
         "kind": command.kind,
         "id": command.id,
         "heartbeat": command.heartbeat,

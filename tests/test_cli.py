@@ -146,3 +146,17 @@ def test_pip_install_into_fresh_venv(tmp_path: Path) -> None:
     where = subprocess.run([str(py), "-c", "import protodsl; print(protodsl.__file__)"],
                            cwd=elsewhere, capture_output=True, text=True, check=True).stdout
     assert str(venv) in where  # the installed copy, not the source tree
+
+
+def test_wasm_engine_prints_the_same_roles(capsys: pytest.CaptureFixture[str]) -> None:
+    """The plugin, through the host emulator, reports what the Python codec does;
+    only `fields` (which the MOSN ABI does not carry) is Python's alone."""
+    stream = "".join(FRAMES.values()) + FRAMES["oneway"][:30]
+    assert main(["decode", BOLT, "--hex", stream]) == 0
+    python = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert main(["decode", BOLT, "--engine", "wasm", "--hex", stream]) == 0
+    wasm = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(python) == len(FRAMES) + 1
+    assert [{k: v for k, v in obj.items() if k != "fields"} for obj in python] == wasm
+    assert main(["decode", BOLT, "--engine", "wasm", "--hex", "0107000101"]) == 1
+    assert "no frame variant matches" in capsys.readouterr().err
