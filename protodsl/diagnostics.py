@@ -36,8 +36,10 @@ class Diagnostic:
             width = 1
             if self.span.end_line == self.span.line and self.span.end_col > self.span.col:
                 width = self.span.end_col - self.span.col
+            col = min(self.span.col, len(line) + 1)
+            line, col, width = _window(line, col, width)
             gutter = f"{self.span.line:>4} | "
-            caret = " " * (len(gutter) + self.span.col - 1) + "^" + "~" * (width - 1)
+            caret = " " * (len(gutter) + col - 1) + "^" + "~" * (width - 1)
             text += f"\n{gutter}{line}\n{caret}"
         if self.note:
             text += f"\n     = note: {self.note}"
@@ -82,3 +84,19 @@ def _source_line(source: str | None, line: int) -> str | None:
     if 1 <= line <= len(lines):
         return lines[line - 1].expandtabs(1)
     return None
+
+
+_WINDOW = 120  # characters of a long source line shown around the caret
+
+
+def _window(line: str, col: int, width: int) -> tuple[str, int, int]:
+    """Cut a long line to the part around the caret, marking cuts with '...'."""
+    if len(line) <= _WINDOW:
+        return line, col, width
+    start = max(0, col - 1 - _WINDOW // 3)
+    end = min(len(line), start + _WINDOW)
+    head = "..." if start > 0 else ""
+    tail = "..." if end < len(line) else ""
+    col = col - start + len(head)
+    width = max(1, min(width, end - (col - len(head) - 1 + start)))
+    return head + line[start:end] + tail, col, width

@@ -110,6 +110,7 @@ class BitMember:
     value: Expr | None
     doc: str | None
     span: Span
+    enum_span: Span | None = None  # the enum's name after `as`
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ class EnumMember:
     value: int
     doc: str | None
     span: Span
+    value_span: Span | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,7 @@ class Enum:
     members: tuple[EnumMember, ...]
     doc: str | None
     span: Span
+    base_span: Span | None = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,9 @@ class Builder:
     params: tuple[str, ...]
     assignments: tuple[Assignment, ...]
     doc: str | None
-    span: Span
+    span: Span  # the kind
+    frame_span: Span | None = None
+    params_span: Span | None = None  # from '(' to ')'
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,9 @@ class DocComments:
         lines: list[str] = []
         above = line - 1
         while above in self.standalone:
-            lines.insert(0, self.standalone[above])
+            lines.append(self.standalone[above])
             above -= 1
+        lines.reverse()  # collected upwards; insert(0) would be quadratic
         if line in self.trailing:
             lines.append(self.trailing[line])
         return "\n".join(lines) if lines else None
@@ -278,7 +279,7 @@ class BuildAst(Transformer[Token, ast.Protocol]):
         return self._int(tok)
 
     def key_signed(self, meta: Meta, op: Token, tok: Token) -> int:
-        return -parse_int(tok) if str(op) == "-" else parse_int(tok)
+        return -self._int(tok) if str(op) == "-" else self._int(tok)
 
     def key_default(self, meta: Meta) -> None:
         return None

@@ -6,8 +6,9 @@ import threading
 from functools import cache
 from importlib import resources
 
-from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.exceptions import UnexpectedToken, VisitError
+from lark.tree import Meta
 
 from protodsl.diagnostics import Diagnostic, Span, SpecError
 from protodsl.frontend import ast
@@ -38,6 +39,15 @@ _TERMINAL_WORDS = {
     "$END": "end of file",
 }
 
+# Expressions nest at most this deep (a chain `a + b + c` counts one level per
+# operator): the AST builder, the passes and the backends all recurse on them.
+MAX_EXPR_DEPTH = 100
+# Rules that become a left-leaning chain of binary nodes, and how to count operands.
+_CHAINS = {"or_": 1, "and_": 1, "bitor": 1, "bitand": 1, "shift": 2, "arith": 2}
+# Rules whose children are expressions but which are not expressions themselves.
+_HOLDS_EXPR = {"frame", "field_value", "type_size", "named_arg", "positional_arg", "role",
+               "assignment"}
+
 _docs_lock = threading.Lock()
 _docs: list[Token] = []
 
@@ -62,15 +72,45 @@ def parse(source: str, filename: str = "<spec>") -> ast.Protocol:
             tree = _parser().parse(source)
         except UnexpectedInput as exc:
             raise SpecError([_diagnostic(exc, source, filename)], source) from None
-        docs = DocComments(list(_docs))
+        docs = DocComments(list(_docs), source)
+    too_deep = _too_deep(tree)
+    if too_deep is not None:
+        span = Span(filename, too_deep.line, too_deep.column, too_deep.line,
+                    too_deep.column + 1)
+        raise SpecError([Diagnostic(span, f"expression nested too deeply (more than "
+                                          f"{MAX_EXPR_DEPTH} levels)")], source)
     try:
         protocol = BuildAst(filename, docs).transform(tree)
     except VisitError as exc:
         if isinstance(exc.orig_exc, SpecError):
             raise SpecError(exc.orig_exc.diagnostics, source) from None
+        if isinstance(exc.orig_exc, RecursionError):  # the pipeline reports it
+            raise exc.orig_exc from None
         raise
     assert isinstance(protocol, ast.Protocol)
     return protocol
+
+
+def _too_deep(tree: Tree[Token]) -> Meta | None:
+    """The outermost expression deeper than MAX_EXPR_DEPTH, found without recursion
+    (so that 10,000 nested parentheses get a diagnostic, not a RecursionError)."""
+    depth: dict[int, int] = {}
+    stack: list[tuple[Tree[Token], bool]] = [(tree, False)]
+    while stack:
+        node, children_done = stack.pop()
+        subtrees = [c for c in node.children if isinstance(c, Tree)]
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(subtrees))
+            continue
+        if node.data in _HOLDS_EXPR:
+            deep = next((c for c in subtrees if depth[id(c)] > MAX_EXPR_DEPTH), None)
+            if deep is not None:
+                return deep.meta
+        step = _CHAINS.get(str(node.data))
+        own = 1 if step is None else max(1, len(node.children[::step]) - 1)
+        depth[id(node)] = own + max((depth.pop(id(c)) for c in subtrees), default=0)
+    return None
 
 
 def _describe(token: Token | None) -> str:
@@ -101,10 +141,12 @@ def _diagnostic(exc: UnexpectedInput, source: str, filename: str) -> Diagnostic:
         token = exc.token
         if token.type == "$END":
             line, col = _end_position(source)
-        message = f"unexpected {_describe(token)}; expected {_expected(set(exc.expected))}"
+        expected = exc.accepts or exc.expected  # accepts: after the contextual lexer's filter
+        message = f"unexpected {_describe(token)}; expected {_expected(set(expected))}"
         width = len(str(token)) if token.type != "$END" else 1
     elif isinstance(exc, UnexpectedCharacters):
-        char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
+        pos = exc.pos_in_stream or 0
+        char = source[pos] if pos < len(source) else ""
         message = f"unexpected character {char!r}"
         width = 1
     elif isinstance(exc, UnexpectedEOF):

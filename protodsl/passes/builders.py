@@ -35,16 +35,22 @@ def resolve_builders(
         seen.add(decl.kind)
         frame = by_name.get(decl.frame)
         if frame is None:
-            problems.error(decl.span, f"unknown frame '{decl.frame}'")
+            problems.error(decl.frame_span or decl.span, f"unknown frame '{decl.frame}'")
             continue
         kind, signature = SIGNATURES[decl.kind]
         if frame.roles is None or frame.roles.kind != kind:
-            problems.error(decl.span, f"{decl.kind} builds a {kind} frame; '{frame.name}' "
-                           f"is not one (give it roles with kind = {kind})")
+            problems.error(decl.frame_span or decl.span, f"{decl.kind} builds a {kind} "
+                           f"frame; '{frame.name}' is not one (give it roles with "
+                           f"kind = {kind})")
             continue
         if len(decl.params) != len(signature):
-            problems.error(decl.span, f"{decl.kind} takes {len(signature)} parameter(s): "
-                           f"{', '.join(signature)}")
+            problems.error(decl.params_span or decl.span, f"{decl.kind} takes "
+                           f"{len(signature)} parameter(s) ({', '.join(signature)}), "
+                           f"not {len(decl.params)}")
+            continue
+        twice = next((p for i, p in enumerate(decl.params) if p in decl.params[:i]), None)
+        if twice is not None:
+            problems.error(decl.params_span or decl.span, f"parameter '{twice}' given twice")
             continue
         scope = Scope(enums)
         for param, role in zip(decl.params, signature, strict=True):

@@ -17,6 +17,7 @@ from protodsl.passes.problems import Problems
 Type = str
 INT, BOOL = "int", "bool"
 _COMPARE = {"==", "!=", "<", "<=", ">", ">="}
+_I64_MIN, _U64_MAX = -(1 << 63), (1 << 64) - 1
 
 
 class Invalid(Exception):
@@ -65,13 +66,15 @@ class ExprResolver:
                 return self._name(e, name, hint)
             case ast.Dotted(base=base, name=name):
                 return self._dotted(e, base, name)
-            case ast.Call(func="len", args=(ast.NameRef(name=name),)):
+            case ast.Call(func="len", args=(ast.NameRef(name=name) as arg,)):
                 if name in self.scope.sized:
                     return ir.LenOf(name, e.span), INT
                 if name in self.scope.values:
-                    raise self._fail(e, f"len() needs a bytes, text or map field; "
+                    raise self._fail(arg, f"len() needs a bytes, text or map field; "
                                      f"'{name}' is an integer")
-                raise self._fail(e, f"unknown field '{name}'")
+                raise self._fail(arg, f"unknown field '{name}'")
+            case ast.Call(func="len"):
+                raise self._fail(e, "len() takes the name of one bytes, text or map field")
             case ast.Call(func=func):
                 raise self._fail(e, f"unknown function '{func}' (only len(field) exists)")
             case ast.Unary(op="not", operand=o):
@@ -79,7 +82,7 @@ class ExprResolver:
                 return ir.Unary("not", inner, e.span), BOOL
             case ast.Unary(op=op, operand=o):
                 inner, _ = self._typed(o, INT)
-                return ir.Unary(op, inner, e.span), INT
+                return self._checked(e, ir.Unary(op, inner, e.span)), INT
             case ast.Binary(op=op, left=left, right=right) if op in ("and", "or"):
                 a, _ = self._typed(left, BOOL)
                 b, _ = self._typed(right, BOOL)
@@ -94,15 +97,15 @@ class ExprResolver:
             case ast.Binary(op=op, left=left, right=right):
                 a, _ = self._typed(left, INT)
                 b, _ = self._typed(right, INT)
-                return ir.Binary(op, a, b, e.span), INT
+                return self._checked(e, ir.Binary(op, a, b, e.span), right), INT
             case ast.InSet(operand=o, options=options):
                 inner, t = self._expr(o, None)
                 values: list[int] = []
                 for opt in options:
-                    v, _ = self._typed(opt, t if t != BOOL else INT, hint=t)
-                    if not ir.is_constant(v):
+                    option, _ = self._typed(opt, t if t != BOOL else INT, hint=t)
+                    if not ir.is_constant(option):
                         raise self._fail(opt, "the options of 'in' must be constants")
-                    values.append(ir.evaluate(v))
+                    values.append(ir.evaluate(option))
                 return ir.InSet(inner, tuple(values), e.span), BOOL
             case ast.Match(subject=subject, cases=cases):
                 subj, _ = self._typed(subject, INT)
@@ -121,6 +124,20 @@ class ExprResolver:
                     raise self._fail(e, "a match needs a default case '_ => ...'")
                 return ir.Match(subj, tuple(out), default, e.span), result_type
         raise self._fail(e, "unsupported expression")
+
+    def _checked(self, e: ast.Expr, node: ir.Expr, right: ast.Expr | None = None) -> ir.Expr:
+        """Reject what has no value in any backend: a constant zero divisor, a constant
+        shift count outside 0..63, a constant expression beyond 64 bits. Checked at
+        every node, so constants never grow large enough to be slow."""
+        if isinstance(node, ir.Binary) and right is not None and ir.is_constant(node.right):
+            count = ir.evaluate(node.right)
+            if node.op in ("/", "%") and count == 0:
+                raise self._fail(right, "division by zero")
+            if node.op in ("<<", ">>") and not 0 <= count <= 63:
+                raise self._fail(right, f"shift count {count} is out of range (0..63)")
+        if ir.is_constant(node) and not _I64_MIN <= ir.evaluate(node) <= _U64_MAX:
+            raise self._fail(e, "constant expression out of the 64-bit range")
+        return node
 
     def _typed(
         self, e: ast.Expr, want: Type, hint: str | None = None
@@ -151,7 +168,7 @@ class ExprResolver:
         if len(owners) > 1:
             names = " and ".join(o.name for o in owners)
             raise self._fail(e, f"ambiguous name '{name}': a member of {names}",
-                             note=f"write {owners[0].name}.{name}")
+                             note="write " + " or ".join(f"{o.name}.{name}" for o in owners))
         if hint is not None and hint in scope.enums:
             raise self._fail(e, f"'{name}' is not a member of enum '{hint}'")
         raise self._fail(e, f"unknown name '{name}'")
@@ -177,4 +194,4 @@ def _describe(t: Type) -> str:
         return "an integer"
     if t == BOOL:
         return "a condition"
-    return f"a {t} value"
+    return f"enum '{t}'"

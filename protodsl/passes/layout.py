@@ -81,7 +81,8 @@ def _value(
     resolver: ExprResolver, scope: Scope, problems: Problems,
 ) -> tuple[ir.Expr | None, bool, int]:
     """(value expression, is it a constant, default for a free value)."""
-    default = scope.enums[enum].members[0].value if enum else 0
+    members = scope.enums[enum].members if enum else ()
+    default = members[0].value if members else 0  # an enum without members is reported
     if node.value is None:
         return None, False, default
     value = resolver.resolve(node.value, enum or INT, hint=enum)
@@ -134,6 +135,10 @@ def _field(
     size = resolver.resolve(t.size, INT)
     if size is None:
         return None
+    if ir.is_constant(size) and ir.evaluate(size) < 0:
+        problems.error(t.size.span, f"the size of '{f.name}' is negative "
+                       f"({ir.evaluate(size)})")
+        return None
     args = _args(t, problems)
     if name == "kvmap":
         return _kvmap(f, t, args, size, offset, order, problems)
@@ -142,11 +147,12 @@ def _field(
         pad_expr = args.pop("pad")
         pad = ir.evaluate(pad_expr) if isinstance(pad_expr, ir.Const) else -1
         if not 0 <= pad <= 255:
-            problems.error(t.span, "pad must be a byte value (0..255)")
+            problems.error(pad_expr.span, "pad must be a byte value (0..255)")
         if not ir.is_constant(size):
             problems.error(t.size.span, "a padded field needs a fixed width")
-    for extra in args:
-        problems.error(t.span, f"unknown argument '{extra}' for {name}")
+    for extra, arg in args.items():
+        known = " (known: pad)" if name == "bytes" else ""
+        problems.error(arg.span, f"unknown argument '{extra}' for {name}{known}")
     return BytesField(f.name, size, name == "text", pad, offset, f.doc, f.span)
 
 
@@ -167,17 +173,25 @@ def _kvmap(
     f: ast.Field, t: ast.TypeRef, args: dict[str, ir.Expr], size: ir.Expr,
     offset: int | None, order: ByteOrder, problems: Problems,
 ) -> KvMapField | None:
-    length_types = [int_type(a, order) for a in args if int_type(a, order) is not None]
-    flags = [a for a in args if int_type(a, order) is None]
-    if len(length_types) != 1:
-        problems.error(t.span, "kvmap needs one length type, e.g. kvmap(u32)")
+    length_types = [(a, int_type(a, order)) for a in args if int_type(a, order) is not None]
+    unknown = [a for a in args if int_type(a, order) is None and a != "null_drop"]
+    for flag in unknown:
+        problems.error(args[flag].span, f"unknown argument '{flag}' for kvmap: neither a "
+                       f"length type (u8 .. u64) nor a flag (null_drop)")
+    if len(length_types) > 1:
+        second = length_types[1][0]
+        problems.error(args[second].span, f"kvmap takes one length type; '{second}' is a "
+                       f"second one")
         return None
-    length_type = length_types[0]
+    if not length_types:
+        if not unknown:
+            problems.error(t.span, "kvmap needs a length type, e.g. kvmap(u32)")
+        return None
+    length_type = length_types[0][1]
     assert length_type is not None
-    for flag in flags:
-        if flag != "null_drop":
-            problems.error(t.span, f"unknown argument '{flag}' for kvmap (known: null_drop)")
-    return KvMapField(f.name, length_type, "null_drop" in flags, size, offset, f.doc, f.span)
+    if unknown:
+        return None
+    return KvMapField(f.name, length_type, "null_drop" in args, size, offset, f.doc, f.span)
 
 
 def _bits(
@@ -200,7 +214,7 @@ def _bits(
             problems.error(m.span, f"bit member '{m.name}' needs a width of at least 1")
             return None
         if m.enum is not None and m.enum not in scope.enums:
-            problems.error(m.span, f"unknown enum '{m.enum}'")
+            problems.error(m.enum_span or m.span, f"unknown enum '{m.enum}'")
             continue
         value, constant, default = _value(m, None, m.enum, resolver, scope, problems)
         members.append(BitMember(m.name, m.width, shift, m.enum, value, constant, default,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from protodsl.diagnostics import Span, SpecError
+from protodsl.diagnostics import Diagnostic, Span, SpecError
 from protodsl.frontend import ast
 from protodsl.frontend.parser import parse
 from protodsl.ir import expr as ir
@@ -29,18 +29,27 @@ def compile_file(path: str | Path) -> Protocol:
         source = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        col = len(raw[line_start: exc.start].decode("utf-8")) + 1  # valid up to exc.start
         problems = Problems()
         problems.error(Span(str(path), line, col, line, col + 1),
                        f"the spec is not UTF-8 text (byte 0x{raw[exc.start]:02x})")
-        raise SpecError(problems.items, None) from None
+        shown = raw.decode("utf-8", errors="replace")  # one U+FFFD per bad sequence
+        raise SpecError(problems.items, shown) from None
     return compile_source(source, str(path))
 
 
 def compile_source(source: str, filename: str = "<spec>") -> Protocol:
-    tree = parse(source, filename)
-    problems = Problems()
-    protocol = lower(tree, problems)
+    try:
+        tree = parse(source, filename)
+        problems = Problems()
+        protocol = lower(tree, problems)
+    except RecursionError:
+        # The parser limits expression depth, so this is a last resort: a diagnostic,
+        # never a traceback.
+        span = Span(filename, 1, 1, 1, 2)
+        raise SpecError([Diagnostic(span, "the spec is nested too deeply to compile")],
+                        source) from None
     if problems or protocol is None:
         raise SpecError(problems.items, source)
     return protocol
@@ -57,13 +66,22 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
             problems.error(decl.span, f"duplicate frame '{decl.name}'")
             continue
         seen.add(decl.name)
+        reported = len(problems.items)
         scope = frame_scope(decl, enum_map, problems)
         elements = lay_out(decl, scope, byte_order, problems)
+        laid_out = len(problems.items) == reported  # else lengths would report echoes
         when = ExprResolver(scope, problems).resolve(decl.when, BOOL)
         roles = resolve_roles(decl, elements, scope, problems)
-        check_lengths(elements, problems)
         header = header_size(elements)
-        size = frame_size(elements, header, decl.span, problems)
+        size: ir.Expr = ir.Const(header, decl.span)
+        if laid_out:
+            reported = len(problems.items)
+            check_lengths(elements, problems)
+            if len(problems.items) == reported:
+                size = frame_size(elements, header, decl.span, problems)
+        if header > max_frame:
+            problems.error(decl.span, f"frame '{decl.name}' has a fixed part of {header} "
+                           f"bytes, more than max_frame ({max_frame})")
         frames.append(pin_defaults(Frame(
             decl.name, when or ir.Const(0, decl.span), elements, roles, header, size,
             decl.doc, decl.span,

@@ -30,7 +30,8 @@ def resolve_roles(
             given[role.name] = role
     for required in ("kind", "id"):
         if required not in given:
-            problems.error(block.span, f"missing role '{required}' in frame '{frame.name}'")
+            problems.error(block.span, f"missing role '{required}' in frame '{frame.name}'",
+                           note="every roles block gives kind (request or response) and id")
     if "kind" not in given or "id" not in given:
         return None
     kind_role = given["kind"]
@@ -65,8 +66,9 @@ def resolve_roles(
             return None
         node = next((v for v in values_of(elements) if v.name == target.name), None)
         if node is not None and node.value is not None:
+            what = "constant" if node.constant else "computed"
             problems.error(target.span, f"role '{name}' must name a field that is neither "
-                           f"constant nor computed; '{target.name}' is")
+                           f"constant nor computed; '{target.name}' is {what}")
         return target.name
 
     def section(name: str, kind_: type[BytesField] | type[KvMapField], what: str) -> str | None:

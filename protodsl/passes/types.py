@@ -38,9 +38,13 @@ def resolve_enums(
         seen[decl.name] = decl
         base = int_type(decl.base, byte_order)
         if base is None:
-            problems.error(decl.span, f"enum '{decl.name}' needs an integer base type, "
-                           f"not '{decl.base}'")
-            continue
+            problems.error(decl.base_span or decl.span, f"enum '{decl.name}' needs an integer "
+                           f"base type (u8 .. u64, i8 .. i64), not '{decl.base}'")
+            # Keep the enum, so that its uses are not reported as unknown names too.
+            base = IntType(8, decl.base.startswith("i"), byte_order)
+            bad_base = True
+        else:
+            bad_base = False
         members: list[EnumMember] = []
         names: set[str] = set()
         values: dict[int, str] = {}
@@ -52,9 +56,9 @@ def resolve_enums(
                 problems.error(m.span, f"enum '{decl.name}': '{m.name}' has the value "
                                f"{m.value} of '{values[m.value]}'")
                 continue
-            if not base.min <= m.value <= base.max:
-                problems.error(m.span, f"value {m.value} of '{m.name}' does not fit "
-                               f"{base.name}")
+            if not bad_base and not base.min <= m.value <= base.max:
+                problems.error(m.value_span or m.span, f"value {m.value} of '{m.name}' does "
+                               f"not fit {base.name} ({base.min}..{base.max})")
                 continue
             names.add(m.name)
             values[m.value] = m.name

@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import dataclasses
 
+from protodsl.diagnostics import Span
 from protodsl.ir import expr as ir
 from protodsl.ir.model import BitMember, BitsField, Element, Frame, IntField
 from protodsl.passes.problems import Problems
 
+# (container offset, container type, its byte order, shift, width) of a value
+Place = tuple[int | None, str, str, int, int]
 
-def _locate(frame: Frame, name: str) -> tuple[int | None, str, int, int] | None:
-    """(container offset, container type, shift, width) of a value."""
+
+def _locate(frame: Frame, name: str) -> Place | None:
     for e in frame.elements:
         if isinstance(e, IntField) and e.name == name:
-            return e.offset, e.type.name + e.type.byte_order, 0, e.type.bits
+            return e.offset, e.type.name, e.type.byte_order, 0, e.type.bits
         if isinstance(e, BitsField):
             for m in e.members:
                 if m.name == name:
-                    return e.offset, e.type.name + e.type.byte_order, m.shift, m.width
+                    return e.offset, e.type.name, e.type.byte_order, m.shift, m.width
     return None
 
 
@@ -42,14 +45,35 @@ def check_variants(frames: tuple[Frame, ...], problems: Problems) -> int:
                 problems.error(span, f"'{name}' chooses a frame variant, so it must be at a "
                                f"fixed offset in frame '{frame.name}'")
             elif reference is not None and place != reference:
-                problems.error(span, f"'{name}' chooses a frame variant, so it must have the "
-                               f"same offset and type in every frame; '{frame.name}' "
-                               f"differs from '{first_frame.name}'")
+                problems.error(_declared_at(frame, name) or span, f"'{name}' chooses a frame "
+                               f"variant, so it must have the same offset and type in every "
+                               f"frame; '{frame.name}' differs from '{first_frame.name}'",
+                               note=f"{_where(place)} in '{frame.name}', {_where(reference)} "
+                                    f"in '{first_frame.name}'")
             elif place[0] is not None:
                 container = next(e for e in frame.elements
                                  if isinstance(e, IntField | BitsField) and _holds(e, name))
                 needed = max(needed, place[0] + container.type.width)
     return needed
+
+
+def _where(place: Place) -> str:
+    offset, type_name, order, shift, width = place
+    where = f"{type_name} ({order} endian) at offset {offset}"
+    if width != int(type_name[1:]):
+        where += f", bits {shift}..{shift + width - 1}"
+    return where
+
+
+def _declared_at(frame: Frame, name: str) -> Span | None:
+    for e in frame.elements:
+        if isinstance(e, IntField) and e.name == name:
+            return e.span
+        if isinstance(e, BitsField):
+            for m in e.members:
+                if m.name == name:
+                    return m.span
+    return None
 
 
 def _holds(e: IntField | BitsField, name: str) -> bool:
