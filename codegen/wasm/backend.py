@@ -90,11 +90,9 @@ def compile_command(source: Path, output: Path, extra: tuple[str, ...] = ()) -> 
 
 
 def build(out_dir: Path, protocol: Protocol) -> Path:
-    """Write the generated files into out_dir and compile <name>.wasm there."""
+    """Compile the <name>.c already in out_dir (as `generate` wrote it, or as a
+    user edited it) into <name>.wasm there."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for rel, text in generate(protocol).items():
-        (out_dir / rel).write_text(text, encoding="utf-8")
     wasm = out_dir / f"{protocol.name}.wasm"
     command = compile_command(out_dir / f"{protocol.name}.c", wasm)
     result = subprocess.run(command, cwd=out_dir, capture_output=True, text=True, check=False)

@@ -1,0 +1,45 @@
+"""Fixtures of the Wasm backend tests: bolt built once per session, a fresh
+host emulator per test (the module is compiled once and cached by the host)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from protodsl.codegen.wasm import backend
+from protodsl.host import MosnHost
+from protodsl.ir import Protocol
+
+from tests.helpers import load_vectors
+
+
+@pytest.fixture(scope="session")
+def bolt_dir(tmp_path_factory: pytest.TempPathFactory, bolt_protocol: Protocol) -> Path:
+    out = tmp_path_factory.mktemp("bolt-wasm")
+    for rel, text in backend.generate(bolt_protocol).items():
+        (out / rel).write_text(text, encoding="utf-8")
+    backend.build(out, bolt_protocol)
+    return out
+
+
+@pytest.fixture(scope="session")
+def bolt_wasm(bolt_dir: Path) -> Path:
+    return bolt_dir / "bolt.wasm"
+
+
+@pytest.fixture
+def host(bolt_wasm: Path) -> MosnHost:
+    return MosnHost.from_file(bolt_wasm)
+
+
+@pytest.fixture(scope="session")
+def v1() -> Any:
+    return load_vectors("bolt-v1.json")
+
+
+@pytest.fixture(scope="session")
+def frames(v1: Any) -> dict[str, bytes]:
+    """The positive bolt v1 vectors by name."""
+    return {f["name"]: bytes.fromhex(f["hex"]) for f in v1["frames"]}
