@@ -93,8 +93,12 @@ def build(out_dir: Path, protocol: Protocol) -> Path:
     """Compile the <name>.c already in out_dir (as `generate` wrote it, or as a
     user edited it) into <name>.wasm there."""
     out_dir = Path(out_dir)
+    source = out_dir / f"{protocol.name}.c"
+    if not source.is_file() or not (out_dir / RUNTIME_HEADER).is_file():
+        raise BuildError(f"{source} or its {RUNTIME_HEADER} is missing; write the files "
+                         f"of generate() into {out_dir} first")
     wasm = out_dir / f"{protocol.name}.wasm"
-    command = compile_command(out_dir / f"{protocol.name}.c", wasm)
+    command = compile_command(source, wasm)
     result = subprocess.run(command, cwd=out_dir, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise BuildError(

@@ -1,0 +1,64 @@
+"""`protodsl test --wasm` must catch a broken plugin: each case sabotages the
+generated C, rebuilds it, and expects the right property to fail with a
+counterexample (and a trap to be a reported failure, not a crash)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from protodsl.codegen.wasm import backend
+from protodsl.ir import Protocol
+from protodsl.testing.runner import run_cli
+from tests.helpers import SPECS
+
+SABOTAGE = {
+    "drop a length recomputation": (
+        "    fr->f_header_len = (pd_i64)fr->f_headers.len; /* len(headers) */\n",
+        "",
+        "wasm vs python: encode with edits",
+    ),
+    "swap the bytes of one field write": (
+        "    pd_put_be(w, 2, (pd_u64)fr->f_header_len);",
+        "    pd_put_be(w, 2, (pd_u64)(((fr->f_header_len & 0xff) << 8) | "
+        "((fr->f_header_len >> 8) & 0xff)));",
+        "wasm vs python: encode with edits",
+    ),
+    "trap on long input": (
+        "    pd_enter();\n    st = pd_decode(buf, len, &fr, &variant, &size);",
+        "    pd_enter();\n    if (len > 100) __builtin_trap();\n"
+        "    st = pd_decode(buf, len, &fr, &variant, &size);",
+        "wasm vs python: decode",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SABOTAGE))
+def test_sabotaged_plugin_is_caught(case: str, tmp_path: Path, bolt_protocol: Protocol) -> None:
+    old, new, prop = SABOTAGE[case]
+    files = backend.generate(bolt_protocol)
+    source = files["bolt.c"]
+    assert old in source, "the generated C changed: update this sabotage"
+    files["bolt.c"] = source.replace(old, new, 1)
+    for rel, text in files.items():
+        (tmp_path / rel).write_text(text)
+    plugin = backend.build(tmp_path, bolt_protocol)
+    out = io.StringIO()
+    code = run_cli(bolt_protocol, "specs/bolt.proto-dsl", 60, 7, str(plugin), out)
+    report = out.getvalue()
+    assert code == 1, report
+    assert f"FAILED {prop}\n" in report, report
+    assert "counterexample:" in report and "replay: protodsl test" in report
+    if "trap" in case:
+        assert "trapped" in report
+
+
+def test_the_unsabotaged_plugin_passes(tmp_path: Path, bolt_protocol: Protocol) -> None:
+    files = backend.generate(bolt_protocol)
+    for rel, text in files.items():
+        (tmp_path / rel).write_text(text)
+    out = io.StringIO()
+    assert run_cli(bolt_protocol, str(SPECS / "bolt.proto-dsl"), 60, 7,
+                   str(backend.build(tmp_path, bolt_protocol)), out) == 0, out.getvalue()
