@@ -6,8 +6,8 @@ The first underscore therefore separates category and name, so two different
 (category, name) pairs never give the same identifier. No C keyword, libc or
 runtime name starts with a category and an underscore (the runtime uses `pd_`,
 which is no category), and names differing only by case stay distinct because
-C is case-sensitive. Doc text goes into block
-comments with comment delimiters broken up; strings are escaped byte by byte.
+C is case-sensitive. Doc text goes into block comments with comment delimiters
+and trigraph starts broken up; strings are escaped byte by byte.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def comment_lines(text: str | None) -> list[str]:
     lines = []
     for line in text.splitlines():
         line = "".join(c if c.isprintable() else " " for c in line)
-        line = line.replace("*/", "* /").replace("/*", "/ *")
+        line = line.replace("*/", "* /").replace("/*", "/ *").replace("??", "? ?")
         lines.append(line.rstrip())
     return lines
 

@@ -15,12 +15,18 @@ from protodsl.ir import Protocol
 from tests.helpers import load_vectors
 
 
+def write_and_build(out: Path, protocol: Protocol) -> Path:
+    """What `protodsl gen --target wasm` does: write the generated files, then build."""
+    out.mkdir(parents=True, exist_ok=True)
+    for rel, text in backend.generate(protocol).items():
+        (out / rel).write_text(text, encoding="utf-8")
+    return backend.build(out, protocol)
+
+
 @pytest.fixture(scope="session")
 def bolt_dir(tmp_path_factory: pytest.TempPathFactory, bolt_protocol: Protocol) -> Path:
     out = tmp_path_factory.mktemp("bolt-wasm")
-    for rel, text in backend.generate(bolt_protocol).items():
-        (out / rel).write_text(text, encoding="utf-8")
-    backend.build(out, bolt_protocol)
+    write_and_build(out, bolt_protocol)
     return out
 
 
