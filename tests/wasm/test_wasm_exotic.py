@@ -1,0 +1,158 @@
+"""IR features bolt does not use, end to end through the plugin: bit members
+(constant and enum), little-endian and per-field byte order, u24, i64/u64, padded
+and variable text, one- and two-byte map prefixes with nulls, fixed bytes, an
+open enum, sizes computed from several fields, fields after the variable part."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from protodsl.host import MosnHost
+from protodsl.passes.pipeline import compile_file
+
+from tests.wasm.conftest import write_and_build
+
+SPEC = Path(__file__).parent / "specs" / "exotic.proto-dsl"
+
+
+@pytest.fixture(scope="module")
+def exotic_wasm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_and_build(tmp_path_factory.mktemp("exotic"), compile_file(SPEC))
+
+
+@pytest.fixture
+def ex(exotic_wasm: Path) -> MosnHost:
+    return MosnHost.from_file(exotic_wasm)
+
+
+def kv8(pairs: list[tuple[bytes | None, bytes | None]]) -> bytes:
+    out = b""
+    for part in (p for pair in pairs for p in pair):
+        out += b"\xff" if part is None else bytes([len(part)]) + part
+    return out
+
+
+def ask(seq: int = 0x123456, *, kind: int = 1, deadline: int = -2, stamp: int = 9,
+        name: bytes = b"ab      ", meta: bytes = b"", tag: bytes = b"t\xc3\xa9",
+        body: bytes = b"body", crc: int = 0xDEADBEEF, version: int = 2) -> bytes:
+    head = (b"\xca\xfe" + bytes([(version << 5) | kind]) + seq.to_bytes(3, "little")
+            + struct.pack("<qQ", deadline, stamp) + name
+            + struct.pack("<BI", len(meta), len(body)) + struct.pack(">H", len(tag)))
+    return head + meta + tag + body + struct.pack(">I", crc)
+
+
+def answer(seq: int = 7, *, code: int = -3, extra: bytes = b"\x01\x02\x03\x04",
+           meta: bytes = b"", body: bytes = b"", z: int = 0, total: int | None = None) -> bytes:
+    total = len(meta) + len(body) + 1 if total is None else total
+    return (b"\xca\xfe" + bytes([(2 << 5) | 2]) + seq.to_bytes(3, "little")
+            + struct.pack("<h", code) + extra + struct.pack("<IH", total, len(body))
+            + meta + body + bytes([z]))
+
+
+def test_request_roles(ex: MosnHost) -> None:
+    meta = kv8([(b"k", b"v"), (None, b"x"), (b"y", None), (b"e", b"")])
+    cmd = ex.decode(ex.new_context(), ask(meta=meta)).command
+    assert cmd is not None
+    assert (cmd.flag, cmd.id, cmd.timeout_or_status) == (0x40, 0x123456, 0xFFFFFFFE)
+    assert cmd.headers == [(b"k", b"v"), (b"e", b"")]
+    assert cmd.payload == b"body"
+    assert cmd.drain_len == len(ask(meta=meta))
+
+
+def test_oneway_and_heartbeat_predicates(ex: MosnHost) -> None:
+    ctx = ex.new_context()
+    quiet = ex.decode(ctx, ask(kind=3)).command
+    ping = ex.decode(ctx, ask(stamp=0, body=b"")).command
+    assert quiet is not None and ping is not None
+    assert quiet.flag == 0xC0 and ping.flag == 0x60
+
+
+def test_roundtrip_keeps_every_remembered_field(ex: MosnHost) -> None:
+    ctx = ex.new_context()
+    wire = ask(meta=kv8([(b"k", b"v")]), name=b"abcdefgh", tag=b"")
+    cmd = ex.decode(ctx, wire).command
+    assert cmd is not None
+    out = ex.encode(ctx, cmd.headers, cmd.flag, 0xABCDEF, cmd.id, cmd.timeout_or_status,
+                    cmd.payload)
+    assert out.frame is not None
+    assert out.frame.frame == ask(0xABCDEF, meta=kv8([(b"k", b"v")]), name=b"abcdefgh", tag=b"")
+
+
+def test_padding_is_stripped_and_restored(ex: MosnHost) -> None:
+    ctx = ex.new_context()
+    wire = ask(name=b"ab      ")
+    cmd = ex.decode(ctx, wire).command
+    assert cmd is not None
+    out = ex.encode(ctx, [(b"n", b"1")], cmd.flag, cmd.id, cmd.id, 5, b"")
+    assert out.frame is not None
+    assert out.frame.frame == ask(meta=kv8([(b"n", b"1")]), deadline=5, body=b"")
+
+
+def test_map_values_too_long_for_a_one_byte_prefix(ex: MosnHost) -> None:
+    ctx = ex.new_context()
+    cmd = ex.decode(ctx, ask()).command
+    assert cmd is not None
+    assert ex.encode(ctx, [(b"k", bytes(255))], cmd.flag, 1, cmd.id, 0, b"").status == 10
+    assert "too long for the map's length prefix: 255" in ex.logs[-1].message
+    assert ex.encode(ctx, [(b"k", bytes(254))], cmd.flag, 1, cmd.id, 0, b"").status == 10
+    assert "ask.meta_len: does not fit u8: 257" in ex.logs[-1].message
+    assert ex.encode(ctx, [(b"k", bytes(252))], cmd.flag, 1, cmd.id, 0, b"").status == 0
+
+
+@pytest.mark.parametrize("wire,field", [
+    (ask(version=3), "ask.version at offset 2"),
+    (ask(tag=b"\xc3"), "ask.tag"),
+    (ask(tag=b"\xed\xa0\x80"), "ask.tag"),  # a surrogate is not UTF-8
+    (ask(name=b"\xff       "), "ask.name at offset 22"),
+    (ask(meta=b"\x05ab"), "ask.meta"),
+    (answer(z=1), "answer.z"),
+    (answer(total=0), "answer.meta: negative size"),
+    (b"\xca\xfe\x45" + bytes(40), "no frame variant matches"),
+])
+def test_malformed(ex: MosnHost, wire: bytes, field: str) -> None:
+    assert ex.decode(ex.new_context(), wire).status == 10
+    assert field in ex.logs[-1].message
+
+
+def test_prefixes_need_more(ex: MosnHost) -> None:
+    ctx = ex.new_context()
+    for wire in (ask(meta=kv8([(b"k", b"v")])), answer(meta=b"\x01\x00a\x00\x00", body=b"b")):
+        for cut in range(len(wire)):
+            assert ex.decode(ctx, wire[:cut]).status == 99, cut
+        assert ex.decode(ctx, wire).status == 0
+
+
+def test_response_with_open_enum_and_trailer(ex: MosnHost) -> None:
+    ctx = ex.new_context()
+    meta = b"\x01\x00a\x02\x00bc"  # u16le prefixes
+    wire = answer(code=-3, meta=meta, body=b"xyz")
+    cmd = ex.decode(ctx, wire).command
+    assert cmd is not None
+    assert (cmd.flag, cmd.id, cmd.timeout_or_status) == (0, 7, 0xFFFFFFFD)
+    assert (cmd.headers, cmd.payload) == ([(b"a", b"bc")], b"xyz")
+    out = ex.encode(ctx, cmd.headers + [(b"d", b"")], 0, 8, 7, 0x7FFF, b"")
+    assert out.frame is not None
+    assert out.frame.frame == answer(8, code=0x7FFF, meta=meta + b"\x01\x00d\x00\x00")
+
+
+def test_builders(ex: MosnHost) -> None:
+    ctx = ex.new_context()
+    assert ex.keepalive(ctx, 0x010203) == 0
+    ping = ex.encode(ctx, [], 0x60, 0x010203, 0x010203, 0xFFFFFFFF, b"")
+    assert ping.frame is not None
+    assert ping.frame.frame == ask(0x010203, deadline=-1, stamp=0, name=b" " * 8, tag=b"",
+                                   body=b"", crc=0)
+    assert ping.frame.flag == 0x60
+    ex.decode(ctx, ping.frame.frame)
+    assert ex.reply_keepalive(ctx) == 0
+    pong = ex.encode(ctx, [], 0, 0x010203, 0x010203, 0, b"")
+    assert pong.frame is not None
+    assert pong.frame.frame == answer(0x010203, code=0, extra=bytes(4))
+    for code, status in ((200, 0), (404, 4), (500, 1)):
+        assert ex.hijack(ctx, code, ask(seq=5)) == 0
+        made = ex.encode(ctx, [], 0, 5, 5, status, b"")
+        assert made.frame is not None
+        assert made.frame.frame == answer(5, code=status, extra=bytes(4))
