@@ -32,7 +32,8 @@ def frame_scope(frame: ast.Frame, enums: dict[str, Enum], problems: Problems) ->
             if node.name in seen:
                 first = seen[node.name].span
                 problems.error(node.span, f"duplicate field '{node.name}' in frame "
-                               f"'{frame.name}'", note=f"first declared at {first}")
+                               f"'{frame.name}'",
+                               note=f"first declared at {first.line}:{first.col}")
                 continue
             seen[node.name] = node
             if isinstance(node, ast.BitMember):

@@ -53,8 +53,8 @@ def resolve_enums(
                 problems.error(m.span, f"duplicate member '{m.name}' in enum '{decl.name}'")
                 continue
             if m.value in values:
-                problems.error(m.span, f"enum '{decl.name}': '{m.name}' has the value "
-                               f"{m.value} of '{values[m.value]}'")
+                problems.error(m.span, f"duplicate value {m.value} in enum '{decl.name}': "
+                               f"'{m.name}' and '{values[m.value]}'")
                 continue
             if not bad_base and not base.min <= m.value <= base.max:
                 problems.error(m.value_span or m.span, f"value {m.value} of '{m.name}' does "

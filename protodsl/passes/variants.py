@@ -59,7 +59,7 @@ def check_variants(frames: tuple[Frame, ...], problems: Problems) -> int:
 
 def _where(place: Place) -> str:
     offset, type_name, order, shift, width = place
-    where = f"{type_name} ({order} endian) at offset {offset}"
+    where = f"{type_name}{f' ({order} endian)' if type_name[1:] != '8' else ''} at offset {offset}"
     if width != int(type_name[1:]):
         where += f", bits {shift}..{shift + width - 1}"
     return where
