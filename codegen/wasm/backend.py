@@ -11,6 +11,7 @@ from pathlib import Path
 
 from protodsl.codegen.jinja import environment, render
 from protodsl.codegen.wasm.view import DECODE_FIXED, ENCODE_PREFIX, build_view
+
 from protodsl.diagnostics import Diagnostic, SpecError
 from protodsl.ir.model import Protocol
 

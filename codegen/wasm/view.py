@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from protodsl.codegen.wasm.expr import c_int, to_c
+from protodsl.codegen.wasm.naming import c_string, comment_inline, comment_lines, ident
+
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
     BitMember,
@@ -20,8 +23,6 @@ from protodsl.ir.model import (
     Protocol,
     ValueNode,
 )
-from protodsl.codegen.wasm.expr import c_int, to_c
-from protodsl.codegen.wasm.naming import c_string, comment_inline, comment_lines, ident
 
 # Bytes of the EncodeData prefix: u32 0 | u8 flag | u64 id | u32 t/s | u32 frame_len.
 ENCODE_PREFIX = 21

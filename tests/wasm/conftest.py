@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from protodsl.codegen.wasm import backend
+
 from protodsl.host import MosnHost
 from protodsl.ir import Protocol
-
 from tests.helpers import load_vectors
 
 

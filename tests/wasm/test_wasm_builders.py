@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from protodsl.host import MosnHost, emulator
-
 from tests.wasm.bolt_wire import Bolt, parse
 
 HIJACK_STATUS = {200: 0, 404: 6, 502: 0x10, 503: 4, 0: 9, 3: 0x12, 504: 7, 403: 3, -1: 3}
@@ -29,7 +28,8 @@ def test_keepalive_builds_a_heartbeat_request(host: MosnHost) -> None:
         1, 0, 4242, -1)
     assert (frame.version, frame.codec, frame.klass, frame.headers, frame.content) == (
         1, 1, b"", [], b"")
-    assert result.frame.frame == bytes.fromhex("01 01 0000 01 00001092 01 ffffffff 0000 0000 00000000")
+    assert result.frame.frame == bytes.fromhex(
+        "01 01 0000 01 00001092 01 ffffffff 0000 0000 00000000")
 
 
 def test_reply_keepalive_answers_the_last_heartbeat(

@@ -9,16 +9,15 @@ from pathlib import Path
 
 import pytest
 import wasmtime
-
 from protodsl.codegen.wasm import backend
 from protodsl.codegen.wasm.expr import c_int, to_c
 from protodsl.codegen.wasm.naming import c_string, comment_lines, ident
+
 from protodsl.diagnostics import SpecError
 from protodsl.host import MosnHost
 from protodsl.ir import Protocol
 from protodsl.ir import expr as ir
 from protodsl.passes.pipeline import compile_file, compile_source
-
 from tests.helpers import SPECS
 from tests.wasm.conftest import write_and_build
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from protodsl.host import MosnHost, Status
-
 from tests.helpers import load_vectors
 
 V1 = load_vectors("bolt-v1.json")
@@ -87,7 +86,9 @@ def test_malformed_logs_name_the_field(host: MosnHost) -> None:
     assert "request.content" in messages[2] and "max_frame" in messages[2]
 
 
-def test_bad_constant_and_closed_enum_are_malformed(host: MosnHost, frames: dict[str, bytes]) -> None:
+def test_bad_constant_and_closed_enum_are_malformed(
+    host: MosnHost, frames: dict[str, bytes]
+) -> None:
     ctx = host.new_context()
     basic = frames["request_basic"]
     assert host.decode(ctx, b"\x02" + basic[1:]).status == 10  # proto

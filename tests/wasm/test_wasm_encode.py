@@ -10,7 +10,6 @@ import pytest
 
 from protodsl.host import MosnHost, Status, emulator
 from protodsl.host.abi import encode_header_map
-
 from tests.wasm.bolt_wire import parse, with_id
 
 

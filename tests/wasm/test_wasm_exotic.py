@@ -12,7 +12,6 @@ import pytest
 
 from protodsl.host import MosnHost
 from protodsl.passes.pipeline import compile_file
-
 from tests.wasm.conftest import write_and_build
 
 SPEC = Path(__file__).parent / "specs" / "exotic.proto-dsl"

@@ -7,7 +7,6 @@ import random
 import pytest
 
 from protodsl.host import HostError, MosnHost, PluginTrap
-
 from tests.wasm.bolt_wire import with_id
 
 
