@@ -59,8 +59,10 @@ class DecodeItem:
 @dataclass(frozen=True)
 class HeaderGroup:
     """Fixed-offset items that need the same number of bytes: the need check
-    comes first, checks only after the last item (so 99 vs 10 is decided in
-    exactly the order the decode semantics prescribe)."""
+    comes first, value checks only after the last item, so 99 vs 10 is decided
+    in exactly the order the decode semantics prescribe. Fixed byte fields are
+    padded and UTF-8 checked only once the whole header is there, as the
+    Python codec does."""
 
     need: int
     items: tuple[DecodeItem, ...]
@@ -132,6 +134,7 @@ class FrameView:
     members: tuple[Member, ...]
     bytes_members: tuple[str, ...]
     header: tuple[HeaderGroup, ...]
+    header_bytes: tuple[DecodeItem, ...]  # fixed byte fields to strip and check
     sizes: tuple[SizeView, ...]
     total: str
     header_size: int
@@ -463,7 +466,7 @@ def _sized_text(e: BytesField | KvMapField) -> str:
 def _kv_fmt(e: KvMapField) -> str:
     t = e.length_type
     little = int(t.byte_order == "little" and t.width > 1)
-    return f"PD_KV({t.width}, {little}, {int(t.signed)}, {int(e.null_drop)})"
+    return f"PD_KV({t.width}, {little}, {int(e.null_drop)})"
 
 
 def _is_fixed(e: Element) -> bool:
@@ -485,7 +488,7 @@ def _header(
         assert e.offset is not None
         item = _decode_item(protocol, frame, e, names, str(e.offset), f"buf + {e.offset}")
         pending.append(item)
-        if item.checks or item.pad is not None or i == len(fixed) - 1:
+        if (item.kind == "values" and item.checks) or i == len(fixed) - 1:
             end = e.offset + item.width
             groups.append(HeaderGroup(end, tuple(pending)))
             pending = []
@@ -564,8 +567,8 @@ def _size_checks(frame: Frame, names: FrameNames) -> list[Check]:
                 cond = f"{member}.len > {width}u"
                 what = f"longer than its {width} bytes:"
             else:
-                cond = f"{member}.len != 0 && {member}.len != {width}u"
-                what = f"not {width} bytes (or empty, for zeros):"
+                cond = f"{member}.len != {width}u"
+                what = f"not {width} bytes but"
         else:
             cond = f"{to_c(e.size, names)} != (pd_i64){member}.len"
             what = "length disagrees with its size:"
@@ -597,10 +600,9 @@ def _writes(frame: Frame, names: FrameNames) -> tuple[WriteStep, ...]:
         else:
             member = names.field(e.name)
             statements = [f"pd_put(w, {member}.ptr, {member}.len);"]
-            if isinstance(e, BytesField) and ir.is_constant(e.size):
+            if isinstance(e, BytesField) and e.pad is not None:
                 width = ir.evaluate(e.size)
-                pad = c_int(e.pad if e.pad is not None else 0)
-                statements.append(f"pd_put_fill(w, {pad}, {width}u - {member}.len);")
+                statements.append(f"pd_put_fill(w, {c_int(e.pad)}, {width}u - {member}.len);")
             out.append(WriteStep(f"{e.name}: {_sized_text(e)}", tuple(statements)))
     return tuple(out)
 
@@ -652,6 +654,7 @@ def _roles(protocol: Protocol, frame: Frame, names: FrameNames) -> RolesView | N
 
 def _frame(protocol: Protocol, frame: Frame, index: int) -> FrameView:
     names = FrameNames(frame)
+    header = _header(protocol, frame, names)
     variable_elements = [e for e in frame.elements if not _is_fixed(e)]
     sizes = tuple(
         SizeView(
@@ -702,7 +705,11 @@ def _frame(protocol: Protocol, frame: Frame, index: int) -> FrameView:
         bytes_members=tuple(
             ident("f", e.name) for e in frame.elements if isinstance(e, BytesField | KvMapField)
         ),
-        header=_header(protocol, frame, names),
+        header=header,
+        header_bytes=tuple(
+            item for g in header for item in g.items
+            if item.kind == "bytes" and (item.checks or item.pad is not None)
+        ),
         sizes=sizes,
         total=to_c(frame.size, names),
         header_size=frame.header_size,

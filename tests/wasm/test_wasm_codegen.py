@@ -151,6 +151,25 @@ def test_a_frame_without_roles_is_a_warning_and_malformed(tmp_path: Path) -> Non
     assert host.hijack(ctx, 503, b"\x01\x00\x00\x00\x07") == 2
 
 
+def test_fixed_width_bytes_must_be_exactly_that_wide(tmp_path: Path) -> None:
+    """As in the Python codec: a built frame's empty `bytes[2]` cannot be encoded."""
+    protocol = compile_source(
+        'protocol p "x-p" {\n'
+        '  frame q when t == 1 { t: u8  id: u32  tag: bytes[2]  '
+        'roles { kind = request  id = id } }\n'
+        '  frame r when t == 2 { t: u8  id: u32  roles { kind = response  id = id } }\n'
+        '  keepalive q(id) { id = id }\n'
+        '}\n')
+    host = MosnHost.from_file(write_and_build(tmp_path, protocol))
+    ctx = host.new_context()
+    assert host.keepalive(ctx, 3) == 0
+    assert host.encode(ctx, [], 0x40, 3, 3, 0, b"").status == 10
+    assert "q.tag: not 2 bytes but 0" in host.logs[-1].message
+    assert host.decode(ctx, b"\x01\x00\x00\x00\x04ab").status == 0
+    out = host.encode(ctx, [], 0x40, 5, 4, 0, b"")
+    assert out.frame is not None and out.frame.frame == b"\x01\x00\x00\x00\x05ab"
+
+
 def test_build_reports_zig_errors(tmp_path: Path, bolt_protocol: Protocol) -> None:
     with pytest.raises(backend.BuildError, match="missing"):
         backend.build(tmp_path, bolt_protocol)

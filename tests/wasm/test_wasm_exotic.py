@@ -124,6 +124,14 @@ def test_prefixes_need_more(ex: MosnHost) -> None:
         assert ex.decode(ctx, wire).status == 0
 
 
+def test_fixed_text_is_checked_once_the_header_is_whole(ex: MosnHost) -> None:
+    """As the Python codec: a short header is need-more unless a value check fails."""
+    bad_name = ask(name=b"\xff       ")
+    ctx = ex.new_context()
+    assert ex.decode(ctx, bad_name[:36]).status == 99
+    assert ex.decode(ctx, bad_name[:37]).status == 10
+
+
 def test_response_with_open_enum_and_trailer(ex: MosnHost) -> None:
     ctx = ex.new_context()
     meta = b"\x01\x00a\x02\x00bc"  # u16le prefixes

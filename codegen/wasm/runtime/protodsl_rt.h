@@ -489,34 +489,29 @@ PD_FN int pd_wr_done(pd_wr *w, int type)
 
 /* ---------------------------------------------------------- header maps */
 /* A map's wire format, packed into an int: length prefix width in bytes,
- * little-endian, signed, and whether an all-ones length is a null. */
-#define PD_KV(width, little, is_signed, null_drop) \
-    ((width) | ((little) << 4) | ((is_signed) << 5) | ((null_drop) << 6))
+ * little-endian, and whether an all-ones length is a null. Lengths are
+ * unsigned whatever the spec's prefix type says: a length has no sign. */
+#define PD_KV(width, little, null_drop) ((width) | ((little) << 4) | ((null_drop) << 5))
 #define PD_KV_WIDTH(fmt) ((unsigned)(fmt) & 15u)
-#define PD_KV_ABI PD_KV(4, 0, 0, 0)
 
-/* Read a length prefix: 0 with *n set, 1 for a null, -1 for a negative length. */
+/* Read a length prefix: 0 with *n set, or 1 for a null. */
 PD_FN int pd_kv_prefix(const pd_u8 *p, int fmt, pd_u64 *n)
 {
     unsigned w = PD_KV_WIDTH(fmt);
     pd_u64 raw = (fmt & 16) ? pd_rd_le(p, w) : pd_rd_be(p, w);
     pd_u64 ones = w >= 8 ? ~(pd_u64)0 : (((pd_u64)1 << (8 * w)) - 1);
-    if ((fmt & 64) && raw == ones)
+    if ((fmt & 32) && raw == ones)
         return 1;
-    if ((fmt & 32) && ((raw >> (8 * w - 1)) & 1))
-        return -1;
     *n = raw;
     return 0;
 }
 
-/* The largest key or value length a map's prefix can carry. */
+/* The largest key or value length a map's prefix can carry (all ones is a null). */
 PD_FN pd_u64 pd_kv_max(int fmt)
 {
     unsigned w = PD_KV_WIDTH(fmt);
     pd_u64 max = w >= 8 ? ~(pd_u64)0 : (((pd_u64)1 << (8 * w)) - 1);
-    if (fmt & 32)
-        return max >> 1;
-    return (fmt & 64) ? max - 1 : max;
+    return (fmt & 32) ? max - 1 : max;
 }
 
 /* Walk a map section of n bytes at offset `at` of the frame. Fails on a
@@ -536,9 +531,6 @@ PD_FN int pd_kv_scan(const pd_u8 *sec, pd_u32 n, pd_u32 at, int fmt, const char 
                 return pd_fail(where, (pd_u64)at + i,
                                part ? "value length truncated" : "key length truncated");
             kind = pd_kv_prefix(sec + i, fmt, &len);
-            if (kind < 0)
-                return pd_fail(where, (pd_u64)at + i,
-                               part ? "negative value length" : "negative key length");
             i += w;
             if (kind == 1) {
                 nulls = 1;
