@@ -18,7 +18,10 @@ from protodsl.ir.model import Protocol
 RUNTIME_HEADER = "protodsl_rt.h"
 
 # The one compile command; the Makefile spells the same flags.
-CFLAGS = ("--target=wasm32-freestanding", "-O2", "-nostdlib", "-Wl,--no-entry", "-Wl,--strip-all")
+CFLAGS = (
+    "--target=wasm32-freestanding", "-O2", "-nostdlib", "-Wl,--no-entry", "-Wl,--strip-all",
+    "-Wl,-z,stack-size=65536",
+)
 
 
 class BuildError(RuntimeError):

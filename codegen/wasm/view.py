@@ -103,15 +103,15 @@ class RolesView:
     oneway: str | None  # parenthesised C condition on `fr`
     heartbeat: str | None
     id_member: str
-    id_from_host: str  # C expression of the new id value from `cmd`
+    id_from_host: str  # the new id from `cmd`; encode checks that it fits
     tos_member: str | None
     tos_from_host: str | None
     headers: str | None  # member
     headers_fmt: str
     headers_where: str
     payload: str | None  # member
+    kept_values: tuple[str, ...]  # free values MOSN does not hand back (struct members)
     kept: tuple[Keep, ...]
-    cleared: tuple[str, ...]  # struct members MOSN hands back on encode
 
 
 @dataclass(frozen=True)
@@ -585,7 +585,7 @@ def _writes(frame: Frame, names: FrameNames) -> tuple[WriteStep, ...]:
             put = "pd_put_le" if e.type.byte_order == "little" else "pd_put_be"
             out.append(WriteStep(
                 f"{e.name}: {_type_text(e.type)}",
-                (f"{put}(w, {e.type.width}, (pd_u64){names.field(e.name)});",),
+                (f"p = {put}(p, end, {e.type.width}, (pd_u64){names.field(e.name)});",),
             ))
         elif isinstance(e, BitsField):
             put = "pd_put_le" if e.type.byte_order == "little" else "pd_put_be"
@@ -595,14 +595,15 @@ def _writes(frame: Frame, names: FrameNames) -> tuple[WriteStep, ...]:
             )
             out.append(WriteStep(
                 f"bits {_type_text(e.type)}",
-                (f"{put}(w, {e.type.width},\n            {parts});",),
+                (f"p = {put}(p, end, {e.type.width},\n            {parts});",),
             ))
         else:
             member = names.field(e.name)
-            statements = [f"pd_put(w, {member}.ptr, {member}.len);"]
+            statements = [f"p = pd_put(p, end, {member}.ptr, {member}.len);"]
             if isinstance(e, BytesField) and e.pad is not None:
                 width = ir.evaluate(e.size)
-                statements.append(f"pd_put_fill(w, {c_int(e.pad)}, {width}u - {member}.len);")
+                statements.append(
+                    f"p = pd_put_fill(p, end, {c_int(e.pad)}, {width}u - {member}.len);")
             out.append(WriteStep(f"{e.name}: {_sized_text(e)}", tuple(statements)))
     return tuple(out)
 
@@ -613,10 +614,6 @@ def _roles(protocol: Protocol, frame: Frame, names: FrameNames) -> RolesView | N
         return None
     idv = frame.value(roles.id)
     assert idv is not None, f"id role '{roles.id}' of '{frame.name}' is not a value"
-    if isinstance(idv, BitMember):
-        id_from_host = f"pd_wrap(cmd->replaced_id, {idv.width}, 0)"
-    else:
-        id_from_host = f"pd_wrap(cmd->replaced_id, {idv.type.bits}, {int(idv.type.signed)})"
     tos_name = roles.timeout if roles.kind == "request" else roles.status
     tos_from_host = None
     if tos_name is not None:
@@ -633,22 +630,25 @@ def _roles(protocol: Protocol, frame: Frame, names: FrameNames) -> RolesView | N
         for e in frame.elements
         if isinstance(e, BytesField | KvMapField) and e.name not in role_members
     )
-    cleared = tuple(ident("f", n) for n in (roles.headers, roles.payload) if n is not None)
+    kept_values = tuple(
+        ident("f", v.name) for v in frame.values()
+        if v.value is None and v.name not in (roles.id, tos_name)
+    )
     return RolesView(
         kind=roles.kind,
         base_flag="PD_FLAG_REQUEST" if roles.kind == "request" else "PD_FLAG_RESPONSE",
         oneway=condition(to_c(roles.oneway, names)) if roles.oneway is not None else None,
         heartbeat=condition(to_c(roles.heartbeat, names)) if roles.heartbeat is not None else None,
         id_member=names.field(roles.id),
-        id_from_host=id_from_host,
+        id_from_host="(pd_i64)cmd->replaced_id",
         tos_member=names.field(tos_name) if tos_name is not None else None,
         tos_from_host=tos_from_host,
         headers=names.field(roles.headers) if roles.headers else None,
         headers_fmt=_kv_fmt(headers) if isinstance(headers, KvMapField) else "",
         headers_where=_where(frame, roles.headers) if roles.headers else "",
         payload=names.field(roles.payload) if roles.payload else None,
+        kept_values=kept_values,
         kept=kept,
-        cleared=cleared,
     )
 
 

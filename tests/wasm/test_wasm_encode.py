@@ -158,14 +158,17 @@ def test_values_that_do_not_fit_are_refused(host: MosnHost, frames: dict[str, by
     assert host.encode(ctx, [], 0, 1, 1, 0x12, b"").status == 0
 
 
-def test_replaced_ids_wider_than_the_field_are_truncated(
+def test_replaced_ids_wider_than_the_field_are_refused(
     host: MosnHost, frames: dict[str, bytes]
 ) -> None:
+    """As the Python codec refuses them (MOSN could not match the response anyway)."""
     ctx = host.new_context()
     cmd = host.decode(ctx, frames["request_basic"]).command
     assert cmd is not None
-    result = host.encode(ctx, cmd.headers, cmd.flag, (7 << 32) | 9, 1, 3000, cmd.payload)
-    assert result.frame is not None and result.frame.id == 9
+    assert host.encode(ctx, cmd.headers, cmd.flag, 1 << 32, 1, 3000, cmd.payload).status == 10
+    assert "request.request_id: does not fit u32: 4294967296" in host.logs[-1].message
+    result = host.encode(ctx, cmd.headers, cmd.flag, (1 << 32) - 1, 1, 3000, cmd.payload)
+    assert result.frame is not None and result.frame.id == (1 << 32) - 1
 
 
 def test_oversized_payload_is_refused(host: MosnHost, frames: dict[str, bytes]) -> None:

@@ -24,6 +24,9 @@
 #endif
 
 #define PD_FN static __attribute__((unused))
+/* Helpers whose format arguments are constants at every call site: inlined,
+ * so the map walks read their fixed-width lengths without a loop. */
+#define PD_INLINE static inline __attribute__((unused, always_inline))
 #define PD_DATA static __attribute__((unused))
 #define PD_EXPORT(name) __attribute__((export_name(name)))
 #define PD_IMPORT(name) __attribute__((import_module("env"), import_name(name)))
@@ -63,8 +66,8 @@ PD_IMPORT("proxy_log") int proxy_log(int level, const pd_u8 *ptr, pd_u32 len);
 PD_IMPORT("proxy_set_buffer_bytes")
 int proxy_set_buffer_bytes(int type, pd_u32 start, pd_u32 max, const pd_u8 *ptr, pd_u32 len);
 
-/* Without bulk memory, clang lowers these builtins to calls the module must define. */
-#ifndef __wasm_bulk_memory__
+/* Without bulk memory, clang lowers the memcpy and memset builtins to calls
+ * the module must define; with it, these are unused and dropped by the linker. */
 __attribute__((no_builtin)) void *memcpy(void *dst, const void *src, pd_size n)
 {
     pd_u8 *d = dst;
@@ -80,7 +83,6 @@ __attribute__((no_builtin)) void *memset(void *dst, int c, pd_size n)
         *d++ = (pd_u8)c;
     return dst;
 }
-#endif
 
 /* ------------------------------------------------------------------ integers */
 /* Expressions of a spec are 64-bit signed; these never hit C's undefined
@@ -134,30 +136,33 @@ PD_FN pd_i64 pd_sext(pd_u64 v, unsigned bits)
     return (pd_i64)((v ^ sign) - sign);
 }
 
-/* Keep the low `bits` bits of v, read back as signed or unsigned. */
-PD_FN pd_i64 pd_wrap(pd_u64 v, unsigned bits, int is_signed)
-{
-    if (bits >= 64)
-        return (pd_i64)v;
-    if (is_signed)
-        return pd_sext(v, bits);
-    return (pd_i64)(v & (((pd_u64)1 << bits) - 1));
-}
-
 /* --------------------------------------------------------------- readers */
 /* Callers check the bounds first: every read below is inside a checked span. */
 
-PD_FN pd_u64 pd_rd_be(const pd_u8 *p, unsigned n)
+/* n is a constant at every call site; up to 4 bytes the arithmetic stays 32-bit. */
+PD_INLINE pd_u64 pd_rd_be(const pd_u8 *p, unsigned n)
 {
     pd_u64 v = 0;
+    if (n <= 4) {
+        pd_u32 w = 0;
+        for (unsigned i = 0; i < n; i++)
+            w = (w << 8) | p[i];
+        return w;
+    }
     for (unsigned i = 0; i < n; i++)
         v = (v << 8) | p[i];
     return v;
 }
 
-PD_FN pd_u64 pd_rd_le(const pd_u8 *p, unsigned n)
+PD_INLINE pd_u64 pd_rd_le(const pd_u8 *p, unsigned n)
 {
     pd_u64 v = 0;
+    if (n <= 4) {
+        pd_u32 w = 0;
+        for (unsigned i = n; i > 0; i--)
+            w = (w << 8) | p[i - 1];
+        return w;
+    }
     for (unsigned i = n; i > 0; i--)
         v = (v << 8) | p[i - 1];
     return v;
@@ -393,17 +398,13 @@ PD_EXPORT("proxy_on_memory_allocate") void *proxy_on_memory_allocate(pd_size siz
 }
 
 /* --------------------------------------------------------------- writer */
-/* Output is sized exactly before it is written; the writer still checks
- * every byte so a sizing mistake is an error, never a stray write. */
+/* Output is sized exactly before it is written; every put still checks its
+ * bytes against the end, so a sizing mistake is an error, never a stray
+ * write. A put returns the advanced pointer, or 0 once anything did not fit
+ * (and 0 stays 0); the pointers live in locals, which keeps puts cheap. */
 
-typedef struct {
-    pd_u8 *start;
-    pd_u8 *p;
-    pd_u8 *end;
-    int bad;
-} pd_wr;
-
-PD_FN int pd_wr_open(pd_wr *w, pd_u64 n)
+/* Allocate an output buffer of n bytes in the call arena. */
+PD_FN pd_u8 *pd_out_open(pd_u64 n)
 {
     pd_u8 *mem = n > 0xFFFFFFFFu ? 0 : pd_alloc(n);
     if (!mem) {
@@ -412,73 +413,77 @@ PD_FN int pd_wr_open(pd_wr *w, pd_u64 n)
         pd_log_u(n);
         pd_log_s(" bytes");
         pd_log_end(PD_LOG_ERROR);
-        return PD_MALFORMED;
     }
-    w->start = w->p = mem;
-    w->end = mem + n;
-    w->bad = 0;
-    return PD_OK;
+    return mem;
 }
 
-PD_FN void pd_put(pd_wr *w, const pd_u8 *src, pd_u32 n)
+PD_INLINE pd_u8 *pd_put(pd_u8 *p, const pd_u8 *end, const pd_u8 *src, pd_u32 n)
 {
-    if ((pd_u64)(w->end - w->p) < n) {
-        w->bad = 1;
-        return;
-    }
+    if (!p || (pd_size)(end - p) < n)
+        return 0;
     if (n)
-        __builtin_memcpy(w->p, src, n);
-    w->p += n;
+        __builtin_memcpy(p, src, n);
+    return p + n;
 }
 
-PD_FN void pd_put_fill(pd_wr *w, pd_u8 byte, pd_u32 n)
+PD_INLINE pd_u8 *pd_put_fill(pd_u8 *p, const pd_u8 *end, pd_u8 byte, pd_u32 n)
 {
-    if ((pd_u64)(w->end - w->p) < n) {
-        w->bad = 1;
-        return;
-    }
+    if (!p || (pd_size)(end - p) < n)
+        return 0;
     if (n)
-        __builtin_memset(w->p, byte, n);
-    w->p += n;
+        __builtin_memset(p, byte, n);
+    return p + n;
 }
 
-PD_FN void pd_put_be(pd_wr *w, unsigned n, pd_u64 v)
+PD_INLINE pd_u8 *pd_put_be(pd_u8 *p, const pd_u8 *end, unsigned n, pd_u64 v)
 {
-    if ((pd_u64)(w->end - w->p) < n) {
-        w->bad = 1;
-        return;
+    if (!p || (pd_size)(end - p) < n)
+        return 0;
+    if (n <= 4) {
+        pd_u32 w = (pd_u32)v;
+        for (unsigned i = n; i > 0; i--) {
+            p[i - 1] = (pd_u8)w;
+            w >>= 8;
+        }
+        return p + n;
     }
     for (unsigned i = n; i > 0; i--) {
-        w->p[i - 1] = (pd_u8)v;
+        p[i - 1] = (pd_u8)v;
         v >>= 8;
     }
-    w->p += n;
+    return p + n;
 }
 
-PD_FN void pd_put_le(pd_wr *w, unsigned n, pd_u64 v)
+PD_INLINE pd_u8 *pd_put_le(pd_u8 *p, const pd_u8 *end, unsigned n, pd_u64 v)
 {
-    if ((pd_u64)(w->end - w->p) < n) {
-        w->bad = 1;
-        return;
+    if (!p || (pd_size)(end - p) < n)
+        return 0;
+    if (n <= 4) {
+        pd_u32 w = (pd_u32)v;
+        for (unsigned i = 0; i < n; i++) {
+            p[i] = (pd_u8)w;
+            w >>= 8;
+        }
+        return p + n;
     }
     for (unsigned i = 0; i < n; i++) {
-        w->p[i] = (pd_u8)v;
+        p[i] = (pd_u8)v;
         v >>= 8;
     }
-    w->p += n;
+    return p + n;
 }
 
-/* Hand a finished buffer to the host (type 13 DecodeData, 14 EncodeData). */
-PD_FN int pd_wr_done(pd_wr *w, int type)
+/* Hand a finished buffer [out, end) to the host (type 13 DecodeData, 14 EncodeData). */
+PD_FN int pd_out_done(int type, const pd_u8 *out, const pd_u8 *p, const pd_u8 *end)
 {
-    pd_u32 n = (pd_u32)(w->p - w->start);
-    if (w->bad || w->p != w->end) {
+    pd_u32 n = (pd_u32)(end - out);
+    if (p != end) {
         pd_log_begin();
         pd_log_s("internal error: output buffer size mismatch");
         pd_log_end(PD_LOG_ERROR);
         return PD_MALFORMED;
     }
-    if (proxy_set_buffer_bytes(type, 0, n, w->start, n) != PD_OK) {
+    if (proxy_set_buffer_bytes(type, 0, n, out, n) != PD_OK) {
         pd_log_begin();
         pd_log_s("proxy_set_buffer_bytes refused the result");
         pd_log_end(PD_LOG_ERROR);
@@ -490,78 +495,60 @@ PD_FN int pd_wr_done(pd_wr *w, int type)
 /* ---------------------------------------------------------- header maps */
 /* A map's wire format, packed into an int: length prefix width in bytes,
  * little-endian, and whether an all-ones length is a null. Lengths are
- * unsigned whatever the spec's prefix type says: a length has no sign. */
+ * unsigned whatever the spec's prefix type says: a length has no sign. The
+ * format is a constant at every call site and these helpers are inlined, so
+ * each walk reads its fixed-width lengths without a loop. */
 #define PD_KV(width, little, null_drop) ((width) | ((little) << 4) | ((null_drop) << 5))
 #define PD_KV_WIDTH(fmt) ((unsigned)(fmt) & 15u)
+/* MOSN's own encoding: u32 big-endian lengths, no nulls. */
+#define PD_KV_IS_ABI(fmt) (PD_KV_WIDTH(fmt) == 4 && !((fmt) & 16))
 
-/* Read a length prefix: 0 with *n set, or 1 for a null. */
-PD_FN int pd_kv_prefix(const pd_u8 *p, int fmt, pd_u64 *n)
+PD_INLINE pd_u64 pd_kv_ones(int fmt)
 {
     unsigned w = PD_KV_WIDTH(fmt);
-    pd_u64 raw = (fmt & 16) ? pd_rd_le(p, w) : pd_rd_be(p, w);
-    pd_u64 ones = w >= 8 ? ~(pd_u64)0 : (((pd_u64)1 << (8 * w)) - 1);
-    if ((fmt & 32) && raw == ones)
-        return 1;
-    *n = raw;
-    return 0;
+    return w >= 8 ? ~(pd_u64)0 : (((pd_u64)1 << (8 * w)) - 1);
 }
 
-/* The largest key or value length a map's prefix can carry (all ones is a null). */
-PD_FN pd_u64 pd_kv_max(int fmt)
+PD_INLINE pd_u64 pd_kv_len(const pd_u8 *p, int fmt)
 {
-    unsigned w = PD_KV_WIDTH(fmt);
-    pd_u64 max = w >= 8 ? ~(pd_u64)0 : (((pd_u64)1 << (8 * w)) - 1);
-    return (fmt & 32) ? max - 1 : max;
+    return (fmt & 16) ? pd_rd_le(p, PD_KV_WIDTH(fmt)) : pd_rd_be(p, PD_KV_WIDTH(fmt));
 }
 
-/* Walk a map section of n bytes at offset `at` of the frame. Fails on a
- * truncated or overlong length; counts the pairs kept and those dropped. */
-PD_FN int pd_kv_scan(const pd_u8 *sec, pd_u32 n, pd_u32 at, int fmt, const char *where,
-                     pd_u32 *kept, pd_u32 *dropped)
+/* Is this length a null (all ones, in a map with null_drop)? */
+PD_INLINE int pd_kv_null(pd_u64 len, int fmt) { return (fmt & 32) && len == pd_kv_ones(fmt); }
+
+/* Decode a map section of n bytes at offset `at` of the frame (decode step f):
+ * a truncated or overlong length is malformed; pairs with a null are dropped.
+ * The result is the kept pairs in wire encoding: a view of the section unless
+ * something was dropped, then a compact copy in the call arena. */
+PD_INLINE int pd_kv_read(const pd_u8 *sec, pd_u32 n, pd_u32 at, int fmt, const char *where,
+                         pd_bytes *out)
 {
     unsigned w = PD_KV_WIDTH(fmt);
-    pd_u32 i = 0;
-    *kept = *dropped = 0;
+    pd_u32 i = 0, dropped = 0;
+    pd_u8 *copy, *q;
     while (i < n) {
-        int nulls = 0;
+        pd_u32 nulls = 0;
         for (int part = 0; part < 2; part++) {
-            pd_u64 len = 0;
-            int kind;
+            pd_u64 len;
             if (n - i < w)
                 return pd_fail(where, (pd_u64)at + i,
                                part ? "value length truncated" : "key length truncated");
-            kind = pd_kv_prefix(sec + i, fmt, &len);
+            len = pd_kv_len(sec + i, fmt);
             i += w;
-            if (kind == 1) {
+            if (pd_kv_null(len, fmt)) {
                 nulls = 1;
-                continue;
-            }
-            if (len > n - i)
+            } else if (len > n - i) {
                 return pd_fail_v(where, (pd_u64)at + i - w,
                                  part ? "value length past the section:"
                                       : "key length past the section:",
                                  (pd_i64)len);
-            i += (pd_u32)len;
+            } else {
+                i += (pd_u32)len;
+            }
         }
-        if (nulls)
-            ++*dropped;
-        else
-            ++*kept;
+        dropped += nulls;
     }
-    return PD_OK;
-}
-
-/* Decode a map section: the kept pairs in wire encoding, a view of the
- * section itself unless pairs were dropped (then a compact arena copy). */
-PD_FN int pd_kv_read(const pd_u8 *sec, pd_u32 n, pd_u32 at, int fmt, const char *where,
-                     pd_bytes *out)
-{
-    unsigned w = PD_KV_WIDTH(fmt);
-    pd_u32 kept, dropped, i = 0;
-    pd_u8 *copy, *q;
-    int st = pd_kv_scan(sec, n, at, fmt, where, &kept, &dropped);
-    if (st != PD_OK)
-        return st;
     out->ptr = sec;
     out->len = n;
     if (!dropped)
@@ -569,14 +556,16 @@ PD_FN int pd_kv_read(const pd_u8 *sec, pd_u32 n, pd_u32 at, int fmt, const char 
     copy = q = pd_alloc(n);
     if (!copy)
         return pd_fail(where, at, "out of memory");
-    while (i < n) {
+    for (i = 0; i < n;) {
         const pd_u8 *pair = sec + i;
-        int nulls = 0;
+        pd_u32 nulls = 0;
         for (int part = 0; part < 2; part++) {
-            pd_u64 len = 0;
-            if (pd_kv_prefix(sec + i, fmt, &len) == 1)
+            pd_u64 len = pd_kv_len(sec + i, fmt);
+            i += w;
+            if (pd_kv_null(len, fmt))
                 nulls = 1;
-            i += w + (pd_u32)len;
+            else
+                i += (pd_u32)len;
         }
         if (!nulls) {
             __builtin_memcpy(q, pair, (pd_size)(sec + i - pair));
@@ -589,16 +578,14 @@ PD_FN int pd_kv_read(const pd_u8 *sec, pd_u32 n, pd_u32 at, int fmt, const char 
 }
 
 /* Bytes of a decoded map in MOSN's encoding (u32 big-endian lengths). */
-PD_FN pd_u64 pd_kv_abi_size(pd_bytes kv, int fmt)
+PD_INLINE pd_u64 pd_kv_abi_size(pd_bytes kv, int fmt)
 {
     unsigned w = PD_KV_WIDTH(fmt);
     pd_u64 size = 0;
-    pd_u32 i = 0;
     if (w == 4)
         return kv.len;
-    while (i < kv.len) {
-        pd_u64 len = 0;
-        pd_kv_prefix(kv.ptr + i, fmt, &len);
+    for (pd_u32 i = 0; i < kv.len;) {
+        pd_u64 len = pd_kv_len(kv.ptr + i, fmt);
         i += w + (pd_u32)len;
         size += 4 + len;
     }
@@ -606,77 +593,71 @@ PD_FN pd_u64 pd_kv_abi_size(pd_bytes kv, int fmt)
 }
 
 /* Write a decoded map in MOSN's encoding. */
-PD_FN void pd_kv_put_abi(pd_wr *wr, pd_bytes kv, int fmt)
+PD_INLINE pd_u8 *pd_kv_put_abi(pd_u8 *p, const pd_u8 *end, pd_bytes kv, int fmt)
 {
     unsigned w = PD_KV_WIDTH(fmt);
-    pd_u32 i = 0;
-    if (w == 4 && !(fmt & 16)) {
-        pd_put(wr, kv.ptr, kv.len);
-        return;
-    }
-    while (i < kv.len) {
-        pd_u64 len = 0;
-        pd_kv_prefix(kv.ptr + i, fmt, &len);
+    if (PD_KV_IS_ABI(fmt))
+        return pd_put(p, end, kv.ptr, kv.len);
+    for (pd_u32 i = 0; i < kv.len;) {
+        pd_u64 len = pd_kv_len(kv.ptr + i, fmt);
         i += w;
-        pd_put_be(wr, 4, len);
-        pd_put(wr, kv.ptr + i, (pd_u32)len);
+        p = pd_put_be(p, end, 4, len);
+        p = pd_put(p, end, kv.ptr + i, (pd_u32)len);
         i += (pd_u32)len;
     }
+    return p;
 }
 
 /* Check a header map from the host: whole u32 big-endian length-prefixed
  * keys and values, nothing truncated. */
 PD_FN int pd_abi_map_ok(pd_bytes map)
 {
-    pd_u32 i = 0;
-    while (i < map.len) {
-        for (int part = 0; part < 2; part++) {
-            pd_u64 len;
-            if (map.len - i < 4)
-                return 0;
-            len = pd_rd_be(map.ptr + i, 4);
-            i += 4;
-            if (len > map.len - i)
-                return 0;
-            i += (pd_u32)len;
-        }
+    const pd_u8 *p = map.ptr, *end = map.ptr + map.len;
+    while (p != end) {
+        pd_u32 len;
+        if (end - p < 4)
+            return 0;
+        len = (pd_u32)pd_rd_be(p, 4);
+        p += 4;
+        if (len > (pd_u32)(end - p))
+            return 0;
+        p += len;
     }
     return 1;
 }
 
 /* Re-encode a (checked) host header map in a map's wire format. */
-PD_FN int pd_kv_from_abi(pd_bytes map, int fmt, const char *call, const char *where,
-                         pd_bytes *out)
+PD_INLINE int pd_kv_from_abi(pd_bytes map, int fmt, const char *call, const char *where,
+                             pd_bytes *out)
 {
     unsigned w = PD_KV_WIDTH(fmt);
-    pd_u64 max = pd_kv_max(fmt), size = 0;
-    pd_u32 i = 0;
-    pd_wr wr;
-    while (i < map.len) {
+    pd_u64 max = pd_kv_ones(fmt) - ((fmt & 32) ? 1 : 0), size = 0;
+    pd_u8 *copy, *p, *end;
+    if (PD_KV_IS_ABI(fmt)) { /* every length fits: the map is shorter than 2^32 - 1 */
+        *out = map;
+        return PD_OK;
+    }
+    for (pd_u32 i = 0; i < map.len;) {
         pd_u64 len = pd_rd_be(map.ptr + i, 4);
         if (len > max)
             return pd_fail_call(call, where, "header too long for the map's length prefix:", len);
         i += 4 + (pd_u32)len;
         size += w + len;
     }
-    if (w == 4 && !(fmt & 16)) {
-        *out = map;
-        return PD_OK;
-    }
-    if (pd_wr_open(&wr, size) != PD_OK)
+    copy = p = pd_out_open(size);
+    if (!copy)
         return PD_MALFORMED;
-    i = 0;
-    while (i < map.len) {
+    end = copy + size;
+    for (pd_u32 i = 0; i < map.len;) {
         pd_u64 len = pd_rd_be(map.ptr + i, 4);
         i += 4;
-        if (fmt & 16)
-            pd_put_le(&wr, w, len);
-        else
-            pd_put_be(&wr, w, len);
-        pd_put(&wr, map.ptr + i, (pd_u32)len);
+        p = (fmt & 16) ? pd_put_le(p, end, w, len) : pd_put_be(p, end, w, len);
+        p = pd_put(p, end, map.ptr + i, (pd_u32)len);
         i += (pd_u32)len;
     }
-    out->ptr = wr.start;
+    if (p != end)
+        return pd_fail_call(call, where, "internal error: map size mismatch", size);
+    out->ptr = copy;
     out->len = (pd_u32)size;
     return PD_OK;
 }
@@ -780,10 +761,8 @@ PD_DATA pd_u32 pd_pool_head, pd_pool_epoch;
 
 PD_FN pd_u32 pd_hash(pd_u64 v)
 {
-    v ^= v >> 33;
-    v *= 0xff51afd7ed558ccdULL;
-    v ^= v >> 33;
-    return (pd_u32)v & (PD_BUCKETS - 1);
+    pd_u32 h = ((pd_u32)v ^ (pd_u32)(v >> 32)) * 0x9E3779B1u;
+    return (h ^ (h >> 15)) & (PD_BUCKETS - 1);
 }
 
 PD_FN void pd_unchain(pd_u32 *head, pd_u32 link, int by_ctx)
@@ -874,10 +853,11 @@ PD_FN void pd_pool_alloc(pd_u32 n, pd_u32 *off, pd_u32 *epoch)
 PD_FN int pd_store_add(pd_u32 ctx, pd_u64 id, int variant, pd_u64 need, pd_u8 **data)
 {
     pd_u32 k, count = 0, oldest_here = 0, link;
+    pd_u32 id_bucket = pd_hash(id), ctx_bucket = pd_hash(ctx);
     struct pd_entry *e;
     if (need > PD_POOL_SIZE)
         return -1;
-    for (k = pd_ctx_heads[pd_hash(ctx)]; k;) {
+    for (k = pd_ctx_heads[ctx_bucket]; k;) {
         struct pd_entry *c = &pd_entries[k - 1];
         pd_u32 next = c->ctx_next;
         if (c->ctx == ctx) {
@@ -909,10 +889,10 @@ PD_FN int pd_store_add(pd_u32 ctx, pd_u64 id, int variant, pd_u64 need, pd_u8 **
     e->ctx = ctx;
     e->variant = variant;
     e->used = 1;
-    e->id_next = pd_id_heads[pd_hash(id)];
-    pd_id_heads[pd_hash(id)] = link;
-    e->ctx_next = pd_ctx_heads[pd_hash(ctx)];
-    pd_ctx_heads[pd_hash(ctx)] = link;
+    e->id_next = pd_id_heads[id_bucket];
+    pd_id_heads[id_bucket] = link;
+    e->ctx_next = pd_ctx_heads[ctx_bucket];
+    pd_ctx_heads[ctx_bucket] = link;
     e->older = pd_newest;
     e->newer = 0;
     if (pd_newest)
