@@ -418,8 +418,8 @@ def _decode_item(
             offset=offset,
         )
     member = names.field(e.name)
-    fixed = isinstance(e, BytesField) and ir.is_constant(e.size)
-    size = c_int(ir.evaluate(e.size)) if fixed else f"(pd_u32){ident('n', e.name)}"
+    fixed = ir.is_constant(e.size)
+    size = f"{ir.evaluate(e.size)}u" if fixed else f"(pd_u32){ident('n', e.name)}"
     if isinstance(e, KvMapField):
         return DecodeItem(
             kind="kvmap",

@@ -1,7 +1,8 @@
 """IR features bolt does not use, end to end through the plugin: bit members
 (constant and enum), little-endian and per-field byte order, u24, i64/u64, padded
 and variable text, one- and two-byte map prefixes with nulls, fixed bytes, an
-open enum, sizes computed from several fields, fields after the variable part."""
+open enum, sizes computed from several fields, fields after the variable part; and
+the differential properties against the Python codec on more shapes."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from protodsl.codecs import load_python
 from protodsl.host import MosnHost
 from protodsl.passes.pipeline import compile_file
+from protodsl.testing.properties import Sides, applicable
+from protodsl.testing.runner import run_property
 from tests.wasm.conftest import write_and_build
 
 SPEC = Path(__file__).parent / "specs" / "exotic.proto-dsl"
@@ -163,3 +167,19 @@ def test_builders(ex: MosnHost) -> None:
         made = ex.encode(ctx, [], 0, 5, 5, status, b"")
         assert made.frame is not None
         assert made.frame.frame == answer(5, code=status, extra=bytes(4))
+
+
+SHAPES = Path(__file__).parent / "specs" / "shapes.proto-dsl"
+
+
+def test_shapes_agree_with_the_python_codec(tmp_path: Path) -> None:
+    """The Wasm-side differential properties of `protodsl test` on more shapes."""
+    protocol = compile_file(SHAPES)
+    sides = Sides(protocol, load_python(protocol), write_and_build(tmp_path, protocol))
+    failed = []
+    for prop in applicable(protocol, wasm=True):
+        if prop.needs_wasm:
+            result = run_property(prop, sides, examples=40, seed=7)
+            if not result.passed:
+                failed.append(f"{prop.name}: {result.error} on {result.counterexample!r}")
+    assert failed == []
