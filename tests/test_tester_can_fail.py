@@ -21,8 +21,8 @@ SABOTAGE = {
         "wasm vs python: encode with edits",
     ),
     "swap the bytes of one field write": (
-        "    pd_put_be(w, 2, (pd_u64)fr->f_header_len);",
-        "    pd_put_be(w, 2, (pd_u64)(((fr->f_header_len & 0xff) << 8) | "
+        "    p = pd_put_be(p, end, 2, (pd_u64)fr->f_header_len);",
+        "    p = pd_put_be(p, end, 2, (pd_u64)(((fr->f_header_len & 0xff) << 8) | "
         "((fr->f_header_len >> 8) & 0xff)));",
         "wasm vs python: encode with edits",
     ),
