@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -78,12 +79,24 @@ def _position(d: Diagnostic) -> tuple[int, int]:
 
 
 def _source_line(source: str | None, line: int) -> str | None:
+    """Line `line` as the parser counts lines (only "\n" ends one), printable: each
+    tab, control or line-separator character becomes one character, so the caret
+    stays under its column and the terminal receives no control sequence."""
     if source is None:
         return None
-    lines = source.splitlines()
+    lines = source.split("\n")
     if 1 <= line <= len(lines):
-        return lines[line - 1].expandtabs(1)
+        return _UNPRINTABLE.sub(_printable, lines[line - 1].removesuffix("\r"))
     return None
+
+
+_UNPRINTABLE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+
+
+def _printable(m: re.Match[str]) -> str:
+    return " " if m.group() == "\t" else "\ufffd"
 
 
 _WINDOW = 120  # characters of a long source line shown around the caret

@@ -25,7 +25,7 @@ class DocComments:
     def __post_init__(self) -> None:
         self.trailing: dict[int, str] = {}
         self.standalone: dict[int, str] = {}
-        lines = self.source.splitlines()
+        lines = self.source.split("\n")  # as Lark counts lines
         for tok in self.tokens:
             assert tok.line is not None and tok.column is not None
             text = str(tok)[3:].strip()

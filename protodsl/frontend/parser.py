@@ -116,7 +116,10 @@ def _too_deep(tree: Tree[Token]) -> Meta | None:
 def _describe(token: Token | None) -> str:
     if token is None or token.type == "$END":
         return "end of file"
-    return f"'{token}'"
+    text = str(token)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return "'" + "".join(c if c.isprintable() else repr(c)[1:-1] for c in text) + "'"
 
 
 def _expected(names: set[str]) -> str:
@@ -162,5 +165,5 @@ def _diagnostic(exc: UnexpectedInput, source: str, filename: str) -> Diagnostic:
 
 
 def _end_position(source: str) -> tuple[int, int]:
-    lines = source.splitlines() or [""]
+    lines = source.removesuffix("\n").split("\n")  # as Lark counts lines
     return len(lines), len(lines[-1]) + 1

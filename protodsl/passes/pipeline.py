@@ -40,6 +40,8 @@ def compile_file(path: str | Path) -> Protocol:
 
 
 def compile_source(source: str, filename: str = "<spec>") -> Protocol:
+    # One line ending, "\n", so that line numbers agree with every editor; no BOM.
+    source = source.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     try:
         tree = parse(source, filename)
         problems = Problems()
