@@ -11,7 +11,8 @@ import re
 
 # Module-level names the generated code defines or imports.
 RESERVED = frozenset({
-    "annotations", "enum", "struct", "cs", "dataclass", "field", "Any", "ClassVar", "Union",
+    "annotations", "enum", "struct", "cs", "dataclass", "dataclasses", "field", "Any",
+    "ClassVar", "NamedTuple", "Union",
     "ProtocolError", "NeedMoreData", "ConstantMismatch", "UnknownEnumValue", "UnknownVariant",
     "FrameTooLarge", "NegativeSize", "MalformedSection", "InvalidText", "EncodeError",
     "NeedMore", "Decoded", "Frame", "FRAMES", "decode", "encode", "decode_all",
@@ -19,12 +20,21 @@ RESERVED = frozenset({
     "status", "headers", "payload", "with_roles", "keepalive", "keepalive_reply", "hijack",
     "PROTOCOL", "MOSN_NAME", "MAX_FRAME", "field_values",
 })
+# Module-level names that generated function and class bodies use: a field (a
+# local there, or a class attribute) by one of these names would shadow it.
+SHADOWING = frozenset({
+    "struct", "cs", "enum", "dataclasses", "dataclass", "field", "ProtocolError",
+    "ConstantMismatch", "UnknownEnumValue", "UnknownVariant", "FrameTooLarge", "NegativeSize",
+    "MalformedSection", "InvalidText", "EncodeError", "NeedMore", "Decoded", "MAX_FRAME",
+})
 _ENUM_MEMBER_RESERVED = frozenset({"name", "value", "mro"})
 
 
 def snake(name: str) -> str:
-    """A field name usable as an attribute and a local variable."""
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in dir(builtins):
+    """A field name usable as an attribute and as a local that shadows nothing the
+    generated functions use (keywords, builtins, module-level names)."""
+    if (keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in dir(builtins)
+            or name in SHADOWING):
         return name + "_"
     return name
 

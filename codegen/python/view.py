@@ -102,7 +102,7 @@ class ModuleView:
     builders: list[BuilderView]
     disc_size: int
     disc_struct: list[str]
-    disc_values: list[str]
+    disc_values: list[tuple[str, list[str]]]
     disc_field: str
     disc_offset: int
     disc_reads: list[str] = field(default_factory=list)
@@ -262,19 +262,22 @@ def _no_length(name: str) -> str:
     raise AssertionError(f"no length in this context: {name}")
 
 
-def _length_of(frame: Frame, name: str, access: Callable[[str], str]) -> str:
-    """The encoded length of a sized field read through `access(spec_name)`."""
+def _length_of(
+    frame: Frame, name: str, access: Callable[[str], str], encoded: bool = False
+) -> str:
+    """The encoded length of a sized field read through `access(spec_name)`;
+    `encoded` when text is already bytes there (construct's build context)."""
     element = frame.element(name)
     value = access(name)
     if isinstance(element, KvMapField):
         return f"_kvmap_size({value}, {element.length_type.width})"
-    if isinstance(element, BytesField) and element.text:
+    if isinstance(element, BytesField) and element.text and not encoded:
         return f"len({value}.encode())"
     return f"len({value})"
 
 
 def _value_checks(
-    v: ValueNode, local: str, offset: int, by_enum: dict[str, EnumView], indent: str
+    v: ValueNode, local: str, offset: int | str, by_enum: dict[str, EnumView], indent: str
 ) -> list[str]:
     lines: list[str] = []
     if v.constant and v.value is not None:
@@ -338,9 +341,10 @@ def _decode_lines(
             local = names.local(e.name)
             out.extend(_finish_bytes(e, local, str(e.offset)))
     value = lambda n: names.local(n)  # noqa: E731
-    variable = [e for e in frame.elements if e not in head]
-    for e in variable:
-        assert isinstance(e, BytesField | KvMapField)
+    rest = [e for e in frame.elements if e not in head]
+    sized = [e for e in rest if isinstance(e, BytesField | KvMapField)
+             and not ir.is_constant(e.size)]
+    for e in sized:
         out.append(f"_n_{e.name} = {translate(e.size, value, _no_length)}")
         out.append(f"if _n_{e.name} < 0:")
         out.append(f"    raise NegativeSize({e.name!r}, {frame.header_size}, _n_{e.name})")
@@ -349,25 +353,44 @@ def _decode_lines(
     out.append(f"    raise FrameTooLarge({frame.name!r}, 0, _size, MAX_FRAME)")
     out.append("if _end < _size:")
     out.append("    return NeedMore(_end, _size)")
-    if variable:
+    if rest:
         out.append(f"_off = {frame.header_size}")
-    for i, e in enumerate(variable):
-        local = names.local(e.name)
-        n = f"_n_{e.name}"
-        if isinstance(e, KvMapField):
-            t = e.length_type
-            out.append(f"{local} = _read_kvmap(_buf, _off, _off + {n}, "
-                       f"{_len_struct(t)}, {e.null_drop}, {e.name!r})")
+    for i, e in enumerate(rest):
+        last = i == len(rest) - 1
+        if isinstance(e, IntField | BitsField):
+            out.extend(_trailing_int(e, names, by_enum))
+            step = str(e.type.width)
+        elif isinstance(e, KvMapField):
+            step = f"_n_{e.name}"
+            out.append(f"{names.local(e.name)} = _read_kvmap(_buf, _off, _off + {step}, "
+                       f"{_len_struct(e.length_type)}, {e.null_drop}, {e.name!r})")
         else:
-            out.append(f"{local} = _buf[_off:_off + {n}]")
-            out.extend(_finish_bytes(e, local, "_off"))
-        if i < len(variable) - 1:
-            out.append(f"_off += {n}")
+            step = f"_n_{e.name}" if e in sized else str(ir.evaluate(e.size))
+            out.append(f"{names.local(e.name)} = _buf[_off:_off + {step}]")
+            out.extend(_finish_bytes(e, names.local(e.name), "_off"))
+        if not last:
+            out.append(f"_off += {step}")
     args = []
     for name in frame.free_names():
         v = frame.value(name)
         args.append(_wrap(v, names.local(name), by_enum) if v else names.local(name))
     out.append(f"return Decoded({view.cls}({', '.join(args)}), _size)")
+
+
+def _trailing_int(e: IntField | BitsField, names: _Names, by_enum: dict[str, EnumView]
+                  ) -> list[str]:
+    """An integer after the variable part (a trailer, a checksum): read at _off."""
+    t = e.type
+    read = f"int.from_bytes(_buf[_off:_off + {t.width}], {t.byte_order!r}, signed={t.signed})"
+    if isinstance(e, IntField):
+        local = names.local(e.name)
+        return [f"{local} = {read}", *_value_checks(e, local, "_off", by_enum, "")]
+    lines = [f"_{e.name} = {read}"]
+    for m in e.members:
+        local = names.local(m.name)
+        lines.append(f"{local} = (_{e.name} >> {m.shift}) & {m.mask:#x}")
+        lines.extend(_value_checks(m, local, "_off", by_enum, ""))
+    return lines
 
 
 def _finish_bytes(e: BytesField, local: str, offset: str) -> list[str]:
@@ -409,7 +432,7 @@ def _encode_lines(
         local = names.local(e.name)
         if isinstance(e, KvMapField):
             out.append(f"{local} = _write_kvmap(_f.{names.attr[e.name]}, "
-                       f"{_len_struct(e.length_type)}, {e.name!r})")
+                       f"{_len_struct(e.length_type)}, {e.null_drop}, {e.name!r})")
         elif e.text:
             out.append(f"{local} = _f.{names.attr[e.name]}.encode()")
         else:
@@ -465,7 +488,7 @@ def _encode_lines(
             packed.append(local if not _raw(e.type, protocol.byte_order) else
                           f"{local}.to_bytes({e.type.width}, {e.type.byte_order!r})")
         elif isinstance(e, IntField):
-            local = (str(ir.evaluate(e.value)) if e.constant and e.value is not None
+            local = (f"({ir.evaluate(e.value)})" if e.constant and e.value is not None
                      else names.local(e.name))
             packed.append(local if not _raw(e.type, protocol.byte_order) else
                           f"{local}.to_bytes({e.type.width}, {e.type.byte_order!r}, "
@@ -477,13 +500,27 @@ def _encode_lines(
         out.append("try:")
         out.append(f"    _head = {view.head}.pack({', '.join(packed)})")
         out.append("except (struct.error, OverflowError):")
-        ranges = ", ".join(
-            f"({e.name!r}, {names.local(e.name)}, {e.type.min}, {e.type.max})"
+        ranges = "".join(
+            f"({e.name!r}, {names.local(e.name)}, {e.type.min}, {e.type.max}), "
             for e in head if isinstance(e, IntField) and not e.constant
         )
-        out.append(f"    raise _range_error(({ranges},)) from None")
+        out.append(f"    raise _range_error(({ranges})) from None")
         parts.append("_head")
-    parts.extend(names.local(e.name) for e in frame.elements if e not in head)
+    for e in frame.elements:
+        if e in head:
+            continue
+        if isinstance(e, IntField | BitsField):
+            t = e.type
+            if isinstance(e, IntField):
+                source = (f"({ir.evaluate(e.value)})" if e.constant and e.value is not None
+                          else names.local(e.name))
+            else:
+                source = f"_{e.name}"
+            out.append(f"_b_{e.name} = _int_bytes({source}, {t.width}, {t.byte_order!r}, "
+                       f"{t.signed}, {e.name!r})")
+            parts.append(f"_b_{e.name}")
+        else:
+            parts.append(names.local(e.name))
     if len(parts) == 1:
         out.append(f"return {parts[0]}")
         return
@@ -513,7 +550,7 @@ def _construct_lines(
     """The reference: one declarative construct Struct per frame."""
     out = view.construct_fields
     ctx_value = lambda n: f"_c[{n!r}]"  # noqa: E731
-    ctx_length = lambda n: _length_of(frame, n, ctx_value)  # noqa: E731
+    ctx_length = lambda n: _length_of(frame, n, ctx_value, encoded=True)  # noqa: E731
     head = [e for e in frame.elements if e.offset is not None and e.offset < frame.header_size]
     sized = [e for e in frame.elements if isinstance(e, BytesField | KvMapField)]
 
@@ -634,24 +671,24 @@ def _role_lines(frame: Frame, names: _Names, view: FrameView) -> None:
         view.roles[role] = names.attr[target] if target else ""
 
 
-def _discriminator(protocol: Protocol) -> tuple[list[str], list[str]]:
+def _discriminator(protocol: Protocol) -> tuple[list[str], list[tuple[str, list[str]]]]:
     """A construct Struct reading the bytes that choose a variant (no checks)."""
     first = protocol.frames[0]
     fields: list[str] = []
-    values: list[str] = []
+    values: list[tuple[str, list[str]]] = []  # value name, path in the parsed container
     for e in first.elements:
         if e.offset is None or e.offset + _width(e) > protocol.discriminator_size:
             break
         if isinstance(e, IntField):
             fields.append(f"{e.name!r} / {_construct_int(e.type)}")
-            values.append(e.name)
+            values.append((e.name, [e.name]))
         elif isinstance(e, BitsField):
             members = ", ".join(f"{m.name!r} / cs.BitsInteger({m.width})" for m in e.members)
             bits = f"cs.BitStruct({members})"
             if e.type.byte_order == "little" and e.type.width > 1:
                 bits = f"cs.ByteSwapped({bits})"
             fields.append(f"{e.name!r} / {bits}")
-            values.extend(f"{e.name}.{m.name}" for m in e.members)
+            values.extend((m.name, [e.name, m.name]) for m in e.members)
         else:
             fields.append(f"cs.Bytes({_width(e)})")
     return fields, values
@@ -674,7 +711,7 @@ def _builder(
                         if f.roles is not None and f.roles.kind == "request"), "Frame")
 
     def param(p: str, f: str | None) -> str:
-        return f"int({p}.{naming.snake(f)})" if f else p
+        return f"int({naming.snake(p)}.{naming.snake(f)})" if f else naming.snake(p)
 
     args = []
     for name, value in b.assignments:
@@ -682,11 +719,10 @@ def _builder(
         assert v is not None
         text = translate(value, _no_length, _no_length, param)
         args.append(f"{names.attr[name]}={_wrap(v, text, by_enum, checked=False)}")
+    params = [naming.snake(p) for p in b.params]
     sig = {
-        "keepalive": "id: int",
-        "keepalive_reply": f"{b.params[0]}: {request_cls}",
-        "hijack": f"{b.params[0]}: {request_cls}, {b.params[-1]}: int",
+        "keepalive": f"{params[0]}: int",
+        "keepalive_reply": f"{params[0]}: {request_cls}",
+        "hijack": f"{params[0]}: {request_cls}, {params[-1]}: int",
     }[b.kind]
-    if b.kind == "keepalive":
-        sig = f"{b.params[0]}: int"
     return BuilderView(b.kind, sig, classes[frame.name], args, b.doc)

@@ -39,6 +39,7 @@ def run_property(prop: Property, sides: Sides, examples: int, seed: int | None) 
     last: list[Any] = [None]
 
     @settings(max_examples=examples, deadline=None, database=None, derandomize=seed is None,
+              report_multiple_bugs=False,
               suppress_health_check=list(HealthCheck),
               phases=[Phase.explicit, Phase.generate, Phase.shrink])
     @given(prop.strategy(sides.protocol, sides.codec))

@@ -12,9 +12,11 @@ from protodsl.codecs import build_wasm, load_python
 from protodsl.passes.pipeline import compile_file
 from protodsl.testing.properties import Sides, applicable
 from protodsl.testing.runner import _describe_failure, run_property
-from tests.helpers import SPECS
+from tests.helpers import ROOT, SPECS
 
-SPEC_FILES = sorted(SPECS.glob("*.proto-dsl"))
+# The product's specs, and the test specs written to reach corners of the language.
+SPEC_FILES = sorted(SPECS.glob("*.proto-dsl")) + sorted(
+    (ROOT / "tests").glob("*/specs/*.proto-dsl"))
 
 
 def _cases() -> list[object]:
@@ -23,7 +25,8 @@ def _cases() -> list[object]:
         protocol = compile_file(path)
         has_roles = any(f.roles is not None for f in protocol.frames)
         for prop in applicable(protocol, wasm=has_roles):
-            cases.append(pytest.param(path, prop, id=f"{path.stem}: {prop.name}"))
+            cases.append(pytest.param(path, prop, id=f"{path.parent.parent.name}/{path.stem}: "
+                                                     f"{prop.name}"))
     return cases
 
 
