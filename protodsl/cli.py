@@ -94,8 +94,11 @@ def _gen(args: argparse.Namespace) -> int:
         from protodsl.codegen.wasm import backend as wasm
 
         problems = wasm.check_target(protocol)
-        if problems:
-            raise SpecError(problems, Path(args.spec).read_text("utf-8"))
+        source = Path(args.spec).read_text("utf-8")
+        if any(p.severity == "error" for p in problems):
+            raise SpecError(problems, source)
+        for warning in problems:
+            print(warning.render(source), file=sys.stderr)
     files = backend(args.target).generate(protocol)
     out.mkdir(parents=True, exist_ok=True)
     for rel, text in files.items():

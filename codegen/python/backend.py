@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from protodsl.codegen.jinja import environment, render
 from protodsl.codegen.python.view import build_view
+
 from protodsl.ir import Protocol
 
 

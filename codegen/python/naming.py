@@ -15,6 +15,7 @@ RESERVED = frozenset({
     "ClassVar", "NamedTuple", "Union",
     "ProtocolError", "NeedMoreData", "ConstantMismatch", "UnknownEnumValue", "UnknownVariant",
     "FrameTooLarge", "NegativeSize", "MalformedSection", "InvalidText", "EncodeError",
+    "ChecksumMismatch", "zlib",
     "NeedMore", "Decoded", "Frame", "FRAMES", "decode", "encode", "decode_all",
     "reference_decode", "reference_encode", "kind", "command_id", "is_heartbeat", "timeout",
     "status", "headers", "payload", "with_roles", "keepalive", "keepalive_reply", "hijack",
@@ -26,6 +27,7 @@ SHADOWING = frozenset({
     "struct", "cs", "enum", "dataclasses", "dataclass", "field", "ProtocolError",
     "ConstantMismatch", "UnknownEnumValue", "UnknownVariant", "FrameTooLarge", "NegativeSize",
     "MalformedSection", "InvalidText", "EncodeError", "NeedMore", "Decoded", "MAX_FRAME",
+    "ChecksumMismatch", "zlib", "encode",
 })
 _ENUM_MEMBER_RESERVED = frozenset({"name", "value", "mro"})
 

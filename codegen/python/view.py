@@ -9,13 +9,12 @@ from graphlib import TopologicalSorter
 
 from protodsl.codegen.python import naming
 from protodsl.codegen.python.expr import translate
+
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
-    BitMember,
     BitsField,
     Builder,
     BytesField,
-    Enum,
     Frame,
     IntField,
     IntType,
@@ -222,8 +221,7 @@ def _frame(
                  if v.constant and v.value is not None]
     self_value = lambda n: f"self.{names.attr[n]}"  # noqa: E731
     computed = [
-        (names.attr[v.name], v.name,
-         translate(v.value, self_value, lambda n: _length_of(frame, n, self_value)))
+        (names.attr[v.name], v.name, _computed_property(frame, v, self_value))
         for v in frame.values() if v.value is not None and not v.constant
     ]
     view = FrameView(
@@ -241,6 +239,20 @@ def _frame(
     view.wire_fields = [(v, names.attr[v]) for v in _wire_names(frame)]
     _role_lines(frame, names, view)
     return view
+
+
+def _computed_property(frame: Frame, v: ValueNode, self_value: Callable[[str], str]) -> str:
+    """A computed field as a property: its expression, or for a checksum (always
+    the frame's last field) the last bytes of the encoding."""
+    assert v.value is not None
+    if isinstance(v.value, ir.Checksum):
+        assert isinstance(v, IntField)
+        element = frame.element(v.name)
+        read = f"int.from_bytes(encode(self)[-{v.type.width}:], {v.type.byte_order!r})"
+        if element is not None and element.present is not None:
+            return f"{read} if {translate(element.present, self_value, _no_length)} else 0"
+        return read
+    return translate(v.value, self_value, lambda n: _length_of(frame, n, self_value))
 
 
 def _code(e: IntField | BitsField | BytesField | KvMapField, order: str) -> str:
@@ -346,7 +358,10 @@ def _decode_lines(
              and not ir.is_constant(e.size)]
     for e in sized:
         out.append(f"_n_{e.name} = {translate(e.size, value, _no_length)}")
-        out.append(f"if _n_{e.name} < 0:")
+        negative = f"_n_{e.name} < 0"
+        if e.present is not None:
+            negative = f"{negative} and {translate(e.present, value, _no_length)}"
+        out.append(f"if {negative}:")
         out.append(f"    raise NegativeSize({e.name!r}, {frame.header_size}, _n_{e.name})")
     out.append(f"_size = {translate(frame.size, value, _no_length)}")
     out.append("if _size > MAX_FRAME:")
@@ -356,20 +371,27 @@ def _decode_lines(
     if rest:
         out.append(f"_off = {frame.header_size}")
     for i, e in enumerate(rest):
-        last = i == len(rest) - 1
+        lines: list[str] = []
         if isinstance(e, IntField | BitsField):
-            out.extend(_trailing_int(e, names, by_enum))
+            lines.extend(_trailing_int(e, frame, names, by_enum))
             step = str(e.type.width)
         elif isinstance(e, KvMapField):
             step = f"_n_{e.name}"
-            out.append(f"{names.local(e.name)} = _read_kvmap(_buf, _off, _off + {step}, "
-                       f"{_len_struct(e.length_type)}, {e.null_drop}, {e.name!r})")
+            lines.append(f"{names.local(e.name)} = _read_kvmap(_buf, _off, _off + {step}, "
+                         f"{_len_struct(e.length_type)}, {e.null_drop}, {e.name!r})")
         else:
             step = f"_n_{e.name}" if e in sized else str(ir.evaluate(e.size))
-            out.append(f"{names.local(e.name)} = _buf[_off:_off + {step}]")
-            out.extend(_finish_bytes(e, names.local(e.name), "_off"))
-        if not last:
-            out.append(f"_off += {step}")
+            lines.append(f"{names.local(e.name)} = _buf[_off:_off + {step}]")
+            lines.extend(_finish_bytes(e, names.local(e.name), "_off"))
+        if i < len(rest) - 1:
+            lines.append(f"_off += {step}")
+        if e.present is None:
+            out.extend(lines)
+            continue
+        out.append(f"if {translate(e.present, value, _no_length)}:")
+        out.extend("    " + line for line in lines)
+        out.append("else:")
+        out.extend(f"    {local} = {default}" for local, default in _absent(e, names))
     args = []
     for name in frame.free_names():
         v = frame.value(name)
@@ -377,14 +399,38 @@ def _decode_lines(
     out.append(f"return Decoded({view.cls}({', '.join(args)}), _size)")
 
 
-def _trailing_int(e: IntField | BitsField, names: _Names, by_enum: dict[str, EnumView]
-                  ) -> list[str]:
+def _absent(e: Element, names: _Names) -> list[tuple[str, str]]:
+    """(local, value) for an element that is not on the wire: zero or empty."""
+    if isinstance(e, BitsField):
+        return [(names.local(m.name), "0") for m in e.members]
+    if isinstance(e, IntField):
+        return [(names.local(e.name), "0")]
+    if isinstance(e, KvMapField):
+        return [(names.local(e.name), "[]")]
+    return [(names.local(e.name), '""' if e.text else 'b""')]
+
+
+def _start_of(frame: Frame, c: ir.Checksum) -> int:
+    first = frame.element(c.first) or next(
+        e for e in frame.elements if isinstance(e, BitsField)
+        and any(m.name == c.first for m in e.members))
+    assert first.offset is not None  # the passes require it
+    return first.offset
+
+
+def _trailing_int(e: IntField | BitsField, frame: Frame, names: _Names,
+                  by_enum: dict[str, EnumView]) -> list[str]:
     """An integer after the variable part (a trailer, a checksum): read at _off."""
     t = e.type
     read = f"int.from_bytes(_buf[_off:_off + {t.width}], {t.byte_order!r}, signed={t.signed})"
     if isinstance(e, IntField):
         local = names.local(e.name)
-        return [f"{local} = {read}", *_value_checks(e, local, "_off", by_enum, "")]
+        lines = [f"{local} = {read}", *_value_checks(e, local, "_off", by_enum, "")]
+        if isinstance(e.value, ir.Checksum):
+            lines.append(f"if {local} != zlib.{e.value.kind}(_buf[{_start_of(frame, e.value)}"
+                         f":_off]):")
+            lines.append(f"    raise ChecksumMismatch({e.name!r}, _off, {local})")
+        return lines
     lines = [f"_{e.name} = {read}"]
     for m in e.members:
         local = names.local(m.name)
@@ -441,7 +487,8 @@ def _encode_lines(
             out.append(f"{local} = _pad({local}, {ir.evaluate(e.size)}, {e.pad}, {e.name!r})")
     value = lambda n: names.local(n)  # noqa: E731
     length = lambda n: f"len({names.local(n)})"  # noqa: E731
-    computed = {v.name: v for v in frame.values() if v.value is not None and not v.constant}
+    computed = {v.name: v for v in frame.values() if v.value is not None and not v.constant
+                and not isinstance(v.value, ir.Checksum)}
     order = TopologicalSorter({
         n: [d for d in ir.fields_read(v.value) if d in computed]  # type: ignore[arg-type]
         for n, v in computed.items()
@@ -469,11 +516,17 @@ def _encode_lines(
                            f"fit {m.width} bits\")")
                 parts.append(f"({local} << {m.shift})")
             out.append(f"_{e.name} = {' | '.join(parts)}")
+    for e in frame.elements:
+        if e.present is not None:
+            out.append(f"_p_{e.name} = {translate(e.present, value, length)}")
     for e in sized:
         if _sized_by_own_length(frame, e):
             continue  # `n = len(x)` and `x[n]`: consistent by construction
         if isinstance(e, KvMapField) or e.pad is None:
-            out.append(f"if len({names.local(e.name)}) != {translate(e.size, value, length)}:")
+            differs = f"len({names.local(e.name)}) != {translate(e.size, value, length)}"
+            if e.present is not None:
+                differs = f"_p_{e.name} and {differs}"
+            out.append(f"if {differs}:")
             out.append(f"    raise EncodeError({e.name!r}, None, f\"{{len({names.local(e.name)})}}"
                        f" bytes, but its size says {{{translate(e.size, value, length)}}}\")")
     out.append(f"_size = {translate(frame.size, value, length)}")
@@ -511,14 +564,22 @@ def _encode_lines(
             continue
         if isinstance(e, IntField | BitsField):
             t = e.type
-            if isinstance(e, IntField):
+            if isinstance(e, IntField) and isinstance(e.value, ir.Checksum):
+                start = _start_of(frame, e.value)
+                source = f"zlib.{e.value.kind}(b\"\".join(({', '.join(parts)},))[{start}:])"
+            elif isinstance(e, IntField):
                 source = (f"({ir.evaluate(e.value)})" if e.constant and e.value is not None
                           else names.local(e.name))
             else:
                 source = f"_{e.name}"
-            out.append(f"_b_{e.name} = _int_bytes({source}, {t.width}, {t.byte_order!r}, "
-                       f"{t.signed}, {e.name!r})")
+            encoded = (f"_int_bytes({source}, {t.width}, {t.byte_order!r}, {t.signed}, "
+                       f"{e.name!r})")
+            if e.present is not None:
+                encoded = f"{encoded} if _p_{e.name} else b\"\""
+            out.append(f"_b_{e.name} = {encoded}")
             parts.append(f"_b_{e.name}")
+        elif e.present is not None:
+            parts.append(f"({names.local(e.name)} if _p_{e.name} else b\"\")")
         else:
             parts.append(names.local(e.name))
     if len(parts) == 1:
@@ -565,32 +626,39 @@ def _construct_lines(
         return base
 
     for e in frame.elements:
-        if isinstance(e, IntField):
-            out.append(f"{e.name!r} / _Located({e.name!r}, {e.offset}, "
-                       f"{int_con(e, _construct_int(e.type))})")
+        con: str
+        if isinstance(e, IntField) and isinstance(e.value, ir.Checksum):
+            con = (f"_Checksum(zlib.{e.value.kind}, {_start_of(frame, e.value)}, "
+                   f"{_construct_int(e.type)})")
+        elif isinstance(e, IntField):
+            con = int_con(e, _construct_int(e.type))
         elif isinstance(e, BitsField):
             members = ", ".join(
                 f"{m.name!r} / _Located({m.name!r}, {e.offset}, "
                 f"{int_con(m, f'cs.BitsInteger({m.width})')})"
                 for m in e.members
             )
-            bits = f"cs.BitStruct({members})"
+            con = f"cs.BitStruct({members})"
             if e.type.byte_order == "little" and e.type.width > 1:
-                bits = f"cs.ByteSwapped({bits})"
-            out.append(f"{e.name!r} / {bits}")
+                con = f"cs.ByteSwapped({con})"
         elif isinstance(e, KvMapField):
             size = translate(e.size, ctx_value, ctx_length)
-            out.append(f"{e.name!r} / _Located({e.name!r}, {e.offset}, "
-                       f"cs.FixedSized(lambda _c: {size}, "
-                       f"_KvMap({_len_struct(e.length_type)}, {e.null_drop}, {e.name!r})))")
+            con = (f"cs.FixedSized(lambda _c: {size}, "
+                   f"_KvMap({_len_struct(e.length_type)}, {e.null_drop}, {e.name!r}))")
         else:
-            size = translate(e.size, ctx_value, ctx_length)
-            out.append(f"{e.name!r} / _Located({e.name!r}, {e.offset}, "
-                       f"cs.Bytes(lambda _c: {size}))")
+            con = f"cs.Bytes(lambda _c: {translate(e.size, ctx_value, ctx_length)})"
+        if e.present is not None:
+            con = f"cs.If(lambda _c: {translate(e.present, ctx_value, ctx_length)}, {con})"
+        if not isinstance(e, BitsField):
+            con = f"_Located({e.name!r}, {e.offset}, {con})"
+        out.append(f"{e.name!r} / {con}")
         if e is (head[-1] if head else None):
             for s in sized:
                 size = translate(s.size, ctx_value, ctx_length)
-                out.append(f"_Guard(lambda _c: {size} >= 0, lambda _c: NegativeSize({s.name!r}, "
+                ok = f"{size} >= 0"
+                if s.present is not None:
+                    ok = f"{ok} or not {translate(s.present, ctx_value, ctx_length)}"
+                out.append(f"_Guard(lambda _c: {ok}, lambda _c: NegativeSize({s.name!r}, "
                            f"{frame.header_size}, {size}))")
             total = translate(frame.size, ctx_value, ctx_length)
             out.append(f"_Guard(lambda _c: {total} <= MAX_FRAME, lambda _c: FrameTooLarge("
@@ -601,6 +669,10 @@ def _construct_lines(
     for name in frame.free_names():
         v = frame.value(name)
         source = _container_path(frame, name)
+        absent = next((d for _, d in _absent(frame.element(name), names)), None) if (
+            frame.element(name) is not None and frame.element(name).present is not None) else None
+        if absent is not None:
+            source = f"({source} if {source} is not None else {absent if v is None else 0})"
         if v is not None:
             conv.append(_wrap(v, source, by_enum))
             continue

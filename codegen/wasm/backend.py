@@ -13,7 +13,8 @@ from protodsl.codegen.jinja import environment, render
 from protodsl.codegen.wasm.view import DECODE_FIXED, ENCODE_PREFIX, build_view
 
 from protodsl.diagnostics import Diagnostic, SpecError
-from protodsl.ir.model import Protocol
+from protodsl.ir.expr import Checksum
+from protodsl.ir.model import IntField, Protocol
 
 RUNTIME_HEADER = "protodsl_rt.h"
 
@@ -58,6 +59,17 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
                 f"frame '{frame.name}' has no roles; the MOSN plugin rejects it as malformed",
                 severity="warning",
             ))
+        for e in frame.elements:
+            if e.present is not None:
+                out.append(Diagnostic(e.span, f"the Wasm target does not support conditional "
+                                      f"fields yet: '{e.name}'"))
+            if isinstance(e, IntField) and isinstance(e.value, Checksum):
+                out.append(Diagnostic(e.span, f"the Wasm target does not support checksums "
+                                      f"yet: '{e.name}'"))
+    for builder in protocol.builders:
+        if builder.data:
+            out.append(Diagnostic(builder.span, f"the Wasm target does not support literal "
+                                  f"bytes in builders yet: {builder.kind}"))
     return out
 
 

@@ -100,6 +100,7 @@ class Field:
     value: Expr | None
     doc: str | None
     span: Span
+    present: Expr | None = None  # `if CONDITION`: the field is on the wire only then
 
 
 @dataclass(frozen=True)
@@ -165,9 +166,17 @@ class Enum:
 
 
 @dataclass(frozen=True)
+class BytesLit:
+    """`x"4e 4e"` or `"text"` (UTF-8): the value of a sized field in a builder."""
+
+    value: bytes
+    span: Span
+
+
+@dataclass(frozen=True)
 class Assignment:
     name: str
-    value: Expr
+    value: Expr | BytesLit
     span: Span
 
 

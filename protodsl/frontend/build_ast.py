@@ -145,9 +145,14 @@ class BuildAst(Transformer[Token, ast.Protocol]):
         )
 
     def field(
-        self, meta: Meta, name: Token, type_ref: ast.TypeRef, value: ast.Expr | None
+        self, meta: Meta, name: Token, type_ref: ast.TypeRef, value: ast.Expr | None,
+        present: ast.Expr | None,
     ) -> ast.Field:
-        return ast.Field(str(name), type_ref, value, self._doc(meta), self._tok_span(name))
+        return ast.Field(str(name), type_ref, value, self._doc(meta), self._tok_span(name),
+                         present)
+
+    def condition(self, meta: Meta, expr: ast.Expr) -> ast.Expr:
+        return expr
 
     def field_value(self, meta: Meta, value: ast.Expr) -> ast.Expr:
         return value
@@ -206,8 +211,20 @@ class BuildAst(Transformer[Token, ast.Protocol]):
             self._doc(meta), self._tok_span(kind), frame_span, params_span,
         )
 
-    def assignment(self, meta: Meta, name: Token, value: ast.Expr) -> ast.Assignment:
+    def assignment(
+        self, meta: Meta, name: Token, value: ast.Expr | ast.BytesLit
+    ) -> ast.Assignment:
         return ast.Assignment(str(name), value, self._tok_span(name))
+
+    def hex_bytes(self, meta: Meta, tok: Token) -> ast.BytesLit:
+        digits = "".join(str(tok)[2:-1].split())
+        if len(digits) % 2:
+            raise located_error(self._tok_span(tok), "a hex byte string needs an even "
+                                "number of digits")
+        return ast.BytesLit(bytes.fromhex(digits), self._tok_span(tok))
+
+    def text_bytes(self, meta: Meta, tok: Token) -> ast.BytesLit:
+        return ast.BytesLit(str(tok)[1:-1].encode("utf-8"), self._tok_span(tok))
 
     # ---- expressions -------------------------------------------------------
 

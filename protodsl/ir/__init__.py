@@ -2,6 +2,7 @@
 
 from protodsl.ir.expr import (
     Binary,
+    Checksum,
     Const,
     EnumValue,
     Expr,
@@ -31,7 +32,8 @@ from protodsl.ir.model import (
 )
 
 __all__ = [
-    "Binary", "BitMember", "BitsField", "Builder", "BytesField", "Const", "Element", "Enum",
-    "EnumMember", "EnumValue", "Expr", "FieldValue", "Frame", "InSet", "IntField", "IntType",
-    "KvMapField", "LenOf", "Match", "Param", "ParamField", "Protocol", "Roles", "Unary", "walk",
+    "Binary", "BitMember", "BitsField", "Builder", "BytesField", "Checksum", "Const", "Element",
+    "Enum", "EnumMember", "EnumValue", "Expr", "FieldValue", "Frame", "InSet", "IntField",
+    "IntType", "KvMapField", "LenOf", "Match", "Param", "ParamField", "Protocol", "Roles",
+    "Unary", "walk",
 ]

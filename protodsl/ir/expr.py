@@ -86,7 +86,20 @@ class Match:
     span: Span
 
 
-Expr = Const | EnumValue | FieldValue | LenOf | Param | ParamField | Unary | Binary | InSet | Match
+@dataclass(frozen=True)
+class Checksum:
+    """A field's whole value: a checksum (`crc32`: IEEE, as zlib) of the encoded
+    bytes from the start of `first` to the end of `last`, which ends right
+    before the field itself."""
+
+    kind: str
+    first: str
+    last: str
+    span: Span
+
+
+Expr = (Const | EnumValue | FieldValue | LenOf | Param | ParamField | Unary | Binary | InSet
+        | Match | Checksum)
 
 BOOLEAN_OPS = frozenset({"or", "and", "==", "!=", "<", "<=", ">", ">="})
 

@@ -70,6 +70,7 @@ class IntField:
     offset: int | None  # from the frame start, when no variable-size field precedes
     doc: str | None
     span: Span
+    present: Expr | None = None  # on the wire only when this holds; else 0 / empty
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class BitsField:
     offset: int | None
     doc: str | None
     span: Span
+    present: Expr | None = None  # on the wire only when this holds; else 0 / empty
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class BytesField:
     offset: int | None
     doc: str | None
     span: Span
+    present: Expr | None = None  # on the wire only when this holds; else 0 / empty
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ class KvMapField:
     offset: int | None
     doc: str | None
     span: Span
+    present: Expr | None = None  # on the wire only when this holds; else 0 / empty
 
 
 Element = IntField | BitsField | BytesField | KvMapField
@@ -206,6 +210,7 @@ class Builder:
     assignments: tuple[tuple[str, Expr], ...]
     doc: str | None
     span: Span
+    data: tuple[tuple[str, bytes], ...] = ()  # sized fields given a literal; others empty
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from protodsl.frontend import ast
 from protodsl.ir import expr as ir
-from protodsl.ir.model import Builder, Enum, Frame
+from protodsl.ir.model import Builder, BytesField, Enum, Frame
 from protodsl.passes.exprs import INT, ExprResolver, Scope
 from protodsl.passes.problems import Problems
 
@@ -70,8 +70,22 @@ def _assignments(decl: ast.Builder, frame: Frame, scope: Scope, problems: Proble
     resolver = ExprResolver(scope, problems)
     values = {v.name: v for v in frame.values()}
     given: dict[str, ir.Expr] = {}
+    data: dict[str, bytes] = {}
     for a in decl.assignments:
         target = values.get(a.name)
+        element = frame.element(a.name)
+        if isinstance(element, BytesField):
+            if not isinstance(a.value, ast.BytesLit):
+                problems.error(a.span, f"'{a.name}' is {'text' if element.text else 'bytes'}; "
+                               f"give it a literal: x\"4e 4e\" or \"text\"")
+            elif a.name in data:
+                problems.error(a.span, f"'{a.name}' assigned twice")
+            else:
+                data[a.name] = a.value.value
+            continue
+        if isinstance(a.value, ast.BytesLit):
+            problems.error(a.value.span, f"'{a.name}' is not a bytes or text field")
+            continue
         if target is None:
             what = "is not an integer field of" if frame.element(a.name) else "is not a field of"
             problems.error(a.span, f"'{a.name}' {what} frame '{frame.name}'")
@@ -91,5 +105,6 @@ def _assignments(decl: ast.Builder, frame: Frame, scope: Scope, problems: Proble
         for v in frame.values()
         if v.value is None
     )
+    ordered = tuple((e.name, data[e.name]) for e in frame.elements if e.name in data)
     return Builder(decl.kind, frame.name, decl.params, assignments, decl.doc,  # type: ignore[arg-type]
-                   decl.span)
+                   decl.span, ordered)

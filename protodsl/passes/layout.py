@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from protodsl.frontend import ast
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
@@ -15,9 +17,11 @@ from protodsl.ir.model import (
     IntType,
     KvMapField,
 )
-from protodsl.passes.exprs import INT, ExprResolver, Scope
+from protodsl.passes.exprs import BOOL, INT, ExprResolver, Scope
 from protodsl.passes.problems import Problems
 from protodsl.passes.types import BUILTIN_TYPES, int_type
+
+CHECKSUMS = {"crc32": 4}  # name -> width in bytes
 
 
 def frame_scope(frame: ast.Frame, enums: dict[str, Enum], problems: Problems) -> Scope:
@@ -59,11 +63,14 @@ def lay_out(
             bits_count += 1
         else:
             element = _field(item, offset, scope, resolver, order, problems)
+            if element is not None and item.present is not None:
+                present = resolver.resolve(item.present, BOOL)
+                element = dataclasses.replace(element, present=present) if present else None
         if element is None:
             offset = None
             continue
         elements.append(element)
-        offset = _next_offset(element, offset)
+        offset = _next_offset(element, offset) if element.present is None else None
     return tuple(elements)
 
 
@@ -86,6 +93,8 @@ def _value(
     default = members[0].value if members else 0  # an enum without members is reported
     if node.value is None:
         return None, False, default
+    if isinstance(node.value, ast.Call) and node.value.func in CHECKSUMS:
+        return _checksum(node, node.value, typ, scope, problems), False, default
     value = resolver.resolve(node.value, enum or INT, hint=enum)
     if value is None:
         return None, False, default
@@ -98,6 +107,27 @@ def _value(
                            f"({lo}..{hi})")
         default = v
     return value, constant, default
+
+
+def _checksum(
+    node: ast.Field | ast.BitMember, call: ast.Call, typ: IntType | None, scope: Scope,
+    problems: Problems,
+) -> ir.Expr | None:
+    """`crc32(first, last)`: the checksum of the bytes from `first` through `last`."""
+    width = CHECKSUMS[call.func]
+    if typ is None or typ.width != width or typ.signed:
+        problems.error(node.span, f"{call.func} needs an unsigned field of {width} bytes")
+        return None
+    names = [a.name for a in call.args if isinstance(a, ast.NameRef)]
+    if len(names) != 2 or len(call.args) != 2:
+        problems.error(call.span, f"{call.func}(first, last) takes the first and the last "
+                       f"field of the range it covers")
+        return None
+    for name in names:
+        if name not in scope.values and name not in scope.sized:
+            problems.error(call.span, f"unknown field '{name}'")
+            return None
+    return ir.Checksum(call.func, names[0], names[1], call.span)
 
 
 def _range(node: ast.Field | ast.BitMember, typ: IntType | None) -> tuple[int, int]:

@@ -38,8 +38,19 @@ def check_lengths(elements: tuple[Element, ...], problems: Problems) -> None:
                 problems.error(_span_of(e.size, name), f"'{name}' sizes '{e.name}' but is "
                                f"never computed on encode", note=f"declare it as "
                                f"`{name}: ... = len({e.name})`")
+    for e in elements:
+        if e.present is None:
+            continue
+        for name in sorted(ir.fields_read(e.present)):
+            if position.get(name, -1) >= position[e.name]:
+                problems.error(_span_of(e.present, name), f"whether '{e.name}' is present "
+                               f"depends on '{name}', which comes after it")
+    for i, e in enumerate(elements):
+        for v in (e.members if isinstance(e, BitsField) else (e,)):
+            if isinstance(v, BitMember | IntField) and isinstance(v.value, ir.Checksum):
+                _check_checksum(v.value, i, elements, position, problems)
     for v in values.values():
-        if v.value is None:
+        if v.value is None or isinstance(v.value, ir.Checksum):
             continue
         measured = [n.field for n in ir.walk(v.value)
                     if isinstance(n, ir.LenOf) and n.field in sized]
@@ -49,15 +60,26 @@ def check_lengths(elements: tuple[Element, ...], problems: Problems) -> None:
                            note=f"write `{measured[-1]}: ...[{v.name}]`")
 
 
+def _check_checksum(
+    checksum: ir.Checksum, index: int, elements: tuple[Element, ...],
+    position: dict[str, int], problems: Problems,
+) -> None:
+    first, last = position.get(checksum.first), position.get(checksum.last)
+    if first is None or last is None:
+        return
+    if elements[first].offset is None:
+        problems.error(checksum.span, f"a checksum range must start at a fixed offset; "
+                       f"'{checksum.first}' has none")
+    elif index != len(elements) - 1:
+        problems.error(checksum.span, "a checksum must be the frame's last field")
+    elif first > last or last != index - 1:
+        problems.error(checksum.span, f"{checksum.kind}({checksum.first}, {checksum.last}) "
+                       f"must cover the fields right before the checksum, in order")
+
+
 def header_size(elements: tuple[Element, ...]) -> int:
     """Bytes of the leading run of fixed-width elements."""
-    size = 0
-    for e in elements:
-        width = _fixed_width(e)
-        if width is None:
-            break
-        size += width
-    return size
+    return sum(_fixed_width(e) or 0 for e in elements[:_header_count(elements)])
 
 
 def frame_size(
@@ -65,23 +87,26 @@ def frame_size(
 ) -> ir.Expr:
     """Total length as an expression of header fields, so a decoder knows the frame
     size (and can refuse it) before reading any variable part."""
-    in_header = {v.name for v in values_of(elements) if _offset(v, elements) is not None}
+    count = _header_count(elements)
+    in_header = {v.name for v in values_of(elements[:count])}
     terms: list[ir.Expr] = [ir.Const(header, span)]
-    past_header = 0
-    for e in elements:
+    for e in elements[count:]:
         width = _fixed_width(e)
-        if width is not None and past_header == 0 and e.offset is not None:
-            continue
-        past_header += 1
+        term: ir.Expr
         if width is not None:
-            terms.append(ir.Const(width, span))
-            continue
-        assert isinstance(e, BytesField | KvMapField)
-        outside = ir.fields_read(e.size) - in_header
+            term = ir.Const(width, span)
+        else:
+            assert isinstance(e, BytesField | KvMapField)
+            term = e.size
+        reads = ir.fields_read(term)
+        if e.present is not None:
+            reads |= ir.fields_read(e.present)
+            term = ir.Binary("*", term, e.present, span)
+        outside = reads - in_header
         if outside:
             problems.error(e.span, f"the size of '{e.name}' depends on "
                            f"'{sorted(outside)[0]}', which is not in the fixed header")
-        terms.append(e.size)
+        terms.append(term)
     return _sum(terms, span)
 
 
@@ -97,19 +122,20 @@ def _sum(terms: list[ir.Expr], span: Span) -> ir.Expr:
     return total
 
 
+def _header_count(elements: tuple[Element, ...]) -> int:
+    """How many leading elements form the fixed header."""
+    for i, e in enumerate(elements):
+        if _fixed_width(e) is None or e.present is not None:
+            return i
+    return len(elements)
+
+
 def _fixed_width(e: Element) -> int | None:
     if isinstance(e, IntField | BitsField):
         return e.type.width
     if isinstance(e, BytesField) and ir.is_constant(e.size):
         return ir.evaluate(e.size)
     return None
-
-
-def _offset(v: IntField | BitMember, elements: tuple[Element, ...]) -> int | None:
-    if isinstance(v, IntField):
-        return v.offset
-    container = next(e for e in elements if isinstance(e, BitsField) and v in e.members)
-    return container.offset
 
 
 def _span_of(e: ir.Expr, name: str) -> Span:

@@ -344,6 +344,13 @@ PROPERTIES: tuple[Property, ...] = (
 )
 
 
+def wasm_ready(protocol: Protocol) -> bool:
+    """Whether the Wasm target accepts this spec (no error diagnostics)."""
+    from protodsl.codegen.wasm import backend
+
+    return not any(d.severity == "error" for d in backend.check_target(protocol))
+
+
 def applicable(protocol: Protocol, wasm: bool) -> tuple[Property, ...]:
     """Properties that apply: Wasm ones need a plugin; builders need builders."""
     out = []

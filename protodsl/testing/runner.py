@@ -16,7 +16,7 @@ from hypothesis import seed as hypothesis_seed
 from protodsl.codecs import build_wasm, load_python
 from protodsl.ir import Protocol
 from protodsl.testing.annotate import annotate
-from protodsl.testing.properties import Mismatch, Property, Sides, applicable
+from protodsl.testing.properties import Mismatch, Property, Sides, applicable, wasm_ready
 
 DEFAULT_EXAMPLES = 200
 
@@ -120,11 +120,12 @@ def run_cli(protocol: Protocol, spec: str, examples: int | None, seed: int | Non
         if not plugin.is_file():
             out.write(f"protodsl: error: no such plugin: {wasm}\n")
             return 1
-    elif any(f.roles is not None for f in protocol.frames):
+    elif wasm_ready(protocol):
         plugin = build_wasm(protocol)
     else:
         plugin = None
-        out.write("(no MOSN roles in this spec: testing the Python codec only)\n")
+        out.write("(the Wasm target refuses this spec (see `protodsl gen --target wasm`): "
+                  "testing the Python codec only)\n")
     if seed is None:
         seed = random.randrange(1 << 32)
     sides, results = run_all(protocol, plugin, examples or DEFAULT_EXAMPLES, seed)

@@ -10,7 +10,16 @@ from hypothesis import strategies as st
 
 from protodsl.codegen.python.naming import snake
 from protodsl.ir import expr as ir
-from protodsl.ir.model import BitMember, BytesField, Frame, IntField, KvMapField, Protocol
+from protodsl.ir.model import (
+    BitMember,
+    BitsField,
+    BytesField,
+    Element,
+    Frame,
+    IntField,
+    KvMapField,
+    Protocol,
+)
 
 # Variable-size fields stay small so examples run fast; each still reaches the
 # empty case and sizes past 255 (a one-byte length would overflow there).
@@ -111,12 +120,29 @@ def _frame_strategy(protocol: Protocol, codec: ModuleType, frame: Frame) -> st.S
         assert isinstance(element, BytesField | KvMapField)
         kwargs[snake(name)] = _sized_strategy(frame, element)
     earlier = protocol.frames[:index]
+    plain = [v.name for v in frame.values() if not isinstance(v.value, ir.Checksum)]
+    optional = [e for e in frame.elements if e.present is not None]
+    free = set(frame.free_names())
+
+    def values_of(f: Any) -> dict[str, int]:
+        return {name: int(getattr(f, snake(name))) for name in plain}
 
     def chooses_this(f: Any) -> bool:
-        values = {k: int(v) for k, v in codec.field_values(f).items() if isinstance(v, int)}
+        values = values_of(f)
         if not ir.evaluate(frame.when, values):
             return False
         return not any(_when_holds(other, values) for other in earlier)
+
+    def drop_absent(f: Any) -> Any:
+        """A field its condition leaves off the wire decodes as zero or empty."""
+        values = values_of(f)
+        for e in optional:
+            assert e.present is not None
+            if not ir.evaluate(e.present, values):
+                for name in set(_names_of(e)) & free:
+                    current = getattr(f, snake(name))
+                    setattr(f, snake(name), type(current)())
+        return f
 
     def encodable(f: Any) -> bool:
         try:
@@ -125,7 +151,11 @@ def _frame_strategy(protocol: Protocol, codec: ModuleType, frame: Frame) -> st.S
             return False
         return True
 
-    return st.builds(cls, **kwargs).filter(chooses_this).filter(encodable)
+    return st.builds(cls, **kwargs).filter(chooses_this).map(drop_absent).filter(encodable)
+
+
+def _names_of(e: Element) -> list[str]:
+    return [m.name for m in e.members] if isinstance(e, BitsField) else [e.name]
 
 
 def _when_holds(frame: Frame, values: dict[str, int]) -> bool:

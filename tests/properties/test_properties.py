@@ -10,7 +10,7 @@ from hypothesis import settings
 
 from protodsl.codecs import build_wasm, load_python
 from protodsl.passes.pipeline import compile_file
-from protodsl.testing.properties import Sides, applicable
+from protodsl.testing.properties import Sides, applicable, wasm_ready
 from protodsl.testing.runner import _describe_failure, run_property
 from tests.helpers import ROOT, SPECS
 
@@ -23,8 +23,7 @@ def _cases() -> list[object]:
     cases = []
     for path in SPEC_FILES:
         protocol = compile_file(path)
-        has_roles = any(f.roles is not None for f in protocol.frames)
-        for prop in applicable(protocol, wasm=has_roles):
+        for prop in applicable(protocol, wasm=wasm_ready(protocol)):
             cases.append(pytest.param(path, prop, id=f"{path.parent.parent.name}/{path.stem}: "
                                                      f"{prop.name}"))
     return cases
@@ -36,7 +35,7 @@ _SIDES: dict[Path, Sides] = {}
 def _sides(path: Path) -> Sides:
     if path not in _SIDES:
         protocol = compile_file(path)
-        wasm = build_wasm(protocol) if any(f.roles for f in protocol.frames) else None
+        wasm = build_wasm(protocol) if wasm_ready(protocol) else None
         _SIDES[path] = Sides(protocol, load_python(protocol), wasm)
     return _SIDES[path]
 
