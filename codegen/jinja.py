@@ -11,7 +11,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 
 @cache
-def environment(package: str, filters: tuple[tuple[str, Callable[..., Any]], ...] = ()) -> Environment:
+def environment(
+    package: str, filters: tuple[tuple[str, Callable[..., Any]], ...] = ()
+) -> Environment:
     env = Environment(
         loader=PackageLoader(package, "templates"),
         undefined=StrictUndefined,

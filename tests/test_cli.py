@@ -23,7 +23,9 @@ def test_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert "ok" in capsys.readouterr().out
 
 
-def test_check_reports_errors_with_caret(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_reports_errors_with_caret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = tmp_path / "bad.proto-dsl"
     spec.write_text('protocol p "x" {\n  frame f when a == 1 {\n    a: u9\n  }\n}\n')
     assert main(["check", str(spec)]) == 1
@@ -102,8 +104,8 @@ def test_encode_roles_override_and_bad_input(capsys: pytest.CaptureFixture[str])
 def test_gen_python_writes_an_importable_module(tmp_path: Path) -> None:
     assert main(["gen", BOLT, "--target", "python", "-o", str(tmp_path)]) == 0
     out = subprocess.run(
-        [sys.executable, "-c", "import bolt; print(bolt.decode(bytes.fromhex(%r)).consumed)"
-         % FRAMES["request_basic"]],
+        [sys.executable, "-c",
+         f"import bolt; print(bolt.decode(bytes.fromhex({FRAMES['request_basic']!r})).consumed)"],
         cwd=tmp_path, capture_output=True, text=True, check=True,
     )
     assert out.stdout.strip() == "122"

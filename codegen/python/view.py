@@ -13,6 +13,7 @@ from protodsl.codegen.python.expr import translate
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
     BitsField,
+    Element,
     Builder,
     BytesField,
     Frame,

@@ -62,7 +62,8 @@ def run_property(prop: Property, sides: Sides, examples: int, seed: int | None) 
 def run_all(protocol: Protocol, wasm: Path | None, examples: int, seed: int | None
             ) -> tuple[Sides, list[Result]]:
     sides = Sides(protocol, load_python(protocol), wasm)
-    results = [run_property(p, sides, examples, seed) for p in applicable(protocol, wasm is not None)]
+    properties = applicable(protocol, wasm is not None)
+    results = [run_property(p, sides, examples, seed) for p in properties]
     return sides, results
 
 

@@ -176,9 +176,12 @@ def prefixes(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[tuple[b
         lambda wire: st.tuples(st.just(wire), st.integers(0, len(wire) - 1)))
 
 
-def streams(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[tuple[list[bytes], list[int]]]:
+Stream = tuple[list[bytes], list[int]]
+
+
+def streams(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[Stream]:
     """(several valid frames, cut points splitting their concatenation into chunks)."""
-    def cuts(wires: list[bytes]) -> st.SearchStrategy[tuple[list[bytes], list[int]]]:
+    def cuts(wires: list[bytes]) -> st.SearchStrategy[Stream]:
         total = sum(len(w) for w in wires)
         return st.tuples(st.just(wires),
                          st.lists(st.integers(0, total), max_size=6).map(sorted))

@@ -39,7 +39,9 @@ def _check_fields(codec: ModuleType, frame: Any, expect: dict[str, Any]) -> None
 
 
 @pytest.mark.parametrize(("data", "expect"), POSITIVE)
-def test_vector_decodes_and_reencodes(bolt: ModuleType, data: bytes, expect: dict[str, Any]) -> None:
+def test_vector_decodes_and_reencodes(
+    bolt: ModuleType, data: bytes, expect: dict[str, Any]
+) -> None:
     for decode, encode in _readings(bolt):
         result = decode(data)
         assert isinstance(result, bolt.Decoded)
