@@ -28,8 +28,13 @@
  * so the map walks read their fixed-width lengths without a loop. */
 #define PD_INLINE static inline __attribute__((unused, always_inline))
 #define PD_DATA static __attribute__((unused))
+#if defined(__wasm__)
 #define PD_EXPORT(name) __attribute__((export_name(name)))
 #define PD_IMPORT(name) __attribute__((import_module("env"), import_name(name)))
+#else /* native (fuzz/harness.c): plain functions, the harness stubs the imports */
+#define PD_EXPORT(name)
+#define PD_IMPORT(name)
+#endif
 
 typedef __UINT8_TYPE__ pd_u8;
 typedef __UINT32_TYPE__ pd_u32;
@@ -66,6 +71,7 @@ PD_IMPORT("proxy_log") int proxy_log(int level, const pd_u8 *ptr, pd_u32 len);
 PD_IMPORT("proxy_set_buffer_bytes")
 int proxy_set_buffer_bytes(int type, pd_u32 start, pd_u32 max, const pd_u8 *ptr, pd_u32 len);
 
+#if defined(__wasm__)
 /* Without bulk memory, clang lowers the memcpy and memset builtins to calls
  * the module must define; with it, these are unused and dropped by the linker. */
 __attribute__((no_builtin)) void *memcpy(void *dst, const void *src, pd_size n)
@@ -83,6 +89,7 @@ __attribute__((no_builtin)) void *memset(void *dst, int c, pd_size n)
         *d++ = (pd_u8)c;
     return dst;
 }
+#endif
 
 /* ------------------------------------------------------------------ integers */
 /* Expressions of a spec are 64-bit signed; these never hit C's undefined
@@ -345,6 +352,7 @@ PD_FN int pd_fail_field(const char *call, const char *where, const char *what, p
 #define PD_HEAP_LIMIT ((pd_u64)PD_MAX_FRAME * 6u + ((pd_u64)1 << 20))
 #endif
 
+#if defined(__wasm__)
 extern pd_u8 __heap_base;
 PD_DATA pd_u32 pd_heap_top;
 PD_DATA int pd_heap_stale = 1;
@@ -382,6 +390,47 @@ PD_FN void pd_enter(void)
         pd_heap_stale = 0;
     }
 }
+#else
+/* Native (fuzz/harness.c): each allocation is its own libc malloc, so
+ * AddressSanitizer knows its exact bounds; a call's blocks are freed when the
+ * next call starts, and PD_HEAP_LIMIT bounds them as it bounds the arena. */
+#include <stdlib.h>
+PD_DATA void **pd_blocks;
+PD_DATA pd_u32 pd_nblocks, pd_max_blocks;
+PD_DATA pd_u64 pd_heap_used;
+PD_DATA int pd_heap_stale = 1;
+
+PD_FN void pd_enter(void)
+{
+    if (pd_heap_stale) {
+        while (pd_nblocks)
+            free(pd_blocks[--pd_nblocks]);
+        pd_heap_used = 0;
+        pd_heap_stale = 0;
+    }
+}
+
+PD_FN void *pd_alloc(pd_u64 n)
+{
+    void *p;
+    pd_enter();
+    if (n > PD_HEAP_LIMIT - pd_heap_used)
+        return 0;
+    if (pd_nblocks == pd_max_blocks) {
+        void **more = realloc(pd_blocks, (pd_max_blocks * 2 + 16) * sizeof *more);
+        if (!more)
+            return 0;
+        pd_blocks = more;
+        pd_max_blocks = pd_max_blocks * 2 + 16;
+    }
+    p = malloc(n ? (pd_size)n : 1);
+    if (!p)
+        return 0;
+    pd_heap_used += (n + 7u) & ~(pd_u64)7u;
+    pd_blocks[pd_nblocks++] = p;
+    return p;
+}
+#endif
 
 /* End of an ABI call: everything allocated since may be reused by the next one. */
 PD_FN int pd_leave(int status)
@@ -390,12 +439,16 @@ PD_FN int pd_leave(int status)
     return status;
 }
 
+#if !defined(__wasm__)
+#define malloc pd_malloc /* natively, libc keeps its own */
+#endif
 PD_EXPORT("malloc") void *malloc(pd_size size) { return pd_alloc(size); }
 
 PD_EXPORT("proxy_on_memory_allocate") void *proxy_on_memory_allocate(pd_size size)
 {
     return malloc(size);
 }
+#undef malloc
 
 /* --------------------------------------------------------------- writer */
 /* Output is sized exactly before it is written; every put still checks its

@@ -1,0 +1,424 @@
+/*
+ * fuzz/harness.c: one libFuzzer harness for every protodsl-generated MOSN plugin.
+ *
+ * Compiled natively (clang -fsanitize=fuzzer,address,undefined) together with
+ * the SAME generated C that becomes the Wasm module: fuzz/run.sh passes
+ * -DPD_GENERATED='"<dir>/<name>.c"'. The host imports (proxy_log,
+ * proxy_set_buffer_bytes) are stubbed here; the exported ABI functions are
+ * driven as MOSN drives them, every argument buffer in its own exact-size
+ * malloc so AddressSanitizer catches any read or write outside it.
+ *
+ * Input: byte 0 selects variations (context, hijack code, header and payload
+ * changes, context deletion), the rest are the connection's bytes. Per input:
+ *  1. decode frames off the front until one is not OK; after each, encode the
+ *     command back (headers and payload maybe changed, the id maybe replaced)
+ *     and decode that output again: it must be one whole frame carrying the
+ *     id, headers and payload that encode was given;
+ *  2. hijack with the bytes as the request frame, then encode the response;
+ *  3. keepalive with an id from the bytes, then encode it: a heartbeat;
+ *  4. reply_keepalive (after a decoded heartbeat request it must succeed);
+ *  5. the bytes as a raw encode host buffer.
+ * Any status outside the ABI's, a malformed result buffer or a broken
+ * round trip aborts, which libFuzzer reports as a crash with its input.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef PD_GENERATED
+#error "compile with -DPD_GENERATED='\"path/to/<name>.c\"' (fuzz/run.sh does)"
+#endif
+#include PD_GENERATED
+
+#define FAIL(...)                                                                              \
+    do {                                                                                       \
+        fprintf(stderr, "harness: " __VA_ARGS__);                                              \
+        fprintf(stderr, "\n");                                                                 \
+        abort();                                                                               \
+    } while (0)
+
+/* ------------------------------------------------------------ host stubs */
+
+static uint8_t *result_buf[2]; /* the last DecodeData (13) and EncodeData (14) */
+static uint32_t result_len[2];
+static int result_set[2];
+
+int proxy_log(int level, const pd_u8 *ptr, pd_u32 len)
+{
+    volatile unsigned sum = 0;
+    if (level < 0 || level > 5)
+        FAIL("proxy_log level %d", level);
+    for (pd_u32 i = 0; i < len; i++) /* AddressSanitizer checks every byte */
+        sum += ptr[i];
+    (void)sum;
+    return 0;
+}
+
+int proxy_set_buffer_bytes(int type, pd_u32 start, pd_u32 max, const pd_u8 *ptr, pd_u32 len)
+{
+    int k = type - PD_BUF_DECODE;
+    if (k != 0 && k != 1)
+        FAIL("proxy_set_buffer_bytes type %d", type);
+    if (start != 0 || max != len)
+        FAIL("proxy_set_buffer_bytes start %u max %u len %u", start, max, len);
+    free(result_buf[k]);
+    result_buf[k] = malloc(len ? len : 1);
+    memcpy(result_buf[k], ptr, len); /* as the host copies it out */
+    result_len[k] = len;
+    result_set[k] = 1;
+    return 0;
+}
+
+static void clear_result(int k)
+{
+    free(result_buf[k]);
+    result_buf[k] = 0;
+    result_len[k] = 0;
+    result_set[k] = 0;
+}
+
+/* ------------------------------------------------------- buffer helpers */
+
+typedef struct {
+    uint8_t *p;
+    uint32_t len, cap;
+} buf_t;
+
+static void buf_put(buf_t *b, const void *src, uint32_t n)
+{
+    if (b->len + n > b->cap) {
+        b->cap = (b->len + n) * 2 + 64;
+        b->p = realloc(b->p, b->cap);
+    }
+    if (n)
+        memcpy(b->p + b->len, src, n);
+    b->len += n;
+}
+
+static void buf_be(buf_t *b, uint64_t v, unsigned n)
+{
+    uint8_t tmp[8];
+    for (unsigned i = n; i > 0; i--) {
+        tmp[i - 1] = (uint8_t)v;
+        v >>= 8;
+    }
+    buf_put(b, tmp, n);
+}
+
+/* An exact-size heap copy, as MOSN copies an argument into guest memory. */
+static uint8_t *exact_copy(const uint8_t *src, uint32_t n)
+{
+    uint8_t *p = malloc(n ? n : 1);
+    if (n)
+        memcpy(p, src, n);
+    return p;
+}
+
+typedef struct {
+    const uint8_t *p;
+    uint32_t left;
+} rd_t;
+
+static int rd(rd_t *r, unsigned n, uint64_t *v)
+{
+    if (r->left < n)
+        return 0;
+    *v = 0;
+    for (unsigned i = 0; i < n; i++)
+        *v = (*v << 8) | r->p[i];
+    r->p += n;
+    r->left -= n;
+    return 1;
+}
+
+static int rd_bytes(rd_t *r, uint32_t n, const uint8_t **out)
+{
+    if (r->left < n)
+        return 0;
+    *out = r->p;
+    r->p += n;
+    r->left -= n;
+    return 1;
+}
+
+static int map_ok(const uint8_t *p, uint32_t n)
+{
+    rd_t r = {p, n};
+    uint64_t len;
+    const uint8_t *skip;
+    while (r.left)
+        if (!rd(&r, 4, &len) || len > r.left || !rd_bytes(&r, (uint32_t)len, &skip))
+            return 0;
+    return 1;
+}
+
+static int same(const uint8_t *a, uint32_t an, const uint8_t *b, uint32_t bn)
+{
+    return an == bn && (an == 0 || memcmp(a, b, an) == 0);
+}
+
+/* ---------------------------------------------------------- the ABI calls */
+
+/* A DecodeData buffer, parsed and checked. */
+typedef struct {
+    uint8_t *raw; /* owns the copy; the pointers below view it */
+    const uint8_t *headers, *payload;
+    uint32_t headers_len, payload_len, drain, tos;
+    uint64_t flag, id;
+} decoded_t;
+
+static int call_decode(pd_u32 ctx, const uint8_t *data, uint32_t n, decoded_t *d)
+{
+    uint8_t *arg = exact_copy(data, n);
+    uint64_t hb, flag, id, tos, drain, plen;
+    int st;
+    rd_t r;
+
+    clear_result(0);
+    st = proxy_decode_buffer_bytes(ctx, arg, n);
+    free(arg); /* anything the plugin keeps must have been copied */
+    if (st != PD_OK && st != PD_MALFORMED && st != PD_NEED_MORE)
+        FAIL("decode returned %d", st);
+    if (st != PD_OK) {
+        if (result_set[0])
+            FAIL("decode returned %d but reported a result", st);
+        return st;
+    }
+    if (!result_set[0])
+        FAIL("decode returned OK without a result");
+    d->raw = result_buf[0];
+    result_buf[0] = 0;
+    r = (rd_t){d->raw, result_len[0]};
+    if (!rd(&r, 4, &hb) || hb > r.left || !rd_bytes(&r, (uint32_t)hb, &d->headers) ||
+        !map_ok(d->headers, (uint32_t)hb) || !rd(&r, 1, &flag) || !rd(&r, 8, &id) ||
+        !rd(&r, 4, &tos) || !rd(&r, 4, &drain) || !rd(&r, 4, &plen) || plen != r.left ||
+        !rd_bytes(&r, (uint32_t)plen, &d->payload))
+        FAIL("malformed DecodeData buffer of %u bytes", result_len[0]);
+    if (drain == 0 || drain > n)
+        FAIL("drain_len %llu for %u input bytes", (unsigned long long)drain, n);
+    d->headers_len = (uint32_t)hb;
+    d->payload_len = (uint32_t)plen;
+    d->flag = flag;
+    d->id = id;
+    d->tos = (uint32_t)tos;
+    d->drain = (uint32_t)drain;
+    return st;
+}
+
+/* An EncodeData buffer: the frame, checked against what encode was asked for. */
+typedef struct {
+    uint8_t *raw;
+    const uint8_t *frame;
+    uint32_t frame_len;
+    uint64_t flag, id;
+} encoded_t;
+
+static int call_encode_raw(pd_u32 ctx, const uint8_t *buf, uint32_t n, encoded_t *e)
+{
+    uint8_t *arg = exact_copy(buf, n);
+    uint64_t hb, flag, id, tos, flen;
+    int st;
+    rd_t r;
+
+    clear_result(1);
+    st = proxy_encode_buffer_bytes(ctx, arg, n);
+    free(arg);
+    if (st != PD_OK && st != PD_MALFORMED)
+        FAIL("encode returned %d", st);
+    if (st != PD_OK) {
+        if (result_set[1])
+            FAIL("encode returned %d but reported a result", st);
+        return st;
+    }
+    if (!result_set[1])
+        FAIL("encode returned OK without a result");
+    e->raw = result_buf[1];
+    result_buf[1] = 0;
+    r = (rd_t){e->raw, result_len[1]};
+    if (!rd(&r, 4, &hb) || hb != 0 || !rd(&r, 1, &flag) || !rd(&r, 8, &id) ||
+        !rd(&r, 4, &tos) || !rd(&r, 4, &flen) || flen != r.left ||
+        !rd_bytes(&r, (uint32_t)flen, &e->frame))
+        FAIL("malformed EncodeData buffer of %u bytes", result_len[1]);
+    e->frame_len = (uint32_t)flen;
+    e->flag = flag;
+    e->id = id;
+    return st;
+}
+
+static int call_encode(pd_u32 ctx, const uint8_t *headers, uint32_t headers_len, uint64_t flag,
+                       uint64_t replaced, uint64_t command_id, uint32_t tos,
+                       const uint8_t *payload, uint32_t payload_len, encoded_t *e)
+{
+    buf_t b = {0, 0, 0};
+    int st;
+    buf_be(&b, headers_len, 4);
+    buf_put(&b, headers, headers_len);
+    buf_be(&b, flag, 1);
+    buf_be(&b, replaced, 8);
+    buf_be(&b, command_id, 8);
+    buf_be(&b, tos, 4);
+    buf_be(&b, payload_len, 4);
+    buf_put(&b, payload, payload_len);
+    st = call_encode_raw(ctx, b.p, b.len, e);
+    free(b.p);
+    if (st == PD_OK && e->id != replaced)
+        FAIL("encode wrote id %llu, asked for %llu", (unsigned long long)e->id,
+             (unsigned long long)replaced);
+    return st;
+}
+
+/* An encoded frame decodes again, whole, on a context of its own. */
+static void check_redecode(const encoded_t *e, decoded_t *d)
+{
+    pd_u32 ctx = 1000;
+    int st = call_decode(ctx, e->frame, e->frame_len, d);
+    if (st != PD_OK)
+        FAIL("an encoded frame of %u bytes decodes to status %d", e->frame_len, st);
+    if (d->drain != e->frame_len)
+        FAIL("an encoded frame of %u bytes decodes as %u", e->frame_len, d->drain);
+    if (d->id != e->id || d->flag != e->flag)
+        FAIL("an encoded frame decodes with another id or flag");
+    proxy_on_delete(ctx);
+}
+
+static const pd_i32 CODES[16] = {200, 403, 404, 500, 502, 503, 504, 509,
+                                 0,   3,   -1,  (pd_i32)0x80000000, 0x7fffffff, 413, 400, 501};
+
+/* Encode a decoded command back, maybe changed, and decode the result again. */
+static void round_trip(pd_u32 ctx, const decoded_t *d, uint8_t sel, const uint8_t *wire,
+                       uint32_t n)
+{
+    static const uint8_t extra[] = {0, 0, 0, 3, 'k', 'e', 'y', 0, 0, 0, 2, 'v', '1'};
+    buf_t headers = {0, 0, 0};
+    const uint8_t *payload = d->payload;
+    uint32_t payload_len = d->payload_len;
+    uint64_t replaced = d->id;
+    encoded_t e;
+    decoded_t again;
+
+    buf_put(&headers, d->headers, d->headers_len);
+    if (sel & 0x04) /* MOSN adds a header */
+        buf_put(&headers, extra, sizeof extra);
+    if (sel & 0x08) /* another payload: the input's own bytes */
+        payload = wire, payload_len = n < 300 ? n : 300;
+    if (sel & 0x10) /* MOSN re-numbers the request */
+        replaced = (d->id * 2654435761u + sel) & (sel & 0x20 ? ~(uint64_t)0 : 0xffffffffu);
+    if (call_encode(ctx, headers.p, headers.len, d->flag, replaced, d->id, d->tos, payload,
+                    payload_len, &e) == PD_OK) {
+        check_redecode(&e, &again);
+        if (!same(again.payload, again.payload_len, payload, payload_len) &&
+            !(d->payload_len == 0 && again.payload_len == 0))
+            FAIL("payload changed in a round trip");
+        if (!same(again.headers, again.headers_len, headers.p, headers.len) &&
+            !(d->headers_len == 0 && again.headers_len == 0))
+            FAIL("headers changed in a round trip");
+        free(again.raw);
+        free(e.raw);
+    }
+    free(headers.p);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    uint8_t sel = size ? data[0] : 0;
+    const uint8_t *wire = size ? data + 1 : data;
+    uint32_t n = size ? (uint32_t)(size - 1) : 0, off = 0;
+    pd_u32 ctx = 2 + (sel & 3);
+    int have_first = 0, st, frames = 0;
+    decoded_t first = {0}, d;
+    encoded_t e;
+    uint64_t id = sel;
+
+    if (size > 0x1000000)
+        return 0;
+    proxy_on_context_create(ctx, 1);
+
+    /* 1. decode what is there, frame by frame; round-trip each. */
+    while (off < n || frames == 0) {
+        st = call_decode(ctx, wire + off, n - off, &d);
+        if (st != PD_OK)
+            break;
+        frames++;
+        round_trip(ctx, &d, sel, wire, n);
+        if (!have_first) {
+            first = d;
+            have_first = 1;
+        } else {
+            free(d.raw);
+        }
+        off += d.drain;
+    }
+
+    /* 2. hijack: the bytes as the request frame. */
+    {
+        buf_t b = {0, 0, 0};
+        uint8_t *arg;
+        buf_be(&b, 0, 4);
+        buf_be(&b, PD_FLAG_REQUEST, 1);
+        buf_be(&b, first.id, 8);
+        buf_be(&b, first.id, 8);
+        buf_be(&b, 3000, 4);
+        buf_be(&b, n, 4);
+        buf_put(&b, wire, n);
+        arg = exact_copy(b.p, b.len);
+        st = proxy_hijack_buffer_bytes(ctx, CODES[sel >> 4], arg, b.len);
+        free(arg);
+        free(b.p);
+        if (st != PD_OK && st != PD_BAD_ARGUMENT && st != PD_MALFORMED)
+            FAIL("hijack returned %d", st);
+        if (st == PD_OK && have_first &&
+            call_encode(ctx, 0, 0, PD_FLAG_RESPONSE, first.id, first.id, 0, 0, 0, &e) == PD_OK) {
+            check_redecode(&e, &d);
+            if ((e.flag & PD_FLAG_REQUEST) != 0)
+                FAIL("hijack built a request");
+            free(d.raw);
+            free(e.raw);
+        }
+    }
+
+    /* 3. keepalive with an id from the bytes. */
+    for (uint32_t i = 0; i < 8 && i < n; i++)
+        id = (id << 8) | wire[i];
+    if (sel & 0x40)
+        id &= 0xffffffffu;
+    st = proxy_keepalive_buffer_bytes(ctx, (pd_i64)id);
+    if (st != PD_OK && st != PD_BAD_ARGUMENT && st != PD_MALFORMED)
+        FAIL("keepalive returned %d", st);
+    if (st == PD_OK && call_encode(ctx, 0, 0, PD_FLAG_REQUEST | PD_FLAG_HEARTBEAT, id, id, 0, 0,
+                                   0, &e) == PD_OK) {
+        check_redecode(&e, &d);
+        if (!(e.flag & PD_FLAG_HEARTBEAT))
+            FAIL("keepalive built no heartbeat");
+        free(d.raw);
+        free(e.raw);
+    }
+
+    /* 4. reply_keepalive: after a decoded heartbeat request it must succeed. */
+    st = proxy_reply_keepalive_buffer_bytes(ctx, 0, 0);
+    if (st != PD_OK && st != PD_BAD_ARGUMENT && st != PD_MALFORMED)
+        FAIL("reply_keepalive returned %d", st);
+    if (have_first && frames == 1 && (first.flag & PD_FLAG_HEARTBEAT) &&
+        (first.flag & PD_FLAG_REQUEST) && st != PD_OK)
+        FAIL("reply_keepalive after a heartbeat request returned %d", st);
+    if (st == PD_OK && have_first && (first.flag & PD_FLAG_HEARTBEAT) &&
+        (first.flag & PD_FLAG_REQUEST) && frames == 1 &&
+        call_encode(ctx, 0, 0, PD_FLAG_HEARTBEAT, first.id, first.id, 0, 0, 0, &e) == PD_OK) {
+        check_redecode(&e, &d);
+        if (e.flag != PD_FLAG_HEARTBEAT)
+            FAIL("reply_keepalive built flag 0x%llx", (unsigned long long)e.flag);
+        free(d.raw);
+        free(e.raw);
+    }
+
+    /* 5. the bytes as an encode host buffer. */
+    if (call_encode_raw(ctx, wire, n, &e) == PD_OK)
+        free(e.raw);
+
+    if (sel & 0x80)
+        proxy_on_delete(ctx);
+    free(first.raw);
+    clear_result(0);
+    clear_result(1);
+    return 0;
+}
