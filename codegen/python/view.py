@@ -76,7 +76,7 @@ class FrameView:
     from_container: list[str]
     to_container: list[str]
     when: str  # over _disc
-    when_fast: str = ""  # over the _d_* locals of _choose_fast
+    when_fast: str = ""  # over the _d_* locals that decode() reads
     wire_fields: list[tuple[str, str]] = field(default_factory=list)  # spec name, attribute
     roles: dict[str, str] = field(default_factory=dict)
 
@@ -299,7 +299,8 @@ def _value_checks(
         lines.append(f"{indent}    raise ConstantMismatch({v.name!r}, {offset}, {local}, {c})")
     enum = _enum_of(v, by_enum)
     if enum is not None and not enum.open:
-        lines.append(f"{indent}if {local} not in {enum.lookup}:")
+        lines.append(f"{indent}_e_{v.name} = {enum.lookup}.get({local})")
+        lines.append(f"{indent}if _e_{v.name} is None:")
         lines.append(f"{indent}    raise UnknownEnumValue({v.name!r}, {offset}, {local}, "
                      f"{enum.name!r})")
     return lines
@@ -359,6 +360,8 @@ def _decode_lines(
              and not ir.is_constant(e.size)]
     for e in sized:
         out.append(f"_n_{e.name} = {translate(e.size, value, _no_length)}")
+        if _never_negative(frame, e.size):
+            continue
         negative = f"_n_{e.name} < 0"
         if e.present is not None:
             negative = f"{negative} and {translate(e.present, value, _no_length)}"
@@ -394,10 +397,21 @@ def _decode_lines(
         out.append("else:")
         out.extend(f"    {local} = {default}" for local, default in _absent(e, names))
     args = []
+    optional = {n for e in frame.elements if e.present is not None for n in _names_in(e)}
     for name in frame.free_names():
         v = frame.value(name)
-        args.append(_wrap(v, names.local(name), by_enum) if v else names.local(name))
-    out.append(f"return Decoded({view.cls}({', '.join(args)}), _size)")
+        enum = _enum_of(v, by_enum) if v else None
+        if v is None:
+            args.append(names.local(name))
+        elif enum is not None and not enum.open and name not in optional:
+            args.append(f"_e_{name}")  # looked up by the check
+        else:
+            args.append(_wrap(v, names.local(name), by_enum, checked=False))
+    out.append(f"return _tuple_new(Decoded, ({view.cls}({', '.join(args)}), _size))")
+
+
+def _names_in(e: Element) -> list[str]:
+    return [m.name for m in e.members] if isinstance(e, BitsField) else [e.name]
 
 
 def _absent(e: Element, names: _Names) -> list[tuple[str, str]]:
@@ -417,6 +431,16 @@ def _start_of(frame: Frame, c: ir.Checksum) -> int:
         and any(m.name == c.first for m in e.members))
     assert first.offset is not None  # the passes require it
     return first.offset
+
+
+def _never_negative(frame: Frame, size: ir.Expr) -> bool:
+    """A size that is one unsigned field (or a constant) cannot be negative."""
+    if ir.is_constant(size):
+        return ir.evaluate(size) >= 0
+    if isinstance(size, ir.FieldValue):
+        v = frame.value(size.field)
+        return v is not None and (not isinstance(v, IntField) or not v.type.signed)
+    return False
 
 
 def _trailing_int(e: IntField | BitsField, frame: Frame, names: _Names,
@@ -478,8 +502,9 @@ def _encode_lines(
     for e in sized:
         local = names.local(e.name)
         if isinstance(e, KvMapField):
+            refuse_null = e.null_drop and (1 << e.length_type.bits) - 1 <= protocol.max_frame
             out.append(f"{local} = _write_kvmap(_f.{names.attr[e.name]}, "
-                       f"{_len_struct(e.length_type)}, {e.null_drop}, {e.name!r})")
+                       f"{_len_struct(e.length_type)}, {refuse_null}, {e.name!r})")
         elif e.text:
             out.append(f"{local} = _f.{names.attr[e.name]}.encode()")
         else:
