@@ -817,6 +817,11 @@ def _builder(
         assert v is not None
         text = translate(value, _no_length, _no_length, param)
         args.append(f"{names.attr[name]}={_wrap(v, text, by_enum, checked=False)}")
+    for name, data in b.data:
+        element = frame.element(name)
+        literal = repr(data.decode("utf-8")) if isinstance(element, BytesField) and (
+            element.text) else repr(data)
+        args.append(f"{names.attr[name]}={literal}")
     params = [naming.snake(p) for p in b.params]
     sig = {
         "keepalive": f"{params[0]}: int",
