@@ -110,6 +110,11 @@ class RolesView:
     headers_fmt: str
     headers_where: str
     payload: str | None  # member
+    # Encode writes in place around the payload (the frame ends with it); the
+    # headers, which may view the host's buffer, first move to end this many
+    # bytes (C expression) before the frame's end.
+    encode_in_place: bool
+    headers_tail: str
     kept_values: tuple[str, ...]  # free values MOSN does not hand back (struct members)
     kept: tuple[Keep, ...]
 
@@ -634,6 +639,7 @@ def _roles(protocol: Protocol, frame: Frame, names: FrameNames) -> RolesView | N
         ident("f", v.name) for v in frame.values()
         if v.value is None and v.name not in (roles.id, tos_name)
     )
+    in_place, tail = _encode_in_place(frame, names)
     return RolesView(
         kind=roles.kind,
         base_flag="PD_FLAG_REQUEST" if roles.kind == "request" else "PD_FLAG_RESPONSE",
@@ -647,9 +653,41 @@ def _roles(protocol: Protocol, frame: Frame, names: FrameNames) -> RolesView | N
         headers_fmt=_kv_fmt(headers) if isinstance(headers, KvMapField) else "",
         headers_where=_where(frame, roles.headers) if roles.headers else "",
         payload=names.field(roles.payload) if roles.payload else None,
+        encode_in_place=in_place,
+        headers_tail=tail,
         kept_values=kept_values,
         kept=kept,
     )
+
+
+def _written_size(e: Element, names: FrameNames) -> str:
+    """C text of the bytes encode writes for element `e` (fin has checked
+    every length against its size)."""
+    if isinstance(e, IntField | BitsField):
+        return f"{e.type.width}u"
+    if isinstance(e, BytesField) and ir.is_constant(e.size) and e.pad is not None:
+        return f"{ir.evaluate(e.size)}u"
+    return f"(pd_u64){names.field(e.name)}.len"
+
+
+def _encode_in_place(frame: Frame, names: FrameNames) -> tuple[bool, str]:
+    """Whether encode can write the frame in place around the payload the host
+    passed, and the bytes from the headers' end to the frame's end.
+
+    Only when the payload is the frame's last element, as it is, unpadded:
+    then the frame ends where the payload ends in the host's buffer. A
+    trailer after it (a checksum, a constant byte) leaves the copying path.
+    """
+    roles = frame.roles
+    if roles is None or roles.payload is None or not frame.elements:
+        return False, ""
+    last = frame.elements[-1]
+    if last.name != roles.payload or not isinstance(last, BytesField) or last.pad is not None:
+        return False, ""
+    if roles.headers is None:
+        return True, ""
+    at = [e.name for e in frame.elements].index(roles.headers)
+    return True, " + ".join(_written_size(e, names) for e in frame.elements[at + 1:])
 
 
 def _frame(protocol: Protocol, frame: Frame, index: int) -> FrameView:

@@ -82,6 +82,19 @@ __attribute__((no_builtin)) void *memcpy(void *dst, const void *src, pd_size n)
         *d++ = *s++;
     return dst;
 }
+__attribute__((no_builtin)) void *memmove(void *dst, const void *src, pd_size n)
+{
+    pd_u8 *d = dst;
+    const pd_u8 *s = src;
+    if (d < s) {
+        while (n--)
+            *d++ = *s++;
+    } else {
+        while (n--)
+            d[n] = s[n];
+    }
+    return dst;
+}
 __attribute__((no_builtin)) void *memset(void *dst, int c, pd_size n)
 {
     pd_u8 *d = dst;
@@ -432,9 +445,14 @@ PD_FN void *pd_alloc(pd_u64 n)
 }
 #endif
 
+/* The block malloc handed out last, until the ABI call that consumes it
+ * ends: the host's bytes at [pd_arg_at, pd_arg_end), slack from pd_arg_lo. */
+PD_DATA pd_uptr pd_arg_lo, pd_arg_at, pd_arg_end;
+
 /* End of an ABI call: everything allocated since may be reused by the next one. */
 PD_FN int pd_leave(int status)
 {
+    pd_arg_lo = pd_arg_at = pd_arg_end = 0;
     pd_heap_stale = 1;
     return status;
 }
@@ -442,7 +460,27 @@ PD_FN int pd_leave(int status)
 #if !defined(__wasm__)
 #define malloc pd_malloc /* natively, libc keeps its own */
 #endif
-PD_EXPORT("malloc") void *malloc(pd_size size) { return pd_alloc(size); }
+/* The host copies each call's argument into a block from malloc. The block
+ * gets slack in front (the argument's length + 64 bytes) when the heap has
+ * room: an output that ends with a run of the argument (DecodeData and
+ * EncodeData end with the payload) is then written in place, in front of
+ * that run, which is never copied. The slack is part of the call arena, so
+ * it is reused by the next call like everything else. */
+PD_EXPORT("malloc") void *malloc(pd_size size)
+{
+    pd_u64 slack = ((pd_u64)size + 64u + 7u) & ~(pd_u64)7u;
+    pd_u8 *block = pd_alloc(slack + size);
+    if (!block) {
+        slack = 0;
+        block = pd_alloc(size);
+        if (!block)
+            return 0;
+    }
+    pd_arg_lo = (pd_uptr)block;
+    pd_arg_at = pd_arg_lo + (pd_uptr)slack;
+    pd_arg_end = pd_arg_at + size;
+    return block + slack;
+}
 
 PD_EXPORT("proxy_on_memory_allocate") void *proxy_on_memory_allocate(pd_size size)
 {
@@ -474,7 +512,7 @@ PD_INLINE pd_u8 *pd_put(pd_u8 *p, const pd_u8 *end, const pd_u8 *src, pd_u32 n)
 {
     if (!p || (pd_size)(end - p) < n)
         return 0;
-    if (n)
+    if (n && p != src) /* else already in place: an output written around its payload */
         __builtin_memcpy(p, src, n);
     return p + n;
 }
@@ -524,6 +562,41 @@ PD_INLINE pd_u8 *pd_put_le(pd_u8 *p, const pd_u8 *end, unsigned n, pd_u64 v)
         v >>= 8;
     }
     return p + n;
+}
+
+/* Where an in-place output may start, for a call whose argument is buf[0, len):
+ * the slack malloc left in front of buf, or 0 when buf is not the block malloc
+ * handed out last (then every output gets its own buffer). */
+PD_FN pd_u8 *pd_room(const pd_u8 *buf, pd_u32 len)
+{
+    if (!pd_arg_lo || (pd_uptr)buf != pd_arg_at || len > pd_arg_end - pd_arg_at)
+        return 0;
+    return (pd_u8 *)pd_arg_lo;
+}
+
+/* An output of n bytes that ends where `tail` (a run of the argument) ends,
+ * written in place over [room, tail): its start, or 0 when that room is too
+ * small. The writer finds tail already in place and skips it (pd_put); any
+ * other view of the argument in front of tail must be moved (pd_move_end)
+ * or read before the bytes over it are written. */
+PD_FN pd_u8 *pd_out_before(pd_u8 *room, pd_bytes tail, pd_u64 n)
+{
+    pd_u64 front;
+    if (!room || tail.ptr < room || (pd_uptr)tail.ptr + tail.len > pd_arg_end || n < tail.len)
+        return 0;
+    front = (pd_u64)(tail.ptr - room);
+    if (n - tail.len > front)
+        return 0;
+    return room + (front - (n - tail.len));
+}
+
+/* Move b to end at `end` (inside an in-place output; the two may overlap). */
+PD_FN pd_bytes pd_move_end(pd_u8 *end, pd_bytes b)
+{
+    pd_bytes out = {end - b.len, b.len};
+    if (b.len && out.ptr != b.ptr)
+        __builtin_memmove(end - b.len, b.ptr, b.len);
+    return out;
 }
 
 /* Hand a finished buffer [out, end) to the host (type 13 DecodeData, 14 EncodeData). */
@@ -645,12 +718,26 @@ PD_INLINE pd_u64 pd_kv_abi_size(pd_bytes kv, int fmt)
     return size;
 }
 
-/* Write a decoded map in MOSN's encoding. */
+/* Write a decoded map in MOSN's encoding. The map may view input that
+ * [p, end) overlaps (an output written in place): it is moved, or, when its
+ * lengths must be rewritten, read from a copy. */
 PD_INLINE pd_u8 *pd_kv_put_abi(pd_u8 *p, const pd_u8 *end, pd_bytes kv, int fmt)
 {
     unsigned w = PD_KV_WIDTH(fmt);
-    if (PD_KV_IS_ABI(fmt))
-        return pd_put(p, end, kv.ptr, kv.len);
+    if (PD_KV_IS_ABI(fmt)) {
+        if (!p || (pd_size)(end - p) < kv.len)
+            return 0;
+        if (kv.len && p != kv.ptr)
+            __builtin_memmove(p, kv.ptr, kv.len);
+        return p + kv.len;
+    }
+    if (p && kv.len && kv.ptr < end && p < kv.ptr + kv.len) {
+        pd_u8 *copy = pd_alloc(kv.len);
+        if (!copy)
+            return 0;
+        __builtin_memcpy(copy, kv.ptr, kv.len);
+        kv.ptr = copy;
+    }
     for (pd_u32 i = 0; i < kv.len;) {
         pd_u64 len = pd_kv_len(kv.ptr + i, fmt);
         i += w;
