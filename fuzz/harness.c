@@ -8,8 +8,9 @@
  * driven as MOSN drives them, every argument buffer in its own exact-size
  * malloc so AddressSanitizer catches any read or write outside it.
  *
- * Input: byte 0 selects variations (context, hijack code, header and payload
- * changes, context deletion), the rest are the connection's bytes. Per input:
+ * Input: byte 0 selects variations (context, argument buffers, hijack code,
+ * header and payload changes, context deletion), the rest are the
+ * connection's bytes. Per input:
  *  1. decode frames off the front until one is not OK; after each, encode the
  *     command back (headers and payload maybe changed, the id maybe replaced)
  *     and decode that output again: it must be one whole frame carrying the
@@ -106,13 +107,36 @@ static void buf_be(buf_t *b, uint64_t v, unsigned n)
     buf_put(b, tmp, n);
 }
 
-/* An exact-size heap copy, as MOSN copies an argument into guest memory. */
+/* An exact-size heap copy of an argument. */
 static uint8_t *exact_copy(const uint8_t *src, uint32_t n)
 {
     uint8_t *p = malloc(n ? n : 1);
     if (n)
         memcpy(p, src, n);
     return p;
+}
+
+/* How arguments reach the plugin: in a block from its exported malloc, as
+ * MOSN copies them (then the plugin may write its output around them), or in
+ * an exact-size libc block of their own (AddressSanitizer then bounds them
+ * on both sides). Chosen per input by bit 0 of the selector. */
+static int via_plugin_malloc;
+
+static uint8_t *arg_in(const uint8_t *src, uint32_t n)
+{
+    uint8_t *p;
+    if (!via_plugin_malloc)
+        return exact_copy(src, n);
+    p = pd_malloc(n);
+    if (p && n)
+        memcpy(p, src, n);
+    return p;
+}
+
+static void arg_done(uint8_t *p)
+{
+    if (!via_plugin_malloc) /* else the plugin's: reused by its next call */
+        free(p);
 }
 
 typedef struct {
@@ -170,14 +194,16 @@ typedef struct {
 
 static int call_decode(pd_u32 ctx, const uint8_t *data, uint32_t n, decoded_t *d)
 {
-    uint8_t *arg = exact_copy(data, n);
+    uint8_t *arg = arg_in(data, n);
     uint64_t hb, flag, id, tos, drain, plen;
     int st;
     rd_t r;
 
     clear_result(0);
+    if (!arg)
+        return PD_MALFORMED; /* the plugin's malloc refused: MOSN fails the call */
     st = proxy_decode_buffer_bytes(ctx, arg, n);
-    free(arg); /* anything the plugin keeps must have been copied */
+    arg_done(arg); /* anything the plugin keeps must have been copied */
     if (st != PD_OK && st != PD_MALFORMED && st != PD_NEED_MORE)
         FAIL("decode returned %d", st);
     if (st != PD_OK) {
@@ -216,14 +242,16 @@ typedef struct {
 
 static int call_encode_raw(pd_u32 ctx, const uint8_t *buf, uint32_t n, encoded_t *e)
 {
-    uint8_t *arg = exact_copy(buf, n);
+    uint8_t *arg = arg_in(buf, n);
     uint64_t hb, flag, id, tos, flen;
     int st;
     rd_t r;
 
     clear_result(1);
+    if (!arg)
+        return PD_MALFORMED;
     st = proxy_encode_buffer_bytes(ctx, arg, n);
-    free(arg);
+    arg_done(arg);
     if (st != PD_OK && st != PD_MALFORMED)
         FAIL("encode returned %d", st);
     if (st != PD_OK) {
@@ -332,6 +360,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size > 0x1000000)
         return 0;
+    via_plugin_malloc = sel & 1;
     proxy_on_context_create(ctx, 1);
 
     /* 1. decode what is there, frame by frame; round-trip each. */
@@ -361,9 +390,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         buf_be(&b, 3000, 4);
         buf_be(&b, n, 4);
         buf_put(&b, wire, n);
-        arg = exact_copy(b.p, b.len);
-        st = proxy_hijack_buffer_bytes(ctx, CODES[sel >> 4], arg, b.len);
-        free(arg);
+        arg = arg_in(b.p, b.len);
+        st = arg ? proxy_hijack_buffer_bytes(ctx, CODES[sel >> 4], arg, b.len) : PD_MALFORMED;
+        arg_done(arg);
         free(b.p);
         if (st != PD_OK && st != PD_BAD_ARGUMENT && st != PD_MALFORMED)
             FAIL("hijack returned %d", st);
