@@ -6,7 +6,7 @@
 OUTDIR/src gets <name>.c and protodsl_rt.h; OUTDIR/seeds gets one file per
 seed, named by its SHA-1 as libFuzzer names corpus files. A seed is a selector
 byte (see fuzz/harness.c) followed by wire bytes: the shared vectors of
-tests/vectors whose file name starts with the protocol's name, frames and
+tests/vectors whose file name (up to a '-') starts the protocol's name, frames and
 mutated frames drawn from protodsl.testing.strategies, a few concatenations,
 and the inputs that trap MOSN's own TinyGo bolt plugin. Prints the protocol's
 name (the stem of the generated .c) on its last line.
@@ -59,7 +59,7 @@ def vector_frames(protocol: Protocol) -> Iterator[bytes]:
                 yield from walk(item)
 
     for path in sorted(VECTORS.glob("*.json")):
-        if path.stem.split("-")[0] == protocol.name:
+        if protocol.name.startswith(path.stem.split("-")[0]):
             yield from walk(json.loads(path.read_text("utf-8")))
 
 
