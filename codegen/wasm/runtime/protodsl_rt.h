@@ -452,7 +452,7 @@ PD_DATA pd_uptr pd_arg_lo, pd_arg_at, pd_arg_end;
 /* End of an ABI call: everything allocated since may be reused by the next one. */
 PD_FN int pd_leave(int status)
 {
-    pd_arg_lo = pd_arg_at = pd_arg_end = 0;
+    pd_arg_lo = 0; /* the block is the call's: no longer room for the next */
     pd_heap_stale = 1;
     return status;
 }
@@ -564,12 +564,19 @@ PD_INLINE pd_u8 *pd_put_le(pd_u8 *p, const pd_u8 *end, unsigned n, pd_u64 v)
     return p + n;
 }
 
+/* -DPD_IN_PLACE=0 gives every output its own buffer, as when there is no
+ * room: the tests run the copying path that way on every input. */
+#ifndef PD_IN_PLACE
+#define PD_IN_PLACE 1
+#endif
+
 /* Where an in-place output may start, for a call whose argument is buf[0, len):
  * the slack malloc left in front of buf, or 0 when buf is not the block malloc
  * handed out last (then every output gets its own buffer). */
 PD_FN pd_u8 *pd_room(const pd_u8 *buf, pd_u32 len)
 {
-    if (!pd_arg_lo || (pd_uptr)buf != pd_arg_at || len > pd_arg_end - pd_arg_at)
+    if (!PD_IN_PLACE || !pd_arg_lo || (pd_uptr)buf != pd_arg_at ||
+        len > pd_arg_end - pd_arg_at)
         return 0;
     return (pd_u8 *)pd_arg_lo;
 }
