@@ -822,23 +822,33 @@ struct pd_cmd {
 };
 
 /* u32 header_bytes | header map | u8 flag | u64 replaced_id | u64 command_id |
- * u32 timeout_or_status | u32 payload_len | payload, every length checked. */
+ * u32 timeout_or_status | u32 payload_len | payload, every length checked.
+ * After the map the layout is fixed: 25 bytes, then the payload. */
 PD_FN int pd_cmd_parse(const pd_u8 *buf, pd_u32 len, struct pd_cmd *c)
 {
-    pd_cur cur = {buf, len};
-    pd_u64 header_bytes, payload_len;
-    const char *what = "truncated";
-    if (!pd_take_be(&cur, 4, &header_bytes) || header_bytes > cur.left ||
-        !pd_take(&cur, (pd_u32)header_bytes, &c->headers))
-        what = "header_bytes past the buffer";
-    else if (!pd_abi_map_ok(c->headers))
-        what = "malformed header map";
-    else if (pd_take_be(&cur, 1, &c->flag) && pd_take_be(&cur, 8, &c->replaced_id) &&
-             pd_take_be(&cur, 8, &c->command_id) &&
-             pd_take_be(&cur, 4, &c->timeout_or_status) && pd_take_be(&cur, 4, &payload_len)) {
-        if (payload_len == cur.left && pd_take(&cur, (pd_u32)payload_len, &c->payload))
+    const char *what = "header_bytes past the buffer";
+    pd_u32 header_bytes, rest;
+    const pd_u8 *p;
+    if (len >= 4 && (header_bytes = (pd_u32)pd_rd_be(buf, 4)) <= len - 4) {
+        c->headers.ptr = buf + 4;
+        c->headers.len = header_bytes;
+        p = buf + 4 + header_bytes;
+        rest = len - 4 - header_bytes;
+        if (!pd_abi_map_ok(c->headers)) {
+            what = "malformed header map";
+        } else if (rest < 25) {
+            what = "truncated";
+        } else if (pd_rd_be(p + 21, 4) != rest - 25) {
+            what = "payload_len disagrees with the buffer";
+        } else {
+            c->flag = p[0];
+            c->replaced_id = pd_rd_be(p + 1, 8);
+            c->command_id = pd_rd_be(p + 9, 8);
+            c->timeout_or_status = pd_rd_be(p + 17, 4);
+            c->payload.ptr = p + 25;
+            c->payload.len = rest - 25;
             return PD_OK;
-        what = "payload_len disagrees with the buffer";
+        }
     }
     return pd_fail_call("encode", "host buffer", what, len);
 }
