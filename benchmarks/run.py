@@ -73,7 +73,9 @@ METHOD = (
     "4096-byte content.",
     "This wasmtime meters `memory.copy` at 1 fuel per byte copied, so every byte a plugin "
     "copies (payload, header map, struct copies) counts like an instruction; the ABI-only "
-    "plugin, which copies its input once, pays it too.",
+    "plugin, which copies its input once, pays it too. The generated plugin writes its "
+    "DecodeData and EncodeData in place, ending at the payload inside the argument copy "
+    "(its `malloc` leaves room in front), so it copies the header map but not the payload.",
     "TinyGo fuel and module size are the issue's figures for MOSN's shipped plugin, not "
     "re-measured here.",
     "Examples/s: `protodsl.testing.runner.run_all` with seed 0; then the Wasm-side properties "
