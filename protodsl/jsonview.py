@@ -5,12 +5,12 @@ values print as their member names. Both forms are accepted back by `encode`."""
 
 from __future__ import annotations
 
+import dataclasses
 from types import ModuleType
 from typing import Any
 
-from protodsl.codegen.python.naming import snake
 from protodsl.host import DecodedCommand
-from protodsl.ir import Frame, KvMapField, Protocol
+from protodsl.ir import Frame, KvMapField, ListField, Protocol
 
 
 class JsonFrameError(Exception):
@@ -39,7 +39,8 @@ def _show(value: Any) -> Any:
     if isinstance(value, bytes):
         return show_bytes(value)
     if isinstance(value, list):
-        return [[show_bytes(k), show_bytes(v)] for k, v in value]
+        return [dataclasses.asdict(item) if dataclasses.is_dataclass(item)
+                else [show_bytes(item[0]), show_bytes(item[1])] for item in value]
     if hasattr(value, "name") and isinstance(value, int):
         return value.name
     return value
@@ -111,7 +112,7 @@ def frame_from_json(codec: ModuleType, protocol: Protocol, obj: Any) -> Any:
             if spec.value(key) is None and spec.element(key) is None:
                 raise JsonFrameError(f"frame '{name}' has no field '{key}'")
             continue  # constants and computed lengths are written by encode
-        kwargs[snake(key)] = _field_value(protocol, spec, key, value)
+        kwargs[codec.ATTRS[name][key]] = _field_value(codec, protocol, spec, key, value)
     frame = cls(**kwargs)
     roles: dict[str, Any] = {}
     if spec.roles is not None:
@@ -139,7 +140,8 @@ def _pairs(value: Any, where: str) -> list[tuple[bytes, bytes]]:
     return [(read_bytes(k, where), read_bytes(v, where)) for k, v in value]
 
 
-def _field_value(protocol: Protocol, spec: Frame, key: str, value: Any) -> Any:
+def _field_value(codec: ModuleType, protocol: Protocol, spec: Frame, key: str, value: Any
+                 ) -> Any:
     node = spec.value(key)
     if node is not None:
         if isinstance(value, str) and node.enum:
@@ -152,6 +154,16 @@ def _field_value(protocol: Protocol, spec: Frame, key: str, value: Any) -> Any:
     element = spec.element(key)
     if isinstance(element, KvMapField):
         return _pairs(value, key)
+    if isinstance(element, ListField):
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise JsonFrameError(f"{key}: expected a list of objects")
+        cls = codec.RECORDS[element.record]
+        attrs = codec.ATTRS[element.record]
+        try:
+            return [cls(**{attrs.get(k, k): _int(v, key) for k, v in item.items()})
+                    for item in value]
+        except TypeError as exc:
+            raise JsonFrameError(f"{key}: {exc}") from None
     data = read_bytes(value, key)
     if getattr(element, "text", False):
         try:

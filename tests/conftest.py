@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, settings
 from protodsl.codecs import load_python
 from protodsl.ir import Protocol
 from protodsl.passes.pipeline import compile_file
-
 from tests.helpers import SPECS
 
 settings.register_profile(

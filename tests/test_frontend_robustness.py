@@ -460,10 +460,7 @@ def test_hostile_names_cli(workdir: Path) -> None:
     assert check_and_gen(HOSTILE) == 0
 
 
-# ---- known Python backend bugs (codegen/ is not the frontend's to fix) -----------
-# Found while writing hostile_names.proto-dsl. Each is an xfail with the exact
-# failure; not strict, since the backend is being fixed as this is written: an
-# XPASS in the summary means that its marker can go.
+# ---- names that once broke the Python backend (found with hostile_names.proto-dsl) --
 
 
 def _hostile_variant(old: str, new: str) -> Protocol:
@@ -476,9 +473,6 @@ def _generate(protocol: Protocol) -> ModuleType:
     return load_python(protocol, name=f"hostile_variant_{id(protocol)}")
 
 
-@pytest.mark.xfail(strict=False, raises=SyntaxError,
-                   reason="codegen/python: builder parameters are not escaped: "
-                          "`def keepalive(self: ...)`/`(class: Class)` is invalid Python")
 def test_python_builder_parameters_named_like_keywords() -> None:
     protocol = _hostile_variant("keepalive_reply def(req) {\n    type   = False\n"
                                 "    int    = req.int",
@@ -488,10 +482,6 @@ def test_python_builder_parameters_named_like_keywords() -> None:
     assert codec.command_id(codec.keepalive_reply(codec.keepalive(3))) == 3
 
 
-@pytest.mark.xfail(strict=False, raises=AttributeError,
-                   reason="codegen/python: a field named `struct` becomes a local that "
-                          "shadows the struct module in _encode_<frame>, so a value out of "
-                          "range raises AttributeError instead of EncodeError")
 def test_python_field_named_like_an_imported_module() -> None:
     protocol = _hostile_variant("dict", "struct")
     codec = _generate(protocol)
@@ -500,9 +490,6 @@ def test_python_field_named_like_an_imported_module() -> None:
         codec.encode(frame)
 
 
-@pytest.mark.xfail(strict=False, raises=TypeError,
-                   reason="codegen/python: a field `Def` in frame `def` becomes a local "
-                          "that shadows the frame class `Def` in _decode_def")
 def test_python_field_named_like_its_frame_class() -> None:
     protocol = _hostile_variant("    Return: u8", "    Def:    u8\n    Return: u8")
     codec = _generate(protocol)
@@ -510,10 +497,6 @@ def test_python_field_named_like_its_frame_class() -> None:
     assert codec.decode(wire).consumed == len(wire)
 
 
-@pytest.mark.xfail(strict=False, raises=Exception,
-                   reason="codegen/python: enums whose names differ only by case (Kind, "
-                          "KIND) share one table _KIND_VALUES, so one enum's values are "
-                          "checked against the other's")
 def test_python_enums_differing_only_by_case() -> None:
     protocol = compile_source(
         'protocol p "p" {\n  enum Kind: u8 {\n    a = 0\n  }\n  enum KIND: u8 {\n    x = 5\n'

@@ -13,14 +13,16 @@ from protodsl.codegen.python.expr import translate
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
     BitsField,
-    Element,
     Builder,
     BytesField,
+    Element,
     Frame,
     IntField,
     IntType,
     KvMapField,
+    ListField,
     Protocol,
+    Record,
     ValueNode,
 )
 
@@ -78,6 +80,7 @@ class FrameView:
     when: str  # over _disc
     when_fast: str = ""  # over the _d_* locals that decode() reads
     wire_fields: list[tuple[str, str]] = field(default_factory=list)  # spec name, attribute
+    attrs: dict[str, str] = field(default_factory=dict)  # every spec name -> attribute
     roles: dict[str, str] = field(default_factory=dict)
 
 
@@ -106,15 +109,37 @@ class ModuleView:
     disc_field: str
     disc_offset: int
     disc_reads: list[str] = field(default_factory=list)
+    records: list[RecordView] = field(default_factory=list)
+
+
+@dataclass
+class RecordView:
+    """A record's dataclass and the straight-line reader and writer of a list of it."""
+
+    name: str  # spec name, in helper names
+    cls: str
+    doc: str | None
+    fields: list[str]  # attributes, in wire order
+    attrs: dict[str, str]  # spec name -> attribute
+    format: str  # struct format of one record
+    size: int
 
 
 class _Names:
     """Per-frame names: attribute and local for each spec name."""
 
-    def __init__(self, frame: Frame) -> None:
-        self.attr = {e.name: naming.snake(e.name) for e in frame.elements}
+    def __init__(self, frame: Frame, module_names: frozenset[str]) -> None:
+        """`module_names`: the classes and enums the module defines, which a local
+        or a class attribute of the same name would hide."""
+        def safe(name: str) -> str:
+            attr = naming.snake(name)
+            while attr in module_names:
+                attr += "_"
+            return attr
+
+        self.attr = {e.name: safe(e.name) for e in frame.elements}
         for v in frame.values():
-            self.attr[v.name] = naming.snake(v.name)
+            self.attr[v.name] = safe(v.name)
 
     def local(self, name: str) -> str:
         return self.attr[name]
@@ -125,16 +150,21 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
     enum_names = {e.name: ns.claim(e.name) for e in protocol.enums}
     enums = [
         EnumView(
-            enum_names[e.name], e.doc, e.open, f"_{enum_names[e.name].upper()}_VALUES",
+            enum_names[e.name], e.doc, e.open, f"_values_{enum_names[e.name]}",
             [(naming.member(m.name), m.value, m.doc) for m in e.members],
         )
         for e in protocol.enums
     ]
     by_enum = {e.name: v for e, v in zip(protocol.enums, enums, strict=True)}
+    record_classes = {r.name: ns.claim(naming.camel(r.name)) for r in protocol.records}
+    records = [_record(protocol, r, record_classes[r.name]) for r in protocol.records]
     classes = {f.name: ns.claim(naming.camel(f.name)) for f in protocol.frames}
-    frames = [_frame(protocol, f, classes[f.name], by_enum) for f in protocol.frames]
+    module_names = frozenset([*enum_names.values(), *record_classes.values(), *classes.values()])
+    frames = [_frame(protocol, f, classes[f.name], by_enum, record_classes, module_names)
+              for f in protocol.frames]
     disc_struct, disc_values = _discriminator(protocol)
-    builders = [_builder(protocol, b, classes, by_enum) for b in protocol.builders]
+    builders = [_builder(protocol, b, classes, by_enum, module_names)
+                for b in protocol.builders]
     chooser = _chooser(protocol)
     reads = _fast_discriminator(protocol)
     for fv, f in zip(frames, protocol.frames, strict=True):
@@ -142,8 +172,21 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
     return ModuleView(
         protocol.name, protocol.mosn_name, source, protocol.doc, protocol.max_frame, enums,
         frames, builders, protocol.discriminator_size, disc_struct, disc_values,
-        chooser[0], chooser[1], reads,
+        chooser[0], chooser[1], reads, records,
     )
+
+
+def _record(protocol: Protocol, r: Record, cls: str) -> RecordView:
+    order = ">" if protocol.byte_order == "big" else "<"
+    fields = [naming.snake(e.name) for e in r.elements]
+    formats = []
+    for e in r.elements:
+        assert isinstance(e, IntField) and not _raw(e.type, protocol.byte_order), (
+            "records hold plain integers")
+        formats.append(struct_code(e.type))
+    return RecordView(r.name, cls, r.doc, fields,
+                      {e.name: a for e, a in zip(r.elements, fields, strict=True)},
+                      order + "".join(formats), r.size)
 
 
 def _fast_discriminator(protocol: Protocol) -> list[str]:
@@ -187,7 +230,8 @@ def _enum_of(v: ValueNode, by_enum: dict[str, EnumView]) -> EnumView | None:
     return by_enum[v.enum] if v.enum else None
 
 
-def _hint(frame: Frame, name: str, by_enum: dict[str, EnumView]) -> tuple[str, str]:
+def _hint(frame: Frame, name: str, by_enum: dict[str, EnumView],
+          record_classes: dict[str, str]) -> tuple[str, str]:
     """(type hint, default) of a free field."""
     value = frame.value(name)
     if value is not None:
@@ -200,21 +244,23 @@ def _hint(frame: Frame, name: str, by_enum: dict[str, EnumView]) -> tuple[str, s
     element = frame.element(name)
     if isinstance(element, KvMapField):
         return "list[tuple[bytes, bytes]]", "field(default_factory=list)"
+    if isinstance(element, ListField):
+        return f"list[{record_classes[element.record]}]", "field(default_factory=list)"
     assert isinstance(element, BytesField)
     return ("str", '""') if element.text else ("bytes", 'b""')
 
 
 def _frame(
-    protocol: Protocol, frame: Frame, cls: str, by_enum: dict[str, EnumView]
+    protocol: Protocol, frame: Frame, cls: str, by_enum: dict[str, EnumView],
+    record_classes: dict[str, str], module_names: frozenset[str],
 ) -> FrameView:
-    names = _Names(frame)
-    upper = frame.name.upper()
+    names = _Names(frame, module_names)
     head_elements = [e for e in frame.elements if e.offset is not None
                      and e.offset < frame.header_size]
     head_format = ">" if protocol.byte_order == "big" else "<"
     fields = []
     for name in frame.free_names():
-        hint, default = _hint(frame, name, by_enum)
+        hint, default = _hint(frame, name, by_enum, record_classes)
         element = frame.value(name) or frame.element(name)
         fields.append(FieldView(names.attr[name], name, hint, default,
                                 element.doc if element else None))
@@ -227,9 +273,9 @@ def _frame(
     ]
     view = FrameView(
         name=frame.name, spec_name=frame.name, cls=cls, doc=frame.doc, fields=fields,
-        constants=constants, computed=computed, head=f"_{upper}_HEAD",
+        constants=constants, computed=computed, head=f"_head_{frame.name}",
         head_format=head_format + "".join(_code(e, protocol.byte_order) for e in head_elements),
-        head_size=frame.header_size, checks=f"_{upper}_CHECKS", check_rows=[],
+        head_size=frame.header_size, checks=f"_checks_{frame.name}", check_rows=[],
         decode=[], encode=[], construct_fields=[], from_container=[], to_container=[],
         when=translate(frame.when, lambda n: f"_disc[{n!r}]", _no_length),
     )
@@ -238,6 +284,7 @@ def _frame(
     _construct_lines(protocol, frame, names, view, by_enum)
     view.to_container = _to_container(frame, names)
     view.wire_fields = [(v, names.attr[v]) for v in _wire_names(frame)]
+    view.attrs = {n: names.attr[n] for n in _wire_names(frame) if not n.startswith("_")}
     _role_lines(frame, names, view)
     return view
 
@@ -284,6 +331,8 @@ def _length_of(
     value = access(name)
     if isinstance(element, KvMapField):
         return f"_kvmap_size({value}, {element.length_type.width})"
+    if isinstance(element, ListField):
+        return f"len({value}) * _record_size_{element.record}"
     if isinstance(element, BytesField) and element.text and not encoded:
         return f"len({value}.encode())"
     return f"len({value})"
@@ -356,8 +405,15 @@ def _decode_lines(
             out.extend(_finish_bytes(e, local, str(e.offset)))
     value = lambda n: names.local(n)  # noqa: E731
     rest = [e for e in frame.elements if e not in head]
-    sized = [e for e in rest if isinstance(e, BytesField | KvMapField)
+    prefix = [e for e in rest if frame.elements.index(e) < frame.prefix_count()]
+    tail = [e for e in rest if e not in prefix]
+    sized = [e for e in rest if isinstance(e, BytesField | KvMapField | ListField)
              and not ir.is_constant(e.size)]
+    if rest:
+        out.append(f"_off = {frame.header_size}")
+    for e in prefix:  # fixed width after the header, each there or not: sizes may read them
+        out.extend(_read_element(e, frame, names, by_enum, sized, value, f"_end < _off + "
+                                 f"{_width_of(e)}", more=True))
     for e in sized:
         out.append(f"_n_{e.name} = {translate(e.size, value, _no_length)}")
         if _never_negative(frame, e.size):
@@ -372,30 +428,9 @@ def _decode_lines(
     out.append(f"    raise FrameTooLarge({frame.name!r}, 0, _size, MAX_FRAME)")
     out.append("if _end < _size:")
     out.append("    return NeedMore(_end, _size)")
-    if rest:
-        out.append(f"_off = {frame.header_size}")
-    for i, e in enumerate(rest):
-        lines: list[str] = []
-        if isinstance(e, IntField | BitsField):
-            lines.extend(_trailing_int(e, frame, names, by_enum))
-            step = str(e.type.width)
-        elif isinstance(e, KvMapField):
-            step = f"_n_{e.name}"
-            lines.append(f"{names.local(e.name)} = _read_kvmap(_buf, _off, _off + {step}, "
-                         f"{_len_struct(e.length_type)}, {e.null_drop}, {e.name!r})")
-        else:
-            step = f"_n_{e.name}" if e in sized else str(ir.evaluate(e.size))
-            lines.append(f"{names.local(e.name)} = _buf[_off:_off + {step}]")
-            lines.extend(_finish_bytes(e, names.local(e.name), "_off"))
-        if i < len(rest) - 1:
-            lines.append(f"_off += {step}")
-        if e.present is None:
-            out.extend(lines)
-            continue
-        out.append(f"if {translate(e.present, value, _no_length)}:")
-        out.extend("    " + line for line in lines)
-        out.append("else:")
-        out.extend(f"    {local} = {default}" for local, default in _absent(e, names))
+    for i, e in enumerate(tail):
+        out.extend(_read_element(e, frame, names, by_enum, sized, value, None,
+                                 more=i < len(tail) - 1))
     args = []
     optional = {n for e in frame.elements if e.present is not None for n in _names_in(e)}
     for name in frame.free_names():
@@ -410,6 +445,47 @@ def _decode_lines(
     out.append(f"return _tuple_new(Decoded, ({view.cls}({', '.join(args)}), _size))")
 
 
+def _width_of(e: Element) -> int:
+    if isinstance(e, IntField | BitsField):
+        return e.type.width
+    assert isinstance(e, BytesField)
+    return ir.evaluate(e.size)
+
+
+def _read_element(
+    e: Element, frame: Frame, names: _Names, by_enum: dict[str, EnumView], sized: list[Element],
+    value: Callable[[str], str], short: str | None, more: bool,
+) -> list[str]:
+    """Read one element at _off (and step past it when `more`); `short` is the
+    condition under which the buffer ends inside it (need more)."""
+    lines: list[str] = []
+    if short is not None:
+        lines += [f"if {short}:", "    return NeedMore(_end, None)"]
+    if isinstance(e, IntField | BitsField):
+        lines.extend(_trailing_int(e, frame, names, by_enum))
+        step = str(e.type.width)
+    elif isinstance(e, KvMapField):
+        step = f"_n_{e.name}"
+        lines.append(f"{names.local(e.name)} = _read_kvmap(_buf, _off, _off + {step}, "
+                     f"{_len_struct(e.length_type)}, {e.null_drop}, {e.name!r})")
+    elif isinstance(e, ListField):
+        step = f"_n_{e.name}"
+        lines.append(f"{names.local(e.name)} = _read_{e.record}(_buf, _off, _off + {step}, "
+                     f"{e.name!r})")
+    else:
+        step = f"_n_{e.name}" if e in sized else str(ir.evaluate(e.size))
+        lines.append(f"{names.local(e.name)} = _buf[_off:_off + {step}]")
+        lines.extend(_finish_bytes(e, names.local(e.name), "_off"))
+    if more:
+        lines.append(f"_off += {step}")
+    if e.present is None:
+        return lines
+    return [f"if {translate(e.present, value, _no_length)}:",
+            *("    " + line for line in lines),
+            "else:",
+            *(f"    {local} = {default}" for local, default in _absent(e, names))]
+
+
 def _names_in(e: Element) -> list[str]:
     return [m.name for m in e.members] if isinstance(e, BitsField) else [e.name]
 
@@ -420,7 +496,7 @@ def _absent(e: Element, names: _Names) -> list[tuple[str, str]]:
         return [(names.local(m.name), "0") for m in e.members]
     if isinstance(e, IntField):
         return [(names.local(e.name), "0")]
-    if isinstance(e, KvMapField):
+    if isinstance(e, KvMapField | ListField):
         return [(names.local(e.name), "[]")]
     return [(names.local(e.name), '""' if e.text else 'b""')]
 
@@ -498,10 +574,12 @@ def _encode_lines(
     for v in frame.values():
         if v.name in free:
             out.append(f"{names.local(v.name)} = _f.{names.attr[v.name]}")
-    sized = [e for e in frame.elements if isinstance(e, BytesField | KvMapField)]
+    sized = [e for e in frame.elements if isinstance(e, BytesField | KvMapField | ListField)]
     for e in sized:
         local = names.local(e.name)
-        if isinstance(e, KvMapField):
+        if isinstance(e, ListField):
+            out.append(f"{local} = _write_{e.record}(_f.{names.attr[e.name]}, {e.name!r})")
+        elif isinstance(e, KvMapField):
             refuse_null = e.null_drop and (1 << e.length_type.bits) - 1 <= protocol.max_frame
             out.append(f"{local} = _write_kvmap(_f.{names.attr[e.name]}, "
                        f"{_len_struct(e.length_type)}, {refuse_null}, {e.name!r})")
@@ -548,7 +626,7 @@ def _encode_lines(
     for e in sized:
         if _sized_by_own_length(frame, e):
             continue  # `n = len(x)` and `x[n]`: consistent by construction
-        if isinstance(e, KvMapField) or e.pad is None:
+        if not isinstance(e, BytesField) or e.pad is None:
             differs = f"len({names.local(e.name)}) != {translate(e.size, value, length)}"
             if e.present is not None:
                 differs = f"_p_{e.name} and {differs}"
@@ -617,7 +695,7 @@ def _encode_lines(
     out.append(f"    raise _type_error({view.cls}, _f) from None")
 
 
-def _sized_by_own_length(frame: Frame, e: BytesField | KvMapField) -> bool:
+def _sized_by_own_length(frame: Frame, e: BytesField | KvMapField | ListField) -> bool:
     if not isinstance(e.size, ir.FieldValue):
         return False
     length = frame.value(e.size.field)
@@ -636,10 +714,9 @@ def _construct_lines(
 ) -> None:
     """The reference: one declarative construct Struct per frame."""
     out = view.construct_fields
-    ctx_value = lambda n: f"_c[{n!r}]"  # noqa: E731
+    ctx_value = lambda n: _container_path(frame, n)  # noqa: E731
     ctx_length = lambda n: _length_of(frame, n, ctx_value, encoded=True)  # noqa: E731
-    head = [e for e in frame.elements if e.offset is not None and e.offset < frame.header_size]
-    sized = [e for e in frame.elements if isinstance(e, BytesField | KvMapField)]
+    sized = [e for e in frame.elements if isinstance(e, BytesField | KvMapField | ListField)]
 
     def int_con(v: ValueNode, base: str) -> str:
         if v.constant and v.value is not None:
@@ -667,18 +744,26 @@ def _construct_lines(
             con = f"cs.BitStruct({members})"
             if e.type.byte_order == "little" and e.type.width > 1:
                 con = f"cs.ByteSwapped({con})"
+        elif isinstance(e, ListField):
+            size = translate(e.size, ctx_value, ctx_length)
+            con = (f"cs.FixedSized(lambda _c: {size}, _Section(_read_{e.record}, "
+                   f"_write_{e.record}, {e.name!r}))")
         elif isinstance(e, KvMapField):
             size = translate(e.size, ctx_value, ctx_length)
+            length = _len_struct(e.length_type)
             con = (f"cs.FixedSized(lambda _c: {size}, "
-                   f"_KvMap({_len_struct(e.length_type)}, {e.null_drop}, {e.name!r}))")
+                   f"_Section(lambda b, o, e, n: _read_kvmap(b, o, e, {length}, {e.null_drop}, n), "
+                   f"lambda v, n: _write_kvmap(v, {length}, {e.null_drop}, n), {e.name!r}))")
         else:
             con = f"cs.Bytes(lambda _c: {translate(e.size, ctx_value, ctx_length)})"
         if e.present is not None:
-            con = f"cs.If(lambda _c: {translate(e.present, ctx_value, ctx_length)}, {con})"
-        if not isinstance(e, BitsField):
-            con = f"_Located({e.name!r}, {e.offset}, {con})"
+            absent = (_absent(e, names)[0][1] if not isinstance(e, BitsField) else
+                      "{" + ", ".join(f"{m.name!r}: 0" for m in e.members) + "}")
+            con = (f"cs.IfThenElse(lambda _c: {translate(e.present, ctx_value, ctx_length)}, "
+                   f"{con}, cs.Computed({absent}))")
+        con = f"_Located({e.name!r}, {e.offset}, {con})"
         out.append(f"{e.name!r} / {con}")
-        if e is (head[-1] if head else None):
+        if e is frame.elements[max(frame.prefix_count(), 1) - 1]:
             for s in sized:
                 size = translate(s.size, ctx_value, ctx_length)
                 ok = f"{size} >= 0"
@@ -800,11 +885,12 @@ def _width(e: IntField | BitsField | BytesField | KvMapField) -> int:
 
 
 def _builder(
-    protocol: Protocol, b: Builder, classes: dict[str, str], by_enum: dict[str, EnumView]
+    protocol: Protocol, b: Builder, classes: dict[str, str], by_enum: dict[str, EnumView],
+    module_names: frozenset[str],
 ) -> BuilderView:
     frame = protocol.frame(b.frame)
     assert frame is not None
-    names = _Names(frame)
+    names = _Names(frame, module_names)
     request_cls = next((classes[f.name] for f in protocol.frames
                         if f.roles is not None and f.roles.kind == "request"), "Frame")
 

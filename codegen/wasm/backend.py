@@ -14,7 +14,7 @@ from protodsl.codegen.wasm.view import DECODE_FIXED, ENCODE_PREFIX, build_view
 
 from protodsl.diagnostics import Diagnostic, SpecError
 from protodsl.ir.expr import Checksum
-from protodsl.ir.model import IntField, Protocol
+from protodsl.ir.model import IntField, ListField, Protocol
 
 RUNTIME_HEADER = "protodsl_rt.h"
 
@@ -63,6 +63,9 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
             if e.present is not None:
                 out.append(Diagnostic(e.span, f"the Wasm target does not support conditional "
                                       f"fields yet: '{e.name}'"))
+            if isinstance(e, ListField):
+                out.append(Diagnostic(e.span, f"the Wasm target does not support lists of "
+                                      f"records yet: '{e.name}'"))
             if isinstance(e, IntField) and isinstance(e.value, Checksum):
                 out.append(Diagnostic(e.span, f"the Wasm target does not support checksums "
                                       f"yet: '{e.name}'"))

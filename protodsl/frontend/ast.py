@@ -120,6 +120,17 @@ class Bits:
     members: tuple[BitMember, ...]
     doc: str | None
     span: Span
+    present: Expr | None = None
+
+
+@dataclass(frozen=True)
+class Record:
+    """`record NAME { ... }`: fixed-width fields repeated by a `list(NAME)` field."""
+
+    name: str
+    items: tuple[Field | Bits, ...]
+    doc: str | None
+    span: Span
 
 
 @dataclass(frozen=True)
@@ -211,3 +222,4 @@ class Protocol:
     builders: tuple[Builder, ...]
     doc: str | None
     span: Span
+    records: tuple[Record, ...] = ()

@@ -111,6 +111,7 @@ class BuildAst(Transformer[Token, ast.Protocol]):
             builders=tuple(i for i in items if isinstance(i, ast.Builder)),
             doc=self._doc(meta),
             span=self._tok_span(name),
+            records=tuple(i for i in items if isinstance(i, ast.Record)),
         )
 
     def byte_order(self, meta: Meta, value: Token) -> ast.Setting:
@@ -175,8 +176,13 @@ class BuildAst(Transformer[Token, ast.Protocol]):
     def type_size(self, meta: Meta, size: ast.Expr) -> ast.Expr:
         return size
 
-    def bits(self, meta: Meta, base: Token, *members: ast.BitMember) -> ast.Bits:
-        return ast.Bits(str(base), members, self._doc(meta), self._tok_span(base))
+    def bits(
+        self, meta: Meta, base: Token, present: ast.Expr | None, *members: ast.BitMember
+    ) -> ast.Bits:
+        return ast.Bits(str(base), members, self._doc(meta), self._tok_span(base), present)
+
+    def record_decl(self, meta: Meta, name: Token, *items: ast.Field | ast.Bits) -> ast.Record:
+        return ast.Record(str(name), items, self._doc(meta), self._tok_span(name))
 
     def bit_member(
         self, meta: Meta, name: Token, width: Token, enum: Token | None, value: ast.Expr | None

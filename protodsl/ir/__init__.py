@@ -27,13 +27,15 @@ from protodsl.ir.model import (
     IntField,
     IntType,
     KvMapField,
+    ListField,
     Protocol,
+    Record,
     Roles,
 )
 
 __all__ = [
     "Binary", "BitMember", "BitsField", "Builder", "BytesField", "Checksum", "Const", "Element",
     "Enum", "EnumMember", "EnumValue", "Expr", "FieldValue", "Frame", "InSet", "IntField",
-    "IntType", "KvMapField", "LenOf", "Match", "Param", "ParamField", "Protocol", "Roles",
-    "Unary", "walk",
+    "IntType", "KvMapField", "LenOf", "ListField", "Match", "Param", "ParamField", "Protocol",
+    "Record", "Roles", "Unary", "walk",
 ]

@@ -7,6 +7,7 @@ from typing import Literal
 
 from protodsl.diagnostics import Span
 from protodsl.ir.expr import Expr
+from protodsl.ir.expr import is_constant as _is_constant
 
 ByteOrder = Literal["big", "little"]
 Kind = Literal["request", "response"]
@@ -134,8 +135,42 @@ class KvMapField:
     present: Expr | None = None  # on the wire only when this holds; else 0 / empty
 
 
-Element = IntField | BitsField | BytesField | KvMapField
+@dataclass(frozen=True)
+class Record:
+    """A named run of fixed-width fields, repeated by a ListField."""
+
+    name: str
+    elements: tuple[IntField | BitsField, ...]  # offsets relative to the record
+    size: int
+    doc: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class ListField:
+    """Records, back to back, filling a section of `size` bytes exactly."""
+
+    name: str
+    record: str
+    size: Expr
+    offset: int | None
+    doc: str | None
+    span: Span
+    present: Expr | None = None
+
+
+Element = IntField | BitsField | BytesField | KvMapField | ListField
 ValueNode = IntField | BitMember
+
+
+def prefix_count(elements: tuple[Element, ...]) -> int:
+    """Leading elements of fixed width, present or not: a decoder reads them all
+    before it computes the frame's size (which may depend on them)."""
+    for i, e in enumerate(elements):
+        if isinstance(e, KvMapField | ListField) or (
+                isinstance(e, BytesField) and not _is_constant(e.size)):
+            return i
+    return len(elements)
 
 
 def values_of(elements: tuple[Element, ...]) -> tuple[ValueNode, ...]:
@@ -177,6 +212,9 @@ class Frame:
 
     def element(self, name: str) -> Element | None:
         return next((e for e in self.elements if e.name == name), None)
+
+    def prefix_count(self) -> int:
+        return prefix_count(self.elements)
 
     def values(self) -> tuple[ValueNode, ...]:
         return values_of(self.elements)
@@ -225,6 +263,10 @@ class Protocol:
     builders: tuple[Builder, ...]
     doc: str | None
     span: Span
+    records: tuple[Record, ...] = ()
+
+    def record(self, name: str) -> Record | None:
+        return next((r for r in self.records if r.name == name), None)
 
     def enum(self, name: str) -> Enum | None:
         return next((e for e in self.enums if e.name == name), None)

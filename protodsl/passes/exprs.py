@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from protodsl.frontend import ast
 from protodsl.ir import expr as ir
-from protodsl.ir.model import Enum, Frame
+from protodsl.ir.model import Enum, Frame, Record
 from protodsl.passes.problems import Problems
 
 # An expression's type: "int", "bool", or the name of an enum.
@@ -31,6 +31,7 @@ class Scope:
     sized: set[str] = field(default_factory=set)  # bytes, text and map fields
     int_params: set[str] = field(default_factory=set)
     frame_params: dict[str, Frame] = field(default_factory=dict)
+    records: dict[str, Record] = field(default_factory=dict)
 
 
 class ExprResolver:

@@ -16,6 +16,8 @@ from protodsl.ir.model import (
     IntField,
     IntType,
     KvMapField,
+    ListField,
+    Record,
 )
 from protodsl.passes.exprs import BOOL, INT, ExprResolver, Scope
 from protodsl.passes.problems import Problems
@@ -63,9 +65,9 @@ def lay_out(
             bits_count += 1
         else:
             element = _field(item, offset, scope, resolver, order, problems)
-            if element is not None and item.present is not None:
-                present = resolver.resolve(item.present, BOOL)
-                element = dataclasses.replace(element, present=present) if present else None
+        if element is not None and item.present is not None:
+            present = resolver.resolve(item.present, BOOL)
+            element = dataclasses.replace(element, present=present) if present else None
         if element is None:
             offset = None
             continue
@@ -170,6 +172,8 @@ def _field(
         problems.error(t.size.span, f"the size of '{f.name}' is negative "
                        f"({ir.evaluate(size)})")
         return None
+    if name == "list":
+        return _list(f, t, size, offset, scope, problems)
     args = _args(t, problems)
     if name == "kvmap":
         return _kvmap(f, t, args, size, offset, order, problems)
@@ -185,6 +189,44 @@ def _field(
         known = " (known: pad)" if name == "bytes" else ""
         problems.error(arg.span, f"unknown argument '{extra}' for {name}{known}")
     return BytesField(f.name, size, name == "text", pad, offset, f.doc, f.span)
+
+
+def _list(
+    f: ast.Field, t: ast.TypeRef, size: ir.Expr, offset: int | None, scope: Scope,
+    problems: Problems,
+) -> ListField | None:
+    names = [a.value.name for a in t.args if a.name is None and isinstance(a.value, ast.NameRef)]
+    if len(names) != 1 or len(t.args) != 1:
+        problems.error(t.span, "list needs one record type: list(Record)[size]")
+        return None
+    if names[0] not in scope.records:
+        problems.error(t.args[0].span, f"unknown record '{names[0]}'")
+        return None
+    return ListField(f.name, names[0], size, offset, f.doc, f.span)
+
+
+def lay_out_record(
+    decl: ast.Record, enums: dict[str, Enum], order: ByteOrder, problems: Problems
+) -> Record | None:
+    """A record: fixed-width fields only, laid out from offset 0."""
+    stand_in = ast.Frame(decl.name, ast.IntLit(1, decl.span), decl.items, (), decl.doc,
+                         decl.span)
+    scope = frame_scope(stand_in, enums, problems)
+    elements = lay_out(stand_in, scope, order, problems)
+    fixed: list[IntField | BitsField] = []
+    for e in elements:
+        computed = isinstance(e, IntField) and e.value is not None and not e.constant
+        if not isinstance(e, IntField | BitsField) or e.present is not None or computed:
+            problems.error(e.span, f"record '{decl.name}' can hold only integers and bits "
+                           f"that are free or constant: '{e.name}'")
+            continue
+        fixed.append(e)
+    if len(fixed) != len(elements) or not fixed:
+        if not fixed:
+            problems.error(decl.span, f"record '{decl.name}' has no fields")
+        return None
+    size = sum(e.type.width for e in fixed)
+    return Record(decl.name, tuple(fixed), size, decl.doc, decl.span)
 
 
 def _args(t: ast.TypeRef, problems: Problems) -> dict[str, ir.Expr]:

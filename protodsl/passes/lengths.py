@@ -12,11 +12,13 @@ from protodsl.ir.model import (
     Element,
     IntField,
     KvMapField,
+    ListField,
+    prefix_count,
     values_of,
 )
 from protodsl.passes.problems import Problems
 
-Sized = BytesField | KvMapField
+Sized = BytesField | KvMapField | ListField
 
 
 def check_lengths(elements: tuple[Element, ...], problems: Problems) -> None:
@@ -27,14 +29,17 @@ def check_lengths(elements: tuple[Element, ...], problems: Problems) -> None:
             for m in e.members:
                 position[m.name] = i
     values = {v.name: v for v in values_of(elements)}
-    sized = {e.name: e for e in elements if isinstance(e, BytesField | KvMapField)}
+    sized = {e.name: e for e in elements if isinstance(e, BytesField | KvMapField | ListField)}
     for e in sized.values():
-        for name in sorted(ir.fields_read(e.size)):
+        read = sorted(ir.fields_read(e.size))
+        # Free fields (flags) may take part in a size, as long as a computed length does.
+        computed = any(n in values and values[n].value is not None for n in read)
+        for name in read:
             if position.get(name, -1) >= position[e.name]:
                 problems.error(_span_of(e.size, name), f"the size of '{e.name}' refers to "
                                f"'{name}', which comes after it; a size can only use "
                                f"fields decoded before it")
-            elif name in values and values[name].value is None:
+            elif name in values and values[name].value is None and not computed:
                 problems.error(_span_of(e.size, name), f"'{name}' sizes '{e.name}' but is "
                                f"never computed on encode", note=f"declare it as "
                                f"`{name}: ... = len({e.name})`")
@@ -88,7 +93,7 @@ def frame_size(
     """Total length as an expression of header fields, so a decoder knows the frame
     size (and can refuse it) before reading any variable part."""
     count = _header_count(elements)
-    in_header = {v.name for v in values_of(elements[:count])}
+    in_prefix = {v.name for v in values_of(elements[:prefix_count(elements)])}
     terms: list[ir.Expr] = [ir.Const(header, span)]
     for e in elements[count:]:
         width = _fixed_width(e)
@@ -96,16 +101,17 @@ def frame_size(
         if width is not None:
             term = ir.Const(width, span)
         else:
-            assert isinstance(e, BytesField | KvMapField)
+            assert isinstance(e, BytesField | KvMapField | ListField)
             term = e.size
         reads = ir.fields_read(term)
         if e.present is not None:
             reads |= ir.fields_read(e.present)
             term = ir.Binary("*", term, e.present, span)
-        outside = reads - in_header
+        outside = reads - in_prefix
         if outside:
             problems.error(e.span, f"the size of '{e.name}' depends on "
-                           f"'{sorted(outside)[0]}', which is not in the fixed header")
+                           f"'{sorted(outside)[0]}', which is not among the fixed-width "
+                           f"fields at the start of the frame")
         terms.append(term)
     return _sum(terms, span)
 

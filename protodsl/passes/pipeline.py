@@ -11,7 +11,7 @@ from protodsl.ir import expr as ir
 from protodsl.ir.model import ByteOrder, Frame, Protocol
 from protodsl.passes.builders import resolve_builders
 from protodsl.passes.exprs import BOOL, ExprResolver
-from protodsl.passes.layout import frame_scope, lay_out
+from protodsl.passes.layout import frame_scope, lay_out, lay_out_record
 from protodsl.passes.lengths import check_lengths, frame_size, header_size
 from protodsl.passes.problems import Problems
 from protodsl.passes.roles import resolve_roles
@@ -61,6 +61,14 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
     byte_order, max_frame = _settings(tree, problems)
     enums = resolve_enums(tree.enums, byte_order, problems)
     enum_map = {e.name: e for e in enums}
+    records = {}
+    for record_decl in tree.records:
+        if record_decl.name in records or record_decl.name in enum_map:
+            problems.error(record_decl.span, f"duplicate type name '{record_decl.name}'")
+            continue
+        record = lay_out_record(record_decl, enum_map, byte_order, problems)
+        if record is not None:
+            records[record.name] = record
     frames: list[Frame] = []
     seen: set[str] = set()
     for decl in tree.frames:
@@ -70,6 +78,7 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
         seen.add(decl.name)
         reported = len(problems.items)
         scope = frame_scope(decl, enum_map, problems)
+        scope.records = records
         elements = lay_out(decl, scope, byte_order, problems)
         laid_out = len(problems.items) == reported  # else lengths would report echoes
         when = ExprResolver(scope, problems).resolve(decl.when, BOOL)
@@ -96,7 +105,7 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
     builders = resolve_builders(tree.builders, tuple(frames), enum_map, problems)
     return Protocol(
         tree.name, tree.mosn_name, byte_order, max_frame, enums, tuple(frames), discriminator,
-        builders, tree.doc, tree.span,
+        builders, tree.doc, tree.span, tuple(records.values()),
     )
 
 

@@ -10,7 +10,7 @@ from protodsl.ir.model import ByteOrder
 from protodsl.passes.problems import Problems
 
 _INT_NAME = re.compile(r"(?P<sign>[ui])(?P<bits>8|16|24|32|64)(?P<order>le|be)?")
-BUILTIN_TYPES = ("bytes", "text", "kvmap")
+BUILTIN_TYPES = ("bytes", "text", "kvmap", "list")
 
 
 def int_type(name: str, default_order: ByteOrder) -> IntType | None:

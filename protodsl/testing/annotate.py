@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from protodsl.ir import BitsField, BytesField, IntField, KvMapField, Protocol
+from protodsl.ir import BitsField, BytesField, IntField, KvMapField, ListField, Protocol
+from protodsl.ir import expr as ir
 
 _SHOWN = 12
 
@@ -27,11 +28,16 @@ def annotate(protocol: Protocol, codec: ModuleType, data: bytes) -> str:
     if result is not None and not isinstance(result, codec.NeedMore):
         frame_ir = protocol.frames[codec.FRAMES.index(type(result.frame))]
         values = codec.field_values(result.frame)
+        ints = {k: int(v) for k, v in values.items() if isinstance(v, int)}
         for e in frame_ir.elements:
+            if e.present is not None and not ir.evaluate(e.present, ints):
+                continue  # not on the wire
             if isinstance(e, IntField | BitsField):
                 width = e.type.width
             elif isinstance(e, KvMapField):
                 width = codec._kvmap_size(values[e.name], e.length_type.width)
+            elif isinstance(e, ListField):
+                width = len(values[e.name]) * getattr(codec, f"_record_size_{e.record}")
             else:
                 assert isinstance(e, BytesField)
                 raw = values[e.name]
@@ -45,8 +51,8 @@ def annotate(protocol: Protocol, codec: ModuleType, data: bytes) -> str:
                 value = values[e.name]
                 shown = f"{e.name} = {int(value)}" + (f" ({value.name})" if hasattr(
                     value, "name") else "")
-            elif isinstance(e, KvMapField):
-                shown = f"{e.name}: {len(values[e.name])} pairs"
+            elif isinstance(e, KvMapField | ListField):
+                shown = f"{e.name}: {len(values[e.name])} items"
             else:
                 shown = f"{e.name}: {width} bytes"
             lines.append(f"{offset:04x}  {_hex(chunk):<42} {shown}")
@@ -68,6 +74,4 @@ def annotate(protocol: Protocol, codec: ModuleType, data: bytes) -> str:
 
 
 def _fixed(size: object, default: int) -> int:
-    from protodsl.ir import expr as ir
-
     return ir.evaluate(size) if isinstance(size, ir.Const) else default  # type: ignore[arg-type]

@@ -46,6 +46,8 @@ def timeout_or_status(codec: ModuleType, frame: Any) -> int:
 
 
 def python_roles(codec: ModuleType, frame: Any, consumed: int) -> Roles:
+    if not isinstance(frame, codec.WITH_ROLES):  # a framing format: only the length counts
+        return Roles(0, 0, 0, (), b"", consumed)
     return Roles(
         python_flag(codec, frame), codec.command_id(frame) & 0xFFFFFFFFFFFFFFFF,
         timeout_or_status(codec, frame), tuple(codec.headers(frame)), codec.payload(frame),

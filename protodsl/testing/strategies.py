@@ -8,7 +8,6 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from protodsl.codegen.python.naming import snake
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
     BitMember,
@@ -18,6 +17,7 @@ from protodsl.ir.model import (
     Frame,
     IntField,
     KvMapField,
+    ListField,
     Protocol,
 )
 
@@ -60,7 +60,7 @@ def _int_strategy(protocol: Protocol, v: IntField | BitMember, pins: dict[str, t
     return st.integers(lo, hi)  # Hypothesis already favours the bounds and zero
 
 
-def _size_limit(frame: Frame, element: BytesField | KvMapField) -> int:
+def _size_limit(frame: Frame, element: BytesField | KvMapField | ListField) -> int:
     """The most bytes a sized field can hold: the range of its length field."""
     limit = DEFAULT_MAX_BYTES
     if isinstance(element.size, ir.FieldValue):
@@ -70,6 +70,17 @@ def _size_limit(frame: Frame, element: BytesField | KvMapField) -> int:
         elif isinstance(length, BitMember):
             limit = min(limit, length.mask)
     return limit
+
+
+def _records_strategy(protocol: Protocol, codec: ModuleType, frame: Frame, e: ListField
+                      ) -> st.SearchStrategy[Any]:
+    record = protocol.record(e.record)
+    assert record is not None
+    cls = codec.RECORDS[e.record]
+    attrs = codec.ATTRS[e.record]
+    item = st.builds(cls, **{attrs[f.name]: st.integers(f.type.min, f.type.max)
+                             for f in record.elements if isinstance(f, IntField)})
+    return st.lists(item, max_size=max(0, _size_limit(frame, e) // record.size))
 
 
 def _sized_strategy(frame: Frame, e: BytesField | KvMapField) -> st.SearchStrategy[Any]:
@@ -109,23 +120,27 @@ def frames(protocol: Protocol, codec: ModuleType, variant: str | None = None
 def _frame_strategy(protocol: Protocol, codec: ModuleType, frame: Frame) -> st.SearchStrategy[Any]:
     index = protocol.frames.index(frame)
     cls = codec.FRAMES[index]
+    attr = codec.ATTRS[frame.name]
     pins = _pins(frame)
     kwargs: dict[str, st.SearchStrategy[Any]] = {}
     for name in frame.free_names():
         value = frame.value(name)
         if value is not None:
-            kwargs[snake(name)] = _int_strategy(protocol, value, pins)
+            kwargs[attr[name]] = _int_strategy(protocol, value, pins)
             continue
         element = frame.element(name)
+        if isinstance(element, ListField):
+            kwargs[attr[name]] = _records_strategy(protocol, codec, frame, element)
+            continue
         assert isinstance(element, BytesField | KvMapField)
-        kwargs[snake(name)] = _sized_strategy(frame, element)
+        kwargs[attr[name]] = _sized_strategy(frame, element)
     earlier = protocol.frames[:index]
     plain = [v.name for v in frame.values() if not isinstance(v.value, ir.Checksum)]
     optional = [e for e in frame.elements if e.present is not None]
     free = set(frame.free_names())
 
     def values_of(f: Any) -> dict[str, int]:
-        return {name: int(getattr(f, snake(name))) for name in plain}
+        return {name: int(getattr(f, attr[name])) for name in plain}
 
     def chooses_this(f: Any) -> bool:
         values = values_of(f)
@@ -140,8 +155,8 @@ def _frame_strategy(protocol: Protocol, codec: ModuleType, frame: Frame) -> st.S
             assert e.present is not None
             if not ir.evaluate(e.present, values):
                 for name in set(_names_of(e)) & free:
-                    current = getattr(f, snake(name))
-                    setattr(f, snake(name), type(current)())
+                    current = getattr(f, attr[name])
+                    setattr(f, attr[name], type(current)())
         return f
 
     def encodable(f: Any) -> bool:
