@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from protodsl.codegen.wasm import backend
 
 from protodsl.codecs import load_python
+from protodsl.diagnostics import SpecError
 from protodsl.ir import Protocol
 from protodsl.passes.pipeline import compile_file
 from protodsl.testing import strategies as pst
@@ -118,8 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=150,
                         help="frames and mutations drawn from the strategies (default 150)")
     args = parser.parse_args(argv)
-    protocol = compile_file(args.spec)
-    write_sources(protocol, args.outdir / "src")
+    try:
+        protocol = compile_file(args.spec)
+        write_sources(protocol, args.outdir / "src")
+    except SpecError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 1
     count = write_corpus(args.outdir / "seeds", seeds(protocol, args.examples))
     print(f"prepare: {protocol.name}: {count} seed files", file=sys.stderr)
     print(protocol.name)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # fuzz/run.sh SPEC SECONDS [libFuzzer options...]
+# fuzz/run.sh --ensure-clang      (only install clang when missing)
 #
 # Native fuzzing of a spec's generated plugin C: the same <name>.c and
 # protodsl_rt.h that zig builds into the Wasm module, compiled with clang
@@ -17,19 +18,8 @@
 # FUZZ_MAX_LEN (default 4096), FUZZ_EXAMPLES (strategy draws, default 150).
 set -euo pipefail
 
-if [ $# -lt 2 ]; then
-    echo "usage: fuzz/run.sh SPEC SECONDS [libFuzzer options...]" >&2
-    exit 2
-fi
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-spec=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-seconds=$2
-shift 2
-
-if [ -z "${PYTHON:-}" ]; then
-    if [ -x "$root/.venv/bin/python" ]; then PYTHON=$root/.venv/bin/python; else PYTHON=python3; fi
-fi
 
 # Can clang build and link a libFuzzer + sanitizer binary?
 clang_works() {
@@ -58,23 +48,47 @@ ensure_clang() {
         clang_works && exit 0
         export DEBIAN_FRONTEND=noninteractive
         apt_get() { apt-get -o DPkg::Lock::Timeout=600 -y -qq --no-install-recommends "$@"; }
-        echo "fuzz/run.sh: installing clang from the distribution's packages" >&2
-        apt-get -o DPkg::Lock::Timeout=600 -qq update >&2
-        command -v clang >/dev/null 2>&1 || apt_get install clang >&2
+        echo "fuzz/run.sh: installing clang from the distribution's packages (log: $aptlog)" >&2
+        apt-get -o DPkg::Lock::Timeout=600 -qq update >>"$aptlog" 2>&1
+        command -v clang >/dev/null 2>&1 || apt_get install clang >>"$aptlog" 2>&1
         if ! clang_works; then
             major=$(clang -dumpversion | cut -d. -f1)
-            apt_get install "libclang-rt-$major-dev" >&2 || apt_get install libclang-rt-dev >&2
+            apt_get install "libclang-rt-$major-dev" >>"$aptlog" 2>&1 ||
+                apt_get install libclang-rt-dev >>"$aptlog" 2>&1
         fi
-    ) 9>/tmp/protodsl-fuzz-clang.lock
-    clang_works || { echo "fuzz/run.sh: clang still cannot link -fsanitize=fuzzer" >&2; exit 3; }
+    ) 9>/tmp/protodsl-fuzz-clang.lock || true
+    if ! clang_works; then
+        tail -n 20 "$aptlog" >&2 || true
+        echo "fuzz/run.sh: clang still cannot link -fsanitize=fuzzer" >&2
+        exit 3
+    fi
 }
+
+aptlog=/tmp/protodsl-fuzz-apt.log
+if [ "${1:-}" = --ensure-clang ]; then
+    ensure_clang
+    exit 0
+fi
+if [ $# -lt 2 ]; then
+    echo "usage: fuzz/run.sh SPEC SECONDS [libFuzzer options...] | fuzz/run.sh --ensure-clang" >&2
+    exit 2
+fi
+spec=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+seconds=$2
+shift 2
+if [ -z "${PYTHON:-}" ]; then
+    if [ -x "$root/.venv/bin/python" ]; then PYTHON=$root/.venv/bin/python; else PYTHON=python3; fi
+fi
 
 ensure_clang
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-name=$(cd "$root" && FUZZ_EXAMPLES=${FUZZ_EXAMPLES:-150} \
-       "$PYTHON" "$here/prepare.py" "$spec" "$tmp" --examples "${FUZZ_EXAMPLES:-150}" | tail -n 1)
+if ! name=$(cd "$root" && "$PYTHON" "$here/prepare.py" "$spec" "$tmp" \
+             --examples "${FUZZ_EXAMPLES:-150}" | tail -n 1) || [ -z "$name" ]; then
+    echo "fuzz/run.sh: cannot prepare $spec (see above)" >&2
+    exit 4
+fi
 work=${FUZZ_WORK:-$here/.work}/$name
 mkdir -p "$work/corpus" "$work/artifacts"
 rm -rf "$work/src" "$work/seeds"

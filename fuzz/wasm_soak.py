@@ -1,6 +1,6 @@
 """Soak a spec's Wasm plugin in the MOSN host emulator with hostile input.
 
-    python fuzz/wasm_soak.py SPEC CALLS [--seed N]
+    python fuzz/wasm_soak.py SPEC CALLS [--seed N] [--examples N]
 
 Builds the plugin (zig, cached), loads it in protodsl.host.MosnHost and makes
 CALLS ABI calls with mutated and random input: decode (valid frames, frames

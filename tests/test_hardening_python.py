@@ -1,0 +1,139 @@
+"""Hardening of the generated Python decoders (issue 6): any bytes give a frame,
+NeedMore or a ProtocolError, nothing else; and a length field that claims a
+huge size makes no allocation of that size: with a short buffer the answer is
+NeedMore (or ProtocolError past max_frame), quickly and in little memory."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from protodsl.codecs import load_python
+from protodsl.ir import Protocol
+from protodsl.ir.model import IntField
+from protodsl.passes.pipeline import compile_file
+from protodsl.testing import strategies as pst
+from tests.helpers import ROOT, SPECS
+
+SPEC_FILES = sorted(SPECS.glob("*.proto-dsl")) + sorted(
+    (ROOT / "tests").glob("*/specs/*.proto-dsl"))
+IDS = [f"{p.parent.parent.name}/{p.stem}" for p in SPEC_FILES]
+# Peak Python allocation allowed for decoding a header that claims a huge frame.
+SMALL = 256 * 1024
+
+_LOADED: dict[Path, tuple[Protocol, ModuleType]] = {}
+
+
+def loaded(path: Path) -> tuple[Protocol, ModuleType]:
+    if path not in _LOADED:
+        protocol = compile_file(path)
+        _LOADED[path] = (protocol, load_python(protocol))
+    return _LOADED[path]
+
+
+def outcome(codec: ModuleType, decode: Any, data: bytes) -> str:
+    """'frame', 'need_more' or 'malformed'; any other exception propagates."""
+    try:
+        result = decode(data)
+    except codec.ProtocolError:
+        return "malformed"
+    if isinstance(result, codec.NeedMore):
+        return "need_more"
+    assert isinstance(result, codec.Decoded)
+    assert 0 < result.consumed <= min(len(data), codec.MAX_FRAME)
+    return "frame"
+
+
+@pytest.mark.parametrize("path", SPEC_FILES, ids=IDS)
+def test_any_bytes_raise_only_protocol_error(path: Path) -> None:
+    protocol, codec = loaded(path)
+
+    @settings(suppress_health_check=list(HealthCheck), deadline=None)
+    @given(st.one_of(pst.hostile_bytes(protocol, codec), st.binary(max_size=64)))
+    def check(data: bytes) -> None:
+        fast = outcome(codec, codec.decode, data)
+        assert outcome(codec, codec.reference_decode, data) == fast
+        try:
+            frames, rest = codec.decode_all(data)
+        except codec.ProtocolError:
+            return
+        assert len(rest) <= len(data)
+        for frame in frames:
+            codec.encode(frame)  # what decoded encodes (or raises EncodeError, a ProtocolError)
+
+    check()
+
+
+def _claims(protocol: Protocol, codec: ModuleType, count: int) -> list[tuple[str, bytes]]:
+    """Headers of valid frames with one integer field set to a huge size, cut short."""
+    wires: list[bytes] = []
+
+    @settings(max_examples=count, database=None, derandomize=True, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(pst.encodings(protocol, codec))
+    def collect(wire: bytes) -> None:
+        wires.append(wire)
+
+    collect()
+    fields = sorted({
+        (v.name, v.offset, v.type.width, v.type.byte_order)
+        for f in protocol.frames for v in f.values()
+        if isinstance(v, IntField) and v.offset is not None and not v.constant
+    }, key=lambda t: (t[1] or 0, t[0]))
+    huge = (protocol.max_frame - 1, protocol.max_frame, protocol.max_frame + 1,
+            0x7FFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF)
+    out = []
+    for wire in wires:
+        end = max((o + w for _, o, w, _ in fields if o is not None and o + w <= len(wire)),
+                  default=0)
+        for name, offset, width, order in fields:
+            assert offset is not None
+            if offset + width > len(wire):
+                continue
+            for value in huge:
+                raw = (value % (1 << 8 * width)).to_bytes(width, order)
+                data = wire[:offset] + raw + wire[offset + width:]
+                for cut in (end, end + 3, len(data)):
+                    out.append((f"{name}={value:#x} cut {cut}", data[:cut]))
+    return out
+
+
+@pytest.mark.parametrize("path", SPEC_FILES, ids=IDS)
+def test_huge_length_claims_allocate_nothing(path: Path) -> None:
+    protocol, codec = loaded(path)
+    claims = _claims(protocol, codec, 8)
+    assert claims
+    for what, data in claims:
+        for decode in (codec.decode, codec.reference_decode, codec.decode_all):
+            tracemalloc.start()
+            start = time.perf_counter()
+            try:
+                result = decode(data)
+            except codec.ProtocolError:
+                result = None
+            finally:
+                took = time.perf_counter() - start
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+            assert peak < SMALL, f"{what}: {decode.__name__} allocated {peak} bytes"
+            assert took < 0.5, f"{what}: {decode.__name__} took {took:.2f} s"
+            if isinstance(result, codec.Decoded):
+                assert result.consumed <= len(data)
+
+
+def test_tinygo_trap_inputs_are_protocol_errors() -> None:
+    """The two inputs that trap MOSN's TinyGo bolt plugin."""
+    _, codec = loaded(SPECS / "bolt.proto-dsl")
+    key_past_section = bytes.fromhex("0101000101000000010100000bb80000000800000000ffffff0061626364")
+    content_ffffffff = bytes.fromhex("010100010100000001010000000000000000ffffffff")
+    for data in (key_past_section, content_ffffffff):
+        for decode in (codec.decode, codec.reference_decode):
+            with pytest.raises(codec.ProtocolError):
+                decode(data)
