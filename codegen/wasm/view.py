@@ -676,10 +676,13 @@ def _encode_in_place(frame: Frame, names: FrameNames) -> tuple[bool, str]:
 
     Only when the payload is the frame's last element, as it is, unpadded:
     then the frame ends where the payload ends in the host's buffer. A
-    trailer after it (a checksum, a constant byte) leaves the copying path.
+    trailer after it (a checksum, a constant byte) leaves the copying path,
+    and so do conditional fields, whose written sizes are not fixed here.
     """
     roles = frame.roles
     if roles is None or roles.payload is None or not frame.elements:
+        return False, ""
+    if any(e.present is not None for e in frame.elements):
         return False, ""
     last = frame.elements[-1]
     if last.name != roles.payload or not isinstance(last, BytesField) or last.pad is not None:
