@@ -221,11 +221,17 @@ def _feed(decode: Callable[[bytes], Outcome], chunks: list[bytes]) -> list[Outco
     return seen
 
 
-def _check_stream(sides: Sides, example: tuple[list[bytes], list[int]]) -> None:
+def _chunks(example: tuple[list[bytes], list[int]]) -> tuple[bytes, list[bytes]]:
+    """The frames' concatenation, and that stream cut at the example's points."""
     wires, cuts = example
     stream = b"".join(wires)
     bounds = [0, *cuts, len(stream)]
-    chunks = [stream[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return stream, [stream[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def _check_stream(sides: Sides, example: tuple[list[bytes], list[int]]) -> None:
+    wires = example[0]
+    stream, chunks = _chunks(example)
     python = _feed(lambda b: python_decode(sides.codec, b), chunks)
     ctx = sides.fresh_context()
     wasm = _wasm_call(sides, lambda: _feed(lambda b: wasm_decode(sides.host, ctx, b), chunks))
@@ -235,10 +241,8 @@ def _check_stream(sides: Sides, example: tuple[list[bytes], list[int]]) -> None:
 
 
 def _check_stream_python(sides: Sides, example: tuple[list[bytes], list[int]]) -> None:
-    wires, cuts = example
-    stream = b"".join(wires)
-    bounds = [0, *cuts, len(stream)]
-    chunks = [stream[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    wires = example[0]
+    stream, chunks = _chunks(example)
     fast = _feed(lambda b: python_decode(sides.codec, b), chunks)
     if len(fast) != len(wires):
         raise Mismatch("chunked stream lost frames", stream, len(fast), len(wires))
