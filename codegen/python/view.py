@@ -24,6 +24,7 @@ from protodsl.ir.model import (
     Protocol,
     Record,
     ValueNode,
+    VarintField,
 )
 
 _STRUCT_CODES = {1: "b", 2: "h", 4: "i", 8: "q"}
@@ -293,6 +294,10 @@ def _computed_property(frame: Frame, v: ValueNode, self_value: Callable[[str], s
     """A computed field as a property: its expression, or for a checksum (always
     the frame's last field) the last bytes of the encoding."""
     assert v.value is not None
+    if isinstance(v.value, ir.Rest):
+        assert isinstance(v, VarintField)
+        return (f"_read_varint(encode(self), {frame.header_size}, MAX_FRAME, {v.max_bytes}, "
+                f"{v.name!r})[0]")
     if isinstance(v.value, ir.Checksum):
         assert isinstance(v, IntField)
         element = frame.element(v.name)
@@ -404,6 +409,19 @@ def _decode_lines(
             local = names.local(e.name)
             out.extend(_finish_bytes(e, local, str(e.offset)))
     value = lambda n: names.local(n)  # noqa: E731
+    if frame.rest_field() is not None:
+        _rest_decode_lines(frame, names, view, by_enum, value)
+    else:
+        _sized_decode_lines(frame, names, view, by_enum, value, head)
+    _return_decoded(frame, names, view, by_enum)
+
+
+def _sized_decode_lines(
+    frame: Frame, names: _Names, view: FrameView, by_enum: dict[str, EnumView],
+    value: Callable[[str], str], head: list[Element],
+) -> None:
+    """After the fixed header: the frame's size from the prefix, then the rest."""
+    out = view.decode
     rest = [e for e in frame.elements if e not in head]
     prefix = [e for e in rest if frame.elements.index(e) < frame.prefix_count()]
     tail = [e for e in rest if e not in prefix]
@@ -431,6 +449,76 @@ def _decode_lines(
     for i, e in enumerate(tail):
         out.extend(_read_element(e, frame, names, by_enum, sized, value, None,
                                  more=i < len(tail) - 1))
+
+
+def _rest_decode_lines(
+    frame: Frame, names: _Names, view: FrameView, by_enum: dict[str, EnumView],
+    value: Callable[[str], str],
+) -> None:
+    """A `len(rest)` frame: the size right after the header, then every element
+    in order, each checked to fit inside the frame, and nothing left over."""
+    out = view.decode
+    rest = frame.rest_field()
+    assert rest is not None
+    local = names.local(rest.name)
+    out.append(f"{local}, _off = _read_varint(_buf, {frame.header_size}, _end, "
+               f"{rest.max_bytes}, {rest.name!r})")
+    out.append("if _off < 0:")
+    out.append("    return NeedMore(_end, None)")
+    out.append(f"_size = _off + {local}")
+    out.append("if _size > MAX_FRAME:")
+    out.append(f"    raise FrameTooLarge({frame.name!r}, 0, _size, MAX_FRAME)")
+    out.append("if _end < _size:")
+    out.append("    return NeedMore(_end, _size)")
+    for e in frame.elements[frame.elements.index(rest) + 1:]:
+        out.extend(_bounded_element(e, frame, names, by_enum, value))
+    out.append("if _off != _size:")
+    out.append(f"    raise LeftoverBytes({frame.name!r}, _off, _size - _off)")
+
+
+def _bounded_element(
+    e: Element, frame: Frame, names: _Names, by_enum: dict[str, EnumView],
+    value: Callable[[str], str],
+) -> list[str]:
+    """Read one element at _off inside a frame ending at _size, and step past it."""
+    lines: list[str] = []
+    if isinstance(e, VarintField):
+        local = names.local(e.name)
+        lines += [f"{local}, _next = _read_varint(_buf, _off, _size, {e.max_bytes}, "
+                  f"{e.name!r})",
+                  "if _next < 0:",
+                  f"    raise FieldOverrun({e.name!r}, _off, _size)",
+                  *_value_checks(e, local, "_off", by_enum, ""),
+                  "_off = _next"]
+    elif isinstance(e, IntField | BitsField):
+        lines += [f"if _off + {e.type.width} > _size:",
+                  f"    raise FieldOverrun({e.name!r}, _off, _size)",
+                  *_trailing_int(e, frame, names, by_enum),
+                  f"_off += {e.type.width}"]
+    else:
+        size = "_size - _off" if isinstance(e.size, ir.Rest) else translate(
+            e.size, value, _no_length)
+        lines.append(f"_n_{e.name} = {size}")
+        if not isinstance(e.size, ir.Rest):
+            if not _never_negative(frame, e.size):
+                lines += [f"if _n_{e.name} < 0:",
+                          f"    raise NegativeSize({e.name!r}, _off, _n_{e.name})"]
+            lines += [f"if _off + _n_{e.name} > _size:",
+                      f"    raise FieldOverrun({e.name!r}, _off, _size)"]
+        assert isinstance(e, BytesField | KvMapField | ListField)
+        lines += [*_sized_read(e, names, f"_n_{e.name}"), f"_off += _n_{e.name}"]
+    if e.present is None:
+        return lines
+    return [f"if {translate(e.present, value, _no_length)}:",
+            *("    " + line for line in lines),
+            "else:",
+            *(f"    {local} = {default}" for local, default in _absent(e, names))]
+
+
+def _return_decoded(
+    frame: Frame, names: _Names, view: FrameView, by_enum: dict[str, EnumView],
+) -> None:
+    out = view.decode
     args = []
     optional = {n for e in frame.elements if e.present is not None for n in _names_in(e)}
     for name in frame.free_names():
@@ -464,18 +552,10 @@ def _read_element(
     if isinstance(e, IntField | BitsField):
         lines.extend(_trailing_int(e, frame, names, by_enum))
         step = str(e.type.width)
-    elif isinstance(e, KvMapField):
-        step = f"_n_{e.name}"
-        lines.append(f"{names.local(e.name)} = _read_kvmap(_buf, _off, _off + {step}, "
-                     f"{_len_struct(e.length_type)}, {e.null_drop}, {e.name!r})")
-    elif isinstance(e, ListField):
-        step = f"_n_{e.name}"
-        lines.append(f"{names.local(e.name)} = _read_{e.record}(_buf, _off, _off + {step}, "
-                     f"{e.name!r})")
     else:
+        assert isinstance(e, BytesField | KvMapField | ListField)
         step = f"_n_{e.name}" if e in sized else str(ir.evaluate(e.size))
-        lines.append(f"{names.local(e.name)} = _buf[_off:_off + {step}]")
-        lines.extend(_finish_bytes(e, names.local(e.name), "_off"))
+        lines.extend(_sized_read(e, names, step))
     if more:
         lines.append(f"_off += {step}")
     if e.present is None:
@@ -486,6 +566,17 @@ def _read_element(
             *(f"    {local} = {default}" for local, default in _absent(e, names))]
 
 
+def _sized_read(e: BytesField | KvMapField | ListField, names: _Names, step: str) -> list[str]:
+    """Read a sized element of `step` bytes at _off."""
+    local = names.local(e.name)
+    if isinstance(e, KvMapField):
+        return [f"{local} = _read_kvmap(_buf, _off, _off + {step}, "
+                f"{_len_struct(e.length_type)}, {e.null_drop}, {e.name!r})"]
+    if isinstance(e, ListField):
+        return [f"{local} = _read_{e.record}(_buf, _off, _off + {step}, {e.name!r})"]
+    return [f"{local} = _buf[_off:_off + {step}]", *_finish_bytes(e, local, "_off")]
+
+
 def _names_in(e: Element) -> list[str]:
     return [m.name for m in e.members] if isinstance(e, BitsField) else [e.name]
 
@@ -494,7 +585,7 @@ def _absent(e: Element, names: _Names) -> list[tuple[str, str]]:
     """(local, value) for an element that is not on the wire: zero or empty."""
     if isinstance(e, BitsField):
         return [(names.local(m.name), "0") for m in e.members]
-    if isinstance(e, IntField):
+    if isinstance(e, IntField | VarintField):
         return [(names.local(e.name), "0")]
     if isinstance(e, KvMapField | ListField):
         return [(names.local(e.name), "[]")]
@@ -592,7 +683,7 @@ def _encode_lines(
     value = lambda n: names.local(n)  # noqa: E731
     length = lambda n: f"len({names.local(n)})"  # noqa: E731
     computed = {v.name: v for v in frame.values() if v.value is not None and not v.constant
-                and not isinstance(v.value, ir.Checksum)}
+                and not isinstance(v.value, ir.Checksum | ir.Rest)}
     order = TopologicalSorter({
         n: [d for d in ir.fields_read(v.value) if d in computed]  # type: ignore[arg-type]
         for n, v in computed.items()
@@ -624,8 +715,8 @@ def _encode_lines(
         if e.present is not None:
             out.append(f"_p_{e.name} = {translate(e.present, value, length)}")
     for e in sized:
-        if _sized_by_own_length(frame, e):
-            continue  # `n = len(x)` and `x[n]`: consistent by construction
+        if _sized_by_own_length(frame, e) or isinstance(e.size, ir.Rest):
+            continue  # `n = len(x)` and `x[n]`, or the rest: consistent by construction
         if not isinstance(e, BytesField) or e.pad is None:
             differs = f"len({names.local(e.name)}) != {translate(e.size, value, length)}"
             if e.present is not None:
@@ -633,10 +724,13 @@ def _encode_lines(
             out.append(f"if {differs}:")
             out.append(f"    raise EncodeError({e.name!r}, None, f\"{{len({names.local(e.name)})}}"
                        f" bytes, but its size says {{{translate(e.size, value, length)}}}\")")
-    out.append(f"_size = {translate(frame.size, value, length)}")
-    out.append("if _size > MAX_FRAME:")
-    out.append(f"    raise EncodeError({frame.name!r}, None, f\"frame of {{_size}} bytes exceeds "
-               f"max_frame {{MAX_FRAME}}\")")
+    rest = frame.rest_field()
+    too_large = (f"    raise EncodeError({frame.name!r}, None, f\"frame of {{_size}} bytes "
+                 f"exceeds max_frame {{MAX_FRAME}}\")")
+    if rest is None:
+        out.append(f"_size = {translate(frame.size, value, length)}")
+        out.append("if _size > MAX_FRAME:")
+        out.append(too_large)
     head = [e for e in frame.elements if e.offset is not None and e.offset < frame.header_size]
     packed = []
     for e in head:
@@ -663,10 +757,22 @@ def _encode_lines(
         )
         out.append(f"    raise _range_error(({ranges})) from None")
         parts.append("_head")
+    body = 0
     for e in frame.elements:
         if e in head:
             continue
-        if isinstance(e, IntField | BitsField):
+        if e is rest:
+            body = len(parts)
+            continue
+        if isinstance(e, VarintField):
+            source = (f"({ir.evaluate(e.value)})" if e.constant and e.value is not None
+                      else names.local(e.name))
+            encoded = f"_varint_bytes({source}, {e.max_bytes}, {e.name!r})"
+            if e.present is not None:
+                encoded = f"{encoded} if _p_{e.name} else b\"\""
+            out.append(f"_b_{e.name} = {encoded}")
+            parts.append(f"_b_{e.name}")
+        elif isinstance(e, IntField | BitsField):
             t = e.type
             if isinstance(e, IntField) and isinstance(e.value, ir.Checksum):
                 start = _start_of(frame, e.value)
@@ -686,6 +792,20 @@ def _encode_lines(
             parts.append(f"({names.local(e.name)} if _p_{e.name} else b\"\")")
         else:
             parts.append(names.local(e.name))
+    if rest is not None:  # the size of everything after it, known once it is encoded
+        local = names.local(rest.name)
+        out.append("try:")
+        out.append(f"    _body = b\"\".join(({''.join(p + ', ' for p in parts[body:])}))")
+        out.append("except TypeError:")
+        out.append(f"    raise _type_error({view.cls}, _f) from None")
+        out.append(f"{local} = len(_body)")
+        out.append(f"_b_{rest.name} = _varint_bytes({local}, {rest.max_bytes}, {rest.name!r})")
+        out.append(f"_size = {frame.header_size} + len(_b_{rest.name}) + {local}")
+        out.append("if _size > MAX_FRAME:")
+        out.append(too_large)
+        out.append(f"return b\"\".join(({''.join(p + ', ' for p in parts[:body])}"
+                   f"_b_{rest.name}, _body))")
+        return
     if len(parts) == 1:
         out.append(f"return {parts[0]}")
         return
@@ -728,9 +848,22 @@ def _construct_lines(
             return f"cs.OneOf({base}, {enum.lookup})"
         return base
 
+    rest = frame.rest_field()
+    inner: list[str] = []  # after a len(rest) field: read inside the frame's size
     for e in frame.elements:
         con: str
-        if isinstance(e, IntField) and isinstance(e.value, ir.Checksum):
+        if e is rest:
+            continue
+        if isinstance(e, VarintField):
+            con = int_con(e, f"_VarInt({e.max_bytes}, {e.name!r})")
+        elif isinstance(e, BytesField | KvMapField | ListField) and isinstance(e.size, ir.Rest):
+            con = "cs.GreedyBytes" if isinstance(e, BytesField) else (
+                f"_Section(_read_{e.record}, _write_{e.record}, {e.name!r})"
+                if isinstance(e, ListField) else
+                f"_Section(lambda b, o, e, n: _read_kvmap(b, o, e, "
+                f"{_len_struct(e.length_type)}, {e.null_drop}, n), lambda v, n: "
+                f"_write_kvmap(v, {_len_struct(e.length_type)}, {e.null_drop}, n), {e.name!r})")
+        elif isinstance(e, IntField) and isinstance(e.value, ir.Checksum):
             con = (f"_Checksum(zlib.{e.value.kind}, {_start_of(frame, e.value)}, "
                    f"{_construct_int(e.type)})")
         elif isinstance(e, IntField):
@@ -757,32 +890,39 @@ def _construct_lines(
         else:
             con = f"cs.Bytes(lambda _c: {translate(e.size, ctx_value, ctx_length)})"
         if e.present is not None:
-            absent = (_absent(e, names)[0][1] if not isinstance(e, BitsField) else
+            absent = ('b""' if isinstance(e, BytesField) else
+                      _absent(e, names)[0][1] if not isinstance(e, BitsField) else
                       "{" + ", ".join(f"{m.name!r}: 0" for m in e.members) + "}")
             con = (f"cs.IfThenElse(lambda _c: {translate(e.present, ctx_value, ctx_length)}, "
                    f"{con}, cs.Computed({absent}))")
         con = f"_Located({e.name!r}, {e.offset}, {con})"
+        if rest is not None and frame.elements.index(e) > frame.elements.index(rest):
+            if e in sized and not isinstance(e.size, ir.Rest) and not _never_negative(
+                    frame, e.size):
+                inner.append(_negative_guard(e, ctx_value, ctx_length, "None"))
+            inner.append(f"{e.name!r} / {con}")
+            continue
         out.append(f"{e.name!r} / {con}")
-        if e is frame.elements[max(frame.prefix_count(), 1) - 1]:
-            for s in sized:
-                size = translate(s.size, ctx_value, ctx_length)
-                ok = f"{size} >= 0"
-                if s.present is not None:
-                    ok = f"{ok} or not {translate(s.present, ctx_value, ctx_length)}"
-                out.append(f"_Guard(lambda _c: {ok}, lambda _c: NegativeSize({s.name!r}, "
-                           f"{frame.header_size}, {size}))")
+        if rest is None and e is frame.elements[max(frame.prefix_count(), 1) - 1]:
+            out.extend(_negative_guard(s, ctx_value, ctx_length, str(frame.header_size))
+                       for s in sized)
             total = translate(frame.size, ctx_value, ctx_length)
             out.append(f"_Guard(lambda _c: {total} <= MAX_FRAME, lambda _c: FrameTooLarge("
                        f"{frame.name!r}, 0, {total}, MAX_FRAME))")
             out.append(f"_WholeFrame(lambda _c: {total})")
+    if rest is not None:
+        out.append(f"\"_rest\" / _Framed({rest.name!r}, {frame.name!r}, {rest.max_bytes}, "
+                   f"{frame.header_size}, [{', '.join(inner)}])")
     out.append('"_end" / cs.Tell')
     conv = view.from_container
     for name in frame.free_names():
         v = frame.value(name)
-        source = _container_path(frame, name)
+        source = _container_path(frame, name, parsed=True)
         absent = next((d for _, d in _absent(frame.element(name), names)), None) if (
             frame.element(name) is not None and frame.element(name).present is not None) else None
         if absent is not None:
+            if isinstance(frame.element(name), BytesField):
+                absent = 'b""'  # raw, as construct gives it; text is decoded below
             source = f"({source} if {source} is not None else {absent if v is None else 0})"
         if v is not None:
             conv.append(_wrap(v, source, by_enum))
@@ -830,11 +970,31 @@ def _to_container(frame: Frame, names: _Names) -> list[str]:
     return entries
 
 
-def _container_path(frame: Frame, name: str) -> str:
+def _negative_guard(
+    s: BytesField | KvMapField | ListField, ctx_value: Callable[[str], str],
+    ctx_length: Callable[[str], str], offset: str,
+) -> str:
+    size = translate(s.size, ctx_value, ctx_length)
+    ok = f"{size} >= 0"
+    if s.present is not None:
+        ok = f"{ok} or not {translate(s.present, ctx_value, ctx_length)}"
+    return f"_Guard(lambda _c: {ok}, lambda _c: NegativeSize({s.name!r}, {offset}, {size}))"
+
+
+def _container_path(frame: Frame, name: str, parsed: bool = False) -> str:
+    """Where construct keeps a value: flat in the context while it parses or
+    builds; in the parsed container, what follows a len(rest) field is under
+    `_rest`."""
+    root = "_c"
+    rest = frame.rest_field()
+    if parsed and rest is not None:
+        start = frame.elements.index(rest)
+        if any(name in _names_in(e) for e in frame.elements[start:]):
+            root = "_c['_rest']"
     for e in frame.elements:
         if isinstance(e, BitsField) and any(m.name == name for m in e.members):
-            return f"_c[{e.name!r}][{name!r}]"
-    return f"_c[{name!r}]"
+            return f"{root}[{e.name!r}][{name!r}]"
+    return f"{root}[{name!r}]"
 
 
 def _role_lines(frame: Frame, names: _Names, view: FrameView) -> None:
@@ -877,11 +1037,12 @@ def _discriminator(protocol: Protocol) -> tuple[list[str], list[tuple[str, list[
     return fields, values
 
 
-def _width(e: IntField | BitsField | BytesField | KvMapField) -> int:
+def _width(e: Element) -> int:
     if isinstance(e, IntField | BitsField):
         return e.type.width
-    assert isinstance(e, BytesField)
-    return ir.evaluate(e.size) if ir.is_constant(e.size) else 1 << 62
+    if isinstance(e, BytesField) and ir.is_constant(e.size):
+        return ir.evaluate(e.size)
+    return 1 << 62  # of no fixed width: never part of the discriminator
 
 
 def _builder(

@@ -12,6 +12,7 @@ from protodsl.ir.expr import (
     Match,
     Param,
     ParamField,
+    Rest,
     Unary,
     walk,
 )
@@ -31,11 +32,12 @@ from protodsl.ir.model import (
     Protocol,
     Record,
     Roles,
+    VarintField,
 )
 
 __all__ = [
     "Binary", "BitMember", "BitsField", "Builder", "BytesField", "Checksum", "Const", "Element",
     "Enum", "EnumMember", "EnumValue", "Expr", "FieldValue", "Frame", "InSet", "IntField",
     "IntType", "KvMapField", "LenOf", "ListField", "Match", "Param", "ParamField", "Protocol",
-    "Record", "Roles", "Unary", "walk",
+    "Record", "Rest", "Roles", "Unary", "VarintField", "walk",
 ]

@@ -98,8 +98,17 @@ class Checksum:
     span: Span
 
 
+@dataclass(frozen=True)
+class Rest:
+    """`rest`: the bytes from here to the frame's end. As a size (`bytes[rest]`)
+    the field fills the frame; as a value (`len(rest)`) it declares the frame's
+    size, counted from the end of the field that holds it."""
+
+    span: Span
+
+
 Expr = (Const | EnumValue | FieldValue | LenOf | Param | ParamField | Unary | Binary | InSet
-        | Match | Checksum)
+        | Match | Checksum | Rest)
 
 BOOLEAN_OPS = frozenset({"or", "and", "==", "!=", "<", "<=", ">", ">="})
 

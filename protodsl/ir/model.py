@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from protodsl.diagnostics import Span
-from protodsl.ir.expr import Expr
+from protodsl.ir.expr import Expr, Rest
 from protodsl.ir.expr import is_constant as _is_constant
 
 ByteOrder = Literal["big", "little"]
@@ -72,6 +72,29 @@ class IntField:
     doc: str | None
     span: Span
     present: Expr | None = None  # on the wire only when this holds; else 0 / empty
+
+
+@dataclass(frozen=True)
+class VarintField:
+    """An unsigned LEB128 integer: 7 bits a byte, least significant group first,
+    the high bit set on every byte but the last; at most `max_bytes` bytes, so at
+    most 7 * max_bytes bits. Its width depends on its value. With `value` Rest it
+    declares the frame's size (`remaining: varint(4) = len(rest)`)."""
+
+    name: str
+    max_bytes: int
+    value: Expr | None
+    constant: bool
+    default: int
+    offset: int | None
+    doc: str | None
+    span: Span
+    present: Expr | None = None
+    enum: None = None  # reads like an IntField where values are listed
+
+    @property
+    def max(self) -> int:
+        return (1 << (7 * self.max_bytes)) - 1
 
 
 @dataclass(frozen=True)
@@ -159,15 +182,15 @@ class ListField:
     present: Expr | None = None
 
 
-Element = IntField | BitsField | BytesField | KvMapField | ListField
-ValueNode = IntField | BitMember
+Element = IntField | BitsField | BytesField | KvMapField | ListField | VarintField
+ValueNode = IntField | BitMember | VarintField
 
 
 def prefix_count(elements: tuple[Element, ...]) -> int:
     """Leading elements of fixed width, present or not: a decoder reads them all
     before it computes the frame's size (which may depend on them)."""
     for i, e in enumerate(elements):
-        if isinstance(e, KvMapField | ListField) or (
+        if isinstance(e, KvMapField | ListField | VarintField) or (
                 isinstance(e, BytesField) and not _is_constant(e.size)):
             return i
     return len(elements)
@@ -177,7 +200,7 @@ def values_of(elements: tuple[Element, ...]) -> tuple[ValueNode, ...]:
     """Integer values in wire order: int fields and bit members."""
     out: list[ValueNode] = []
     for e in elements:
-        if isinstance(e, IntField):
+        if isinstance(e, IntField | VarintField):
             out.append(e)
         elif isinstance(e, BitsField):
             out.extend(e.members)
@@ -206,7 +229,7 @@ class Frame:
     elements: tuple[Element, ...]
     roles: Roles | None
     header_size: int  # bytes of the fixed-width run at the start of the frame
-    size: Expr  # the whole frame's length, in fields of the fixed header
+    size: Expr  # the whole frame's length, in fields of the fixed header; Rest: len(rest)
     doc: str | None
     span: Span
 
@@ -215,6 +238,12 @@ class Frame:
 
     def prefix_count(self) -> int:
         return prefix_count(self.elements)
+
+    def rest_field(self) -> VarintField | None:
+        """The field declaring the frame's size as `len(rest)`: everything after
+        it is read in order, inside that size."""
+        return next((v for v in self.elements if isinstance(v, VarintField)
+                     and isinstance(v.value, Rest)), None)
 
     def values(self) -> tuple[ValueNode, ...]:
         return values_of(self.elements)
@@ -226,7 +255,7 @@ class Frame:
         """Names a user sets: neither constant nor computed, in wire order."""
         names: list[str] = []
         for e in self.elements:
-            if isinstance(e, IntField):
+            if isinstance(e, IntField | VarintField):
                 if e.value is None:
                     names.append(e.name)
             elif isinstance(e, BitsField):

@@ -18,12 +18,15 @@ from protodsl.ir.model import (
     KvMapField,
     ListField,
     Record,
+    VarintField,
 )
 from protodsl.passes.exprs import BOOL, INT, ExprResolver, Scope
 from protodsl.passes.problems import Problems
 from protodsl.passes.types import BUILTIN_TYPES, int_type
 
 CHECKSUMS = {"crc32": 4}  # name -> width in bytes
+MAX_VARINT_BYTES = 9  # 63 bits: every value fits a signed 64-bit integer
+REST = "rest"  # `len(rest)` and `bytes[rest]`, unless a field takes the name
 
 
 def frame_scope(frame: ast.Frame, enums: dict[str, Enum], problems: Problems) -> Scope:
@@ -95,6 +98,11 @@ def _value(
     default = members[0].value if members else 0  # an enum without members is reported
     if node.value is None:
         return None, False, default
+    if isinstance(node.value, ast.Call) and node.value.func == "len" and len(
+            node.value.args) == 1 and _is_rest(node.value.args[0], scope):
+        problems.error(node.value.span, "len(rest) declares the frame's size; it needs a "
+                       "varint field, e.g. `remaining: varint(4) = len(rest)`")
+        return None, False, default
     if isinstance(node.value, ast.Call) and node.value.func in CHECKSUMS:
         return _checksum(node, node.value, typ, scope, problems), False, default
     value = resolver.resolve(node.value, enum or INT, hint=enum)
@@ -135,7 +143,8 @@ def _checksum(
 def _range(node: ast.Field | ast.BitMember, typ: IntType | None) -> tuple[int, int]:
     if isinstance(node, ast.BitMember):
         return 0, (1 << node.width) - 1
-    assert typ is not None
+    if typ is None:  # a varint: its own check knows its range
+        return 0, 1 << 63
     return typ.min, typ.max
 
 
@@ -147,6 +156,8 @@ def _field(
     name = t.name
     enum = scope.enums.get(name)
     typ = enum.base if enum else int_type(name, order)
+    if name == "varint" and enum is None:
+        return _varint(f, offset, scope, resolver, problems)
     if typ is not None:
         if t.args or t.size is not None:
             problems.error(t.span, f"integer type '{name}' takes no arguments or size")
@@ -165,7 +176,8 @@ def _field(
     if t.size is None:
         problems.error(t.span, f"'{f.name}' needs a size: {name}[length]")
         return None
-    size = resolver.resolve(t.size, INT)
+    size = (ir.Rest(t.size.span) if _is_rest(t.size, scope)
+            else resolver.resolve(t.size, INT))
     if size is None:
         return None
     if ir.is_constant(size) and ir.evaluate(size) < 0:
@@ -189,6 +201,37 @@ def _field(
         known = " (known: pad)" if name == "bytes" else ""
         problems.error(arg.span, f"unknown argument '{extra}' for {name}{known}")
     return BytesField(f.name, size, name == "text", pad, offset, f.doc, f.span)
+
+
+def _is_rest(e: ast.Expr, scope: Scope) -> bool:
+    """`rest` names the rest of the frame where no field is called so."""
+    return (isinstance(e, ast.NameRef) and e.name == REST
+            and REST not in scope.values and REST not in scope.sized)
+
+
+def _varint(
+    f: ast.Field, offset: int | None, scope: Scope, resolver: ExprResolver, problems: Problems,
+) -> VarintField | None:
+    """`varint(N)`: unsigned LEB128 of at most N bytes; `= len(rest)` declares the
+    frame's size."""
+    t = f.type
+    widths = [a.value.value for a in t.args if a.name is None and isinstance(a.value, ast.IntLit)]
+    if len(widths) != 1 or len(t.args) != 1 or t.size is not None:
+        problems.error(t.span, "varint takes its most bytes and no size: varint(4)")
+        return None
+    if not 1 <= widths[0] <= MAX_VARINT_BYTES:
+        problems.error(t.args[0].span, f"a varint has 1 to {MAX_VARINT_BYTES} bytes, "
+                       f"not {widths[0]}")
+        return None
+    field = VarintField(f.name, widths[0], None, False, 0, offset, f.doc, f.span)
+    v = f.value
+    if isinstance(v, ast.Call) and v.func == "len" and len(v.args) == 1 and _is_rest(
+            v.args[0], scope):
+        return dataclasses.replace(field, value=ir.Rest(v.span))
+    value, constant, default = _value(f, None, None, resolver, scope, problems)
+    if constant and not 0 <= default <= field.max:
+        problems.error(f.span, f"constant {default} does not fit '{f.name}' (0..{field.max})")
+    return dataclasses.replace(field, value=value, constant=constant, default=default)
 
 
 def _list(

@@ -13,12 +13,39 @@ from protodsl.ir.model import (
     IntField,
     KvMapField,
     ListField,
+    VarintField,
     prefix_count,
     values_of,
 )
 from protodsl.passes.problems import Problems
 
 Sized = BytesField | KvMapField | ListField
+
+
+def check_rest(elements: tuple[Element, ...], problems: Problems) -> None:
+    """`len(rest)` once, after a fixed header; varints and `[rest]` sizes after it,
+    `[rest]` on the last field only."""
+    declared = [i for i, e in enumerate(elements)
+                if isinstance(e, VarintField) and isinstance(e.value, ir.Rest)]
+    for i in declared[1:]:
+        problems.error(elements[i].span, f"only one field declares the frame's size with "
+                       f"len(rest); '{elements[declared[0]].name}' already does")
+    start = declared[0] if declared else len(elements)
+    for e in elements[:start]:
+        if isinstance(e, VarintField):
+            problems.error(e.span, f"varint '{e.name}' needs a frame whose size a "
+                           f"`varint(N) = len(rest)` field declares, at or before it")
+        elif declared and (_fixed_width(e) is None or e.present is not None):
+            problems.error(e.span, f"'{e.name}' comes before the len(rest) field, so it "
+                           f"must be of fixed width and always present")
+    for i, e in enumerate(elements):
+        if isinstance(e, BytesField | KvMapField | ListField) and isinstance(e.size, ir.Rest):
+            if not declared or i < start:
+                problems.error(e.size.span, f"'{e.name}' fills the rest of the frame, but no "
+                               f"field before it declares the frame's size with len(rest)")
+            elif i != len(elements) - 1:
+                problems.error(e.size.span, f"'{e.name}' fills the rest of the frame, so it "
+                               f"must be the frame's last field")
 
 
 def check_lengths(elements: tuple[Element, ...], problems: Problems) -> None:
@@ -91,7 +118,10 @@ def frame_size(
     elements: tuple[Element, ...], header: int, span: Span, problems: Problems
 ) -> ir.Expr:
     """Total length as an expression of header fields, so a decoder knows the frame
-    size (and can refuse it) before reading any variable part."""
+    size (and can refuse it) before reading any variable part; `Rest` when a
+    `len(rest)` field declares it (later sizes may then read any earlier field)."""
+    if any(isinstance(e, VarintField) and isinstance(e.value, ir.Rest) for e in elements):
+        return ir.Rest(span)
     count = _header_count(elements)
     in_prefix = {v.name for v in values_of(elements[:prefix_count(elements)])}
     terms: list[ir.Expr] = [ir.Const(header, span)]

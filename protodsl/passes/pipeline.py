@@ -12,7 +12,7 @@ from protodsl.ir.model import ByteOrder, Frame, Protocol
 from protodsl.passes.builders import resolve_builders
 from protodsl.passes.exprs import BOOL, ExprResolver
 from protodsl.passes.layout import frame_scope, lay_out, lay_out_record
-from protodsl.passes.lengths import check_lengths, frame_size, header_size
+from protodsl.passes.lengths import check_lengths, check_rest, frame_size, header_size
 from protodsl.passes.problems import Problems
 from protodsl.passes.roles import resolve_roles
 from protodsl.passes.types import resolve_enums
@@ -87,6 +87,7 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
         size: ir.Expr = ir.Const(header, decl.span)
         if laid_out:
             reported = len(problems.items)
+            check_rest(elements, problems)
             check_lengths(elements, problems)
             if len(problems.items) == reported:
                 size = frame_size(elements, header, decl.span, problems)
