@@ -19,6 +19,7 @@ from protodsl.ir.model import (
     KvMapField,
     ListField,
     Protocol,
+    VarintField,
 )
 
 # Variable-size fields stay small so examples run fast; each still reaches the
@@ -43,12 +44,14 @@ def _pins(frame: Frame) -> dict[str, tuple[int, ...]]:
     return pins
 
 
-def _int_strategy(protocol: Protocol, v: IntField | BitMember, pins: dict[str, tuple[int, ...]]
-                  ) -> st.SearchStrategy[int]:
+def _int_strategy(protocol: Protocol, v: IntField | BitMember | VarintField,
+                  pins: dict[str, tuple[int, ...]]) -> st.SearchStrategy[int]:
     if v.name in pins:
         return st.sampled_from(pins[v.name])
     if isinstance(v, BitMember):
         lo, hi = 0, v.mask
+    elif isinstance(v, VarintField):
+        lo, hi = 0, v.max
     else:
         lo, hi = v.type.min, v.type.max
     enum = protocol.enum(v.enum) if v.enum else None
