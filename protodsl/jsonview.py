@@ -39,7 +39,8 @@ def _show(value: Any) -> Any:
     if isinstance(value, bytes):
         return show_bytes(value)
     if isinstance(value, list):
-        return [dataclasses.asdict(item) if dataclasses.is_dataclass(item)
+        return [{k: _show(v) for k, v in dataclasses.asdict(item).items()}
+                if dataclasses.is_dataclass(item)
                 else [show_bytes(item[0]), show_bytes(item[1])] for item in value]
     if hasattr(value, "name") and isinstance(value, int):
         return value.name
@@ -134,6 +135,19 @@ def _int(value: Any, where: str) -> int:
     return value
 
 
+def _record_member(value: Any, hint: str | None, where: str) -> Any:
+    """One member of a record: text, bytes (text or {"hex": ...}) or an integer."""
+    if hint == "str":
+        data = read_bytes(value, where)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise JsonFrameError(f"{where}: text must be UTF-8") from None
+    if hint == "bytes":
+        return read_bytes(value, where)
+    return _int(value, where)
+
+
 def _pairs(value: Any, where: str) -> list[tuple[bytes, bytes]]:
     if not isinstance(value, list) or not all(isinstance(p, list) and len(p) == 2 for p in value):
         raise JsonFrameError(f"{where}: expected a list of [key, value]")
@@ -160,7 +174,10 @@ def _field_value(codec: ModuleType, protocol: Protocol, spec: Frame, key: str, v
         cls = codec.RECORDS[element.record]
         attrs = codec.ATTRS[element.record]
         try:
-            return [cls(**{attrs.get(k, k): _int(v, key) for k, v in item.items()})
+            hints = {f.name: str(f.type) for f in dataclasses.fields(cls)}
+            return [cls(**{attrs.get(k, k): _record_member(v, hints.get(attrs.get(k, k)),
+                                                           f"{key}.{k}")
+                           for k, v in item.items()})
                     for item in value]
         except TypeError as exc:
             raise JsonFrameError(f"{key}: {exc}") from None

@@ -124,6 +124,15 @@ class RecordView:
     attrs: dict[str, str]  # spec name -> attribute
     format: str  # struct format of one record
     size: int
+    variable: bool = False  # a member sized by an earlier field: the lines below
+    hints: list[tuple[str, str, str]] = field(default_factory=list)  # attr, hint, default
+    structs: list[tuple[str, str]] = field(default_factory=list)  # name, struct format
+    read: list[str] = field(default_factory=list)  # body of the per-entry loop
+    bind: list[str] = field(default_factory=list)  # an entry's values from `r`
+    write: list[str] = field(default_factory=list)  # appends an entry's bytes to `out`
+    ref_fields: list[str] = field(default_factory=list)  # construct Struct of one entry
+    ref_read: list[str] = field(default_factory=list)  # checks after construct parsed `c`
+    ref_values: str = ""  # the dict construct builds from
 
 
 class _Names:
@@ -178,6 +187,8 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
 
 
 def _record(protocol: Protocol, r: Record, cls: str) -> RecordView:
+    if r.variable:
+        return _variable_record(protocol, r, cls)
     order = ">" if protocol.byte_order == "big" else "<"
     fields = [naming.snake(e.name) for e in r.elements]
     formats = []
@@ -188,6 +199,94 @@ def _record(protocol: Protocol, r: Record, cls: str) -> RecordView:
     return RecordView(r.name, cls, r.doc, fields,
                       {e.name: a for e, a in zip(r.elements, fields, strict=True)},
                       order + "".join(formats), r.size)
+
+
+def _variable_record(protocol: Protocol, r: Record, cls: str) -> RecordView:
+    """A record with text/bytes members sized by its own earlier integers: a
+    straight-line reader of one entry per loop turn (an entry running past the
+    section is a MalformedSection), and a construct Struct per entry for the
+    reference."""
+    attrs = {e.name: naming.snake(e.name) for e in r.elements}
+    local = lambda n: f"_r_{n}"  # noqa: E731
+    length = lambda n: f"len(_r_{n})"  # noqa: E731
+    ints = [e for e in r.elements if isinstance(e, IntField)]
+    free = [e for e in r.elements if not (isinstance(e, IntField) and e.value is not None)]
+    view = RecordView(r.name, cls, r.doc, [attrs[e.name] for e in free], attrs, "", r.size,
+                      variable=True)
+    for e in free:
+        if isinstance(e, BytesField):
+            view.hints.append((attrs[e.name], *(("str", '""') if e.text else ("bytes", 'b""'))))
+        else:
+            view.hints.append((attrs[e.name], "int", "0"))
+    overrun = f'raise MalformedSection(name, at, "a {r.name} entry runs past its section")'
+    groups: list[list[IntField]] = []
+    for i, e in enumerate(r.elements):
+        if isinstance(e, IntField):
+            assert e.type.width != 3, "records hold 1, 2, 4 or 8 byte integers"
+            before = r.elements[i - 1] if i else None
+            if (groups and isinstance(before, IntField) and before in groups[-1]
+                    and before.type.byte_order == e.type.byte_order):
+                groups[-1].append(e)
+            else:
+                groups.append([e])
+    for e in r.elements:
+        if isinstance(e, BytesField):
+            size = translate(e.size, local, _no_length)
+            view.read += [f"_n = {size}",
+                          "if _n < 0 or end - off < _n:", f"    {overrun}",
+                          f"_r_{e.name} = buf[off:off + _n]"]
+            if e.text:
+                view.read.append(f"_r_{e.name} = _text(_r_{e.name}, {e.name!r}, off)")
+            view.read.append("off += _n")
+            view.write += [f"if len(_r_{e.name}) != {translate(e.size, local, length)}:",
+                           f"    raise EncodeError({e.name!r}, None, \"its length does not match "
+                           f"its size field\")",
+                           f"out.append(_r_{e.name})"]
+            continue
+        group = next(g for g in groups if g[0] is e) if any(g[0] is e for g in groups) else None
+        if group is None:
+            continue
+        name = f"_rec_{r.name}_{len(view.structs)}"
+        width = sum(g.type.width for g in group)
+        view.structs.append((name, order_char(group[0].type)
+                             + "".join(struct_code(g.type) for g in group)))
+        view.read += [f"if end - off < {width}:", f"    {overrun}",
+                      f"{', '.join(local(g.name) for g in group)}, = {name}.unpack_from(buf, off)",
+                      f"off += {width}"]
+        view.write.append(f"out.append({name}.pack({', '.join(local(g.name) for g in group)}))")
+    for e in ints:
+        if e.constant and e.value is not None:
+            const = ir.evaluate(e.value)
+            check = [f"if _r_{e.name} != {const}:",
+                     f"    raise ConstantMismatch({e.name!r}, off, _r_{e.name}, {const})"]
+            view.ref_read += [line.replace("_r_", "c.") for line in check]
+            at = view.read.index(next(line for line in view.read if local(e.name) in line
+                                      and "unpack_from" in line))
+            view.read[at + 2:at + 2] = check  # after the unpack and the step
+    args = ", ".join(local(e.name) for e in free)
+    view.read.append(f"append({cls}({args}))")
+    for e in r.elements:
+        if isinstance(e, BytesField):
+            view.bind.append(f"_r_{e.name} = r.{attrs[e.name]}"
+                             + (".encode()" if e.text else ""))
+        elif e.value is None:
+            view.bind.append(f"_r_{e.name} = r.{attrs[e.name]}")
+    for e in ints:
+        if e.value is not None:
+            view.bind.append(f"_r_{e.name} = {translate(e.value, local, length)}")
+    ctx = lambda n: f"_c[{n!r}]"  # noqa: E731
+    for e in r.elements:
+        if isinstance(e, BytesField):
+            view.ref_fields.append(f"{e.name!r} / cs.Bytes(lambda _c: "
+                                   f"{translate(e.size, ctx, _no_length)})")
+        else:
+            view.ref_fields.append(f"{e.name!r} / {_construct_int(e.type)}")
+    for e in r.elements:
+        if isinstance(e, BytesField) and e.text:
+            view.ref_read.append(f"c[{e.name!r}] = _text(c[{e.name!r}], {e.name!r}, at)")
+    view.ref_read.append(f"append({cls}({', '.join(f'c[{e.name!r}]' for e in free)}))")
+    view.ref_values = "{" + ", ".join(f"{e.name!r}: _r_{e.name}" for e in r.elements) + "}"
+    return view
 
 
 def _fast_discriminator(protocol: Protocol) -> list[str]:
@@ -337,7 +436,7 @@ def _length_of(
     if isinstance(element, KvMapField):
         return f"_kvmap_size({value}, {element.length_type.width})"
     if isinstance(element, ListField):
-        return f"len({value}) * _record_size_{element.record}"
+        return f"_record_len_{element.record}({value})"
     if isinstance(element, BytesField) and element.text and not encoded:
         return f"len({value}.encode())"
     return f"len({value})"
@@ -823,6 +922,14 @@ def _sized_by_own_length(frame: Frame, e: BytesField | KvMapField | ListField) -
         length.value.field == e.name)
 
 
+def _ref(protocol: Protocol, record: str) -> str:
+    """The reader and writer the reference uses for a list of `record`: a record
+    with variable members has construct's own; a fixed one shares the straight path's."""
+    r = protocol.record(record)
+    prefix = "_ref" if r is not None and r.variable else ""
+    return f"{prefix}_read_{record}, {prefix}_write_{record}"
+
+
 def _construct_int(t: IntType) -> str:
     return (f"cs.Int{t.bits}{'s' if t.signed else 'u'}"
             f"{'b' if t.byte_order == 'big' else 'l'}")
@@ -858,7 +965,7 @@ def _construct_lines(
             con = int_con(e, f"_VarInt({e.max_bytes}, {e.name!r})")
         elif isinstance(e, BytesField | KvMapField | ListField) and isinstance(e.size, ir.Rest):
             con = "cs.GreedyBytes" if isinstance(e, BytesField) else (
-                f"_Section(_read_{e.record}, _write_{e.record}, {e.name!r})"
+                f"_Section({_ref(protocol, e.record)}, {e.name!r})"
                 if isinstance(e, ListField) else
                 f"_Section(lambda b, o, e, n: _read_kvmap(b, o, e, "
                 f"{_len_struct(e.length_type)}, {e.null_drop}, n), lambda v, n: "
@@ -879,8 +986,8 @@ def _construct_lines(
                 con = f"cs.ByteSwapped({con})"
         elif isinstance(e, ListField):
             size = translate(e.size, ctx_value, ctx_length)
-            con = (f"cs.FixedSized(lambda _c: {size}, _Section(_read_{e.record}, "
-                   f"_write_{e.record}, {e.name!r}))")
+            con = (f"cs.FixedSized(lambda _c: {size}, _Section({_ref(protocol, e.record)}, "
+                   f"{e.name!r}))")
         elif isinstance(e, KvMapField):
             size = translate(e.size, ctx_value, ctx_length)
             length = _len_struct(e.length_type)

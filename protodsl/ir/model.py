@@ -160,13 +160,15 @@ class KvMapField:
 
 @dataclass(frozen=True)
 class Record:
-    """A named run of fixed-width fields, repeated by a ListField."""
+    """A named run of fields, repeated by a ListField: fixed-width integers and
+    bits, or (`variable`) integers and length-prefixed text/bytes members."""
 
     name: str
-    elements: tuple[IntField | BitsField, ...]  # offsets relative to the record
-    size: int
+    elements: tuple[IntField | BitsField | BytesField, ...]  # offsets relative to the record
+    size: int  # the record's width; for a variable record, its least width
     doc: str | None
     span: Span
+    variable: bool = False  # holds a member sized by an earlier field of the record
 
 
 @dataclass(frozen=True)

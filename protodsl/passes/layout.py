@@ -21,6 +21,7 @@ from protodsl.ir.model import (
     VarintField,
 )
 from protodsl.passes.exprs import BOOL, INT, ExprResolver, Scope
+from protodsl.passes.lengths import check_lengths
 from protodsl.passes.problems import Problems
 from protodsl.passes.types import BUILTIN_TYPES, int_type
 
@@ -251,25 +252,46 @@ def _list(
 def lay_out_record(
     decl: ast.Record, enums: dict[str, Enum], order: ByteOrder, problems: Problems
 ) -> Record | None:
-    """A record: fixed-width fields only, laid out from offset 0."""
+    """A record laid out from offset 0: fixed-width fields, or integers and
+    text/bytes members sized by an earlier integer of the record (`variable`)."""
     stand_in = ast.Frame(decl.name, ast.IntLit(1, decl.span), decl.items, (), decl.doc,
                          decl.span)
     scope = frame_scope(stand_in, enums, problems)
+    reported = len(problems.items)
     elements = lay_out(stand_in, scope, order, problems)
-    fixed: list[IntField | BitsField] = []
+    variable = any(isinstance(e, BytesField) for e in elements)
+    fixed: list[IntField | BitsField | BytesField] = []
     for e in elements:
         computed = isinstance(e, IntField) and e.value is not None and not e.constant
+        if isinstance(e, BytesField) and e.present is None and e.pad is None and not isinstance(
+                e.size, ir.Rest):
+            fixed.append(e)
+            continue
+        if isinstance(e, IntField) and computed and variable and not isinstance(
+                e.value, ir.Checksum) and e.present is None:
+            fixed.append(e)  # `filter_len: u16 = len(filter)`
+            continue
+        if variable and isinstance(e, BitsField):
+            problems.error(e.span, f"record '{decl.name}' has a text or bytes member, so it "
+                           f"can hold only integers besides: '{e.name}'")
+            continue
         if not isinstance(e, IntField | BitsField) or e.present is not None or computed:
             problems.error(e.span, f"record '{decl.name}' can hold only integers and bits "
-                           f"that are free or constant: '{e.name}'")
+                           f"that are free or constant, and text or bytes members sized by "
+                           f"an earlier integer (`n: u16 = len(x)  x: text[n]`): '{e.name}'")
             continue
         fixed.append(e)
     if len(fixed) != len(elements) or not fixed:
         if not fixed:
             problems.error(decl.span, f"record '{decl.name}' has no fields")
         return None
-    size = sum(e.type.width for e in fixed)
-    return Record(decl.name, tuple(fixed), size, decl.doc, decl.span)
+    if variable and len(problems.items) == reported:
+        check_lengths(tuple(fixed), problems)
+        if len(problems.items) != reported:
+            return None
+    size = sum(e.type.width if isinstance(e, IntField | BitsField) else
+               (ir.evaluate(e.size) if ir.is_constant(e.size) else 0) for e in fixed)
+    return Record(decl.name, tuple(fixed), size, decl.doc, decl.span, variable)
 
 
 def _args(t: ast.TypeRef, problems: Problems) -> dict[str, ir.Expr]:

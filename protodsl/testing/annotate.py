@@ -37,7 +37,7 @@ def annotate(protocol: Protocol, codec: ModuleType, data: bytes) -> str:
             elif isinstance(e, KvMapField):
                 width = codec._kvmap_size(values[e.name], e.length_type.width)
             elif isinstance(e, ListField):
-                width = len(values[e.name]) * getattr(codec, f"_record_size_{e.record}")
+                width = getattr(codec, f"_record_len_{e.record}")(values[e.name])
             else:
                 assert isinstance(e, BytesField)
                 raw = values[e.name]

@@ -81,8 +81,16 @@ def _records_strategy(protocol: Protocol, codec: ModuleType, frame: Frame, e: Li
     assert record is not None
     cls = codec.RECORDS[e.record]
     attrs = codec.ATTRS[e.record]
-    item = st.builds(cls, **{attrs[f.name]: st.integers(f.type.min, f.type.max)
-                             for f in record.elements if isinstance(f, IntField)})
+    members: dict[str, st.SearchStrategy[Any]] = {}
+    for f in record.elements:
+        if isinstance(f, IntField) and f.value is None:
+            members[attrs[f.name]] = st.integers(f.type.min, f.type.max)
+        elif isinstance(f, BytesField):  # sized by its own length field: short and long
+            members[attrs[f.name]] = (st.text(max_size=40) if f.text
+                                      else st.binary(max_size=40))
+    item = st.builds(cls, **members)
+    if record.variable:  # entries of 3 bytes and more: a few, not a section's worth
+        return st.lists(item, max_size=8)
     return st.lists(item, max_size=max(0, _size_limit(frame, e) // record.size))
 
 
