@@ -1,7 +1,7 @@
 """The generated MQTT codec against scapy's MQTT layers, which both build and
 dissect packets: packets scapy builds decode (both readings) to the same fields
 and re-encode to the same bytes; packets we build dissect to the same fields in
-scapy. Then the errors a len(rest) frame adds: too long a varint, a field past
+scapy (SUBSCRIBE included: a packet id and topic filters with their QoS). Then the errors a len(rest) frame adds: too long a varint, a field past
 the frame's end, bytes left over, and need-more at every strict prefix."""
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ blobs = st.binary(max_size=200)  # past 127 bytes: a two-byte remaining length
 
 @st.composite
 def scapy_packets(draw: Any) -> Any:
-    kind = draw(st.sampled_from(["connect", "connack", "publish", "puback", "pingreq",
-                                 "pingresp"]))
+    kind = draw(st.sampled_from(["connect", "connack", "publish", "puback", "subscribe",
+                                 "pingreq", "pingresp"]))
     if kind == "connect":
         will, user, password = draw(st.booleans()), draw(st.booleans()), draw(st.booleans())
         return sm.MQTT(type=1) / sm.MQTTConnect(
@@ -48,6 +48,10 @@ def scapy_packets(draw: Any) -> Any:
             topic=draw(texts), msgid=draw(u16) if qos else None, value=draw(blobs))
     if kind == "puback":
         return sm.MQTT(type=4) / sm.MQTTPuback(msgid=draw(u16))
+    if kind == "subscribe":  # the fixed header's flags are 0b0010: scapy's QOS=1 bit
+        topics = draw(st.lists(st.builds(sm.MQTTTopicQOS, topic=texts,
+                                         QOS=st.integers(0, 2)), min_size=1, max_size=4))
+        return sm.MQTT(type=8, QOS=1) / sm.MQTTSubscribe(msgid=draw(u16), topics=topics)
     return sm.MQTT(type=12 if kind == "pingreq" else 13)
 
 
@@ -78,11 +82,17 @@ def _scapy_fields(pkt: Any) -> dict[str, Any]:
             out["packet_id"] = c.msgid
     elif pkt.type == 4:
         out["packet_id"] = pkt[sm.MQTTPuback].msgid
+    elif pkt.type == 8:
+        c = pkt[sm.MQTTSubscribe]
+        out |= {"flags": (pkt.DUP << 3) | (pkt.QOS << 1) | pkt.RETAIN, "packet_id": c.msgid,
+                "topics": [(t.topic, t.QOS) for t in c.topics]}
     return out
 
 
 def _our_fields(frame: Any, like: dict[str, Any]) -> dict[str, Any]:
     values = CODEC.field_values(frame)
+    values = {k: [(t.filter_.encode(), t.qos) for t in v] if k == "topics" else v
+              for k, v in values.items()}
     return {k: values[k].encode() if isinstance(values[k], str) else values[k] for k in like}
 
 
@@ -122,6 +132,9 @@ def test_every_strict_prefix_needs_more(pkt: Any) -> None:
     (b"\x40\x01\x00", "FieldOverrun"),                    # puback's packet id cut by the size
     (b"\x40\x03\x00\x05\x00", "LeftoverBytes"),           # a byte after puback's packet id
     (b"\xc0\x01\x00", "LeftoverBytes"),                   # pingreq with a body
+    (b"\x82\x06\x00\x01\x00\x03a/", "MalformedSection"),  # a topic filter past the packet
+    (b"\x82\x06\x00\x01\x00\x02a/", "MalformedSection"),  # its QoS byte past the packet
+    (b"\x82\x06\x00\x01\x00\x01\xff\x00", "InvalidText"),  # a filter that is not UTF-8
 ])
 def test_malformed_in_both_readings(wire: bytes, error: str) -> None:
     for decode in (CODEC.decode, CODEC.reference_decode):
@@ -144,3 +157,32 @@ def test_remaining_length_limits() -> None:
     assert isinstance(CODEC.decode(b"\x30\xff\xff\xff\x7f"), CODEC.NeedMore)
     big = CODEC.Publish(topic="t", payload=b"")
     assert CODEC.encode(big) == b"\x30\x03\x00\x01t"
+
+
+def test_subscribe_both_ways() -> None:
+    """SUBSCRIBE as scapy builds it decodes (both readings) and re-encodes; ours
+    dissects in scapy; no topic filters is accepted, as scapy does (section 3.8.3
+    calls it a protocol violation, which this spec leaves to the application)."""
+    pkt = sm.MQTT(QOS=1) / sm.MQTTSubscribe(msgid=10, topics=[
+        sm.MQTTTopicQOS(topic=b"a/b", QOS=1), sm.MQTTTopicQOS(topic=b"c/#", QOS=2)])
+    wire = bytes(pkt)
+    assert wire == bytes.fromhex("820e000a0003612f62010003632f2302")
+    want = CODEC.Subscribe(packet_id=10, topics=[CODEC.TopicFilter("a/b", 1),
+                                                 CODEC.TopicFilter("c/#", 2)])
+    for decode, encode in ((CODEC.decode, CODEC.encode),
+                           (CODEC.reference_decode, CODEC.reference_encode)):
+        assert decode(wire) == CODEC.Decoded(want, len(wire))
+        assert encode(want) == wire
+    ours = CODEC.encode(CODEC.Subscribe(packet_id=7, topics=[CODEC.TopicFilter("x/+/é", 0)]))
+    dissected = sm.MQTT(ours)
+    assert dissected.type == 8 and dissected.QOS == 1
+    assert [(t.topic, t.QOS) for t in dissected[sm.MQTTSubscribe].topics] == [
+        ("x/+/é".encode(), 0)]
+    empty = CODEC.Subscribe(packet_id=3, topics=[])
+    assert CODEC.encode(empty) == CODEC.reference_encode(empty) == b"\x82\x02\x00\x03"
+    assert CODEC.decode(b"\x82\x02\x00\x03").frame == empty
+    with pytest.raises(CODEC.EncodeError):
+        CODEC.encode(CODEC.Subscribe(packet_id=1, topics=[CODEC.TopicFilter("a" * 70000, 0)]))
+    for decode in (CODEC.decode, CODEC.reference_decode):  # flags must be 0b0010
+        with pytest.raises(CODEC.ProtocolError):
+            decode(b"\x80\x02\x00\x01")
