@@ -1,8 +1,9 @@
 """The generated MQTT codec against scapy's MQTT layers, which both build and
 dissect packets: packets scapy builds decode (both readings) to the same fields
 and re-encode to the same bytes; packets we build dissect to the same fields in
-scapy (SUBSCRIBE included: a packet id and topic filters with their QoS). Then the errors a len(rest) frame adds: too long a varint, a field past
-the frame's end, bytes left over, and need-more at every strict prefix."""
+scapy (SUBSCRIBE included: a packet id and topic filters with their QoS). Then
+the errors a len(rest) frame adds: too long a varint, a field past the frame's
+end, bytes left over, and need-more at every strict prefix."""
 
 from __future__ import annotations
 
