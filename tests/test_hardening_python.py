@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from protodsl.codecs import load_python
 from protodsl.ir import Protocol
-from protodsl.ir.model import IntField
+from protodsl.ir.model import IntField, VarintField
 from protodsl.passes.pipeline import compile_file
 from protodsl.testing import strategies as pst
 from tests.helpers import ROOT, SPECS
@@ -72,7 +72,8 @@ def test_any_bytes_raise_only_protocol_error(path: Path) -> None:
 
 
 def _claims(protocol: Protocol, codec: ModuleType, count: int) -> list[tuple[str, bytes]]:
-    """Headers of valid frames with one integer field set to a huge size, cut short."""
+    """Headers of valid frames with one integer or varint field set to a huge size,
+    cut short."""
     wires: list[bytes] = []
 
     @settings(max_examples=count, database=None, derandomize=True, deadline=None,
@@ -89,8 +90,22 @@ def _claims(protocol: Protocol, codec: ModuleType, count: int) -> list[tuple[str
     }, key=lambda t: (t[1] or 0, t[0]))
     huge = (protocol.max_frame - 1, protocol.max_frame, protocol.max_frame + 1,
             0x7FFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF)
+    varints = sorted({(v.name, v.offset, v.max_bytes) for f in protocol.frames
+                      for v in f.values() if isinstance(v, VarintField) and v.offset is not None},
+                     key=lambda t: (t[1] or 0, t[0]))
     out = []
     for wire in wires:
+        for name, offset, most in varints:
+            assert offset is not None
+            size = next((i + 1 for i in range(offset, len(wire)) if wire[i] < 0x80), None)
+            if size is None:
+                continue
+            for value in (protocol.max_frame - 1, protocol.max_frame, (1 << 7 * most) - 1):
+                data = wire[:offset] + _leb128(value) + wire[size:]
+                for cut in (size + 4, len(data)):
+                    out.append((f"{name}={value:#x} cut {cut}", data[:cut]))
+            overlong = wire[:offset] + b"\xff" * most + b"\x01" + wire[size:]
+            out.append((f"{name} overlong", overlong))
         end = max((o + w for _, o, w, _ in fields if o is not None and o + w <= len(wire)),
                   default=0)
         for name, offset, width, order in fields:
@@ -103,6 +118,15 @@ def _claims(protocol: Protocol, codec: ModuleType, count: int) -> list[tuple[str
                 for cut in (end, end + 3, len(data)):
                     out.append((f"{name}={value:#x} cut {cut}", data[:cut]))
     return out
+
+
+def _leb128(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
 
 
 @pytest.mark.parametrize("path", SPEC_FILES, ids=IDS)
