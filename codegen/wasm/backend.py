@@ -13,8 +13,8 @@ from protodsl.codegen.jinja import environment, render
 from protodsl.codegen.wasm.view import DECODE_FIXED, ENCODE_PREFIX, build_view
 
 from protodsl.diagnostics import Diagnostic, SpecError
-from protodsl.ir.expr import Checksum, Rest
-from protodsl.ir.model import BytesField, IntField, KvMapField, ListField, Protocol, VarintField
+from protodsl.ir.expr import Rest
+from protodsl.ir.model import BytesField, KvMapField, ListField, Protocol, VarintField
 
 RUNTIME_HEADER = "protodsl_rt.h"
 
@@ -60,25 +60,15 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
                 severity="warning",
             ))
         for e in frame.elements:
-            if e.present is not None:
-                out.append(Diagnostic(e.span, f"the Wasm target does not support conditional "
-                                      f"fields yet: '{e.name}'"))
             if isinstance(e, ListField):
                 out.append(Diagnostic(e.span, f"the Wasm target does not support lists of "
                                       f"records yet: '{e.name}'"))
-            if isinstance(e, IntField) and isinstance(e.value, Checksum):
-                out.append(Diagnostic(e.span, f"the Wasm target does not support checksums "
-                                      f"yet: '{e.name}'"))
             if isinstance(e, VarintField):
                 out.append(Diagnostic(e.span, f"the Wasm target does not support varints "
                                       f"or len(rest) yet: '{e.name}'"))
             if isinstance(e, BytesField | KvMapField | ListField) and isinstance(e.size, Rest):
                 out.append(Diagnostic(e.span, f"the Wasm target does not support sizes of "
                                       f"the rest of the frame yet: '{e.name}'"))
-    for builder in protocol.builders:
-        if builder.data:
-            out.append(Diagnostic(builder.span, f"the Wasm target does not support literal "
-                                  f"bytes in builders yet: {builder.kind}"))
     return out
 
 

@@ -35,6 +35,7 @@ CATEGORIES = {
     "d": "a discriminator value",
     "p": "a builder parameter",
     "build": "a builder",
+    "lit": "a builder's literal bytes; a frame's kept literal payload (struct member)",
 }
 
 

@@ -4,7 +4,7 @@ only lay out statements. Built fresh per call; nothing is sorted by hash."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from protodsl.codegen.wasm.expr import c_int, to_c
 from protodsl.codegen.wasm.naming import c_string, comment_inline, comment_lines, ident
@@ -54,6 +54,8 @@ class DecodeItem:
     fmt: str = ""  # kvmap: PD_KV(...)
     where: str = ""  # C string naming frame.field for log lines
     offset: str = ""  # C text of the offset in the frame
+    present: str | None = None  # conditional: C condition (parenthesised) for being on the wire
+    absent: tuple[str, ...] = ()  # conditional: statements that zero it when it is not
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class SizeView:
     expr: str
     where: str
     comment: str
+    present: str | None  # conditional field: its size is checked only when it is there
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class Member:
 class WriteStep:
     comment: str
     statements: tuple[str, ...]
+    present: str | None = None  # conditional: C condition (parenthesised) for writing it
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,10 @@ class RolesView:
     headers_tail: str
     kept_values: tuple[str, ...]  # free values MOSN does not hand back (struct members)
     kept: tuple[Keep, ...]
+    # A builder gives the payload a literal: the built frame keeps it (struct
+    # member `literal`) and encode uses it when MOSN passes no payload, as MOSN
+    # does for the keepalive and hijack frames it asks for.
+    literal: str | None
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,7 @@ class FrameView:
     sizes: tuple[SizeView, ...]
     total: str
     header_size: int
+    prefix: tuple[DecodeItem, ...]  # fixed-width items after the header, before the sizes
     variable: tuple[DecodeItem, ...]
     uses_bits: bool
     uses_status: bool
@@ -150,6 +159,7 @@ class FrameView:
     computed: tuple[tuple[str, str, str], ...]  # fin: (member, expr, comment)
     fin_checks: tuple[Check, ...]
     writes: tuple[WriteStep, ...]
+    checksum: bool  # the writer keeps the frame's start for a checksum
     roles: RolesView | None
     when: str  # parenthesised C condition on the discriminator locals
 
@@ -170,6 +180,17 @@ class Discriminator:
 
 
 @dataclass(frozen=True)
+class Literal:
+    """A builder's literal bytes for a field: a static array in the builder."""
+
+    array: str  # C name, local to the builder function
+    member: str  # the struct member, through `fr`
+    data: tuple[str, ...]  # lines of C initializer items, e.g. `0x4e, 0x4e`
+    size: int
+    comment: str
+
+
+@dataclass(frozen=True)
 class BuilderView:
     kind: str
     fn: str
@@ -178,6 +199,8 @@ class BuilderView:
     params: str  # C parameter list after the output struct
     assignments: tuple[tuple[str, str], ...]
     id_param: str | None  # keepalive: the id parameter's C name
+    literals: tuple[Literal, ...]  # static arrays of the bytes fields given a literal
+    payload_literal: str | None  # the frame's `literal` member, when this gives the payload one
 
 
 @dataclass(frozen=True)
@@ -263,7 +286,8 @@ def build_view(protocol: Protocol) -> ProtocolView:
     frames = tuple(_frame(protocol, f, i) for i, f in enumerate(protocol.frames))
     by_name = {f.name: f for f in frames}
     request_view = by_name[request.name] if request is not None else None
-    builders = {b.kind: _builder(b, by_name, request_view) for b in protocol.builders}
+    builders = {b.kind: _builder(protocol, b, by_name, request_view)
+                for b in protocol.builders}
     return ProtocolView(
         name=protocol.name,
         mosn_name_comment=comment_inline(protocol.mosn_name),
@@ -386,6 +410,8 @@ def _expr_text(e: ir.Expr) -> str:
             return f"{_expr_text(o)} in {{{', '.join(map(str, values))}}}"
         case ir.Match(subject=s):
             return f"match {_expr_text(s)} {{...}}"
+        case ir.Checksum(kind=kind, first=first, last=last):
+            return f"{kind}({first}, {last})"
     return "?"
 
 
@@ -393,14 +419,63 @@ def _decode_item(
     protocol: Protocol, frame: Frame, e: Element, names: FrameNames, offset: str, base: str
 ) -> DecodeItem:
     """How to read element `e` at `base` (C pointer text), `offset` its offset text."""
+    item = _read_item(protocol, frame, e, names, offset, base)
+    if e.present is None:
+        return item
+    return replace(item, present=condition(to_c(e.present, names)), absent=_absent(e, names),
+                   comment=f"{item.comment}; only if {_expr_text(e.present)}")
+
+
+def _absent(e: Element, names: FrameNames) -> tuple[str, ...]:
+    """Statements giving an element that is not on the wire its value: 0 or empty."""
+    if isinstance(e, IntField):
+        return (f"{names.field(e.name)} = 0;",)
+    if isinstance(e, BitsField):
+        return tuple(f"{names.field(m.name)} = 0;" for m in e.members)
+    return (f"{names.field(e.name)} = (pd_bytes){{0, 0}};",)
+
+
+def _checksum_start(frame: Frame, c: ir.Checksum) -> int:
+    """The offset where a checksum's range starts (fixed: the passes require it)."""
+    for e in frame.elements:
+        if e.name == c.first or (
+                isinstance(e, BitsField) and any(m.name == c.first for m in e.members)):
+            assert e.offset is not None, f"checksum range of '{frame.name}' has no fixed start"
+            return e.offset
+    raise AssertionError(f"checksum range of '{frame.name}' starts at no field")
+
+
+def _checksum_check(frame: Frame, e: IntField, lvalue: str, offset: str) -> Check:
+    """Decode: the checksum read equals the one of the bytes from its range's
+    start up to the checksum itself (`offset`)."""
+    assert isinstance(e.value, ir.Checksum) and e.value.kind == "crc32", e.value
+    start = _checksum_start(frame, e.value)
+    if offset.isdigit():
+        covered = f"buf + {start}, {int(offset) - start}u"
+    else:
+        covered = f"buf + {start}, {offset} - {start}u" if start else f"buf, {offset}"
+    return Check(
+        f"{lvalue} != (pd_i64)pd_crc32({covered})",
+        f"pd_fail_v({_where(frame, e.name)}, {offset}, "
+        f"\"{e.value.kind} does not match the bytes it covers, read\", {lvalue})",
+    )
+
+
+def _read_item(
+    protocol: Protocol, frame: Frame, e: Element, names: FrameNames, offset: str, base: str
+) -> DecodeItem:
+    """`_decode_item` without the element's condition."""
     where = _where(frame, e.name)
     if isinstance(e, IntField):
         lvalue = names.field(e.name)
+        checks = _value_checks(protocol, frame, e, lvalue, offset)
+        if isinstance(e.value, ir.Checksum):
+            checks.append(_checksum_check(frame, e, lvalue, offset))
         return DecodeItem(
             kind="values",
             comment=_value_comment(e, _type_text(e.type)),
             assigns=((lvalue, _read(base, e.type)),),
-            checks=tuple(_value_checks(protocol, frame, e, lvalue, offset)),
+            checks=tuple(checks),
             width=e.type.width,
             offset=offset,
         )
@@ -474,13 +549,21 @@ def _kv_fmt(e: KvMapField) -> str:
     return f"PD_KV({t.width}, {little}, {int(e.null_drop)})"
 
 
-def _is_fixed(e: Element) -> bool:
-    """Part of the fixed header: at a known offset and of a known width."""
-    if e.offset is None:
-        return False
-    return isinstance(e, IntField | BitsField) or (
-        isinstance(e, BytesField) and ir.is_constant(e.size)
-    )
+def _fixed_width(e: Element) -> int | None:
+    if isinstance(e, IntField | BitsField):
+        return e.type.width
+    if isinstance(e, BytesField) and ir.is_constant(e.size):
+        return ir.evaluate(e.size)
+    return None
+
+
+def _header_count(frame: Frame) -> int:
+    """How many leading elements form the fixed header: of a fixed width and
+    always on the wire, so each is at a fixed offset."""
+    for i, e in enumerate(frame.elements):
+        if e.present is not None or _fixed_width(e) is None:
+            return i
+    return len(frame.elements)
 
 
 def _header(
@@ -488,7 +571,7 @@ def _header(
 ) -> tuple[HeaderGroup, ...]:
     groups: list[HeaderGroup] = []
     pending: list[DecodeItem] = []
-    fixed = [e for e in frame.elements if _is_fixed(e)]
+    fixed = frame.elements[:_header_count(frame)]
     for i, e in enumerate(fixed):
         assert e.offset is not None
         item = _decode_item(protocol, frame, e, names, str(e.offset), f"buf + {e.offset}")
@@ -502,6 +585,7 @@ def _header(
 
 def _members(protocol: Protocol, frame: Frame) -> tuple[Member, ...]:
     out = []
+    literal = _payload_literal(protocol, frame)
     for e in frame.elements:
         if isinstance(e, IntField):
             out.append(Member(f"pd_i64 {ident('f', e.name)};",
@@ -513,12 +597,27 @@ def _members(protocol: Protocol, frame: Frame) -> tuple[Member, ...]:
         else:
             out.append(Member(f"pd_bytes {ident('f', e.name)};",
                               f"{_sized_text(e)}" + _doc_suffix(e.doc)))
+    if literal is not None:
+        out.append(Member(f"pd_bytes {literal};",
+                          "a built frame's literal payload, for an encode that passes none"))
     return tuple(out)
+
+
+def _payload_literal(protocol: Protocol, frame: Frame) -> str | None:
+    """The struct member keeping a built frame's literal payload, when a
+    builder of this frame gives its payload one."""
+    roles = frame.roles
+    if roles is None or roles.payload is None:
+        return None
+    if any(b.frame == frame.name and roles.payload in dict(b.data) for b in protocol.builders):
+        return ident("lit", "payload")
+    return None
 
 
 def _computed_order(frame: Frame) -> list[ValueNode]:
     """Computed values, each after the computed values its expression reads."""
-    computed = [v for v in frame.values() if v.value is not None and not v.constant]
+    computed = [v for v in frame.values() if v.value is not None and not v.constant
+                and not isinstance(v.value, ir.Checksum)]  # checksums: the writer's
     names = {v.name for v in computed}
     done: set[str] = set()
     out: list[ValueNode] = []
@@ -545,9 +644,13 @@ def _fit_check(protocol: Protocol, frame: Frame, v: ValueNode, names: FrameNames
     else:
         lo, hi, t = v.type.min, v.type.max, v.type.name
     if not (isinstance(v, IntField) and v.type.width == 8):
+        cond = f"{lvalue} < {c_int(lo)} || {lvalue} > {c_int(hi)}"
+        if isinstance(v, IntField) and v.present is not None:
+            # As the Python codec: an integer must fit only when it is written;
+            # bit members and enums are checked whether or not they are.
+            cond = f"{condition(to_c(v.present, names))} && ({cond})"
         checks.append(Check(
-            f"{lvalue} < {c_int(lo)} || {lvalue} > {c_int(hi)}",
-            f"pd_fail_field(\"encode\", {where}, \"does not fit {t}:\", {lvalue})",
+            cond, f"pd_fail_field(\"encode\", {where}, \"does not fit {t}:\", {lvalue})",
         ))
     enum = _closed_enum(protocol, v.enum)
     if enum is not None:
@@ -577,6 +680,9 @@ def _size_checks(frame: Frame, names: FrameNames) -> list[Check]:
         else:
             cond = f"{to_c(e.size, names)} != (pd_i64){member}.len"
             what = "length disagrees with its size:"
+        if e.present is not None and not (isinstance(e, BytesField) and e.pad is not None):
+            # Checked only when it is written; a padded value must fit regardless.
+            cond = f"{condition(to_c(e.present, names))} && ({cond})"
         checks.append(Check(
             cond, f"pd_fail_field(\"encode\", {where}, \"{what}\", (pd_i64){member}.len)"
         ))
@@ -584,9 +690,30 @@ def _size_checks(frame: Frame, names: FrameNames) -> list[Check]:
 
 
 def _writes(frame: Frame, names: FrameNames) -> tuple[WriteStep, ...]:
+    """Every element's write; a conditional one's only when its condition holds."""
+    return tuple(
+        step if e.present is None else replace(
+            step, present=condition(to_c(e.present, names)),
+            comment=f"{step.comment}; only if {_expr_text(e.present)}")
+        for e, step in zip(frame.elements, _write_steps(frame, names), strict=True)
+    )
+
+
+def _write_steps(frame: Frame, names: FrameNames) -> list[WriteStep]:
     out = []
     for e in frame.elements:
-        if isinstance(e, IntField):
+        if isinstance(e, IntField) and isinstance(e.value, ir.Checksum):
+            # The bytes already written from the range's start: `start` is the
+            # frame's first byte, and the range ends right before this field.
+            put = "pd_put_le" if e.type.byte_order == "little" else "pd_put_be"
+            first = _checksum_start(frame, e.value)
+            covered = (f"pd_crc32(start + {first}, (pd_u32)(p - start) - {first}u)"
+                       if first else "pd_crc32(start, (pd_u32)(p - start))")
+            out.append(WriteStep(
+                f"{e.name}: {_type_text(e.type)} = {_expr_text(e.value)}",
+                (f"p = {put}(p, end, {e.type.width}, p ? (pd_u64){covered} : 0);",),
+            ))
+        elif isinstance(e, IntField):
             put = "pd_put_le" if e.type.byte_order == "little" else "pd_put_be"
             out.append(WriteStep(
                 f"{e.name}: {_type_text(e.type)}",
@@ -610,7 +737,7 @@ def _writes(frame: Frame, names: FrameNames) -> tuple[WriteStep, ...]:
                 statements.append(
                     f"p = pd_put_fill(p, end, {c_int(e.pad)}, {width}u - {member}.len);")
             out.append(WriteStep(f"{e.name}: {_sized_text(e)}", tuple(statements)))
-    return tuple(out)
+    return out
 
 
 def _roles(protocol: Protocol, frame: Frame, names: FrameNames) -> RolesView | None:
@@ -657,6 +784,7 @@ def _roles(protocol: Protocol, frame: Frame, names: FrameNames) -> RolesView | N
         headers_tail=tail,
         kept_values=kept_values,
         kept=kept,
+        literal=_payload_literal(protocol, frame),
     )
 
 
@@ -696,16 +824,26 @@ def _encode_in_place(frame: Frame, names: FrameNames) -> tuple[bool, str]:
 def _frame(protocol: Protocol, frame: Frame, index: int) -> FrameView:
     names = FrameNames(frame)
     header = _header(protocol, frame, names)
-    variable_elements = [e for e in frame.elements if not _is_fixed(e)]
+    # After the header: fixed-width elements (conditional, or after a conditional
+    # one) read before the sizes, which may use them; then the variable part.
+    count, prefix_count = _header_count(frame), frame.prefix_count()
+    assert sum(_fixed_width(e) or 0 for e in frame.elements[:count]) == frame.header_size
+    variable_elements = frame.elements[prefix_count:]
     sizes = tuple(
         SizeView(
             local=ident("n", e.name),
             expr=to_c(e.size, names),
             where=_where(frame, e.name),
-            comment=f"{e.name}: {_expr_text(e.size)} bytes",
+            comment=f"{e.name}: {_expr_text(e.size)} bytes"
+                    + (f", if {_expr_text(e.present)}" if e.present is not None else ""),
+            present=condition(to_c(e.present, names)) if e.present is not None else None,
         )
         for e in variable_elements
         if isinstance(e, BytesField | KvMapField) and not ir.is_constant(e.size)
+    )
+    prefix = tuple(
+        _decode_item(protocol, frame, e, names, "at", "buf + at")
+        for e in frame.elements[count:prefix_count]
     )
     variable = tuple(
         _decode_item(protocol, frame, e, names, "at", "buf + at") for e in variable_elements
@@ -722,7 +860,7 @@ def _frame(protocol: Protocol, frame: Frame, index: int) -> FrameView:
     )
     fin_checks: list[Check] = []
     for v in frame.values():
-        if not (v.value is not None and v.constant):
+        if not (v.value is not None and v.constant) and not isinstance(v.value, ir.Checksum):
             fin_checks.extend(_fit_check(protocol, frame, v, names))
     fin_checks.extend(_size_checks(frame, names))
     uses_bits = any(isinstance(e, BitsField) for e in frame.elements)
@@ -754,6 +892,7 @@ def _frame(protocol: Protocol, frame: Frame, index: int) -> FrameView:
         sizes=sizes,
         total=to_c(frame.size, names),
         header_size=frame.header_size,
+        prefix=prefix,
         variable=variable,
         uses_bits=uses_bits,
         uses_status=any(isinstance(e, KvMapField) for e in frame.elements),
@@ -761,6 +900,8 @@ def _frame(protocol: Protocol, frame: Frame, index: int) -> FrameView:
         computed=computed,
         fin_checks=tuple(fin_checks),
         writes=_writes(frame, names),
+        checksum=any(isinstance(e, IntField) and isinstance(e.value, ir.Checksum)
+                     for e in frame.elements),
         roles=_roles(protocol, frame, names),
         when=condition(to_c(frame.when, DiscriminatorNames(frame))),
     )
@@ -800,9 +941,11 @@ def _discriminators(protocol: Protocol) -> tuple[Discriminator, ...]:
 
 
 def _builder(
-    b: Builder, frames: dict[str, FrameView], request: FrameView | None
+    protocol: Protocol, b: Builder, frames: dict[str, FrameView], request: FrameView | None
 ) -> BuilderView:
     frame = frames[b.frame]
+    spec = protocol.frame(b.frame)
+    payload = spec.roles.payload if spec is not None and spec.roles is not None else None
     names = BuilderNames(b)
     params: list[str] = []
     id_param = None
@@ -825,4 +968,18 @@ def _builder(
             (f"fr->{ident('f', name)}", to_c(value, names)) for name, value in b.assignments
         ),
         id_param=id_param,
+        literals=tuple(
+            Literal(
+                array=ident("lit", name),
+                member=f"fr->{ident('f', name)}",
+                data=tuple(", ".join(f"0x{x:02x}" for x in data[i:i + 12])
+                           for i in range(0, len(data), 12)),
+                size=len(data),
+                comment=f"{name}: x\"{data.hex(' ')}\"" if len(data) <= 32
+                        else f"{name}: {len(data)} bytes",
+            )
+            for name, data in b.data if data  # an empty literal is the empty default
+        ),
+        payload_literal=(frame.roles.literal if frame.roles is not None
+                         and payload is not None and dict(b.data).get(payload) else None),
     )

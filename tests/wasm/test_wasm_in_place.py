@@ -119,7 +119,9 @@ def test_encode_copies_when_the_room_in_front_is_too_small(
 
 
 @pytest.mark.parametrize("spec", [SPECS / "bolt.proto-dsl", HERE / "specs" / "shapes.proto-dsl",
-                                  HERE / "specs" / "exotic.proto-dsl"],
+                                  HERE / "specs" / "exotic.proto-dsl",
+                                  SPECS / "boltv2.proto-dsl", SPECS / "dubbo.proto-dsl",
+                                  HERE / "specs" / "conditional.proto-dsl"],
                          ids=lambda p: p.stem)
 def test_the_copying_path_agrees_with_the_python_codec(spec: Path, tmp_path: Path) -> None:
     """The Wasm-side differential properties of `protodsl test`, on the copying path."""
