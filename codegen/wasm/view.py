@@ -468,14 +468,14 @@ def _read_item(
     where = _where(frame, e.name)
     if isinstance(e, IntField):
         lvalue = names.field(e.name)
-        checks = _value_checks(protocol, frame, e, lvalue, offset)
+        value_checks = _value_checks(protocol, frame, e, lvalue, offset)
         if isinstance(e.value, ir.Checksum):
-            checks.append(_checksum_check(frame, e, lvalue, offset))
+            value_checks.append(_checksum_check(frame, e, lvalue, offset))
         return DecodeItem(
             kind="values",
             comment=_value_comment(e, _type_text(e.type)),
             assigns=((lvalue, _read(base, e.type)),),
-            checks=tuple(checks),
+            checks=tuple(value_checks),
             width=e.type.width,
             offset=offset,
         )
