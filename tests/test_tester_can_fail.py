@@ -8,8 +8,8 @@ import io
 from pathlib import Path
 
 import pytest
-
 from protodsl.codegen.wasm import backend
+
 from protodsl.ir import Protocol
 from protodsl.testing.runner import run_cli
 from tests.helpers import SPECS
