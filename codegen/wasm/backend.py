@@ -38,7 +38,8 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
     if not with_roles:
         out.append(Diagnostic(
             protocol.span,
-            f"protocol '{protocol.name}' cannot be a MOSN plugin: no frame has roles",
+            f"protocol '{protocol.name}' cannot be a MOSN plugin: no frame has roles; MOSN "
+            f"needs the roles kind and id on a request and a response frame",
             note="give a request frame and a response frame a `roles { kind = ... id = ... }`"
                  " block",
         ))
