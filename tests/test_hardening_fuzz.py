@@ -25,7 +25,7 @@ SUMMARY = re.compile(r"^fuzz: (\S+): (\d+) executions in (\d+) s, (\d+) crashes"
 
 
 def run_fuzz(spec: Path, seconds: int, work: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHON=sys.executable, FUZZ_WORK=str(work), FUZZ_EXAMPLES="60")
+    env = dict(os.environ, PYTHON=sys.executable, FUZZ_WORK=str(work), FUZZ_EXAMPLES="30")
     return subprocess.run(["bash", str(RUN), str(spec), str(seconds), *extra], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=1800, check=False)
 
