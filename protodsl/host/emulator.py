@@ -16,8 +16,7 @@ import os
 import random
 import struct
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +41,8 @@ from protodsl.host.abi import (
     parse_decode_data,
     parse_encode_data,
 )
+from protodsl.host.callbacks import define_func
+from protodsl.host.calls import GuestCall, prepare
 from protodsl.host.errors import BufferFormatError, HostError, PluginTrap
 
 __all__ = ["DEFAULT_FUEL_LIMIT", "DecodeResult", "EncodeResult", "LogRecord", "MosnHost"]
@@ -164,6 +165,32 @@ class _ProcExit(Exception):
         self.code = code
 
 
+class _Metering:
+    """The ``with host._metered():`` block around one operation.
+
+    A plain class rather than a generator context manager, which costs a few
+    microseconds per operation on the hot path.
+    """
+
+    __slots__ = ("_host",)
+
+    def __init__(self, host: MosnHost) -> None:
+        self._host = host
+
+    def __enter__(self) -> None:
+        """Grant fuel before the operation."""
+        host = self._host
+        if host._fuel:
+            host._store.set_fuel(host._fuel_limit)
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Record the fuel used and flush partial stdio lines, also when the operation raised."""
+        host = self._host
+        if host._fuel:
+            host._last_fuel = host._fuel_limit - host._store.get_fuel()
+        host._flush_stdio()
+
+
 _VALTYPES: dict[str, wasmtime.ValType] = {
     "i": wasmtime.ValType.i32(),
     "I": wasmtime.ValType.i64(),
@@ -254,6 +281,7 @@ class MosnHost:
         self._contexts: set[int] = set()
         self._next_ctx = 1
         self._memory: wasmtime.Memory | None = None
+        self._metering = _Metering(self)
 
         module = _compile(_load_bytes(wasm), fuel)
         self._store = wasmtime.Store(_engine(fuel))
@@ -284,7 +312,12 @@ class MosnHost:
             raise HostError("plugin neither exports nor imports a linear memory")
         self._memory = memory
         self._check_export_signatures()
-        self._alloc = self._funcs.get("malloc") or self._funcs.get("proxy_on_memory_allocate")
+        self._calls: dict[str, GuestCall] = {
+            name: prepare(func, self._store)
+            for name, func in self._funcs.items()
+            if name in _EXPORT_SIGNATURES
+        }
+        self._alloc = self._calls.get("malloc") or self._calls.get("proxy_on_memory_allocate")
         self._start_up()
 
     @classmethod
@@ -368,10 +401,10 @@ class MosnHost:
         if self._next_ctx == self._root_id:
             self._next_ctx += 1
         ctx = self._next_ctx
-        func = self._funcs.get("proxy_on_context_create")
+        call = self._calls.get("proxy_on_context_create")
         with self._metered():
-            if func is not None:
-                self._invoke("proxy_on_context_create", func, (ctx, self._root_id), b"")
+            if call is not None:
+                self._invoke("proxy_on_context_create", call, (ctx, self._root_id), b"")
         self._contexts.add(ctx)
         return ctx
 
@@ -381,21 +414,21 @@ class MosnHost:
         self._contexts.discard(ctx)
         with self._metered():
             for name in ("proxy_on_log", "proxy_on_done", "proxy_on_delete"):
-                func = self._funcs.get(name)
-                if func is not None:
-                    self._invoke(name, func, (ctx,), b"")
+                call = self._calls.get(name)
+                if call is not None:
+                    self._invoke(name, call, (ctx,), b"")
 
     # ----------------------------------------------------------------- protocol calls
 
     def decode(self, ctx: int, data: bytes | bytearray | memoryview) -> DecodeResult:
         """Offer the connection's unread bytes to ``proxy_decode_buffer_bytes``."""
-        func = self._require(_DECODE)
+        call = self._require(_DECODE)
         self._check_ctx(ctx)
         data = bytes(data)
         self._buffers.pop(BufferType.DECODE_DATA, None)
         with self._metered():
             ptr = self._copy_in(_DECODE, data)
-            status = self._status(self._invoke(_DECODE, func, (ctx, ptr, len(data)), data))
+            status = self._status(self._invoke(_DECODE, call, (ctx, ptr, len(data)), data))
         raw = self._buffers.pop(BufferType.DECODE_DATA, None)
         if status != Status.OK:
             return DecodeResult(status, None)
@@ -433,7 +466,7 @@ class MosnHost:
         ``replaced_id`` is the id the frame must carry now; ``command_id`` the id it
         had when decoded (or that keepalive/hijack produced).
         """
-        func = self._require(_ENCODE)
+        call = self._require(_ENCODE)
         self._check_ctx(ctx)
         buf = pack_encode_request(
             headers, flag, replaced_id, command_id, timeout_or_status, bytes(payload)
@@ -441,7 +474,7 @@ class MosnHost:
         self._buffers.pop(BufferType.ENCODE_DATA, None)
         with self._metered():
             ptr = self._copy_in(_ENCODE, buf)
-            status = self._status(self._invoke(_ENCODE, func, (ctx, ptr, len(buf)), buf))
+            status = self._status(self._invoke(_ENCODE, call, (ctx, ptr, len(buf)), buf))
         raw = self._buffers.pop(BufferType.ENCODE_DATA, None)
         if status != Status.OK:
             return EncodeResult(status, None)
@@ -461,18 +494,18 @@ class MosnHost:
 
     def keepalive(self, ctx: int, command_id: int) -> int:
         """``proxy_keepalive_buffer_bytes``: build a heartbeat request; encode() serialises it."""
-        func = self._require(_KEEPALIVE)
+        call = self._require(_KEEPALIVE)
         self._check_ctx(ctx)
         with self._metered():
-            result = self._invoke(_KEEPALIVE, func, (ctx, command_id), b"")
+            result = self._invoke(_KEEPALIVE, call, (ctx, command_id), b"")
         return self._status(result)
 
     def reply_keepalive(self, ctx: int) -> int:
         """``proxy_reply_keepalive_buffer_bytes(ctx, 0, 0)`` as MOSN calls it."""
-        func = self._require(_REPLY_KEEPALIVE)
+        call = self._require(_REPLY_KEEPALIVE)
         self._check_ctx(ctx)
         with self._metered():
-            result = self._invoke(_REPLY_KEEPALIVE, func, (ctx, 0, 0), b"")
+            result = self._invoke(_REPLY_KEEPALIVE, call, (ctx, 0, 0), b"")
         return self._status(result)
 
     def hijack(
@@ -489,12 +522,12 @@ class MosnHost:
         ``status_code`` is HTTP-like (403, 404, 503 ...); encode() then serialises
         the response the plugin built.
         """
-        func = self._require(_HIJACK)
+        call = self._require(_HIJACK)
         self._check_ctx(ctx)
         buf = pack_hijack_request(flag, command_id, timeout, bytes(request_frame))
         with self._metered():
             ptr = self._copy_in(_HIJACK, buf)
-            result = self._invoke(_HIJACK, func, (ctx, status_code, ptr, len(buf)), buf)
+            result = self._invoke(_HIJACK, call, (ctx, status_code, ptr, len(buf)), buf)
         return self._status(result)
 
     # ----------------------------------------------------------------- internals: calls
@@ -503,35 +536,35 @@ class MosnHost:
         """Run MOSN's start-up sequence for the root context."""
         with self._metered():
             for name in ("_start", "_initialize"):
-                func = self._funcs.get(name)
-                if func is not None:
+                call = self._calls.get(name)
+                if call is not None:
                     try:
-                        self._invoke(name, func, (), b"")
+                        self._invoke(name, call, (), b"")
                     except _ProcExit as exc:
                         if exc.code != 0:
                             raise PluginTrap(name, b"", f"proc_exit({exc.code})") from None
                     break
-            create = self._funcs.get("proxy_on_context_create")
+            create = self._calls.get("proxy_on_context_create")
             if create is not None:
                 self._invoke("proxy_on_context_create", create, (self._root_id, 0), b"")
             for name, btype in (
                 ("proxy_on_vm_start", BufferType.VM_CONFIGURATION),
                 ("proxy_on_configure", BufferType.PLUGIN_CONFIGURATION),
             ):
-                func = self._funcs.get(name)
-                if func is None:
+                call = self._calls.get(name)
+                if call is None:
                     continue
                 conf = self._buffers[btype]
-                result = self._invoke(name, func, (self._root_id, len(conf)), conf)
+                result = self._invoke(name, call, (self._root_id, len(conf)), conf)
                 if result != 1:
                     raise HostError(
                         f"{name}({self._root_id}, {len(conf)}) returned {result}, not 1"
                     )
 
-    def _invoke(self, name: str, func: wasmtime.Func, args: tuple[int, ...], data: bytes) -> Any:
+    def _invoke(self, name: str, call: GuestCall, args: tuple[int, ...], data: bytes) -> Any:
         """Call a guest export, turning traps into PluginTrap (``_start`` may see _ProcExit)."""
         try:
-            return func(self._store, *args)
+            return call(self._store, *args)
         except _ProcExit as exc:
             if name == "_start":
                 raise
@@ -542,23 +575,15 @@ class MosnHost:
         except wasmtime.WasmtimeError as exc:
             raise PluginTrap(name, data, str(exc)) from exc
 
-    @contextmanager
-    def _metered(self) -> Iterator[None]:
+    def _metered(self) -> _Metering:
         """Grant fuel before an operation, record its use after; flush partial stdio lines."""
-        if self._fuel:
-            self._store.set_fuel(self._fuel_limit)
-        try:
-            yield
-        finally:
-            if self._fuel:
-                self._last_fuel = self._fuel_limit - self._store.get_fuel()
-            self._flush_stdio()
+        return self._metering
 
-    def _require(self, name: str) -> wasmtime.Func:
-        func = self._funcs.get(name)
-        if func is None:
+    def _require(self, name: str) -> GuestCall:
+        call = self._calls.get(name)
+        if call is None:
             raise HostError(f"plugin does not export {name}")
-        return func
+        return call
 
     def _check_ctx(self, ctx: int) -> None:
         if ctx not in self._contexts:
@@ -653,9 +678,7 @@ class MosnHost:
         for imp in module.imports:
             mod, name, ty = imp.module, imp.name or "", imp.type
             if isinstance(ty, wasmtime.FuncType):
-                linker.define_func(
-                    mod, name, ty, self._host_func(mod, name, ty), access_caller=True
-                )
+                define_func(linker, mod, name, ty, self._host_func(mod, name, ty))
             elif isinstance(ty, wasmtime.MemoryType):
                 imported_memory = wasmtime.Memory(self._store, ty)
                 linker.define(self._store, mod, name, imported_memory)
@@ -719,9 +742,9 @@ class MosnHost:
             return int(Status.EMPTY)
         start &= _M32
         max_size &= _M32
-        if start > len(buf) or self._read(caller, ret_ptr, 4) is None:
+        if start > len(buf) or not self._fits(caller, ret_ptr, 4):
             return int(Status.BAD_ARGUMENT)
-        if self._read(caller, ret_len, 4) is None:
+        if not self._fits(caller, ret_len, 4):
             return int(Status.BAD_ARGUMENT)
         chunk = buf[start : start + max_size]
         ptr = 0
