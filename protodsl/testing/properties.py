@@ -12,8 +12,9 @@ from typing import Any
 from hypothesis import strategies as st
 
 from protodsl.host import MosnHost, PluginTrap
-from protodsl.ir import BitMember, IntField, KvMapField, Protocol
+from protodsl.ir import BitMember, BytesField, Frame, IntField, KvMapField, Protocol
 from protodsl.testing import strategies as strat
+from protodsl.testing.entropy import Entropy, from_entropy
 from protodsl.testing.outcomes import (
     MALFORMED,
     NEED_MORE,
@@ -129,30 +130,41 @@ class Edit:
 
 
 def _edits(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[Edit]:
-    def for_frame(frame: Any) -> st.SearchStrategy[Edit]:
-        spec = protocol.frames[codec.FRAMES.index(type(frame))]
-        roles = spec.roles
-        assert roles is not None
-        id_node = spec.value(roles.id)
-        assert id_node is not None
-        ts = roles.timeout or roles.status
-        ts_node = spec.value(ts) if ts else None
-        headers_el = spec.element(roles.headers) if roles.headers else None
-        payload_el = spec.element(roles.payload) if roles.payload else None
-        return st.builds(
-            Edit,
-            st.just(frame),
-            st.integers(max(0, _value_range(id_node)[0]), _value_range(id_node)[1]),
-            st.integers(*_abi_range(ts_node)) if ts_node is not None else st.none(),
-            (st.none() | strat._sized_strategy(spec, headers_el))
-            if isinstance(headers_el, KvMapField) else st.none(),
-            (st.none() | strat._sized_strategy(spec, payload_el))  # type: ignore[arg-type]
-            if payload_el is not None else st.none(),
-        )
+    variants = [(strat.frame_maker(protocol, codec, f.name), _edit_maker(f))
+                for f in protocol.frames if f.roles is not None]
 
-    with_roles = [f.name for f in protocol.frames if f.roles is not None]
-    return st.one_of(*[strat.frames(protocol, codec, name) for name in with_roles]).flatmap(
-        for_frame)
+    def make(e: Entropy) -> Edit | None:
+        frame, edit = e.choice(variants)
+        f = frame(e)
+        return None if f is None else edit(f, e)
+    return from_entropy(make)
+
+
+def _edit_maker(spec: Frame) -> Callable[[Any, Entropy], Edit]:
+    """New id, timeout or status, headers and payload for a frame of `spec`."""
+    roles = spec.roles
+    assert roles is not None
+    id_node = spec.value(roles.id)
+    assert id_node is not None
+    id_lo, id_hi = _value_range(id_node)
+    ts = roles.timeout or roles.status
+    ts_node = spec.value(ts) if ts else None
+    headers_el = spec.element(roles.headers) if roles.headers else None
+    payload_el = spec.element(roles.payload) if roles.payload else None
+    headers = (strat.sized_maker(spec, headers_el) if isinstance(headers_el, KvMapField)
+               else None)
+    payload = (strat.sized_maker(spec, payload_el)
+               if isinstance(payload_el, BytesField | KvMapField) else None)
+
+    def make(f: Any, e: Entropy) -> Edit:
+        return Edit(
+            f,
+            e.integer(max(0, id_lo), id_hi),
+            e.integer(*_abi_range(ts_node)) if ts_node is not None else None,
+            headers(e) if headers is not None and e.byte() & 1 else None,
+            payload(e) if payload is not None and e.byte() & 1 else None,
+        )
+    return make
 
 
 def _value_range(node: IntField | BitMember) -> tuple[int, int]:
@@ -280,15 +292,22 @@ class Made:
     code: int
 
 
+_CODES = (0, 3, 200, 403, 404, 500, 502, 503, 504, 509)
+
+
 def _made(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[Made]:
     kinds = [b.kind for b in protocol.builders]
     requests = [f.name for f in protocol.frames if f.roles is not None
                 and f.roles.kind == "request"]
-    codes = st.one_of(st.sampled_from([0, 3, 200, 403, 404, 500, 502, 503, 504, 509]),
-                      st.integers(-(1 << 31), (1 << 31) - 1))
-    request = (st.one_of(*[strat.frames(protocol, codec, n) for n in requests]) if requests
-               else st.none())
-    return st.builds(Made, st.sampled_from(kinds), st.integers(0, 0xFFFFFFFF), request, codes)
+    makers = [strat.frame_maker(protocol, codec, n) for n in requests]
+
+    def make(e: Entropy) -> Made | None:
+        request = e.choice(makers)(e) if makers else None
+        if makers and request is None:
+            return None
+        code = e.choice(_CODES) if e.byte() & 1 else e.integer(-(1 << 31), (1 << 31) - 1)
+        return Made(e.choice(kinds), e.integer(0, 0xFFFFFFFF), request, code)
+    return from_entropy(make)
 
 
 def _check_made(sides: Sides, made: Made) -> None:

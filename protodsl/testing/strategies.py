@@ -1,8 +1,12 @@
 """Hypothesis strategies derived from the IR: frames that respect the spec, and
-byte strings built from their encodings."""
+byte strings built from their encodings.
+
+Each strategy is one drawn byte string read by a maker (see `entropy`): makers
+compose (a prefix is a frame, then a cut), and an example costs one draw."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -21,6 +25,7 @@ from protodsl.ir.model import (
     Protocol,
     VarintField,
 )
+from protodsl.testing.entropy import Entropy, from_entropy
 
 # Variable-size fields stay small so examples run fast; each still reaches the
 # empty case and sizes past 255 (a one-byte length would overflow there).
@@ -44,10 +49,14 @@ def _pins(frame: Frame) -> dict[str, tuple[int, ...]]:
     return pins
 
 
-def _int_strategy(protocol: Protocol, v: IntField | BitMember | VarintField,
-                  pins: dict[str, tuple[int, ...]]) -> st.SearchStrategy[int]:
+Make = Callable[[Entropy], Any]
+
+
+def _int_maker(protocol: Protocol, v: IntField | BitMember | VarintField,
+               pins: dict[str, tuple[int, ...]]) -> Callable[[Entropy], int]:
     if v.name in pins:
-        return st.sampled_from(pins[v.name])
+        pinned = pins[v.name]
+        return lambda e: e.choice(pinned)
     if isinstance(v, BitMember):
         lo, hi = 0, v.mask
     elif isinstance(v, VarintField):
@@ -55,12 +64,13 @@ def _int_strategy(protocol: Protocol, v: IntField | BitMember | VarintField,
     else:
         lo, hi = v.type.min, v.type.max
     enum = protocol.enum(v.enum) if v.enum else None
-    if enum is not None:
-        members = st.sampled_from([m.value for m in enum.members])
-        if not enum.open:
-            return members
-        return st.one_of(members, st.integers(lo, hi))
-    return st.integers(lo, hi)  # Hypothesis already favours the bounds and zero
+    if enum is None:
+        return lambda e: e.integer(lo, hi)
+    members = tuple(m.value for m in enum.members)
+    if not enum.open:
+        return lambda e: e.choice(members)
+    # An open enum: mostly its members, a quarter of the time any value.
+    return lambda e: e.integer(lo, hi) if e.chance(64) else e.choice(members)
 
 
 def _size_limit(frame: Frame, element: BytesField | KvMapField | ListField) -> int:
@@ -75,109 +85,130 @@ def _size_limit(frame: Frame, element: BytesField | KvMapField | ListField) -> i
     return limit
 
 
-def _records_strategy(protocol: Protocol, codec: ModuleType, frame: Frame, e: ListField
-                      ) -> st.SearchStrategy[Any]:
+def _records_maker(protocol: Protocol, codec: ModuleType, frame: Frame, e: ListField) -> Make:
     record = protocol.record(e.record)
     assert record is not None
     cls = codec.RECORDS[e.record]
     attrs = codec.ATTRS[e.record]
-    members: dict[str, st.SearchStrategy[Any]] = {}
+    members: list[tuple[str, Make]] = []
     for f in record.elements:
         if isinstance(f, IntField) and f.value is None:
-            members[attrs[f.name]] = st.integers(f.type.min, f.type.max)
+            lo, hi = f.type.min, f.type.max
+            members.append((attrs[f.name], lambda en, lo=lo, hi=hi: en.integer(lo, hi)))
         elif isinstance(f, BytesField):  # sized by its own length field: short and long
-            members[attrs[f.name]] = (st.text(max_size=40) if f.text
-                                      else st.binary(max_size=40))
-    item = st.builds(cls, **members)
-    if record.variable:  # entries of 3 bytes and more: a few, not a section's worth
-        return st.lists(item, max_size=8)
-    return st.lists(item, max_size=max(0, _size_limit(frame, e) // record.size))
+            members.append((attrs[f.name], _text_maker(40) if f.text else _bytes_maker(40)))
+    # Variable entries are 3 bytes and more: a few, not a section's worth.
+    most = 8 if record.variable else max(0, _size_limit(frame, e) // record.size)
+
+    def make(en: Entropy) -> list[Any]:
+        return [cls(**{a: m(en) for a, m in members}) for _ in range(en.size(most))]
+    return make
 
 
-def _sized_strategy(frame: Frame, e: BytesField | KvMapField) -> st.SearchStrategy[Any]:
+def _bytes_maker(limit: int) -> Make:
+    return lambda e: e.blob(e.size(limit))
+
+
+def _text_maker(limit: int) -> Make:
+    return lambda e: e.text(limit)
+
+
+def sized_maker(frame: Frame, e: BytesField | KvMapField) -> Make:
+    """Contents for a sized field: short and long, empty included, within its length field."""
     if isinstance(e, KvMapField):
         limit = _size_limit(frame, e)
-        # Empty, short, long and non-ASCII (UTF-8 and not) keys and values.
-        blob = st.binary(max_size=200)
-        pairs = st.lists(st.tuples(blob, blob), max_size=MAX_PAIRS)
         width = e.length_type.width
-        return pairs.filter(lambda ps: sum(2 * width + len(k) + len(v) for k, v in ps) <= limit)
-    if ir.is_constant(e.size):
-        width = ir.evaluate(e.size)
-        if e.pad is None:
-            raw: st.SearchStrategy[bytes] = st.binary(min_size=width, max_size=width)
-        else:
-            pad = bytes([e.pad])
-            raw = st.binary(max_size=width).map(lambda b: b.rstrip(pad))
-    else:
-        raw = st.binary(max_size=_size_limit(frame, e))
+        # Empty, short, long and non-ASCII (UTF-8 and not) keys and values.
+        blob = _bytes_maker(200)
+
+        def pairs(en: Entropy) -> list[tuple[bytes, bytes]]:
+            out: list[tuple[bytes, bytes]] = []
+            used = 0
+            for _ in range(en.size(MAX_PAIRS)):
+                k, v = blob(en), blob(en)
+                used += 2 * width + len(k) + len(v)
+                if used > limit:
+                    break
+                out.append((k, v))
+            return out
+        return pairs
+    fixed = ir.evaluate(e.size) if ir.is_constant(e.size) else None
+    limit = fixed if fixed is not None else _size_limit(frame, e)
     if e.text:
-        limit = ir.evaluate(e.size) if ir.is_constant(e.size) else _size_limit(frame, e)
-        text = st.text(max_size=limit // 4 if limit >= 4 else 0)
-        if e.pad is not None:
-            text = text.map(lambda s: s.rstrip(chr(e.pad or 0)))
-        return text
-    return raw
+        text = _text_maker(limit)
+        if e.pad is None:
+            return text
+        pad_char = chr(e.pad)
+        return lambda en: text(en).rstrip(pad_char)
+    if fixed is not None and e.pad is None:
+        return lambda en: en.blob(fixed)
+    raw = _bytes_maker(limit)
+    if e.pad is None:
+        return raw
+    pad = bytes([e.pad])
+    return lambda en: raw(en).rstrip(pad)
+
+
+def frame_maker(protocol: Protocol, codec: ModuleType, variant: str | None = None
+                ) -> Callable[[Entropy], Any | None]:
+    """Makes frames of every variant (or one) from entropy, valid as the spec
+    defines validity: constants, enums, bit widths, sizes and the frame's own
+    `when`; None when the values drawn fall to another variant."""
+    makers = [_one_frame_maker(protocol, codec, f) for f in protocol.frames
+              if variant in (None, f.name)]
+    if len(makers) == 1:
+        return makers[0]
+    return lambda e: e.choice(makers)(e)
 
 
 def frames(protocol: Protocol, codec: ModuleType, variant: str | None = None
            ) -> st.SearchStrategy[Any]:
-    """Frames of every variant (or one), valid as the spec defines validity:
-    constants, enums, bit widths, sizes and the frame's own `when`."""
-    chosen = [f for f in protocol.frames if variant in (None, f.name)]
-    return st.one_of(*[_frame_strategy(protocol, codec, f) for f in chosen])
+    """Frames of every variant (or one); see `frame_maker`."""
+    return from_entropy(frame_maker(protocol, codec, variant))
 
 
-def _frame_strategy(protocol: Protocol, codec: ModuleType, frame: Frame) -> st.SearchStrategy[Any]:
+def _one_frame_maker(protocol: Protocol, codec: ModuleType, frame: Frame
+                     ) -> Callable[[Entropy], Any | None]:
     index = protocol.frames.index(frame)
     cls = codec.FRAMES[index]
     attr = codec.ATTRS[frame.name]
     pins = _pins(frame)
-    kwargs: dict[str, st.SearchStrategy[Any]] = {}
+    fields: list[tuple[str, Make]] = []
     for name in frame.free_names():
         value = frame.value(name)
         if value is not None:
-            kwargs[attr[name]] = _int_strategy(protocol, value, pins)
+            fields.append((attr[name], _int_maker(protocol, value, pins)))
             continue
         element = frame.element(name)
         if isinstance(element, ListField):
-            kwargs[attr[name]] = _records_strategy(protocol, codec, frame, element)
+            fields.append((attr[name], _records_maker(protocol, codec, frame, element)))
             continue
         assert isinstance(element, BytesField | KvMapField)
-        kwargs[attr[name]] = _sized_strategy(frame, element)
+        fields.append((attr[name], sized_maker(frame, element)))
     earlier = protocol.frames[:index]
-    plain = [v.name for v in frame.values() if not isinstance(v.value, ir.Checksum)]
-    optional = [e for e in frame.elements if e.present is not None]
+    plain = [(v.name, attr[v.name]) for v in frame.values()
+             if not isinstance(v.value, ir.Checksum)]
     free = set(frame.free_names())
+    optional = [(e.present, [attr[n] for n in _names_of(e) if n in free])
+                for e in frame.elements if e.present is not None]
 
-    def values_of(f: Any) -> dict[str, int]:
-        return {name: int(getattr(f, attr[name])) for name in plain}
-
-    def chooses_this(f: Any) -> bool:
-        values = values_of(f)
-        if not ir.evaluate(frame.when, values):
-            return False
-        return not any(_when_holds(other, values) for other in earlier)
-
-    def drop_absent(f: Any) -> Any:
-        """A field its condition leaves off the wire decodes as zero or empty."""
-        values = values_of(f)
-        for e in optional:
-            assert e.present is not None
-            if not ir.evaluate(e.present, values):
-                for name in set(_names_of(e)) & free:
-                    current = getattr(f, attr[name])
-                    setattr(f, attr[name], type(current)())
-        return f
-
-    def encodable(f: Any) -> bool:
+    def make(e: Entropy) -> Any | None:
+        f = cls(**{a: m(e) for a, m in fields})
+        values = {name: int(getattr(f, a)) for name, a in plain}
+        if not ir.evaluate(frame.when, values) or any(_when_holds(o, values) for o in earlier):
+            return None
+        for present, names in optional:  # a field left off the wire decodes as zero or empty
+            if not ir.evaluate(present, values):
+                for a in names:
+                    current = getattr(f, a)
+                    setattr(f, a, 0 if isinstance(current, int) else type(current)())
         try:
             codec.encode(f)
         except codec.EncodeError:
-            return False
-        return True
+            return None
+        return f
 
-    return st.builds(cls, **kwargs).filter(chooses_this).map(drop_absent).filter(encodable)
+    return make
 
 
 def _names_of(e: Element) -> list[str]:
@@ -198,53 +229,79 @@ def encodings(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[bytes]
 
 def prefixes(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[tuple[bytes, int]]:
     """(a valid frame, a strict prefix length)."""
-    return encodings(protocol, codec).flatmap(
-        lambda wire: st.tuples(st.just(wire), st.integers(0, len(wire) - 1)))
+    frame = frame_maker(protocol, codec)
+
+    def make(e: Entropy) -> tuple[bytes, int] | None:
+        f = frame(e)
+        if f is None:
+            return None
+        wire: bytes = codec.encode(f)
+        return wire, e.integer(0, len(wire) - 1)
+    return from_entropy(make)
 
 
 Stream = tuple[list[bytes], list[int]]
+MAX_STREAM_FRAMES, MAX_CUTS = 4, 6
 
 
 def streams(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[Stream]:
     """(several valid frames, cut points splitting their concatenation into chunks)."""
-    def cuts(wires: list[bytes]) -> st.SearchStrategy[Stream]:
+    frame = frame_maker(protocol, codec)
+
+    def make(e: Entropy) -> Stream | None:
+        made = [frame(e) for _ in range(1 + e.byte() % MAX_STREAM_FRAMES)]
+        if any(f is None for f in made):
+            return None
+        wires = [codec.encode(f) for f in made]
         total = sum(len(w) for w in wires)
-        return st.tuples(st.just(wires),
-                         st.lists(st.integers(0, total), max_size=6).map(sorted))
-    return st.lists(encodings(protocol, codec), min_size=1, max_size=4).flatmap(cuts)
+        return wires, sorted(e.integer(0, total) for _ in range(e.byte() % (MAX_CUTS + 1)))
+    return from_entropy(make, min_size=64)
 
 
-def mutations(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[bytes]:
-    """Valid frames with one change: a byte flipped or set, a length field set to
-    an extreme, bytes cut or appended."""
-    length_fields = sorted({
+def _length_fields(protocol: Protocol) -> list[tuple[int, int]]:
+    """(offset, width) of every computed length in a fixed header."""
+    return sorted({
         (v.offset, v.type.width)
         for f in protocol.frames for v in f.values()
         if isinstance(v, IntField) and v.offset is not None and v.value is not None
         and not v.constant
     })
 
-    def mutate(wire: bytes) -> st.SearchStrategy[bytes]:
-        options: list[st.SearchStrategy[bytes]] = []
-        if wire:
-            options.append(st.tuples(st.integers(0, len(wire) - 1), st.integers(0, 255)).map(
-                lambda p: wire[:p[0]] + bytes([p[1]]) + wire[p[0] + 1:]))
-            options.append(st.tuples(st.integers(0, len(wire) - 1), st.integers(0, 7)).map(
-                lambda p: wire[:p[0]] + bytes([wire[p[0]] ^ (1 << p[1])]) + wire[p[0] + 1:]))
-        usable = [(o, w) for o, w in length_fields if o + w <= len(wire)]
-        if usable:
-            def set_length(p: tuple[tuple[int, int], int]) -> bytes:
-                (offset, width), value = p
-                raw = (value % (1 << 8 * width)).to_bytes(width, protocol.byte_order)
-                return wire[:offset] + raw + wire[offset + width:]
-            extremes = st.sampled_from([0, 1, 0x7F, 0xFF, 0x7FFF, 0xFFFF, 0x7FFFFFFF,
-                                        0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF])
-            options.append(st.tuples(st.sampled_from(usable), st.one_of(
-                extremes, st.integers(0, 1 << 64))).map(set_length))
-        options.append(st.binary(min_size=1, max_size=8).map(lambda extra: wire + extra))
-        return st.one_of(*options)
 
-    return encodings(protocol, codec).flatmap(mutate)
+_LENGTH_EXTREMES = (0, 1, 0x7F, 0xFF, 0x7FFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF)
+
+
+def mutation_maker(protocol: Protocol, codec: ModuleType) -> Callable[[Entropy], bytes | None]:
+    """Valid frames with one change: a byte set or a bit flipped, a length field set
+    to an extreme or any value, or bytes appended."""
+    frame = frame_maker(protocol, codec)
+    length_fields = _length_fields(protocol)
+
+    def make(e: Entropy) -> bytes | None:
+        f = frame(e)
+        if f is None:
+            return None
+        wire: bytes = codec.encode(f)
+        how = e.byte() % 4
+        if how == 0 and wire:
+            p = e.integer(0, len(wire) - 1)
+            return wire[:p] + bytes([e.byte()]) + wire[p + 1:]
+        if how == 1 and wire:
+            p = e.integer(0, len(wire) - 1)
+            return wire[:p] + bytes([wire[p] ^ (1 << e.byte() % 8)]) + wire[p + 1:]
+        usable = [(o, w) for o, w in length_fields if o + w <= len(wire)]
+        if how == 2 and usable:
+            offset, width = e.choice(usable)
+            value = e.choice(_LENGTH_EXTREMES) if e.chance(128) else e.unsigned(width)
+            raw = (value % (1 << 8 * width)).to_bytes(width, protocol.byte_order)
+            return wire[:offset] + raw + wire[offset + width:]
+        return wire + e.raw(1 + e.byte() % 8)
+    return make
+
+
+def mutations(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[bytes]:
+    """See `mutation_maker`."""
+    return from_entropy(mutation_maker(protocol, codec))
 
 
 def arbitrary_bytes() -> st.SearchStrategy[bytes]:
@@ -253,4 +310,5 @@ def arbitrary_bytes() -> st.SearchStrategy[bytes]:
 
 def hostile_bytes(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[bytes]:
     """Mutations and arbitrary bytes: what a decoder must survive."""
-    return st.one_of(mutations(protocol, codec), arbitrary_bytes())
+    mutate = mutation_maker(protocol, codec)
+    return from_entropy(lambda e: mutate(e) if e.byte() & 1 else e.rest()[:200])
