@@ -68,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("--examples", type=int, default=None, help="examples per property")
     test.add_argument("--seed", type=int, default=None)
     test.add_argument("--wasm", help="test this plugin instead of generating one")
+    test.add_argument("--jobs", "-j", type=int, default=None,
+                      help="processes to run properties in (default: the CPUs available)")
     test.set_defaults(run=_test)
     return p
 
@@ -204,9 +206,12 @@ def _encode(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from protodsl.testing.runner import run_cli
+    from protodsl.testing.runner import default_jobs, run_cli
 
-    return run_cli(_load(args.spec), args.spec, args.examples, args.seed, args.wasm)
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+    if jobs < 1:
+        raise CliError(f"--jobs must be at least 1, not {jobs}")
+    return run_cli(_load(args.spec), args.spec, args.examples, args.seed, args.wasm, jobs=jobs)
 
 
 if __name__ == "__main__":

@@ -162,3 +162,11 @@ def test_wasm_engine_prints_the_same_roles(capsys: pytest.CaptureFixture[str]) -
     assert [{k: v for k, v in obj.items() if k != "fields"} for obj in python] == wasm
     assert main(["decode", BOLT, "--engine", "wasm", "--hex", "0107000101"]) == 1
     assert "no frame variant matches" in capsys.readouterr().err
+
+
+def test_test_runs_in_processes_and_refuses_zero_jobs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test", BOLT, "--examples", "20", "--seed", "3", "-j", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "9 passed, 0 failed; 180 examples in" in out and "2 processes" in out
+    assert main(["test", BOLT, "--examples", "20", "--jobs", "0"]) == 1
+    assert "--jobs must be at least 1" in capsys.readouterr().err

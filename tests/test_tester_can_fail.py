@@ -35,6 +35,11 @@ SABOTAGE = {
 }
 
 
+def _table(report: str) -> list[str]:
+    """The per-property lines of a report (the summary line carries timings)."""
+    return [line for line in report.splitlines() if line.endswith(("  ok", "  FAILED"))]
+
+
 @pytest.mark.parametrize("case", list(SABOTAGE))
 def test_sabotaged_plugin_is_caught(case: str, tmp_path: Path, bolt_protocol: Protocol) -> None:
     old, new, prop = SABOTAGE[case]
@@ -53,12 +58,25 @@ def test_sabotaged_plugin_is_caught(case: str, tmp_path: Path, bolt_protocol: Pr
     assert "counterexample:" in report and "replay: protodsl test" in report
     if "trap" in case:
         assert "trapped" in report
+    if case == "swap the bytes of one field write":  # the same verdict from worker processes
+        parallel = io.StringIO()
+        assert run_cli(bolt_protocol, "specs/bolt.proto-dsl", 60, 7, str(plugin), parallel,
+                       jobs=2) == 1
+        assert _table(parallel.getvalue()) == _table(report)
+        assert report[report.index("\nFAILED"):] == parallel.getvalue()[
+            parallel.getvalue().index("\nFAILED"):]
+        assert "2 processes" in parallel.getvalue()
 
 
 def test_the_unsabotaged_plugin_passes(tmp_path: Path, bolt_protocol: Protocol) -> None:
     files = backend.generate(bolt_protocol)
     for rel, text in files.items():
         (tmp_path / rel).write_text(text)
-    out = io.StringIO()
-    assert run_cli(bolt_protocol, str(SPECS / "bolt.proto-dsl"), 60, 7,
-                   str(backend.build(tmp_path, bolt_protocol)), out) == 0, out.getvalue()
+    plugin = str(backend.build(tmp_path, bolt_protocol))
+    out, parallel = io.StringIO(), io.StringIO()
+    assert run_cli(bolt_protocol, str(SPECS / "bolt.proto-dsl"), 60, 7, plugin, out) == 0, \
+        out.getvalue()
+    assert run_cli(bolt_protocol, str(SPECS / "bolt.proto-dsl"), 60, 7, plugin, parallel,
+                   jobs=2) == 0, parallel.getvalue()
+    assert _table(parallel.getvalue()) == _table(out.getvalue())
+    assert len(_table(out.getvalue())) == 9

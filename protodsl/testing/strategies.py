@@ -154,11 +154,22 @@ def frame_maker(protocol: Protocol, codec: ModuleType, variant: str | None = Non
     """Makes frames of every variant (or one) from entropy, valid as the spec
     defines validity: constants, enums, bit widths, sizes and the frame's own
     `when`; None when the values drawn fall to another variant."""
-    makers = [_one_frame_maker(protocol, codec, f) for f in protocol.frames
-              if variant in (None, f.name)]
-    if len(makers) == 1:
-        return makers[0]
-    return lambda e: e.choice(makers)(e)
+    made = _made_maker(protocol, codec, variant)
+
+    def make(e: Entropy) -> Any | None:
+        m = made(e)
+        return None if m is None else m[0]
+    return make
+
+
+def wire_maker(protocol: Protocol, codec: ModuleType) -> Callable[[Entropy], bytes | None]:
+    """Makes valid wire frames: the encodings of `frame_maker`'s frames."""
+    made = _made_maker(protocol, codec, None)
+
+    def make(e: Entropy) -> bytes | None:
+        m = made(e)
+        return None if m is None else m[1]
+    return make
 
 
 def frames(protocol: Protocol, codec: ModuleType, variant: str | None = None
@@ -167,8 +178,20 @@ def frames(protocol: Protocol, codec: ModuleType, variant: str | None = None
     return from_entropy(frame_maker(protocol, codec, variant))
 
 
+_Made = tuple[Any, bytes]  # a frame and its encoding
+
+
+def _made_maker(protocol: Protocol, codec: ModuleType, variant: str | None
+                ) -> Callable[[Entropy], _Made | None]:
+    makers = [_one_frame_maker(protocol, codec, f) for f in protocol.frames
+              if variant in (None, f.name)]
+    if len(makers) == 1:
+        return makers[0]
+    return lambda e: e.choice(makers)(e)
+
+
 def _one_frame_maker(protocol: Protocol, codec: ModuleType, frame: Frame
-                     ) -> Callable[[Entropy], Any | None]:
+                     ) -> Callable[[Entropy], _Made | None]:
     index = protocol.frames.index(frame)
     cls = codec.FRAMES[index]
     attr = codec.ATTRS[frame.name]
@@ -192,7 +215,7 @@ def _one_frame_maker(protocol: Protocol, codec: ModuleType, frame: Frame
     optional = [(e.present, [attr[n] for n in _names_of(e) if n in free])
                 for e in frame.elements if e.present is not None]
 
-    def make(e: Entropy) -> Any | None:
+    def make(e: Entropy) -> _Made | None:
         f = cls(**{a: m(e) for a, m in fields})
         values = {name: int(getattr(f, a)) for name, a in plain}
         if not ir.evaluate(frame.when, values) or any(_when_holds(o, values) for o in earlier):
@@ -203,10 +226,9 @@ def _one_frame_maker(protocol: Protocol, codec: ModuleType, frame: Frame
                     current = getattr(f, a)
                     setattr(f, a, 0 if isinstance(current, int) else type(current)())
         try:
-            codec.encode(f)
+            return f, codec.encode(f)
         except codec.EncodeError:
             return None
-        return f
 
     return make
 
@@ -224,19 +246,16 @@ def _when_holds(frame: Frame, values: dict[str, int]) -> bool:
 
 def encodings(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[bytes]:
     """Valid wire frames."""
-    return frames(protocol, codec).map(codec.encode)
+    return from_entropy(wire_maker(protocol, codec))
 
 
 def prefixes(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[tuple[bytes, int]]:
     """(a valid frame, a strict prefix length)."""
-    frame = frame_maker(protocol, codec)
+    wire = wire_maker(protocol, codec)
 
     def make(e: Entropy) -> tuple[bytes, int] | None:
-        f = frame(e)
-        if f is None:
-            return None
-        wire: bytes = codec.encode(f)
-        return wire, e.integer(0, len(wire) - 1)
+        w = wire(e)
+        return None if w is None else (w, e.integer(0, len(w) - 1))
     return from_entropy(make)
 
 
@@ -246,16 +265,18 @@ MAX_STREAM_FRAMES, MAX_CUTS = 4, 6
 
 def streams(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[Stream]:
     """(several valid frames, cut points splitting their concatenation into chunks)."""
-    frame = frame_maker(protocol, codec)
+    wire = wire_maker(protocol, codec)
 
     def make(e: Entropy) -> Stream | None:
-        made = [frame(e) for _ in range(1 + e.byte() % MAX_STREAM_FRAMES)]
-        if any(f is None for f in made):
-            return None
-        wires = [codec.encode(f) for f in made]
+        wires: list[bytes] = []
+        for _ in range(1 + e.byte() % MAX_STREAM_FRAMES):
+            w = wire(e)
+            if w is None:
+                return None
+            wires.append(w)
         total = sum(len(w) for w in wires)
         return wires, sorted(e.integer(0, total) for _ in range(e.byte() % (MAX_CUTS + 1)))
-    return from_entropy(make, min_size=64)
+    return from_entropy(make, min_size=48)
 
 
 def _length_fields(protocol: Protocol) -> list[tuple[int, int]]:
@@ -274,14 +295,13 @@ _LENGTH_EXTREMES = (0, 1, 0x7F, 0xFF, 0x7FFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF, 0x
 def mutation_maker(protocol: Protocol, codec: ModuleType) -> Callable[[Entropy], bytes | None]:
     """Valid frames with one change: a byte set or a bit flipped, a length field set
     to an extreme or any value, or bytes appended."""
-    frame = frame_maker(protocol, codec)
+    wire_of = wire_maker(protocol, codec)
     length_fields = _length_fields(protocol)
 
     def make(e: Entropy) -> bytes | None:
-        f = frame(e)
-        if f is None:
+        wire = wire_of(e)
+        if wire is None:
             return None
-        wire: bytes = codec.encode(f)
         how = e.byte() % 4
         if how == 0 and wire:
             p = e.integer(0, len(wire) - 1)
