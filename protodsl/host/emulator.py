@@ -16,6 +16,7 @@ import os
 import random
 import struct
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -245,6 +246,20 @@ def _zero(ty: wasmtime.ValType) -> int | float | None:
     if text in ("f32", "f64"):
         return 0.0
     return None
+
+
+def _weak_method(host: MosnHost, name: str) -> Callable[..., Any]:
+    """A host function that does not keep the host alive: wasmtime holds host
+    functions until their store goes, and the host owns the store."""
+    ref = weakref.WeakMethod(getattr(host, name))
+
+    def call(caller: wasmtime.Caller, *args: Any) -> Any:
+        method = ref()
+        if method is None:
+            raise HostError(f"the host behind {name} is gone")
+        return method(caller, *args)
+
+    return call
 
 
 class MosnHost:
@@ -704,8 +719,7 @@ class MosnHost:
                     f"plugin imports {mod}.{name} as {_signature(params, results)}; "
                     f"the host provides {_signature(_types(want_params), _types(want_results))}"
                 )
-            func: Callable[..., Any] = getattr(self, method)
-            return func
+            return _weak_method(self, method)
         zeros = [_zero(t) for t in results]
         if mod in _WASI_MODULES and [str(t) for t in results] == ["i32"]:
             zeros = [_ERRNO_NOSYS]

@@ -276,7 +276,7 @@ def streams(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[Stream]:
             wires.append(w)
         total = sum(len(w) for w in wires)
         return wires, sorted(e.integer(0, total) for _ in range(e.byte() % (MAX_CUTS + 1)))
-    return from_entropy(make, min_size=48)
+    return from_entropy(make, size=96)
 
 
 def _length_fields(protocol: Protocol) -> list[tuple[int, int]]:

@@ -642,3 +642,18 @@ def test_buffer_pack_parse_round_trips() -> None:
         "oneway",
         "oneway",
     ]
+
+
+def test_a_dropped_host_is_freed_with_its_store(echo_wasm: Path) -> None:
+    """Wasmtime keeps host functions until their store goes; they must not keep the
+    host (which owns the store) alive, or every reset would leak an instance."""
+    import gc
+    import weakref
+
+    host = MosnHost.from_file(echo_wasm)
+    ctx = host.new_context()
+    assert host.decode(ctx, echo_frame(0x40, 7, 100, [(b"k", b"v")], b"hi")).status == 0
+    gone = weakref.ref(host)
+    del host
+    gc.collect()
+    assert gone() is None
