@@ -14,20 +14,27 @@ from types import ModuleType
 from protodsl.ir import Protocol
 
 
-def load_python(protocol: Protocol, name: str | None = None) -> ModuleType:
-    """Generate the Python codec for `protocol` and import it (no file written)."""
+def python_source(protocol: Protocol) -> tuple[str, str, str]:
+    """The Python codec's module name (unique to its source), source and file name:
+    `import_source`'s arguments."""
     from protodsl.codegen.python import backend
 
     files = backend.generate(protocol)
     (filename, source), = files.items()
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
-    module_name = name or f"protodsl_generated_{protocol.name}_{digest}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    return import_source(module_name, source, filename)
+    return f"protodsl_generated_{protocol.name}_{digest}", source, filename
+
+
+def load_python(protocol: Protocol, name: str | None = None) -> ModuleType:
+    """Generate the Python codec for `protocol` and import it (no file written)."""
+    module_name, source, filename = python_source(protocol)
+    return import_source(name or module_name, source, filename)
 
 
 def import_source(module_name: str, source: str, filename: str) -> ModuleType:
+    """Import `source` as `module_name`, once per process."""
+    if module_name in sys.modules:
+        return sys.modules[module_name]
     spec = importlib.util.spec_from_loader(module_name, loader=None, origin=filename)
     assert spec is not None
     module = importlib.util.module_from_spec(spec)

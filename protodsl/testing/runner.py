@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from protodsl.codecs import build_wasm, load_python
+from protodsl.codecs import build_wasm, import_source, python_source
 from protodsl.ir import Protocol
 from protodsl.testing.annotate import annotate
 from protodsl.testing.properties import Mismatch, Property, Sides, applicable, wasm_ready
@@ -105,7 +105,8 @@ def _fewer_collections() -> Iterator[None]:
 def run_all(protocol: Protocol, wasm: Path | None, examples: int, seed: int | None,
             jobs: int = 1) -> Run:
     """Every applicable property, in `jobs` processes (1: this one)."""
-    sides = Sides(protocol, load_python(protocol), wasm)
+    source = python_source(protocol)
+    sides = Sides(protocol, import_source(*source), wasm)
     properties = applicable(protocol, wasm is not None)
     jobs = max(1, min(jobs, len(properties)))
     start = time.perf_counter()
@@ -113,8 +114,9 @@ def run_all(protocol: Protocol, wasm: Path | None, examples: int, seed: int | No
         results = [run_property(p, sides, examples, seed) for p in properties]
     else:
         # Spawned, not forked: a fork would inherit wasmtime's threads half-alive.
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_start_worker, initargs=(protocol, wasm)) as pool:
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(jobs, mp_context=spawn, initializer=_start_worker,
+                                 initargs=(protocol, source, wasm)) as pool:
             results = list(pool.map(_run_in_worker, [p.name for p in properties],
                                     [examples] * len(properties), [seed] * len(properties)))
     return Run(sides, results, time.perf_counter() - start, jobs)
@@ -131,8 +133,9 @@ def default_jobs() -> int:
 _WORKER_SIDES: list[Sides] = []
 
 
-def _start_worker(protocol: Protocol, wasm: Path | None) -> None:
-    _WORKER_SIDES.append(Sides(protocol, load_python(protocol), wasm))
+def _start_worker(protocol: Protocol, source: tuple[str, str, str], wasm: Path | None) -> None:
+    """Each worker imports the codec the parent generated, and loads its own plugin."""
+    _WORKER_SIDES.append(Sides(protocol, import_source(*source), wasm))
 
 
 def _run_in_worker(name: str, examples: int, seed: int | None) -> Result:
