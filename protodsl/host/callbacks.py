@@ -15,12 +15,13 @@ exceptions. Those are private wasmtime-py internals: when any is missing,
 from __future__ import annotations
 
 import ctypes
-import inspect
 import itertools
 from collections.abc import Callable
 from typing import Any
 
 import wasmtime
+
+from protodsl.host.calls import raw_slots, takes_raw_values
 
 __all__ = ["FAST_CALLBACKS", "HostFunc", "define_func"]
 
@@ -42,9 +43,6 @@ except (ImportError, AttributeError):
 _HANDLERS: dict[int, tuple[HostFunc, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
 """Callback id -> (function, parameter slots, result slots, result type names)."""
 _IDS = itertools.count(1)
-
-# wasmtime-py's ValType has no kind accessor; its str() is the wat name.
-_RAW_FIELD_OF_TYPE = {"i32": "i32", "i64": "i64"}
 
 
 def _store_results(values: Any, out: Any, results: tuple[str, ...], names: tuple[str, ...]) -> None:
@@ -94,14 +92,9 @@ def _fast_callbacks_available() -> bool:
     """Whether wasmtime-py still has the internals, in the shape used here."""
     if not _IMPORTED:
         return False
-    try:
-        params = inspect.signature(_define_unchecked).parameters
-        fields = {name for name, *_ in _ValRaw._fields_}
-        hooks = hasattr(_wasmtime_func, "LAST_EXCEPTION") and hasattr(wasmtime.Trap, "_consume")
-    except (AttributeError, TypeError, ValueError):
-        return False
+    hooks = hasattr(_wasmtime_func, "LAST_EXCEPTION") and hasattr(wasmtime.Trap, "_consume")
     # (linker, module, module_len, name, name_len, ty, cb, data, finalizer)
-    return len(params) == 9 and {"i32", "i64"} <= fields and hooks
+    return hooks and takes_raw_values(_define_unchecked, 9)
 
 
 FAST_CALLBACKS: bool = _fast_callbacks_available()
@@ -116,15 +109,12 @@ def define_func(
     linker: wasmtime.Linker, module: str, name: str, ty: wasmtime.FuncType, func: HostFunc
 ) -> None:
     """Like ``linker.define_func(module, name, ty, func, access_caller=True)``, but cheaper."""
-    param_types = [str(t) for t in ty.params]
-    result_types = [str(t) for t in ty.results]
-    params = tuple(_RAW_FIELD_OF_TYPE.get(t, "") for t in param_types)
-    results = tuple(_RAW_FIELD_OF_TYPE.get(t, "") for t in result_types)
-    if not FAST_CALLBACKS or "" in params or "" in results:
+    params, results = raw_slots(ty.params), raw_slots(ty.results)
+    if not FAST_CALLBACKS or params is None or results is None:
         linker.define_func(module, name, ty, func, access_caller=True)
         return
     env = next(_IDS)
-    _HANDLERS[env] = (func, params, results, tuple(result_types))
+    _HANDLERS[env] = (func, params, results, tuple(str(t) for t in ty.results))
     module_bytes = module.encode("utf-8")
     name_bytes = name.encode("utf-8")
     error = _define_unchecked(

@@ -18,7 +18,7 @@ from typing import Any
 
 import wasmtime
 
-__all__ = ["FAST_PATH", "GuestCall", "PreparedCall", "prepare"]
+__all__ = ["FAST_PATH", "GuestCall", "PreparedCall", "prepare", "raw_slots", "takes_raw_values"]
 
 GuestCall = Callable[..., Any]
 """``call(store_or_caller, *args)``, returning what ``Func.__call__`` would."""
@@ -36,24 +36,31 @@ except (ImportError, AttributeError):
     _IMPORTED = False
 
 
-def _fast_path_available() -> bool:
-    """Whether wasmtime-py still has the internals, in the shape used here."""
+def takes_raw_values(ffi_func: Any, arity: int) -> bool:
+    """Whether a private wasmtime-py ffi function still takes `arity` arguments and
+    the raw value union still has i32 and i64 fields: the shape the fast paths use."""
     if not _IMPORTED:
         return False
     try:
-        params = inspect.signature(_call_unchecked).parameters
+        params = inspect.signature(ffi_func).parameters
         fields = {name for name, *_ in _ValRaw._fields_}
     except (AttributeError, TypeError, ValueError):
         return False
-    # (store, func, args_and_results, args_and_results_len, trap)
-    return len(params) == 5 and {"i32", "i64"} <= fields
+    return len(params) == arity and {"i32", "i64"} <= fields
 
 
-FAST_PATH: bool = _fast_path_available()
+# (store, func, args_and_results, args_and_results_len, trap)
+FAST_PATH: bool = _IMPORTED and takes_raw_values(_call_unchecked, 5)
 """Whether :func:`prepare` uses the unchecked call; tests turn it off to cover the fallback."""
 
 # wasmtime-py's ValType has no kind accessor; its str() is the wat name.
 _RAW_FIELD_OF_TYPE = {"i32": "i32", "i64": "i64"}
+
+
+def raw_slots(types: Any) -> tuple[str, ...] | None:
+    """The `wasmtime_val_raw_t` field for each value type, or None unless all are i32/i64."""
+    slots = tuple(_RAW_FIELD_OF_TYPE.get(str(t), "") for t in types)
+    return None if "" in slots else slots
 
 
 class PreparedCall:
@@ -106,8 +113,7 @@ def prepare(func: wasmtime.Func, store: wasmtime.Store) -> GuestCall:
     if not FAST_PATH or not hasattr(func, "_func"):
         return func
     ty = func.type(store)
-    params = tuple(_RAW_FIELD_OF_TYPE.get(str(t), "") for t in ty.params)
-    results = tuple(_RAW_FIELD_OF_TYPE.get(str(t), "") for t in ty.results)
-    if "" in params or "" in results:
+    params, results = raw_slots(ty.params), raw_slots(ty.results)
+    if params is None or results is None:
         return func
     return PreparedCall(func, params, results)
