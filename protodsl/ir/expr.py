@@ -3,7 +3,7 @@ builder parameter, so a backend translates them without looking anything up."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from protodsl.diagnostics import Span
@@ -175,7 +175,7 @@ def _div(a: int, b: int) -> int:
     return q if (a >= 0) == (b >= 0) else -q
 
 
-_BINARY = {
+_BINARY: dict[str, Callable[[int, int], int]] = {
     "or": lambda a, b: int(bool(a) or bool(b)),
     "and": lambda a, b: int(bool(a) and bool(b)),
     "==": lambda a, b: int(a == b),

@@ -74,4 +74,4 @@ def annotate(protocol: Protocol, codec: ModuleType, data: bytes) -> str:
 
 
 def _fixed(size: object, default: int) -> int:
-    return ir.evaluate(size) if isinstance(size, ir.Const) else default  # type: ignore[arg-type]
+    return ir.evaluate(size) if isinstance(size, ir.Const) else default

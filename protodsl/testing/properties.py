@@ -12,7 +12,15 @@ from typing import Any
 from hypothesis import strategies as st
 
 from protodsl.host import MosnHost, PluginTrap
-from protodsl.ir import BitMember, BytesField, Frame, IntField, KvMapField, Protocol
+from protodsl.ir import (
+    BitMember,
+    BytesField,
+    Frame,
+    IntField,
+    KvMapField,
+    Protocol,
+    VarintField,
+)
 from protodsl.testing import strategies as strat
 from protodsl.testing.entropy import Entropy, from_entropy
 from protodsl.testing.outcomes import (
@@ -167,13 +175,15 @@ def _edit_maker(spec: Frame) -> Callable[[Any, Entropy], Edit]:
     return make
 
 
-def _value_range(node: IntField | BitMember) -> tuple[int, int]:
+def _value_range(node: IntField | BitMember | VarintField) -> tuple[int, int]:
     if isinstance(node, BitMember):
         return 0, node.mask
+    if isinstance(node, VarintField):
+        return 0, node.max
     return node.type.min, node.type.max
 
 
-def _abi_range(node: IntField | BitMember) -> tuple[int, int]:
+def _abi_range(node: IntField | BitMember | VarintField) -> tuple[int, int]:
     """A timeout or status as MOSN can pass it: 32 bits, within the field's range."""
     lo, hi = _value_range(node)
     signed = lo < 0

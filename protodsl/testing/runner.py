@@ -185,7 +185,8 @@ def _bytes_of(sides: Sides, example: Any) -> bytes | None:
     if isinstance(example, bytes):
         return example
     if isinstance(example, tuple) and example and isinstance(example[0], bytes):
-        wire, cut = example
+        wire: bytes = example[0]
+        cut = example[1] if len(example) > 1 else None
         return wire[:cut] if isinstance(cut, int) else wire
     frame = getattr(example, "frame", example)
     try:
@@ -199,8 +200,9 @@ def run_cli(protocol: Protocol, spec: str, examples: int | None, seed: int | Non
             wasm: str | None, out: TextIO | None = None, jobs: int = 1) -> int:
     """`protodsl test`: exit 0 when every property holds, 1 otherwise."""
     out = out or sys.stdout
+    plugin: Path | None
     if wasm is not None:
-        plugin: Path | None = Path(wasm)
+        plugin = Path(wasm)
         if not plugin.is_file():
             out.write(f"protodsl: error: no such plugin: {wasm}\n")
             return 1

@@ -65,12 +65,16 @@ def _int_maker(protocol: Protocol, v: IntField | BitMember | VarintField,
         lo, hi = v.type.min, v.type.max
     enum = protocol.enum(v.enum) if v.enum else None
     if enum is None:
-        return lambda e: e.integer(lo, hi)
+        return _range_maker(lo, hi)
     members = tuple(m.value for m in enum.members)
     if not enum.open:
         return lambda e: e.choice(members)
     # An open enum: mostly its members, a quarter of the time any value.
     return lambda e: e.integer(lo, hi) if e.chance(64) else e.choice(members)
+
+
+def _range_maker(lo: int, hi: int) -> Callable[[Entropy], int]:
+    return lambda e: e.integer(lo, hi)
 
 
 def _size_limit(frame: Frame, element: BytesField | KvMapField | ListField) -> int:
@@ -93,8 +97,7 @@ def _records_maker(protocol: Protocol, codec: ModuleType, frame: Frame, e: ListF
     members: list[tuple[str, Make]] = []
     for f in record.elements:
         if isinstance(f, IntField) and f.value is None:
-            lo, hi = f.type.min, f.type.max
-            members.append((attrs[f.name], lambda en, lo=lo, hi=hi: en.integer(lo, hi)))
+            members.append((attrs[f.name], _range_maker(f.type.min, f.type.max)))
         elif isinstance(f, BytesField):  # sized by its own length field: short and long
             members.append((attrs[f.name], _text_maker(40) if f.text else _bytes_maker(40)))
     # Variable entries are 3 bytes and more: a few, not a section's worth.
