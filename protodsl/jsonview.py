@@ -40,15 +40,15 @@ def _show(value: Any) -> Any:
         return show_bytes(value)
     if isinstance(value, list):
         return [{k: _show(v) for k, v in dataclasses.asdict(item).items()}
-                if dataclasses.is_dataclass(item)
+                if dataclasses.is_dataclass(item) and not isinstance(item, type)
                 else [show_bytes(item[0]), show_bytes(item[1])] for item in value]
-    if hasattr(value, "name") and isinstance(value, int):
+    if isinstance(value, int) and hasattr(value, "name"):
         return value.name
     return value
 
 
 def frame_of(codec: ModuleType, protocol: Protocol, frame: Any) -> Frame:
-    index = codec.FRAMES.index(type(frame))
+    index: int = codec.FRAMES.index(type(frame))
     return protocol.frames[index]
 
 

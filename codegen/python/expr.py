@@ -49,9 +49,9 @@ def translate(
             case ir.Binary(op="%", left=a, right=b):
                 return f"_mod({go(a, 0)}, {go(b, 0)})", 12
             case ir.Binary(op=op, left=a, right=b):
-                p = _PRECEDENCE[op]
-                left = p + 1 if p == _PRECEDENCE["=="] else p  # Python chains comparisons
-                return f"{go(a, left)} {op} {go(b, p + 1)}", p
+                prec = _PRECEDENCE[op]
+                left = prec + 1 if prec == _PRECEDENCE["=="] else prec  # Python chains comparisons
+                return f"{go(a, left)} {op} {go(b, prec + 1)}", prec
             case ir.InSet(operand=o, values=values):
                 options = ", ".join(str(v) for v in values)
                 return f"{go(o, 5)} in ({options}{',' if len(values) == 1 else ''})", 4

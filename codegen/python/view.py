@@ -3,7 +3,7 @@ per-frame code prepared, nothing left for a template to work out."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 
@@ -207,8 +207,8 @@ def _variable_record(protocol: Protocol, r: Record, cls: str) -> RecordView:
     section is a MalformedSection), and a construct Struct per entry for the
     reference."""
     attrs = {e.name: naming.snake(e.name) for e in r.elements}
-    local = lambda n: f"_r_{n}"  # noqa: E731
-    length = lambda n: f"len(_r_{n})"  # noqa: E731
+    local: Callable[[str], str] = lambda n: f"_r_{n}"  # noqa: E731
+    length: Callable[[str], str] = lambda n: f"len(_r_{n})"  # noqa: E731
     ints = [e for e in r.elements if isinstance(e, IntField)]
     free = [e for e in r.elements if not (isinstance(e, IntField) and e.value is not None)]
     view = RecordView(r.name, cls, r.doc, [attrs[e.name] for e in free], attrs, "", r.size,
@@ -269,7 +269,9 @@ def _variable_record(protocol: Protocol, r: Record, cls: str) -> RecordView:
         if isinstance(e, BytesField):
             view.bind.append(f"_r_{e.name} = r.{attrs[e.name]}"
                              + (".encode()" if e.text else ""))
-        elif e.value is None:
+            continue
+        assert isinstance(e, IntField), "a variable record holds no bits (layout rejects them)"
+        if e.value is None:
             view.bind.append(f"_r_{e.name} = r.{attrs[e.name]}")
     for e in ints:
         if e.value is not None:
@@ -407,7 +409,7 @@ def _computed_property(frame: Frame, v: ValueNode, self_value: Callable[[str], s
     return translate(v.value, self_value, lambda n: _length_of(frame, n, self_value))
 
 
-def _code(e: IntField | BitsField | BytesField | KvMapField, order: str) -> str:
+def _code(e: Element, order: str) -> str:
     if isinstance(e, BytesField):
         return f"{ir.evaluate(e.size)}s"
     assert isinstance(e, IntField | BitsField)
@@ -640,7 +642,8 @@ def _width_of(e: Element) -> int:
 
 
 def _read_element(
-    e: Element, frame: Frame, names: _Names, by_enum: dict[str, EnumView], sized: list[Element],
+    e: Element, frame: Frame, names: _Names, by_enum: dict[str, EnumView],
+    sized: Sequence[Element],
     value: Callable[[str], str], short: str | None, more: bool,
 ) -> list[str]:
     """Read one element at _off (and step past it when `more`); `short` is the
@@ -765,6 +768,7 @@ def _encode_lines(
         if v.name in free:
             out.append(f"{names.local(v.name)} = _f.{names.attr[v.name]}")
     sized = [e for e in frame.elements if isinstance(e, BytesField | KvMapField | ListField)]
+    e: Element  # each loop below narrows it
     for e in sized:
         local = names.local(e.name)
         if isinstance(e, ListField):
@@ -784,8 +788,8 @@ def _encode_lines(
     computed = {v.name: v for v in frame.values() if v.value is not None and not v.constant
                 and not isinstance(v.value, ir.Checksum | ir.Rest)}
     order = TopologicalSorter({
-        n: [d for d in ir.fields_read(v.value) if d in computed]  # type: ignore[arg-type]
-        for n, v in computed.items()
+        n: [d for d in ir.fields_read(v.value) if d in computed]
+        for n, v in computed.items() if v.value is not None  # always: `computed` holds no None
     }).static_order()
     for name in order:
         v = computed[name]
@@ -1025,22 +1029,22 @@ def _construct_lines(
     for name in frame.free_names():
         v = frame.value(name)
         source = _container_path(frame, name, parsed=True)
-        absent = next((d for _, d in _absent(frame.element(name), names)), None) if (
-            frame.element(name) is not None and frame.element(name).present is not None) else None
-        if absent is not None:
-            if isinstance(frame.element(name), BytesField):
-                absent = 'b""'  # raw, as construct gives it; text is decoded below
-            source = f"({source} if {source} is not None else {absent if v is None else 0})"
+        element = frame.element(name)
+        fallback = next((d for _, d in _absent(element, names)), None) if (
+            element is not None and element.present is not None) else None
+        if fallback is not None:
+            if isinstance(element, BytesField):
+                fallback = 'b""'  # raw, as construct gives it; text is decoded below
+            source = f"({source} if {source} is not None else {fallback if v is None else 0})"
         if v is not None:
             conv.append(_wrap(v, source, by_enum))
             continue
-        e = frame.element(name)
-        if isinstance(e, BytesField) and (e.pad is not None or e.text):
+        if isinstance(element, BytesField) and (element.pad is not None or element.text):
             text = source
-            if e.pad is not None:
-                text = f"{text}.rstrip({bytes([e.pad])!r})"
-            if e.text:
-                text = f"_text({text}, {e.name!r}, 0)"
+            if element.pad is not None:
+                text = f"{text}.rstrip({bytes([element.pad])!r})"
+            if element.text:
+                text = f"_text({text}, {element.name!r}, 0)"
             conv.append(text)
         else:
             conv.append(source)

@@ -497,6 +497,7 @@ def _read_item(
             width=e.type.width,
             offset=offset,
         )
+    assert isinstance(e, BytesField | KvMapField), "check_target rejects lists and varints"
     member = names.field(e.name)
     fixed = ir.is_constant(e.size)
     size = f"{ir.evaluate(e.size)}u" if fixed else f"(pd_u32){ident('n', e.name)}"
@@ -595,6 +596,7 @@ def _members(protocol: Protocol, frame: Frame) -> tuple[Member, ...]:
                 out.append(Member(f"pd_i64 {ident('f', m.name)};",
                                   _value_comment(m, f"bits {m.width} of {_type_text(e.type)}")))
         else:
+            assert isinstance(e, BytesField | KvMapField), "check_target rejects lists and varints"
             out.append(Member(f"pd_bytes {ident('f', e.name)};",
                               f"{_sized_text(e)}" + _doc_suffix(e.doc)))
     if literal is not None:
@@ -642,6 +644,7 @@ def _fit_check(protocol: Protocol, frame: Frame, v: ValueNode, names: FrameNames
     if isinstance(v, BitMember):
         lo, hi, t = 0, v.mask, f"{v.width} bits"
     else:
+        assert isinstance(v, IntField), "check_target rejects varints"
         lo, hi, t = v.type.min, v.type.max, v.type.name
     if not (isinstance(v, IntField) and v.type.width == 8):
         cond = f"{lvalue} < {c_int(lo)} || {lvalue} > {c_int(hi)}"
@@ -730,6 +733,7 @@ def _write_steps(frame: Frame, names: FrameNames) -> list[WriteStep]:
                 (f"p = {put}(p, end, {e.type.width},\n            {parts});",),
             ))
         else:
+            assert isinstance(e, BytesField | KvMapField), "check_target rejects lists and varints"
             member = names.field(e.name)
             statements = [f"p = pd_put(p, end, {member}.ptr, {member}.len);"]
             if isinstance(e, BytesField) and e.pad is not None:
