@@ -795,12 +795,6 @@ def _encode_lines(
         v = computed[name]
         assert v.value is not None
         out.append(f"{names.local(name)} = {translate(v.value, value, length)}")
-    for v in frame.values():
-        enum = _enum_of(v, by_enum)
-        if v.name in free and enum is not None and not enum.open:
-            out.append(f"if {names.local(v.name)} not in {enum.lookup}:")
-            out.append(f"    raise EncodeError({v.name!r}, None, "
-                       f"f\"{{{names.local(v.name)}!r}} is not a {enum.name}\")")
     for e in frame.elements:
         if isinstance(e, BitsField):
             parts = []
@@ -814,9 +808,19 @@ def _encode_lines(
                            f"fit {m.width} bits\")")
                 parts.append(f"({local} << {m.shift})")
             out.append(f"_{e.name} = {' | '.join(parts)}")
+    holder = {name: e for e in frame.elements for name in _names_in(e)}
     for e in frame.elements:
         if e.present is not None:
             out.append(f"_p_{e.name} = {translate(e.present, value, length)}")
+    for v in frame.values():
+        enum = _enum_of(v, by_enum)
+        if v.name in free and enum is not None and not enum.open:
+            # A field its condition leaves off the wire is not written, so not checked.
+            e = holder[v.name]
+            present = f"_p_{e.name} and " if e.present is not None else ""
+            out.append(f"if {present}{names.local(v.name)} not in {enum.lookup}:")
+            out.append(f"    raise EncodeError({v.name!r}, None, "
+                       f"f\"{{{names.local(v.name)}!r}} is not a {enum.name}\")")
     for e in sized:
         if _sized_by_own_length(frame, e) or isinstance(e.size, ir.Rest):
             continue  # `n = len(x)` and `x[n]`, or the rest: consistent by construction
@@ -1000,6 +1004,9 @@ def _construct_lines(
                    f"lambda v, n: _write_kvmap(v, {length}, {e.null_drop}, n), {e.name!r}))")
         else:
             con = f"cs.Bytes(lambda _c: {translate(e.size, ctx_value, ctx_length)})"
+            if isinstance(e, BytesField) and e.text:
+                pad = bytes([e.pad]) if e.pad is not None else b""
+                con = f"_Utf8({con}, {pad!r}, {e.name!r})"
         if e.present is not None:
             absent = ('b""' if isinstance(e, BytesField) else
                       _absent(e, names)[0][1] if not isinstance(e, BitsField) else
@@ -1036,8 +1043,10 @@ def _construct_lines(
             if isinstance(element, BytesField):
                 fallback = 'b""'  # raw, as construct gives it; text is decoded below
             source = f"({source} if {source} is not None else {fallback if v is None else 0})"
-        if v is not None:
-            conv.append(_wrap(v, source, by_enum))
+        if v is not None:  # an absent enum field reads as 0, a member or not
+            conditional = any(e.present is not None for e in frame.elements
+                              if name in _names_in(e))
+            conv.append(_wrap(v, source, by_enum, checked=not conditional))
             continue
         if isinstance(element, BytesField) and (element.pad is not None or element.text):
             text = source

@@ -131,6 +131,9 @@ def test_our_frames_parse_the_same_in_hyperframe(ours: Any) -> None:
         return  # a SETTINGS ack carries no settings; ids over 255: see hyperframes()
     if values["type"] in (0x0, 0x1, 0x3) and values["stream_id"] == 0:
         return  # stream frames need a stream; hyperframe enforces it
+    if values["type"] == 0x1 and values["padded"] and not values["block"] and not (
+            values["priority"]):
+        return  # padding filling a HEADERS body: RFC 9113 6.2 allows it, hyperframe does not
     wire = CODEC.encode(ours)
     theirs = _parse_with_hyperframe(wire)
     _same_fields(ours, theirs)
