@@ -22,6 +22,7 @@ from protodsl.ir.model import (
     KvMapField,
     Protocol,
     ValueNode,
+    fixed_width,
 )
 
 # Bytes of the EncodeData prefix: u32 0 | u8 flag | u64 id | u32 t/s | u32 frame_len.
@@ -550,29 +551,12 @@ def _kv_fmt(e: KvMapField) -> str:
     return f"PD_KV({t.width}, {little}, {int(e.null_drop)})"
 
 
-def _fixed_width(e: Element) -> int | None:
-    if isinstance(e, IntField | BitsField):
-        return e.type.width
-    if isinstance(e, BytesField) and ir.is_constant(e.size):
-        return ir.evaluate(e.size)
-    return None
-
-
-def _header_count(frame: Frame) -> int:
-    """How many leading elements form the fixed header: of a fixed width and
-    always on the wire, so each is at a fixed offset."""
-    for i, e in enumerate(frame.elements):
-        if e.present is not None or _fixed_width(e) is None:
-            return i
-    return len(frame.elements)
-
-
 def _header(
     protocol: Protocol, frame: Frame, names: FrameNames
 ) -> tuple[HeaderGroup, ...]:
     groups: list[HeaderGroup] = []
     pending: list[DecodeItem] = []
-    fixed = frame.elements[:_header_count(frame)]
+    fixed = frame.elements[:frame.header_count()]
     for i, e in enumerate(fixed):
         assert e.offset is not None
         item = _decode_item(protocol, frame, e, names, str(e.offset), f"buf + {e.offset}")
@@ -830,8 +814,8 @@ def _frame(protocol: Protocol, frame: Frame, index: int) -> FrameView:
     header = _header(protocol, frame, names)
     # After the header: fixed-width elements (conditional, or after a conditional
     # one) read before the sizes, which may use them; then the variable part.
-    count, prefix_count = _header_count(frame), frame.prefix_count()
-    assert sum(_fixed_width(e) or 0 for e in frame.elements[:count]) == frame.header_size
+    count, prefix_count = frame.header_count(), frame.prefix_count()
+    assert sum(fixed_width(e) or 0 for e in frame.elements[:count]) == frame.header_size
     variable_elements = frame.elements[prefix_count:]
     sizes = tuple(
         SizeView(

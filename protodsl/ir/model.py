@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from protodsl.diagnostics import Span
-from protodsl.ir.expr import Expr, Rest
+from protodsl.ir.expr import Checksum, Expr, Rest
+from protodsl.ir.expr import evaluate as _evaluate
 from protodsl.ir.expr import is_constant as _is_constant
 
 ByteOrder = Literal["big", "little"]
@@ -198,6 +199,27 @@ def prefix_count(elements: tuple[Element, ...]) -> int:
     return len(elements)
 
 
+def fixed_width(e: Element) -> int | None:
+    """Bytes an element always takes, or None when its size varies."""
+    if isinstance(e, IntField | BitsField):
+        return e.type.width
+    if isinstance(e, BytesField) and _is_constant(e.size):
+        return _evaluate(e.size)
+    return None
+
+
+def header_count(elements: tuple[Element, ...]) -> int:
+    """How many leading elements form the fixed header: of a fixed width and
+    always on the wire, so each is at a fixed offset. A checksum is never part
+    of it, even when every field is fixed: it is computed over the bytes before
+    it, so it is read and written after them, as a trailer."""
+    for i, e in enumerate(elements):
+        if fixed_width(e) is None or e.present is not None or (
+                isinstance(e, IntField) and isinstance(e.value, Checksum)):
+            return i
+    return len(elements)
+
+
 def values_of(elements: tuple[Element, ...]) -> tuple[ValueNode, ...]:
     """Integer values in wire order: int fields and bit members."""
     out: list[ValueNode] = []
@@ -240,6 +262,9 @@ class Frame:
 
     def prefix_count(self) -> int:
         return prefix_count(self.elements)
+
+    def header_count(self) -> int:
+        return header_count(self.elements)
 
     def rest_field(self) -> VarintField | None:
         """The field declaring the frame's size as `len(rest)`: everything after

@@ -14,6 +14,8 @@ from protodsl.ir.model import (
     KvMapField,
     ListField,
     VarintField,
+    fixed_width,
+    header_count,
     prefix_count,
     values_of,
 )
@@ -35,7 +37,7 @@ def check_rest(elements: tuple[Element, ...], problems: Problems) -> None:
         if isinstance(e, VarintField):
             problems.error(e.span, f"varint '{e.name}' needs a frame whose size a "
                            f"`varint(N) = len(rest)` field declares, at or before it")
-        elif declared and (_fixed_width(e) is None or e.present is not None):
+        elif declared and (fixed_width(e) is None or e.present is not None):
             problems.error(e.span, f"'{e.name}' comes before the len(rest) field, so it "
                            f"must be of fixed width and always present")
     for i, e in enumerate(elements):
@@ -111,7 +113,7 @@ def _check_checksum(
 
 def header_size(elements: tuple[Element, ...]) -> int:
     """Bytes of the leading run of fixed-width elements."""
-    return sum(_fixed_width(e) or 0 for e in elements[:_header_count(elements)])
+    return sum(fixed_width(e) or 0 for e in elements[:header_count(elements)])
 
 
 def frame_size(
@@ -122,11 +124,11 @@ def frame_size(
     `len(rest)` field declares it (later sizes may then read any earlier field)."""
     if any(isinstance(e, VarintField) and isinstance(e.value, ir.Rest) for e in elements):
         return ir.Rest(span)
-    count = _header_count(elements)
+    count = header_count(elements)
     in_prefix = {v.name for v in values_of(elements[:prefix_count(elements)])}
     terms: list[ir.Expr] = [ir.Const(header, span)]
     for e in elements[count:]:
-        width = _fixed_width(e)
+        width = fixed_width(e)
         term: ir.Expr
         if width is not None:
             term = ir.Const(width, span)
@@ -156,22 +158,6 @@ def _sum(terms: list[ir.Expr], span: Span) -> ir.Expr:
     for term in terms[1:]:
         total = ir.Binary("+", total, term, span)
     return total
-
-
-def _header_count(elements: tuple[Element, ...]) -> int:
-    """How many leading elements form the fixed header."""
-    for i, e in enumerate(elements):
-        if _fixed_width(e) is None or e.present is not None:
-            return i
-    return len(elements)
-
-
-def _fixed_width(e: Element) -> int | None:
-    if isinstance(e, IntField | BitsField):
-        return e.type.width
-    if isinstance(e, BytesField) and ir.is_constant(e.size):
-        return ir.evaluate(e.size)
-    return None
 
 
 def _span_of(e: ir.Expr, name: str) -> Span:
