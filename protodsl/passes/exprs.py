@@ -150,6 +150,10 @@ class ExprResolver:
     def _name(self, e: ast.Expr, name: str, hint: str | None) -> tuple[ir.Expr, Type]:
         scope = self.scope
         if name in scope.values:
+            if hint is not None and hint in scope.enums and scope.enums[hint].member(name):
+                raise self._fail(e, f"ambiguous name '{name}': a field, and a member of "
+                                 f"enum '{hint}'",
+                                 note=f"write {hint}.{name} for the member, or rename the field")
             return ir.FieldValue(name, e.span), scope.values[name] or INT
         if name in scope.sized:
             raise self._fail(e, f"'{name}' is not an integer; did you mean len({name})?")
