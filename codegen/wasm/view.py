@@ -110,6 +110,7 @@ class RolesView:
     id_member: str
     id_from_host: str  # the new id from `cmd`; encode checks that it fits
     tos_member: str | None
+    tos_value: str | None  # the same, as a struct member
     tos_from_host: str | None
     headers: str | None  # member
     headers_fmt: str
@@ -763,6 +764,7 @@ def _roles(protocol: Protocol, frame: Frame, names: FrameNames) -> RolesView | N
         id_member=names.field(roles.id),
         id_from_host="(pd_i64)cmd->replaced_id",
         tos_member=names.field(tos_name) if tos_name is not None else None,
+        tos_value=ident("f", tos_name) if tos_name is not None else None,
         tos_from_host=tos_from_host,
         headers=names.field(roles.headers) if roles.headers else None,
         headers_fmt=_kv_fmt(headers) if isinstance(headers, KvMapField) else "",

@@ -964,6 +964,7 @@ struct pd_entry {
     pd_u32 newer;
     int variant;
     int used;
+    int built; /* made by keepalive, reply or hijack, not decoded */
 };
 
 PD_DATA struct pd_entry pd_entries[PD_SLOTS];
@@ -1105,6 +1106,7 @@ PD_FN int pd_store_add(pd_u32 ctx, pd_u64 id, int variant, pd_u64 need, pd_u8 **
     e->ctx = ctx;
     e->variant = variant;
     e->used = 1;
+    e->built = 0;
     e->id_next = pd_id_heads[id_bucket];
     pd_id_heads[id_bucket] = link;
     e->ctx_next = pd_ctx_heads[ctx_bucket];
