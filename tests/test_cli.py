@@ -170,3 +170,12 @@ def test_test_runs_in_processes_and_refuses_zero_jobs(capsys: pytest.CaptureFixt
     assert "9 passed, 0 failed; 180 examples in" in out and "2 processes" in out
     assert main(["test", BOLT, "--examples", "20", "--jobs", "0"]) == 1
     assert "--jobs must be at least 1" in capsys.readouterr().err
+
+
+def test_gen_wasm_into_a_relative_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's first command: `-o build/bolt`, relative to where it runs."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["gen", str(Path(BOLT).resolve()), "--target", "wasm", "-o", "build/bolt"]) == 0, \
+        capsys.readouterr().err
+    assert (tmp_path / "build" / "bolt" / "bolt.wasm").stat().st_size > 1000

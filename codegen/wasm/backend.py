@@ -108,7 +108,7 @@ def compile_command(source: Path, output: Path, extra: tuple[str, ...] = ()) -> 
 def build(out_dir: Path, protocol: Protocol) -> Path:
     """Compile the <name>.c already in out_dir (as `generate` wrote it, or as a
     user edited it) into <name>.wasm there."""
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()  # zig runs inside it: a relative path would miss
     source = out_dir / f"{protocol.name}.c"
     if not source.is_file() or not (out_dir / RUNTIME_HEADER).is_file():
         raise BuildError(f"{source} or its {RUNTIME_HEADER} is missing; write the files "
