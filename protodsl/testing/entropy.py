@@ -3,10 +3,10 @@
 A Hypothesis draw costs tens of microseconds here and a bolt frame built field by
 field needs about thirty of them; a frame read from one drawn byte string costs
 one. Like libFuzzer's FuzzedDataProvider, reads past the end give zeros, so every
-byte string is a valid choice sequence, and Hypothesis shrinking the bytes
-(shorter, smaller) shrinks what they choose (smaller values, shorter fields, the
-first option). Integers and sizes keep Hypothesis's habit of trying the edges:
-a few selector values stand for bounds and for the values around byte widths."""
+byte string is a valid choice sequence, and Hypothesis shrinking the bytes toward
+zero shrinks what they choose (smaller values, shorter fields, the first option).
+Integers and sizes keep Hypothesis's habit of trying the edges: a few selector
+values stand for bounds and for the values around byte widths."""
 
 from __future__ import annotations
 
@@ -117,6 +117,7 @@ def _edges(lo: int, hi: int) -> tuple[int, ...]:
 
 
 _EDGE_CACHE: dict[tuple[int, int], tuple[int, ...]] = {}
+
 
 def from_entropy(make: Callable[[Entropy], T | None], size: int = 64) -> st.SearchStrategy[T]:
     """Examples made from one drawn byte string of `size` bytes; `make` returns None to
