@@ -218,11 +218,10 @@ def keyword_spec() -> tuple[str, list[str]]:
     assert LONG_NAME in names and {"int", "class", "type", "return", "Int", "INT"} <= set(names)
     frame_a, frame_b, enum, kind, ident, length, body, headers, hlen = (
         "class", "return", "type", "int", "id", "len", "bytes", "map", "struct")
-    # Not fields too: in an expression a field shadows an enum member of its name;
-    # and a field named like its frame's Python class (`Class` in frame `class`) is
-    # a known Python backend bug, test_python_field_named_like_its_frame_class.
+    # Not fields too: a field named like a member of the enum an expression expects
+    # is an ambiguity error (`when int == while`).
     reserved = {frame_a, frame_b, enum, kind, ident, length, body, headers, hlen, "while",
-                "default", "for", "Class", "Return"}
+                "default", "for"}
     fields = [n for n in names if n not in reserved]
 
     def frame(name: str, member: str, role: str) -> str:
