@@ -91,7 +91,7 @@ def _fewer_collections() -> Iterator[None]:
     """Hypothesis makes many short-lived objects per example and keeps a growing tree
     of the choices made so far, which CPython's collector rescans every 700
     allocations; freezing what exists and collecting less often makes an example
-    about 15% cheaper (docs/benchmarks.md). Reference counting still frees at once."""
+    about 15% cheaper on bolt's properties. Reference counting still frees at once."""
     threshold = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
