@@ -683,6 +683,11 @@ def _names_in(e: Element) -> list[str]:
     return [m.name for m in e.members] if isinstance(e, BitsField) else [e.name]
 
 
+def _holders(frame: Frame) -> dict[str, Element]:
+    """The element each name is on the wire in: itself, or its bits container."""
+    return {name: e for e in frame.elements for name in _names_in(e)}
+
+
 def _absent(e: Element, names: _Names) -> list[tuple[str, str]]:
     """(local, value) for an element that is not on the wire: zero or empty."""
     if isinstance(e, BitsField):
@@ -808,7 +813,7 @@ def _encode_lines(
                            f"fit {m.width} bits\")")
                 parts.append(f"({local} << {m.shift})")
             out.append(f"_{e.name} = {' | '.join(parts)}")
-    holder = {name: e for e in frame.elements for name in _names_in(e)}
+    holder = _holders(frame)
     for e in frame.elements:
         if e.present is not None:
             out.append(f"_p_{e.name} = {translate(e.present, value, length)}")
@@ -1033,6 +1038,7 @@ def _construct_lines(
                    f"{frame.header_size}, [{', '.join(inner)}])")
     out.append('"_end" / cs.Tell')
     conv = view.from_container
+    holder = _holders(frame)
     for name in frame.free_names():
         v = frame.value(name)
         source = _container_path(frame, name, parsed=True)
@@ -1044,9 +1050,7 @@ def _construct_lines(
                 fallback = 'b""'  # raw, as construct gives it; text is decoded below
             source = f"({source} if {source} is not None else {fallback if v is None else 0})"
         if v is not None:  # an absent enum field reads as 0, a member or not
-            conditional = any(e.present is not None for e in frame.elements
-                              if name in _names_in(e))
-            conv.append(_wrap(v, source, by_enum, checked=not conditional))
+            conv.append(_wrap(v, source, by_enum, checked=holder[name].present is None))
             continue
         if isinstance(element, BytesField) and (element.pad is not None or element.text):
             text = source

@@ -110,7 +110,6 @@ class RolesView:
     id_member: str
     id_from_host: str  # the new id from `cmd`; encode checks that it fits
     tos_member: str | None
-    tos_value: str | None  # the same, as a struct member
     tos_from_host: str | None
     headers: str | None  # member
     headers_fmt: str
@@ -121,7 +120,7 @@ class RolesView:
     # bytes (C expression) before the frame's end.
     encode_in_place: bool
     headers_tail: str
-    kept_values: tuple[str, ...]  # free values MOSN does not hand back (struct members)
+    kept_values: tuple[str, ...]  # free values but the id (struct members)
     kept: tuple[Keep, ...]
     # A builder gives the payload a literal: the built frame keeps it (struct
     # member `literal`) and encode uses it when MOSN passes no payload, as MOSN
@@ -751,9 +750,10 @@ def _roles(protocol: Protocol, frame: Frame, names: FrameNames) -> RolesView | N
         for e in frame.elements
         if isinstance(e, BytesField | KvMapField) and e.name not in role_members
     )
+    # The timeout or status is kept too: a built frame's stays when MOSN passes 0.
     kept_values = tuple(
         ident("f", v.name) for v in frame.values()
-        if v.value is None and v.name not in (roles.id, tos_name)
+        if v.value is None and v.name != roles.id
     )
     in_place, tail = _encode_in_place(frame, names)
     return RolesView(
@@ -764,7 +764,6 @@ def _roles(protocol: Protocol, frame: Frame, names: FrameNames) -> RolesView | N
         id_member=names.field(roles.id),
         id_from_host="(pd_i64)cmd->replaced_id",
         tos_member=names.field(tos_name) if tos_name is not None else None,
-        tos_value=ident("f", tos_name) if tos_name is not None else None,
         tos_from_host=tos_from_host,
         headers=names.field(roles.headers) if roles.headers else None,
         headers_fmt=_kv_fmt(headers) if isinstance(headers, KvMapField) else "",

@@ -157,21 +157,19 @@ def frame_maker(protocol: Protocol, codec: ModuleType, variant: str | None = Non
     """Makes frames of every variant (or one) from entropy, valid as the spec
     defines validity: constants, enums, bit widths, sizes and the frame's own
     `when`; None when the values drawn fall to another variant."""
-    made = _made_maker(protocol, codec, variant)
-
-    def make(e: Entropy) -> Any | None:
-        m = made(e)
-        return None if m is None else m[0]
-    return make
+    return _part(_made_maker(protocol, codec, variant), 0)
 
 
 def wire_maker(protocol: Protocol, codec: ModuleType) -> Callable[[Entropy], bytes | None]:
     """Makes valid wire frames: the encodings of `frame_maker`'s frames."""
-    made = _made_maker(protocol, codec, None)
+    return _part(_made_maker(protocol, codec, None), 1)
 
-    def make(e: Entropy) -> bytes | None:
+
+def _part(made: Callable[[Entropy], _Made | None], index: int) -> Callable[[Entropy], Any]:
+    """The frame (0) or the wire (1) of what `made` makes; None stays None."""
+    def make(e: Entropy) -> Any:
         m = made(e)
-        return None if m is None else m[1]
+        return None if m is None else m[index]
     return make
 
 
