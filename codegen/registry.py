@@ -3,13 +3,14 @@ only the CLI writes files."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol as TypingProtocol
 
 from protodsl.ir import Protocol
 
 
 class Backend(TypingProtocol):
-    def generate(self, protocol: Protocol) -> dict[str, str]: ...
+    def generate(self, protocol: Protocol, out_dir: Path | None = None) -> dict[str, str]: ...
 
 
 def backend(target: str) -> Backend:

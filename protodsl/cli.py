@@ -101,7 +101,7 @@ def _gen(args: argparse.Namespace) -> int:
             raise SpecError(problems, source)
         for warning in problems:
             print(warning.render(source), file=sys.stderr)
-    files = backend(args.target).generate(protocol)
+    files = backend(args.target).generate(protocol, out)
     out.mkdir(parents=True, exist_ok=True)
     for rel, text in files.items():
         (out / rel).write_text(text, encoding="utf-8")

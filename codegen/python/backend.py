@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from protodsl.codegen.jinja import environment, render
 from protodsl.codegen.python.view import build_view
 
@@ -23,7 +25,8 @@ def module_name(protocol: Protocol) -> str:
     return protocol.name.replace("-", "_")
 
 
-def generate(protocol: Protocol) -> dict[str, str]:
+def generate(protocol: Protocol, out_dir: Path | None = None) -> dict[str, str]:
+    """{file name: text}: one module; where it goes does not change it."""
     source = protocol.span.file.rsplit("/", 1)[-1]
     view = build_view(protocol, source)
     env = environment("protodsl.codegen.python", (

@@ -73,8 +73,10 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
     return out
 
 
-def generate(protocol: Protocol) -> dict[str, str]:
-    """{relative path: text} for the plugin; raises SpecError if the spec cannot be one."""
+def generate(protocol: Protocol, out_dir: Path | None = None) -> dict[str, str]:
+    """{relative path: text} for the plugin; raises SpecError if the spec cannot be one.
+    With `out_dir` (where the files will be written) the MOSN config names the
+    plugin by its absolute path: MOSN resolves it against its working directory."""
     errors = [d for d in check_target(protocol) if d.severity == "error"]
     if errors:
         raise SpecError(errors, None)
@@ -90,7 +92,9 @@ def generate(protocol: Protocol) -> dict[str, str]:
         ),
         RUNTIME_HEADER: runtime_header(),
         "Makefile": render(env, "Makefile.j2", name=name, flags=" ".join(CFLAGS)),
-        "mosn_config.json": mosn_config(protocol),
+        "mosn_config.json": mosn_config(
+            protocol, str(out_dir.resolve() / f"{name}.wasm") if out_dir else f"{name}.wasm"
+        ),
     }
 
 
@@ -124,12 +128,17 @@ def build(out_dir: Path, protocol: Protocol) -> Path:
     return wasm
 
 
-def mosn_config(protocol: Protocol) -> str:
+ADMIN_PORT = 34901
+"""MOSN's admin API port; the config binds it to loopback (MOSN's own binds 0.0.0.0)."""
+
+
+def mosn_config(protocol: Protocol, plugin_path: str) -> str:
     """A MOSN config (layout of MOSN's configs/mosn_rpc_config_wasm.json) that
     loads the plugin: the plugin name, `from_wasm_plugin` and every listener's
-    `sub_protocol` agree by construction."""
+    `sub_protocol` agree by construction. Every request is routed (an empty
+    match); narrow a route with `"match": {"headers": [{"name": ..., "value":
+    ...}]}`. Listeners and the admin API listen on loopback only."""
     plugin = f"wasm-{protocol.name}"
-    route_header = "service"
 
     def router(name: str, host: str, cluster: str) -> dict[str, object]:
         return {
@@ -137,10 +146,7 @@ def mosn_config(protocol: Protocol) -> str:
             "virtual_hosts": [{
                 "name": host,
                 "domains": ["*"],
-                "routers": [{
-                    "match": {"headers": [{"name": route_header, "value": ".*"}]},
-                    "route": {"cluster_name": cluster},
-                }],
+                "routers": [{"match": {}, "route": {"cluster_name": cluster}}],
             }],
         }
 
@@ -186,9 +192,12 @@ def mosn_config(protocol: Protocol) -> str:
             cluster("serverCluster", "127.0.0.1:12199"),
             cluster("clientCluster", "127.0.0.1:2046"),
         ]},
+        "admin": {"address": {"socket_address": {
+            "address": "127.0.0.1", "port_value": ADMIN_PORT,
+        }}},
         "wasm_global_plugins": [{
             "plugin_name": plugin,
-            "vm_config": {"engine": "wasmer", "path": f"{protocol.name}.wasm"},
+            "vm_config": {"engine": "wasmer", "path": plugin_path},
         }],
         "third_part_codec": {"codecs": [{
             "type": "wasm",

@@ -208,6 +208,7 @@ class BuilderView:
 class ProtocolView:
     name: str
     mosn_name_comment: str
+    mosn_name: str  # C string literal
     log_name: str
     doc: tuple[str, ...]
     max_frame: int
@@ -292,6 +293,7 @@ def build_view(protocol: Protocol) -> ProtocolView:
     return ProtocolView(
         name=protocol.name,
         mosn_name_comment=comment_inline(protocol.mosn_name),
+        mosn_name=c_string(protocol.mosn_name),
         log_name=c_string(protocol.name),
         doc=tuple(comment_lines(protocol.doc)),
         max_frame=protocol.max_frame,

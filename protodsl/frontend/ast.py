@@ -216,6 +216,7 @@ class Setting:
 class Protocol:
     name: str
     mosn_name: str
+    mosn_name_span: Span  # the quoted name
     settings: tuple[Setting, ...]
     enums: tuple[Enum, ...]
     frames: tuple[Frame, ...]

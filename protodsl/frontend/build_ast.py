@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lark import Token, Transformer, v_args
@@ -105,6 +105,7 @@ class BuildAst(Transformer[Token, ast.Protocol]):
         return ast.Protocol(
             name=str(name),
             mosn_name=str(mosn)[1:-1],
+            mosn_name_span=self._tok_span(mosn),
             settings=tuple(i for i in items if isinstance(i, ast.Setting)),
             enums=tuple(i for i in items if isinstance(i, ast.Enum)),
             frames=tuple(i for i in items if isinstance(i, ast.Frame)),
@@ -218,8 +219,13 @@ class BuildAst(Transformer[Token, ast.Protocol]):
         )
 
     def assignment(
-        self, meta: Meta, name: Token, value: ast.Expr | ast.BytesLit
+        self, meta: Meta, name: Token, value: ast.Expr | ast.BytesLit, *more: ast.BytesLit
     ) -> ast.Assignment:
+        if more:  # adjacent byte literals: one literal spanning them all
+            assert isinstance(value, ast.BytesLit)
+            end = more[-1].span
+            value = ast.BytesLit(value.value + b"".join(m.value for m in more),
+                                 replace(value.span, end_line=end.end_line, end_col=end.end_col))
         return ast.Assignment(str(name), value, self._tok_span(name))
 
     def hex_bytes(self, meta: Meta, tok: Token) -> ast.BytesLit:

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Literal
 
-from protodsl.host.errors import BufferFormatError
+from protodsl.host.errors import BufferFormatError, MosnFailure
 
 __all__ = [
     "ABI_MARKER",
-    "ABI_MARKER_OLD",
     "FLAG_COPY_RAW_BYTES",
     "FLAG_HEARTBEAT",
+    "FLAG_KIND",
     "FLAG_ONEWAY",
     "FLAG_REQUEST",
     "FLAG_RESPONSE",
@@ -40,6 +40,8 @@ __all__ = [
     "decode_header_map",
     "encode_config_map",
     "encode_header_map",
+    "mosn_decode_header",
+    "mosn_flag",
     "pack_decode_data",
     "pack_encode_data",
     "pack_encode_request",
@@ -49,9 +51,7 @@ __all__ = [
 ]
 
 ABI_MARKER = "proxy_abi_mosn_version_0_2_0"
-"""Export whose presence makes MOSN pick this ABI."""
-ABI_MARKER_OLD = "proxy_abi_revision_0_2_0"
-"""Marker exported by older plugins for the same ABI."""
+"""Export whose presence makes MOSN pick this ABI; MOSN's protocol layer needs exactly it."""
 
 
 class Status(IntEnum):
@@ -92,12 +92,17 @@ class LogLevel(IntEnum):
 
 
 FLAG_COPY_RAW_BYTES = 0x01
+"""Set in every flag a plugin reports: MOSN's header reader runs past the header
+map into the flag byte, and with this bit set it stops there (docs/mosn-abi.md)."""
 FLAG_HEARTBEAT = 0x20
 FLAG_REQUEST = 0x40
-FLAG_ONEWAY = 0xC0
+FLAG_ONEWAY = 0x80
+"""A oneway request as a plugin reports it on decode: MOSN refuses kind 3 (0xC0)."""
 FLAG_RESPONSE = 0x00
+FLAG_KIND = 0xC0
+"""The command kind is ``flag >> 6``: 0 response, 1 request, 2 oneway, 3 refused."""
 
-CommandKind = Literal["request", "oneway", "response"]
+CommandKind = Literal["request", "oneway", "response", "refused"]
 
 HeaderItem = tuple[bytes, bytes]
 HeaderList = list[HeaderItem]
@@ -120,13 +125,17 @@ _U32_MASK = (1 << 32) - 1
 
 
 def command_kind(flag: int) -> CommandKind:
-    """Classify a command by ``flag >> 6`` exactly as MOSN does."""
-    kind = (flag >> 6) & 0x3
-    if kind == 0:
-        return "response"
-    if kind == 1:
-        return "request"
-    return "oneway"
+    """Classify a command by ``flag >> 6`` as MOSN's decode does (3: it refuses it)."""
+    return ("response", "request", "oneway", "refused")[(flag >> 6) & 0x3]
+
+
+def mosn_flag(flag: int) -> int:
+    """The flag MOSN passes back for a command a plugin reported with `flag`, on
+    encode and hijack: 0x40 for any request (MOSN's decode makes a two-way
+    request of a oneway one, and refuses 0xC0), 0 for a response, plus the
+    heartbeat bit (exports.go)."""
+    kind = FLAG_RESPONSE if flag >> 6 == 0 else FLAG_REQUEST
+    return kind | (flag & FLAG_HEARTBEAT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +158,11 @@ class DecodedCommand:
     def is_request(self) -> bool:
         """True for requests and oneway requests (MOSN routes them upstream)."""
         return self.kind != "response"
+
+    @property
+    def mosn_flag(self) -> int:
+        """The flag MOSN passes back for this command (see :func:`mosn_flag`)."""
+        return mosn_flag(self.flag)
 
     @property
     def is_oneway(self) -> bool:
@@ -181,7 +195,7 @@ class EncodedFrame:
 
     @property
     def kind(self) -> CommandKind:
-        """``'request'``, ``'oneway'`` or ``'response'``, from ``flag >> 6``."""
+        """``'request'``, ``'oneway'`` or ``'response'``, from ``flag >> 6`` (MOSN ignores it)."""
         return command_kind(self.flag)
 
     @property
@@ -249,10 +263,10 @@ def encode_config_map(config: ConfigLike | None) -> bytes:
     """Encode a configuration map in proxy-wasm's little-endian pair encoding.
 
     ``u32 pairs``, then ``u32 key_len, u32 val_len`` per pair, then each key and
-    value followed by a NUL byte. An empty or missing map encodes to ``b""`` (the
-    host then reports a configuration length of 0).
+    value followed by a NUL byte, as MOSN's ``EncodeMap``; a missing map (MOSN's
+    VM configuration of a codec, an EOF buffer) is ``b""``, an empty one its count.
     """
-    if not config:
+    if config is None:
         return b""
     pairs = [(_as_bytes(k), _as_bytes(v)) for k, v in config.items()]
     sizes = b"".join(_U32LE_PAIR.pack(len(k), len(v)) for k, v in pairs)
@@ -307,29 +321,135 @@ def pack_decode_data(command: DecodedCommand) -> bytes:
     )
 
 
+_U32_WRAP = 0xFFFFFFFF
+
+
+def _go_u32(buf: bytes, index: int, what: str, call: str) -> int:
+    """``binary.BigEndian.Uint32(content[index:])``: Go panics past the end."""
+    if index + 4 > len(buf):
+        raise MosnFailure(
+            f"the {call} buffer ends before {what} ({len(buf)} bytes, {what} at offset {index})",
+            "the goroutine panics with an index out of range and the connection is lost",
+        )
+    return int(_U32.unpack_from(buf, index)[0])
+
+
+def mosn_decode_header(data: bytes, call: str = "DecodeData") -> HeaderList:
+    """The header entries MOSN reads from ``data``: ``xprotocol.DecodeHeader``
+    (mosn.io/pkg header/bytes.go), which MOSN runs over the whole rest of the
+    buffer after ``header_bytes``, not over ``header_bytes`` only. It goes on
+    reading the bytes after the map (the flag, the id ...) as entries: a length
+    of all ones skips four bytes, a length past the end stops it, and fewer than
+    four bytes left for a length makes it panic."""
+    total, index = len(data), 0
+    out: HeaderList = []
+    while index < total:
+        pair: list[bytes] = []
+        for what in ("key", "value"):
+            if total - index < 4:
+                raise MosnFailure(
+                    f"MOSN reads the {call} header map to the end of the buffer, and "
+                    f"{total - index} bytes are left for a {what} length at offset "
+                    f"{index + 4} (after {len(out)} entries)",
+                    "DecodeHeader panics with an index out of range and the connection is "
+                    "lost; set bit 0 of the flag (CopyRawBytes) so that its reader stops there",
+                )
+            (n,) = _U32.unpack_from(data, index)
+            if n == 0xFFFFFFFF:
+                index += 4
+                break
+            end = index + 4 + n
+            if end > total:
+                return out
+            pair.append(data[index + 4 : end])
+            index = end
+        if len(pair) == 2:
+            out.append((pair[0], pair[1]))
+    return out
+
+
+def _header_view(buf: bytes, header_bytes: int, call: str) -> HeaderList:
+    """The headers MOSN reads, which must be the map the plugin reported."""
+    if header_bytes == 0:
+        return []
+    declared = decode_header_map(buf[4 : 4 + header_bytes])
+    seen = mosn_decode_header(buf[4:], call)
+    if seen != declared:
+        raise MosnFailure(
+            f"MOSN reads the {call} header map to the end of the buffer, not over its "
+            f"header_bytes ({header_bytes}): it sees {len(seen)} headers where the plugin "
+            f"reported {len(declared)} (extra: {seen[len(declared):]!r})",
+            "routing and the headers passed back on encode include entries made of the "
+            "flag and id bytes; set bit 0 of the flag (CopyRawBytes) so that its reader "
+            "stops at the flag",
+        )
+    return seen
+
+
 def parse_decode_data(data: bytes | bytearray | memoryview) -> DecodedCommand:
-    """Parse a DecodeData buffer; every length must fit exactly, with no trailing bytes."""
+    """Read a DecodeData buffer as MOSN's ``decode()`` (pkg/protocol/xprotocol/wasm/
+    decode.go) does, and raise :class:`MosnFailure` where MOSN fails: it panics on
+    a short buffer, reads the header map to the end of the buffer, refuses a flag
+    kind of 3, and takes ``payload_len`` bytes after its field, ignoring what follows.
+    Offsets are uint32 in MOSN and wrap as they do there."""
     buf = bytes(data)
-    if len(buf) < 4:
-        raise BufferFormatError(
-            f"DecodeData buffer is {len(buf)} bytes, shorter than u32 header_bytes"
+    header_bytes = _go_u32(buf, 0, "header_bytes", "DecodeData")
+    headers = _header_view(buf, header_bytes, "DecodeData")
+    at = (4 + header_bytes) & _U32_WRAP
+    if at >= len(buf):
+        raise MosnFailure(
+            f"DecodeData header_bytes {header_bytes} leaves no flag in a {len(buf)}-byte buffer",
+            "the goroutine panics with an index out of range and the connection is lost",
         )
-    (header_bytes,) = _U32.unpack_from(buf, 0)
-    fixed = _DECODE_TAIL.size
-    if header_bytes > len(buf) - 4 - fixed:
-        raise BufferFormatError(
-            f"DecodeData header_bytes {header_bytes} leaves no room for the "
-            f"{fixed}-byte fixed part in a {len(buf)}-byte buffer"
+    flag = buf[at]
+    if at + 9 > len(buf):
+        raise MosnFailure(
+            f"the DecodeData buffer ends inside the id ({len(buf)} bytes)",
+            "the goroutine panics with an index out of range and the connection is lost",
         )
-    headers = decode_header_map(buf[4 : 4 + header_bytes])
-    pos = 4 + header_bytes
-    flag, cid, tos, drain_len, payload_len = _DECODE_TAIL.unpack_from(buf, pos)
-    pos += fixed
-    if payload_len != len(buf) - pos:
-        raise BufferFormatError(
-            f"DecodeData payload_len {payload_len} but {len(buf) - pos} bytes follow it"
+    (cid,) = struct.unpack_from(">Q", buf, at + 1)
+    if flag >> 6 == 3:
+        raise MosnFailure(
+            f"the plugin reported flag 0x{flag:02x}, kind 3 (0xC0, the ABI's oneway)",
+            "decode fails with 'unknown protocol flag type' and the connection is closed; "
+            "report a oneway request with 0x80",
         )
-    return DecodedCommand(headers, flag, cid, tos, drain_len, buf[pos:])
+    at = (13 + header_bytes) & _U32_WRAP
+    tos = _go_u32(buf, at, "timeout/status", "DecodeData")
+    drain_len = _go_u32(buf, (at + 4) & _U32_WRAP, "drain_len", "DecodeData")
+    payload_len = _go_u32(buf, (at + 8) & _U32_WRAP, "payload_len", "DecodeData")
+    start = (at + 12) & _U32_WRAP
+    if start + payload_len > len(buf):
+        raise MosnFailure(
+            f"DecodeData payload_len {payload_len} runs past the {len(buf)}-byte buffer",
+            "the payload slice panics (or copies bytes past the buffer) ",
+        )
+    return DecodedCommand(headers, flag, cid, tos, drain_len, buf[start : start + payload_len])
+
+
+def parse_encode_data(data: bytes | bytearray | memoryview) -> EncodedFrame:
+    """Read an EncodeData buffer as MOSN's ``encode()`` (encode.go) does: it runs
+    the header reader over the rest of the buffer when ``header_bytes`` is not 0,
+    then takes ``frame_len`` bytes after its field; flag, id and timeout or
+    status are read here for tests only (MOSN ignores them)."""
+    buf = bytes(data)
+    header_bytes = _go_u32(buf, 0, "header_bytes", "EncodeData")
+    headers = _header_view(buf, header_bytes, "EncodeData")
+    at = (4 + header_bytes) & _U32_WRAP
+    if at + 13 > len(buf):
+        raise MosnFailure(
+            f"the EncodeData buffer ends inside the flag, id or timeout ({len(buf)} bytes)",
+            "the goroutine panics with an index out of range",
+        )
+    flag, fid, tos = struct.unpack_from(">BQI", buf, at)
+    frame_len = _go_u32(buf, (17 + header_bytes) & _U32_WRAP, "frame_len", "EncodeData")
+    start = (21 + header_bytes) & _U32_WRAP
+    if start + frame_len > len(buf):
+        raise MosnFailure(
+            f"EncodeData frame_len {frame_len} runs past the {len(buf)}-byte buffer",
+            "the frame slice panics (or copies bytes past the buffer)",
+        )
+    return EncodedFrame(flag, fid, tos, buf[start : start + frame_len], headers)
 
 
 def pack_encode_request(
@@ -369,31 +489,6 @@ def pack_encode_data(frame: EncodedFrame) -> bytes:
         len(frame.frame),
     )
     return head[:4] + header_map + head[4:] + frame.frame
-
-
-def parse_encode_data(data: bytes | bytearray | memoryview) -> EncodedFrame:
-    """Parse an EncodeData buffer (``header_bytes`` is normally 0 but a map is tolerated)."""
-    buf = bytes(data)
-    if len(buf) < 4:
-        raise BufferFormatError(
-            f"EncodeData buffer is {len(buf)} bytes, shorter than u32 header_bytes"
-        )
-    (header_bytes,) = _U32.unpack_from(buf, 0)
-    fixed = _FRAME_HEAD.size - 4
-    if header_bytes > len(buf) - 4 - fixed:
-        raise BufferFormatError(
-            f"EncodeData header_bytes {header_bytes} leaves no room for the "
-            f"{fixed}-byte fixed part in a {len(buf)}-byte buffer"
-        )
-    headers = decode_header_map(buf[4 : 4 + header_bytes])
-    pos = 4 + header_bytes
-    flag, fid, tos, frame_len = struct.unpack_from(">BQII", buf, pos)
-    pos += fixed
-    if frame_len != len(buf) - pos:
-        raise BufferFormatError(
-            f"EncodeData frame_len {frame_len} but {len(buf) - pos} bytes follow it"
-        )
-    return EncodedFrame(flag, fid, tos, buf[pos:], headers)
 
 
 def pack_hijack_request(flag: int, command_id: int, timeout: int, frame: bytes) -> bytes:

@@ -1,12 +1,16 @@
-"""A MOSN host emulator on wasmtime: loads a codec plugin and drives it like MOSN does.
+"""A MOSN host emulator on wasmtime: loads a codec plugin and calls it as MOSN does.
 
 One :class:`MosnHost` owns one wasmtime store and one plugin instance, exactly as
-MOSN keeps one instance per plugin: contexts (connections) share that instance,
-so state leaking between contexts shows up in tests the way it would in MOSN.
-The emulator is strict about the ABI (it raises :class:`HostError` when a plugin
-reports a malformed buffer) and permissive about everything else (any import a
-plugin declares is satisfied, so TinyGo-built and hand-written plugins load).
-Not thread-safe: use one host per thread.
+MOSN keeps one instance per plugin: contexts share that instance, so state
+leaking between contexts shows up in tests the way it would in MOSN. It follows
+MOSN v1.6's host code (pkg/protocol/xprotocol/wasm, pkg/wasm, mosn.io/proxy-wasm-
+go-host's wasmer engine): it refuses a module MOSN refuses, calls ``_start`` and
+the lifecycle as MOSN does and ignores their results as MOSN does, provides only
+the imports MOSN provides, and reads what a plugin reports exactly as MOSN reads
+it, raising :class:`MosnFailure` where MOSN would panic, refuse or hang.
+:mod:`protodsl.host.streams` adds MOSN's stream layer on top (a context per
+frame, ids replaced upstream, hijack, keepalive). Not thread-safe: use one host
+per thread.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ import wasmtime
 
 from protodsl.host.abi import (
     ABI_MARKER,
-    ABI_MARKER_OLD,
     FLAG_REQUEST,
     BufferType,
     ConfigLike,
@@ -44,7 +47,7 @@ from protodsl.host.abi import (
 )
 from protodsl.host.callbacks import define_func
 from protodsl.host.calls import GuestCall, prepare
-from protodsl.host.errors import BufferFormatError, HostError, PluginTrap
+from protodsl.host.errors import BufferFormatError, HostError, MosnFailure, PluginTrap
 
 __all__ = ["DEFAULT_FUEL_LIMIT", "DecodeResult", "EncodeResult", "LogRecord", "MosnHost"]
 
@@ -74,9 +77,7 @@ _HIJACK = "proxy_hijack_buffer_bytes"
 # "i" is i32 and "I" is i64.
 _EXPORT_SIGNATURES: dict[str, tuple[str, str | None]] = {
     "malloc": ("i", "i"),
-    "proxy_on_memory_allocate": ("i", "i"),
     "_start": ("", None),
-    "_initialize": ("", None),
     "proxy_on_context_create": ("ii", None),
     "proxy_on_vm_start": ("ii", "i"),
     "proxy_on_configure": ("ii", "i"),
@@ -96,8 +97,52 @@ _ENV_FUNCS: dict[str, tuple[str, str, str]] = {
     "proxy_get_buffer_bytes": ("iiiii", "i", "_proxy_get_buffer_bytes"),
     "proxy_set_buffer_bytes": ("iiiii", "i", "_proxy_set_buffer_bytes"),
     "proxy_get_current_time_nanoseconds": ("i", "i", "_proxy_get_current_time_nanoseconds"),
-    "proxy_get_log_level": ("i", "i", "_proxy_get_log_level"),
 }
+# The rest of what MOSN's wasmer engine offers in "env" (proxy-wasm 0.1.0's host
+# functions, mosn.io/proxy-wasm-go-host internal/imports/v1): name -> params; each
+# returns an i32. Here they answer Unimplemented; a module importing anything
+# else from "env", or with another signature, does not instantiate in MOSN.
+_ENV_OTHER: dict[str, str] = {
+    "proxy_set_effective_context": "i",
+    "proxy_get_property": "iiii",
+    "proxy_set_property": "iiii",
+    "proxy_get_header_map_pairs": "iii",
+    "proxy_set_header_map_pairs": "iii",
+    "proxy_get_header_map_value": "iiiii",
+    "proxy_replace_header_map_value": "iiiii",
+    "proxy_add_header_map_value": "iiiii",
+    "proxy_remove_header_map_value": "iii",
+    "proxy_set_tick_period_milliseconds": "i",
+    "proxy_resume_downstream": "",
+    "proxy_resume_upstream": "",
+    "proxy_open_grpc_stream": "iiiiiii",
+    "proxy_send_grpc_call_message": "iiii",
+    "proxy_cancel_grpc_call": "i",
+    "proxy_close_grpc_call": "i",
+    "proxy_grpc_call": "iiiiiiiiii",
+    "proxy_dispatch_grpc_call": "iiiiiiiiii",
+    "proxy_resume_http_request": "",
+    "proxy_resume_http_response": "",
+    "proxy_send_http_response": "iiiiiiii",
+    "proxy_http_call": "iiiiiiiiii",
+    "proxy_dispatch_http_call": "iiiiiiiiii",
+    "proxy_define_metric": "iiii",
+    "proxy_remove_metric": "i",
+    "proxy_increment_metric": "iI",
+    "proxy_record_metric": "iI",
+    "proxy_get_metric": "ii",
+    "proxy_register_shared_queue": "iii",
+    "proxy_remove_shared_queue": "i",
+    "proxy_resolve_shared_queue": "iii",
+    "proxy_dequeue_shared_queue": "iii",
+    "proxy_enqueue_shared_queue": "iii",
+    "proxy_get_shared_data": "iiiii",
+    "proxy_set_shared_data": "iiiii",
+    "proxy_done": "",
+    "proxy_call_foreign_function": "iiiiii",
+}
+_UNIMPLEMENTED = 12  # proxy-wasm's WasmResultUnimplemented
+_INVALID_MEMORY_ACCESS = 6
 _WASI_FUNCS: dict[str, tuple[str, str, str]] = {
     "fd_write": ("iiii", "i", "_wasi_fd_write"),
     "fd_read": ("iiii", "i", "_wasi_fd_read"),
@@ -248,6 +293,48 @@ def _zero(ty: wasmtime.ValType) -> int | float | None:
     return None
 
 
+def _check_module_as_mosn(module: wasmtime.Module) -> None:
+    """Refuse a module that MOSN v1.6 would not run as a protocol plugin."""
+    exports = {e.name: e.type for e in module.exports}
+    missing = [
+        (name, why) for name, why in (
+            ("_start", "MOSN's wasmer engine runs _start on every instance and refuses a "
+                       "module without it (\"Export '_start' does not exist\")"),
+            (ABI_MARKER, "MOSN picks the protocol ABI by this export and fails without it"),
+            ("malloc", "MOSN copies every argument buffer into memory from malloc"),
+        ) if not isinstance(exports.get(name), wasmtime.FuncType)
+    ]
+    if missing:
+        name, why = missing[0]
+        raise HostError(f"plugin does not export {name}: {why}")
+    if not isinstance(exports.get("memory"), wasmtime.MemoryType):
+        raise HostError("plugin does not export its linear memory as \"memory\", where MOSN "
+                        "reads and writes it")
+    for imp in module.imports:
+        mod, name, ty = imp.module, imp.name or "", imp.type
+        where = f"plugin imports {mod}.{name}"
+        if not isinstance(ty, wasmtime.FuncType):
+            raise HostError(f"{where}, not a function: MOSN provides only functions")
+        have = _signature(list(ty.params), list(ty.results))
+        if mod == "env":
+            known = _ENV_FUNCS.get(name)
+            params = known[0] if known is not None else _ENV_OTHER.get(name)
+            if params is None:
+                raise HostError(f"{where}, which MOSN does not provide: the module does "
+                                f"not instantiate in MOSN")
+            want = _signature(_types(params), _types("i"))
+            if have != want:
+                raise HostError(f"{where} as {have}; MOSN provides {want}")
+        elif mod in _WASI_MODULES:
+            known_wasi = _WASI_FUNCS.get(name)
+            if known_wasi is not None:
+                want = _signature(_types(known_wasi[0]), _types(known_wasi[1]))
+                if have != want:
+                    raise HostError(f"{where} as {have}; WASI defines {want}")
+        else:
+            raise HostError(f"{where}: MOSN provides only \"env\" and WASI imports")
+
+
 def _weak_method(host: MosnHost, name: str) -> Callable[..., Any]:
     """A host function that does not keep the host alive: wasmtime holds host
     functions until their store goes, and the host owns the store."""
@@ -265,11 +352,15 @@ def _weak_method(host: MosnHost, name: str) -> Callable[..., Any]:
 class MosnHost:
     """Loads a MOSN codec plugin and calls it the way MOSN does.
 
-    Construction runs MOSN's start-up sequence: instantiate, ``_start`` (or
-    ``_initialize``), ``proxy_on_context_create(root_id, 0)``,
-    ``proxy_on_vm_start(root_id, vm_conf_len)``, ``proxy_on_configure(root_id,
-    plugin_conf_len)``. Missing lifecycle exports are skipped; a lifecycle call
-    that returns anything but 1 raises :class:`HostError`.
+    Construction refuses what MOSN refuses (no ``_start``, no ``malloc``, no
+    exported ``memory``, no ``proxy_abi_mosn_version_0_2_0`` marker, an import
+    MOSN does not provide) and runs MOSN's start-up: instantiate, ``_start``,
+    ``proxy_on_context_create(root_id, 0)``, ``proxy_on_vm_start(root_id,
+    vm_conf_len)``, ``proxy_on_configure(root_id, plugin_conf_len)``. MOSN
+    ignores what the last three return, and so does the emulator. MOSN passes
+    an empty VM configuration (the codec takes the plugin from
+    ``wasm_global_plugins``) and, as plugin configuration, the string values of
+    the codec's ``config`` (``from_wasm_plugin``, ``protocol`` ...).
     """
 
     def __init__(
@@ -291,17 +382,18 @@ class MosnHost:
         self._rng = random.Random(0)
         self._buffers: dict[int, bytes] = {
             BufferType.VM_CONFIGURATION: encode_config_map(vm_config),
-            BufferType.PLUGIN_CONFIGURATION: encode_config_map(plugin_config),
+            BufferType.PLUGIN_CONFIGURATION: encode_config_map(plugin_config or {}),
         }
         self._contexts: set[int] = set()
-        self._next_ctx = 1
+        self._next_ctx = 0  # MOSN counts contexts from 1, whatever the root id
         self._memory: wasmtime.Memory | None = None
         self._metering = _Metering(self)
 
         module = _compile(_load_bytes(wasm), fuel)
+        _check_module_as_mosn(module)
         self._store = wasmtime.Store(_engine(fuel))
         linker = wasmtime.Linker(self._store.engine)
-        imported_memory = self._define_imports(linker, module)
+        self._define_imports(linker, module)
 
         with self._metered():
             try:
@@ -314,17 +406,12 @@ class MosnHost:
                 raise HostError(f"cannot instantiate plugin: {exc}") from None
 
         exports = instance.exports(self._store)
-        self._funcs: dict[str, wasmtime.Func] = {}
-        memories: list[wasmtime.Memory] = []
-        for name, item in exports.items():
-            if isinstance(item, wasmtime.Func):
-                self._funcs[name] = item
-            elif isinstance(item, wasmtime.Memory):
-                memories.insert(0 if name == "memory" else len(memories), item)
+        self._funcs: dict[str, wasmtime.Func] = {
+            name: item for name, item in exports.items() if isinstance(item, wasmtime.Func)
+        }
         self._export_names = frozenset(exports.keys())
-        memory = memories[0] if memories else imported_memory
-        if memory is None:
-            raise HostError("plugin neither exports nor imports a linear memory")
+        memory = exports.get("memory")
+        assert isinstance(memory, wasmtime.Memory)  # _check_module_as_mosn made sure
         self._memory = memory
         self._check_export_signatures()
         self._calls: dict[str, GuestCall] = {
@@ -332,7 +419,7 @@ class MosnHost:
             for name, func in self._funcs.items()
             if name in _EXPORT_SIGNATURES
         }
-        self._alloc = self._calls.get("malloc") or self._calls.get("proxy_on_memory_allocate")
+        self._alloc = self._calls["malloc"]
         self._start_up()
 
     @classmethod
@@ -364,12 +451,9 @@ class MosnHost:
         return self._root_id
 
     @property
-    def abi_version(self) -> str | None:
-        """The ABI marker export the plugin carries, or None (MOSN would not load it)."""
-        for marker in (ABI_MARKER, ABI_MARKER_OLD):
-            if marker in self._export_names:
-                return marker
-        return None
+    def abi_version(self) -> str:
+        """The ABI marker export the plugin carries (MOSN loads no plugin without it)."""
+        return ABI_MARKER
 
     @property
     def exports(self) -> frozenset[str]:
@@ -411,10 +495,10 @@ class MosnHost:
     # ----------------------------------------------------------------- contexts
 
     def new_context(self) -> int:
-        """Open a connection context: ``proxy_on_context_create(ctx_id, root_id)``."""
+        """Open a context: ``proxy_on_context_create(ctx_id, root_id)``. MOSN opens
+        one for each frame it decodes and each frame it has the plugin build, with
+        ids counted from 1 (the first may equal the root id)."""
         self._next_ctx += 1
-        if self._next_ctx == self._root_id:
-            self._next_ctx += 1
         ctx = self._next_ctx
         call = self._calls.get("proxy_on_context_create")
         with self._metered():
@@ -423,15 +507,16 @@ class MosnHost:
         self._contexts.add(ctx)
         return ctx
 
-    def complete_context(self, ctx: int) -> None:
-        """Close a context: ``proxy_on_log``, ``proxy_on_done``, ``proxy_on_delete`` if exported."""
+    def delete_context(self, ctx: int) -> None:
+        """Close a context with ``proxy_on_delete``, MOSN's only call for it (after
+        the encode of the context's command, or when its stream goes); MOSN
+        never calls ``proxy_on_log`` or ``proxy_on_done`` on protocol contexts."""
         self._check_ctx(ctx)
         self._contexts.discard(ctx)
-        with self._metered():
-            for name in ("proxy_on_log", "proxy_on_done", "proxy_on_delete"):
-                call = self._calls.get(name)
-                if call is not None:
-                    self._invoke(name, call, (ctx,), b"")
+        call = self._calls.get("proxy_on_delete")
+        if call is not None:
+            with self._metered():
+                self._invoke("proxy_on_delete", call, (ctx,), b"")
 
     # ----------------------------------------------------------------- protocol calls
 
@@ -448,9 +533,10 @@ class MosnHost:
         if status != Status.OK:
             return DecodeResult(status, None)
         if raw is None:
-            raise HostError(
+            raise MosnFailure(
                 f"{_DECODE} returned 0 (OK) for {len(data)} input bytes but never reported "
-                "its result with proxy_set_buffer_bytes(13, ...)"
+                "its result with proxy_set_buffer_bytes(13, ...)",
+                "decode takes that as 'need more data' and waits for bytes that may never come",
             )
         try:
             command = parse_decode_data(raw)
@@ -459,10 +545,15 @@ class MosnHost:
                 f"{_DECODE} returned 0 (OK) but reported a malformed DecodeData buffer: "
                 f"{exc} (buffer: {_preview(raw)})"
             ) from None
-        if not 0 < command.drain_len <= len(data):
-            raise HostError(
-                f"{_DECODE} reported drain_len {command.drain_len} for {len(data)} input "
-                "bytes; MOSN needs 0 < drain_len <= input length"
+        if command.drain_len > len(data):
+            raise MosnFailure(
+                f"{_DECODE} reported drain_len {command.drain_len} for {len(data)} input bytes",
+                "slicing the input panics and the connection is lost",
+            )
+        if command.drain_len == 0:
+            raise MosnFailure(
+                f"{_DECODE} reported a frame with drain_len 0",
+                "nothing is drained and the same bytes decode again, forever",
             )
         return DecodeResult(status, command)
 
@@ -534,31 +625,40 @@ class MosnHost:
     ) -> int:
         """``proxy_hijack_buffer_bytes``: answer ``request_frame`` with an error response.
 
-        ``status_code`` is HTTP-like (403, 404, 503 ...); encode() then serialises
-        the response the plugin built.
+        ``status_code`` is HTTP-like (403, 404, 503 ...); ``command_id`` is the
+        request's id now (MOSN's, once it forwarded the request), written twice
+        as MOSN does; encode() then serialises the response the plugin built. A
+        status other than 0 raises :class:`MosnFailure`: MOSN returns from its
+        hijack without unlocking the plugin's instance, and every later call on
+        the instance then waits forever.
         """
         call = self._require(_HIJACK)
         self._check_ctx(ctx)
         buf = pack_hijack_request(flag, command_id, timeout, bytes(request_frame))
         with self._metered():
             ptr = self._copy_in(_HIJACK, buf)
-            result = self._invoke(_HIJACK, call, (ctx, status_code, ptr, len(buf)), buf)
-        return self._status(result)
+            result = self._status(
+                self._invoke(_HIJACK, call, (ctx, status_code, ptr, len(buf)), buf))
+        if result != Status.OK:
+            raise MosnFailure(
+                f"{_HIJACK} returned {result} for status code {status_code}",
+                "hijack returns without unlocking the plugin's instance: every later call "
+                "on it waits forever",
+            )
+        return result
 
     # ----------------------------------------------------------------- internals: calls
 
     def _start_up(self) -> None:
-        """Run MOSN's start-up sequence for the root context."""
+        """Run MOSN's start-up: ``_start`` (the wasmer engine's Start), then the
+        protocol layer's OnPluginStart; a missing lifecycle export is an error
+        MOSN only logs, and it ignores what the calls return."""
         with self._metered():
-            for name in ("_start", "_initialize"):
-                call = self._calls.get(name)
-                if call is not None:
-                    try:
-                        self._invoke(name, call, (), b"")
-                    except _ProcExit as exc:
-                        if exc.code != 0:
-                            raise PluginTrap(name, b"", f"proc_exit({exc.code})") from None
-                    break
+            try:
+                self._invoke("_start", self._calls["_start"], (), b"")
+            except _ProcExit as exc:
+                if exc.code != 0:
+                    raise PluginTrap("_start", b"", f"proc_exit({exc.code})") from None
             create = self._calls.get("proxy_on_context_create")
             if create is not None:
                 self._invoke("proxy_on_context_create", create, (self._root_id, 0), b"")
@@ -567,14 +667,9 @@ class MosnHost:
                 ("proxy_on_configure", BufferType.PLUGIN_CONFIGURATION),
             ):
                 call = self._calls.get(name)
-                if call is None:
-                    continue
-                conf = self._buffers[btype]
-                result = self._invoke(name, call, (self._root_id, len(conf)), conf)
-                if result != 1:
-                    raise HostError(
-                        f"{name}({self._root_id}, {len(conf)}) returned {result}, not 1"
-                    )
+                if call is not None:
+                    conf = self._buffers[btype]
+                    self._invoke(name, call, (self._root_id, len(conf)), conf)
 
     def _invoke(self, name: str, call: GuestCall, args: tuple[int, ...], data: bytes) -> Any:
         """Call a guest export, turning traps into PluginTrap (``_start`` may see _ProcExit)."""
@@ -613,11 +708,9 @@ class MosnHost:
         return result & _M32
 
     def _copy_in(self, call: str, data: bytes) -> int:
-        """Copy an argument buffer into guest memory obtained from the guest allocator."""
+        """Copy an argument buffer into guest memory obtained from the guest's malloc."""
         if not data:
             return 0
-        if self._alloc is None:
-            raise HostError("plugin exports neither malloc nor proxy_on_memory_allocate")
         try:
             ptr = self._alloc(self._store, len(data))
         except (wasmtime.Trap, wasmtime.WasmtimeError, _ProcExit) as exc:
@@ -676,8 +769,6 @@ class MosnHost:
         return ctypes.string_at(ctypes.addressof(mem.data_ptr(ctx).contents) + ptr, size)
 
     def _guest_alloc(self, ctx: _Ctx, size: int) -> int | None:
-        if self._alloc is None:
-            return None
         ptr = self._alloc(ctx, size)
         if not isinstance(ptr, int) or ptr == 0:
             return None
@@ -685,44 +776,21 @@ class MosnHost:
 
     # ----------------------------------------------------------------- internals: imports
 
-    def _define_imports(
-        self, linker: wasmtime.Linker, module: wasmtime.Module
-    ) -> wasmtime.Memory | None:
-        """Satisfy every import: known host functions, else permissive stubs."""
-        imported_memory: wasmtime.Memory | None = None
+    def _define_imports(self, linker: wasmtime.Linker, module: wasmtime.Module) -> None:
+        """Satisfy the imports as MOSN does: its "env" host functions and WASI."""
         for imp in module.imports:
-            mod, name, ty = imp.module, imp.name or "", imp.type
-            if isinstance(ty, wasmtime.FuncType):
-                define_func(linker, mod, name, ty, self._host_func(mod, name, ty))
-            elif isinstance(ty, wasmtime.MemoryType):
-                imported_memory = wasmtime.Memory(self._store, ty)
-                linker.define(self._store, mod, name, imported_memory)
-            elif isinstance(ty, wasmtime.GlobalType):
-                global_ = wasmtime.Global(self._store, ty, _zero(ty.content))
-                linker.define(self._store, mod, name, global_)
-            elif isinstance(ty, wasmtime.TableType):
-                linker.define(self._store, mod, name, wasmtime.Table(self._store, ty, None))
-            else:
-                raise HostError(
-                    f"plugin imports {mod}.{name} of a kind the emulator cannot provide"
-                )
-        return imported_memory
+            ty = imp.type
+            assert isinstance(ty, wasmtime.FuncType)  # _check_module_as_mosn made sure
+            define_func(linker, imp.module, imp.name or "", ty,
+                        self._host_func(imp.module, imp.name or "", ty))
 
     def _host_func(self, mod: str, name: str, ty: wasmtime.FuncType) -> Callable[..., Any]:
-        table = _ENV_FUNCS if mod == "env" else _WASI_FUNCS if mod in _WASI_MODULES else {}
-        known = table.get(name)
-        params, results = list(ty.params), list(ty.results)
+        known = (_ENV_FUNCS if mod == "env" else _WASI_FUNCS).get(name)
         if known is not None:
-            want_params, want_results, method = known
-            if params != _types(want_params) or results != _types(want_results):
-                raise HostError(
-                    f"plugin imports {mod}.{name} as {_signature(params, results)}; "
-                    f"the host provides {_signature(_types(want_params), _types(want_results))}"
-                )
-            return _weak_method(self, method)
-        zeros = [_zero(t) for t in results]
-        if mod in _WASI_MODULES and [str(t) for t in results] == ["i32"]:
-            zeros = [_ERRNO_NOSYS]
+            return _weak_method(self, known[2])
+        results = list(ty.results)
+        value = _UNIMPLEMENTED if mod == "env" else _ERRNO_NOSYS
+        zeros = [value if str(t) == "i32" else _zero(t) for t in results]
 
         def stub(caller: wasmtime.Caller, *args: Any) -> Any:
             if not zeros:
@@ -749,11 +817,14 @@ class MosnHost:
         ret_ptr: int,
         ret_len: int,
     ) -> int:
-        buf = self._buffers.get(btype)
-        if buf is None:
-            return int(Status.NOT_FOUND)
-        if not buf:
-            return int(Status.EMPTY)
+        if btype in (BufferType.DECODE_DATA, BufferType.ENCODE_DATA):
+            self._buffers.pop(btype, None)  # MOSN hands out a fresh, empty buffer
+            buf = b""
+        else:
+            found = self._buffers.get(btype)
+            if found is None:
+                return int(Status.NOT_FOUND)
+            buf = found
         start &= _M32
         max_size &= _M32
         if start > len(buf) or not self._fits(caller, ret_ptr, 4):
@@ -777,27 +848,19 @@ class MosnHost:
     def _proxy_set_buffer_bytes(
         self, caller: wasmtime.Caller, btype: int, start: int, max_size: int, ptr: int, size: int
     ) -> int:
+        """MOSN makes a fresh, empty DecodeData or EncodeData buffer on every call, so
+        each call replaces what an earlier one set; other buffers are not found."""
         if btype not in (BufferType.DECODE_DATA, BufferType.ENCODE_DATA):
-            return int(Status.BAD_ARGUMENT)
+            return int(Status.NOT_FOUND)
         data = self._read(caller, ptr, size)
         if data is None:
-            return int(Status.BAD_ARGUMENT)
-        current = self._buffers.get(btype, b"")
-        start &= _M32
-        max_size &= _M32
-        if start > len(current):
-            return int(Status.BAD_ARGUMENT)
-        self._buffers[btype] = current[:start] + data + current[start + max_size :]
+            return _INVALID_MEMORY_ACCESS
+        self._buffers[btype] = data
         return int(Status.OK)
 
     def _proxy_get_current_time_nanoseconds(self, caller: wasmtime.Caller, ret_ptr: int) -> int:
         if not self._write(caller, ret_ptr, _U64LE.pack(time.time_ns())):
-            return int(Status.BAD_ARGUMENT)
-        return int(Status.OK)
-
-    def _proxy_get_log_level(self, caller: wasmtime.Caller, ret_ptr: int) -> int:
-        if not self._write(caller, ret_ptr, _U32LE.pack(int(LogLevel.TRACE))):
-            return int(Status.BAD_ARGUMENT)
+            return _INVALID_MEMORY_ACCESS
         return int(Status.OK)
 
     # WASI ---------------------------------------------------------------------------

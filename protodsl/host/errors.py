@@ -8,7 +8,7 @@ keeps the call name and the input bytes so a failing case can be replayed.
 
 from __future__ import annotations
 
-__all__ = ["BufferFormatError", "HostError", "PluginTrap"]
+__all__ = ["BufferFormatError", "HostError", "MosnFailure", "PluginTrap"]
 
 
 class HostError(Exception):
@@ -17,6 +17,17 @@ class HostError(Exception):
 
 class BufferFormatError(HostError, ValueError):
     """A buffer does not follow the byte layout the MOSN ABI prescribes."""
+
+
+class MosnFailure(HostError):
+    """What the plugin did makes MOSN itself fail: its Go code panics, refuses the
+    buffer and closes the connection, or waits forever. ``mosn`` says which, in
+    MOSN's terms, so the message points at the line of MOSN that fails."""
+
+    def __init__(self, what: str, mosn: str) -> None:
+        self.what = what
+        self.mosn = mosn
+        super().__init__(f"{what}: in MOSN, {mosn}")
 
 
 class PluginTrap(HostError):

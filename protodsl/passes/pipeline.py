@@ -13,6 +13,7 @@ from protodsl.passes.builders import resolve_builders
 from protodsl.passes.exprs import BOOL, ExprResolver
 from protodsl.passes.layout import frame_scope, lay_out, lay_out_record
 from protodsl.passes.lengths import check_lengths, check_rest, frame_size, header_size
+from protodsl.passes.mosn_name import check_mosn_name
 from protodsl.passes.problems import Problems
 from protodsl.passes.roles import resolve_roles
 from protodsl.passes.types import resolve_enums
@@ -58,6 +59,7 @@ def compile_source(source: str, filename: str = "<spec>") -> Protocol:
 
 
 def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
+    check_mosn_name(tree.mosn_name, tree.mosn_name_span, problems)
     byte_order, max_frame = _settings(tree, problems)
     enums = resolve_enums(tree.enums, byte_order, problems)
     enum_map = {e.name: e for e in enums}

@@ -9,9 +9,17 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, NamedTuple
 
-from protodsl.host import DecodedCommand, MosnHost, PluginTrap
-
-FLAG_REQUEST, FLAG_ONEWAY, FLAG_HEARTBEAT = 0x40, 0xC0, 0x20
+from protodsl.host import (
+    FLAG_COPY_RAW_BYTES,
+    FLAG_HEARTBEAT,
+    FLAG_ONEWAY,
+    FLAG_REQUEST,
+    FLAG_RESPONSE,
+    DecodedCommand,
+    MosnHost,
+    PluginTrap,
+)
+from protodsl.host.streams import decode_one
 
 
 class Roles(NamedTuple):
@@ -33,9 +41,12 @@ class WasmTrapped(AssertionError):
 
 
 def python_flag(codec: ModuleType, frame: Any) -> int:
+    """The flag a plugin must report for `frame` (docs/mosn-abi.md): the kind in
+    the top two bits (oneway 0x80, as MOSN refuses 0xC0), the heartbeat bit,
+    and bit 0 always (MOSN misreads a flag byte without it)."""
     kind = codec.kind(frame)
-    flag = {"request": FLAG_REQUEST, "oneway": FLAG_ONEWAY, "response": 0}[kind]
-    return flag | (FLAG_HEARTBEAT if codec.is_heartbeat(frame) else 0)
+    flag = {"request": FLAG_REQUEST, "oneway": FLAG_ONEWAY, "response": FLAG_RESPONSE}[kind]
+    return flag | FLAG_COPY_RAW_BYTES | (FLAG_HEARTBEAT if codec.is_heartbeat(frame) else 0)
 
 
 def timeout_or_status(codec: ModuleType, frame: Any) -> int:
@@ -71,16 +82,21 @@ def python_decode(codec: ModuleType, data: bytes) -> Outcome:
     return ("frame", python_roles(codec, result.frame, result.consumed))
 
 
-def wasm_decode(host: MosnHost, ctx: int, data: bytes) -> Outcome:
-    """Only statuses 0, 10 and 99 are answers; anything else is a failure."""
+def wasm_decode(host: MosnHost, data: bytes) -> Outcome:
+    """`data` on a new connection, as MOSN decodes it. Only statuses 0, 10 and 99
+    are answers; anything else is a failure."""
     try:
-        result = host.decode(ctx, data)
+        status, frame = decode_one(host, data)
     except PluginTrap as trap:
         raise WasmTrapped(f"decode trapped: {trap.reason}") from None
-    if result.status == 99:
+    return status_outcome(status, frame.command if frame is not None else None)
+
+
+def status_outcome(status: int, command: DecodedCommand | None) -> Outcome:
+    if status == 99:
         return NEED_MORE
-    if result.status == 10:
+    if status == 10:
         return MALFORMED
-    if result.status != 0 or result.command is None:
-        raise AssertionError(f"decode returned status {result.status}, not 0, 10 or 99")
-    return ("frame", command_roles(result.command))
+    if status != 0 or command is None:
+        raise AssertionError(f"decode returned status {status}, not 0, 10 or 99")
+    return ("frame", command_roles(command))

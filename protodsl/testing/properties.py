@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from protodsl.host import MosnHost, PluginTrap
+from protodsl.host import MosnHost, PluginTrap, streams
 from protodsl.ir import (
     BitMember,
     BytesField,
@@ -29,8 +29,7 @@ from protodsl.testing.outcomes import (
     Outcome,
     WasmTrapped,
     python_decode,
-    python_flag,
-    timeout_or_status,
+    status_outcome,
     wasm_decode,
 )
 
@@ -61,12 +60,6 @@ class Sides:
             assert self.wasm is not None
             self._host = MosnHost.from_file(self.wasm)
         return self._host
-
-    def fresh_context(self) -> int:
-        if self._host is not None and len(self._host.contexts) > 64:
-            for ctx in list(self._host.contexts):
-                self._host.complete_context(ctx)
-        return self.host.new_context()
 
     def reset(self) -> None:
         """After a trap the instance may be broken; the next check gets a new one."""
@@ -112,8 +105,7 @@ def _check_roundtrip(sides: Sides, frame: Any) -> None:
 
 def _compare_decode(sides: Sides, data: bytes) -> Outcome:
     python = python_decode(sides.codec, data)
-    ctx = sides.fresh_context()
-    wasm = _wasm_call(sides, lambda: wasm_decode(sides.host, ctx, data))
+    wasm = _wasm_call(sides, lambda: wasm_decode(sides.host, data))
     if python != wasm:
         raise Mismatch("decode outcomes differ", data, python, wasm)
     return python
@@ -202,16 +194,13 @@ def _check_encode(sides: Sides, edit: Edit) -> None:
     except codec.EncodeError:
         python = None
     host = sides.host
-    ctx = sides.fresh_context()
-    decoded = _wasm_call(sides, lambda: host.decode(ctx, wire))
-    if decoded.status != 0 or decoded.command is None:
-        raise Mismatch("the plugin did not decode a valid frame", wire, "frame", decoded.status)
-    command = decoded.command
+    decoded = _decode_first(sides, wire)
     value = (edit.new_value if edit.new_value is not None else
              (codec.timeout(edit.frame) if codec.timeout(edit.frame) is not None
               else codec.status(edit.frame)) or 0)
-    result = _wasm_call(sides, lambda: host.encode(
-        ctx, headers, command.flag, edit.new_id, command.id, value & 0xFFFFFFFF, payload))
+    result = _wasm_call(sides, lambda: streams.send(
+        host, decoded, edit.new_id, headers=headers, payload=payload,
+        timeout_or_status=value & 0xFFFFFFFF))
     wasm = result.frame.frame if result.status == 0 and result.frame is not None else None
     if python != wasm:
         raise Mismatch("encoded frames differ", wire, python.hex() if python else "EncodeError",
@@ -251,12 +240,26 @@ def _chunks(example: tuple[list[bytes], list[int]]) -> tuple[bytes, list[bytes]]
     return stream, [stream[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
+def _mosn_feed(host: MosnHost, chunks: list[bytes]) -> list[Outcome]:
+    """Deliver chunks to MOSN's read loop on one connection."""
+    connection = streams.Connection(host)
+    seen: list[Outcome] = []
+    for chunk in chunks:
+        frames = connection.feed(chunk)
+        for frame in frames:
+            host.delete_context(frame.ctx)
+        seen += [status_outcome(0, f.command) for f in frames]
+        if connection.closed_with is not None:
+            break
+    connection.close()
+    return seen
+
+
 def _check_stream(sides: Sides, example: tuple[list[bytes], list[int]]) -> None:
     wires = example[0]
     stream, chunks = _chunks(example)
     python = _feed(lambda b: python_decode(sides.codec, b), chunks)
-    ctx = sides.fresh_context()
-    wasm = _wasm_call(sides, lambda: _feed(lambda b: wasm_decode(sides.host, ctx, b), chunks))
+    wasm = _wasm_call(sides, lambda: _mosn_feed(sides.host, chunks))
     if python != wasm or len(python) != len(wires):
         raise Mismatch(f"chunked stream of {len(wires)} frames decoded differently", stream,
                        python, wasm)
@@ -300,6 +303,7 @@ class Made:
     id: int
     request: Any
     code: int
+    forwarded_as: int | None  # hijack: the id MOSN gave the request upstream, if it went
 
 
 _CODES = (0, 3, 200, 403, 404, 500, 502, 503, 504, 509)
@@ -316,48 +320,56 @@ def _made(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[Made]:
         if makers and request is None:
             return None
         code = e.choice(_CODES) if e.byte() & 1 else e.integer(-(1 << 31), (1 << 31) - 1)
-        return Made(e.choice(kinds), e.integer(0, 0xFFFFFFFF), request, code)
+        forwarded_as = e.integer(0, 0xFFFFFFFF) if e.byte() & 1 else None
+        return Made(e.choice(kinds), e.integer(0, 0xFFFFFFFF), request, code, forwarded_as)
     return from_entropy(make)
 
 
+def _decode_first(sides: Sides, wire: bytes) -> streams.Decoded:
+    """`wire` decoded by the plugin on a new connection, as MOSN reads it."""
+    frames = _wasm_call(sides, lambda: streams.Connection(sides.host).feed(wire))
+    if not frames:
+        raise Mismatch("the plugin did not decode a valid frame", wire, "frame", None)
+    return frames[0]
+
+
 def _check_made(sides: Sides, made: Made) -> None:
+    """Keepalive, reply and hijack as MOSN asks for them (protodsl.host.streams).
+    A hijack of a oneway request must write nothing: its client expects no answer."""
     codec = sides.codec
     host = sides.host
-    ctx = sides.fresh_context()
     if made.builder == "keepalive":
         expected = codec.keepalive(made.id)
-        status = _wasm_call(sides, lambda: host.keepalive(ctx, made.id))
+        result = _wasm_call(sides, lambda: streams.keepalive(host, made.id))
     elif made.builder == "keepalive_reply":
         ping = codec.keepalive(made.id) if hasattr(codec, "keepalive") else made.request
-        expected = codec.keepalive_reply(ping)
         try:
             ping_wire = codec.encode(ping)
         except codec.EncodeError:
-            ping_wire = b""  # no valid ping to answer: both sides must refuse
-        if not ping_wire or not codec.is_heartbeat(ping):
-            expected = None  # the plugin answers only a heartbeat it decoded
-        _wasm_call(sides, lambda: host.decode(ctx, ping_wire))
-        status = _wasm_call(sides, lambda: host.reply_keepalive(ctx))
+            return  # no valid ping for MOSN to decode
+        decoded = _decode_first(sides, ping_wire)
+        if not codec.is_heartbeat(ping):
+            host.delete_context(decoded.ctx)
+            return  # MOSN replies only to a heartbeat
+        expected = codec.keepalive_reply(ping)
+        result = _wasm_call(sides, lambda: streams.reply_keepalive(host, decoded))
     else:
-        expected = codec.hijack(made.request, made.code)
-        wire = codec.encode(made.request)
-        status = _wasm_call(sides, lambda: host.hijack(
-            ctx, made.code, wire, python_flag(codec, made.request),
-            codec.command_id(made.request), timeout_or_status(codec, made.request)))
+        request = _decode_first(sides, codec.encode(made.request))
+        if made.forwarded_as is not None:
+            _wasm_call(sides, lambda: streams.send(host, request, made.forwarded_as or 0))
+        expected = (None if codec.kind(made.request) == "oneway"
+                    else codec.hijack(made.request, made.code))
+        result = _wasm_call(sides, lambda: streams.hijack(
+            host, request, made.code, forwarded_as=made.forwarded_as))
     try:
-        python: bytes | None = codec.encode(expected) if expected is not None else None
+        python = codec.encode(expected) if expected is not None else b""
     except codec.EncodeError:
         python = None
-    if status != 0:
-        wasm: bytes | None = None
-    else:  # as MOSN encodes what it had built: a blank command with the id
-        result = _wasm_call(sides, lambda: host.encode(
-            ctx, [], python_flag(codec, expected), codec.command_id(expected),
-            codec.command_id(expected), 0, b""))
-        wasm = result.frame.frame if result.status == 0 and result.frame is not None else None
+    wasm = result.frame.frame if result.status == 0 and result.frame is not None else None
     if python != wasm:
         raise Mismatch(f"{made.builder} frames differ", None,
-                       python.hex() if python else None, wasm.hex() if wasm else status)
+                       python.hex() if python is not None else "EncodeError",
+                       wasm.hex() if wasm is not None else f"status {result.status}")
 
 
 PROPERTIES: tuple[Property, ...] = (

@@ -19,6 +19,9 @@
 #ifndef PD_PROTOCOL
 #error "define PD_PROTOCOL before including protodsl_rt.h"
 #endif
+#ifndef PD_MOSN_NAME
+#error "define PD_MOSN_NAME (the protocol's name in MOSN) before including protodsl_rt.h"
+#endif
 #ifndef PD_MAX_FRAME
 #error "define PD_MAX_FRAME before including protodsl_rt.h"
 #endif
@@ -59,12 +62,19 @@ enum {
     PD_NEED_MORE = 99
 };
 enum { PD_BUF_DECODE = 13, PD_BUF_ENCODE = 14 };
-enum { PD_LOG_WARN = 3, PD_LOG_ERROR = 4 };
+enum { PD_LOG_INFO = 2, PD_LOG_WARN = 3, PD_LOG_ERROR = 4 };
+/* Flag bits of the DecodeData buffer as MOSN reads them (docs/mosn-abi.md):
+ * the kind is flag >> 6. MOSN refuses 0xC0, the ABI's oneway, so a oneway
+ * request is 0x80. Bit 0 (CopyRawBytes) is always set: MOSN reads the header
+ * map to the end of the buffer, and a flag byte of 0 after it can make MOSN
+ * panic; with bit 0 set its reader stops at the flag. */
 enum {
+    PD_FLAG_COPY_RAW = 0x01,
     PD_FLAG_RESPONSE = 0x00,
     PD_FLAG_HEARTBEAT = 0x20,
     PD_FLAG_REQUEST = 0x40,
-    PD_FLAG_ONEWAY = 0xC0
+    PD_FLAG_ONEWAY = 0x80,
+    PD_FLAG_KIND = 0xC0
 };
 
 PD_IMPORT("proxy_log") int proxy_log(int level, const pd_u8 *ptr, pd_u32 len);
@@ -913,15 +923,17 @@ PD_FN int pd_cmd_parse(const pd_u8 *buf, pd_u32 len, struct pd_cmd *c)
 }
 
 /* The buffer of proxy_hijack_buffer_bytes: u32 header_bytes | header map |
- * u8 flag | u64 id | u64 id | u32 timeout | u32 frame_len | request frame. */
-PD_FN int pd_hijack_parse(const pd_u8 *buf, pd_u32 len, pd_bytes *frame)
+ * u8 flag | u64 id | u64 id | u32 timeout | u32 frame_len | request frame.
+ * *id is the request's id now: once MOSN forwarded the request, the id it
+ * gave it upstream, not the one in the frame; MOSN encodes the answer under it. */
+PD_FN int pd_hijack_parse(const pd_u8 *buf, pd_u32 len, pd_u64 *id, pd_bytes *frame)
 {
     pd_cur cur = {buf, len};
     pd_u64 header_bytes, v, frame_len;
     pd_bytes skip;
     if (pd_take_be(&cur, 4, &header_bytes) && header_bytes <= cur.left &&
         pd_take(&cur, (pd_u32)header_bytes, &skip) && pd_take_be(&cur, 1, &v) &&
-        pd_take_be(&cur, 8, &v) && pd_take_be(&cur, 8, &v) && pd_take_be(&cur, 4, &v) &&
+        pd_take_be(&cur, 8, &v) && pd_take_be(&cur, 8, id) && pd_take_be(&cur, 4, &v) &&
         pd_take_be(&cur, 4, &frame_len) && frame_len <= cur.left &&
         pd_take(&cur, (pd_u32)frame_len, frame))
         return PD_OK;
@@ -936,9 +948,14 @@ PD_FN int pd_hijack_parse(const pd_u8 *buf, pd_u32 len, pd_bytes *frame)
  *  - at most PD_PER_CTX per context; the context's oldest is evicted;
  *  - variable fields live in a ring pool of PD_POOL_SIZE bytes, allocated in
  *    insertion order; making room evicts the oldest entries.
- * Lookup prefers the context, then the newest entry with that id on any
- * context (MOSN may encode on another connection's context). The generated
- * code keeps the field values in an array indexed by slot. */
+ * MOSN gives every decoded frame a context of its own, encodes it on that
+ * context and deletes the context right after. A request sent upstream stays
+ * remembered, detached from its context, under the id it went out with: MOSN
+ * retries a request after an upstream failure by encoding it again on another
+ * context under that id. At most PD_DETACHED_MAX are kept, the oldest go first.
+ * Lookup prefers the context, then the newest command of the same kind
+ * (request or response) with that id on any context. The generated code keeps
+ * the field values in an array indexed by slot. */
 
 #ifndef PD_SLOTS
 #define PD_SLOTS 1024
@@ -949,7 +966,11 @@ PD_FN int pd_hijack_parse(const pd_u8 *buf, pd_u32 len, pd_bytes *frame)
 #ifndef PD_POOL_SIZE
 #define PD_POOL_SIZE (256u * 1024u)
 #endif
+#ifndef PD_DETACHED_MAX
+#define PD_DETACHED_MAX (PD_SLOTS / 4)
+#endif
 #define PD_BUCKETS (2 * PD_SLOTS)
+#define PD_NO_CTX 0u /* the context of detached requests; MOSN's contexts start at 1 */
 _Static_assert((PD_BUCKETS & (PD_BUCKETS - 1)) == 0, "PD_SLOTS must be a power of two");
 
 struct pd_entry {
@@ -964,7 +985,10 @@ struct pd_entry {
     pd_u32 newer;
     int variant;
     int used;
-    int built; /* made by keepalive, reply or hijack, not decoded */
+    int built;    /* made by keepalive, reply or hijack, not decoded */
+    int request;  /* a request, else a response */
+    int silent;   /* encodes to nothing: a hijack MOSN asked for that must not answer */
+    int detached; /* a request sent upstream, kept for a retry */
 };
 
 PD_DATA struct pd_entry pd_entries[PD_SLOTS];
@@ -972,6 +996,7 @@ PD_DATA pd_u32 pd_id_heads[PD_BUCKETS];
 PD_DATA pd_u32 pd_ctx_heads[PD_BUCKETS];
 PD_DATA pd_u32 pd_oldest, pd_newest; /* insertion order, all contexts */
 PD_DATA pd_u32 pd_free_slots;        /* released slots, linked by id_next */
+PD_DATA pd_u32 pd_detached_count;
 PD_DATA pd_u32 pd_fresh_slots;       /* slots below this were used at least once */
 PD_DATA pd_u8 pd_pool[PD_POOL_SIZE];
 PD_DATA pd_u32 pd_pool_head, pd_pool_epoch;
@@ -1010,18 +1035,21 @@ PD_FN void pd_store_remove(pd_u32 slot)
         pd_entries[e->newer - 1].older = e->older;
     else
         pd_newest = e->older;
+    if (e->detached)
+        pd_detached_count--;
     e->used = 0;
     e->id_next = pd_free_slots;
     pd_free_slots = link;
 }
 
-/* The slot remembered under (ctx, id), else the newest with id on any context; -1 if none. */
-PD_FN int pd_store_find(pd_u32 ctx, pd_u64 id)
+/* The slot of the request (or response) remembered under (ctx, id), else the
+ * newest one with that id on any context; -1 if none. */
+PD_FN int pd_store_find(pd_u32 ctx, pd_u64 id, int request)
 {
     pd_u32 k = pd_id_heads[pd_hash(id)], any = 0;
     while (k) {
         struct pd_entry *e = &pd_entries[k - 1];
-        if (e->id == id) {
+        if (e->id == id && e->request == request) {
             if (e->ctx == ctx)
                 return (int)k - 1;
             if (!any)
@@ -1030,6 +1058,31 @@ PD_FN int pd_store_find(pd_u32 ctx, pd_u64 id)
         k = e->id_next;
     }
     return (int)any - 1;
+}
+
+/* Keep a request that went upstream under `id` off every context, for a retry;
+ * beyond PD_DETACHED_MAX such requests, forget the oldest. */
+PD_FN void pd_store_detach(pd_u32 slot, pd_u64 id)
+{
+    struct pd_entry *e = &pd_entries[slot];
+    pd_u32 link = slot + 1;
+    pd_unchain(&pd_id_heads[pd_hash(e->id)], link, 0);
+    pd_unchain(&pd_ctx_heads[pd_hash(e->ctx)], link, 1);
+    if (!e->detached)
+        pd_detached_count++;
+    e->detached = 1;
+    e->id = id;
+    e->ctx = PD_NO_CTX;
+    e->id_next = pd_id_heads[pd_hash(id)];
+    pd_id_heads[pd_hash(id)] = link;
+    e->ctx_next = pd_ctx_heads[pd_hash(PD_NO_CTX)];
+    pd_ctx_heads[pd_hash(PD_NO_CTX)] = link;
+    for (pd_u32 k = pd_oldest; k && pd_detached_count > PD_DETACHED_MAX;) {
+        pd_u32 newer = pd_entries[k - 1].newer;
+        if (pd_entries[k - 1].detached && k != link)
+            pd_store_remove(k - 1);
+        k = newer;
+    }
 }
 
 /* Reserve n contiguous pool bytes, evicting the oldest entries as needed (n <= PD_POOL_SIZE). */
@@ -1067,7 +1120,8 @@ PD_FN void pd_pool_alloc(pd_u32 n, pd_u32 *off, pd_u32 *epoch)
 
 /* Remember a command: returns its slot and the pool bytes for its variable
  * fields in *data, or -1 when `need` exceeds the whole pool. */
-PD_FN int pd_store_add(pd_u32 ctx, pd_u64 id, int variant, pd_u64 need, pd_u8 **data)
+PD_FN int pd_store_add(pd_u32 ctx, pd_u64 id, int variant, int request, pd_u64 need,
+                       pd_u8 **data)
 {
     pd_u32 k, count = 0, oldest_here = 0, link;
     pd_u32 id_bucket = pd_hash(id), ctx_bucket = pd_hash(ctx);
@@ -1107,6 +1161,9 @@ PD_FN int pd_store_add(pd_u32 ctx, pd_u64 id, int variant, pd_u64 need, pd_u8 **
     e->variant = variant;
     e->used = 1;
     e->built = 0;
+    e->request = request;
+    e->silent = 0;
+    e->detached = 0;
     e->id_next = pd_id_heads[id_bucket];
     pd_id_heads[id_bucket] = link;
     e->ctx_next = pd_ctx_heads[ctx_bucket];
@@ -1132,16 +1189,45 @@ PD_FN pd_bytes pd_keep_bytes(pd_u8 **data, pd_bytes b)
     return out;
 }
 
-/* Forget every command of a context. */
+/* Forget every command of a context (detached requests are on none). */
 PD_FN void pd_store_drop_ctx(pd_u32 ctx)
 {
     pd_u32 k = pd_ctx_heads[pd_hash(ctx)];
     while (k) {
         pd_u32 next = pd_entries[k - 1].ctx_next;
-        if (pd_entries[k - 1].ctx == ctx)
+        if (pd_entries[k - 1].ctx == ctx && !pd_entries[k - 1].detached)
             pd_store_remove(k - 1);
         k = next;
     }
+}
+
+/* Remember that the answer MOSN will encode under (ctx, id) is no frame at all
+ * (a hijack of a oneway request, or of bytes that are no request). */
+PD_FN int pd_keep_silent(pd_u32 ctx, pd_u64 id)
+{
+    pd_u8 *data;
+    int slot = pd_store_add(ctx, id, -1, 0, 0, &data);
+    if (slot < 0)
+        return PD_MALFORMED;
+    pd_entries[slot].built = 1;
+    pd_entries[slot].silent = 1;
+    return PD_OK;
+}
+
+/* The EncodeData buffer of no frame: MOSN writes nothing to the connection. */
+PD_FN int pd_emit_nothing(void)
+{
+    pd_u8 *out = pd_out_open(21), *p;
+    const pd_u8 *end;
+    if (!out)
+        return PD_MALFORMED;
+    end = out + 21;
+    p = pd_put_be(out, end, 4, 0);
+    p = pd_put_be(p, end, 1, PD_FLAG_COPY_RAW);
+    p = pd_put_be(p, end, 8, 0);
+    p = pd_put_be(p, end, 4, 0);
+    p = pd_put_be(p, end, 4, 0);
+    return pd_out_done(PD_BUF_ENCODE, out, p, end);
 }
 
 /* The heartbeat request last decoded per context, for keepalive replies: a
@@ -1192,16 +1278,25 @@ PD_FN int pd_hb_claim(pd_u32 ctx)
 
 PD_EXPORT("proxy_abi_mosn_version_0_2_0") void proxy_abi_mosn_version_0_2_0(void) {}
 
+/* MOSN's wasmer engine runs _start on every instance and refuses a module
+ * without it; this plugin has nothing to set up. */
+PD_EXPORT("_start") void pd_start(void) {}
+
 PD_EXPORT("proxy_on_context_create") void proxy_on_context_create(pd_u32 ctx, pd_u32 parent)
 {
     (void)ctx;
     (void)parent;
 }
 
+/* MOSN starts the plugin only when it is the codec of its protocol name: this
+ * line in MOSN's log shows that it is. */
 PD_EXPORT("proxy_on_vm_start") int proxy_on_vm_start(pd_u32 ctx, pd_u32 conf_len)
 {
     (void)ctx;
     (void)conf_len;
+    pd_log_begin();
+    pd_log_s("protodsl plugin started, codec of \"" PD_MOSN_NAME "\"");
+    pd_log_end(PD_LOG_INFO);
     return 1;
 }
 
