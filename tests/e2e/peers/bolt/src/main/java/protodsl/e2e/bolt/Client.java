@@ -128,7 +128,7 @@ final class Client {
             case "sync":
                 return sync();
             case "headers":
-                return headers(o.flag("--no-service"));
+                return headers(o.has("--no-service"));
             case "nonascii":
                 return nonascii();
             case "future":

@@ -10,7 +10,8 @@ import java.util.List;
  * client --target HOST:PORT [--protocol 1|2] [--ver1 1|2] [--crc] SCENARIO [scenario options]
  * </pre>
  *
- * stdout carries JSON lines only; logs go to stderr. Exit code 2 means bad usage.
+ * stdout carries JSON lines only; logs go to stderr. Exit codes: 0 the scenario ran (whatever
+ * its "ok"), 1 crash, 2 bad usage.
  */
 public final class Main {
     private Main() {
@@ -26,13 +27,16 @@ public final class Main {
             run(Options.parse(args));
         } catch (IllegalArgumentException e) {
             usage(e.getMessage());
+        } catch (Exception e) {
+            e.printStackTrace();
+            System.exit(1); // a crash: exit even though bolt/Netty threads are still alive
         }
     }
 
     private static void run(Options o) throws Exception {
         List<String> words = o.positional();
         int protocol = o.integer("--protocol", 1);
-        boolean crc = o.flag("--crc");
+        boolean crc = o.has("--crc");
         if ((protocol != 1 && protocol != 2) || (crc && protocol != 2)) {
             throw new IllegalArgumentException("--protocol must be 1 or 2; --crc needs --protocol 2");
         }
@@ -48,8 +52,11 @@ public final class Main {
                 System.setProperty("bolt.tcp.heartbeat.maxtimes",
                     String.valueOf(o.integer("--maxtimes", 3)));
             }
-            Client client = new Client(o.string("--target"), protocol, o.integer("--ver1", 2),
-                crc);
+            int ver1 = o.integer("--ver1", 2);
+            if (ver1 != 1 && ver1 != 2) {
+                throw new IllegalArgumentException("--ver1 must be 1 or 2");
+            }
+            Client client = new Client(o.string("--target"), protocol, ver1, crc);
             Json.emit(client.run(scenario, o));
             System.exit(0); // bolt/Netty leave non-daemon threads behind
         } else {

@@ -35,11 +35,8 @@ final class Options {
         return positional;
     }
 
+    /** Whether a flag or a valued option was given. */
     boolean has(String name) {
-        return values.containsKey(name);
-    }
-
-    boolean flag(String name) {
         return values.containsKey(name);
     }
 

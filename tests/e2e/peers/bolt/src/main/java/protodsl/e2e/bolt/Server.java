@@ -14,6 +14,7 @@ import com.alipay.remoting.rpc.protocol.RpcHeartBeatProcessor;
 import com.alipay.remoting.rpc.protocol.RpcProtocol;
 import com.alipay.remoting.rpc.protocol.RpcProtocolV2;
 import com.alipay.remoting.rpc.protocol.SyncUserProcessor;
+import com.alipay.remoting.util.RemotingUtil;
 
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -85,7 +86,8 @@ final class Server {
         @Override
         public void doProcess(RemotingContext ctx, RemotingCommand msg) {
             if (msg instanceof HeartbeatCommand) {
-                Json.emit(Json.obj("event", "heartbeat", "id", msg.getId()));
+                Json.emit(Json.obj("event", "heartbeat", "id", msg.getId(), "remote",
+                    RemotingUtil.parseRemoteAddress(ctx.getChannelContext().channel())));
             }
             super.doProcess(ctx, msg);
         }

@@ -28,6 +28,7 @@ final class Consumer {
     static final List<String> SCENARIOS = List.of(
             "sync", "attachments", "nonascii", "async", "inflight", "large", "heartbeat", "oneway", "status", "load");
 
+    static final String APPLICATION = "protodsl-e2e-consumer";
     private static final int CALL_TIMEOUT_MS = 10_000;
     private static final int SAMPLES = 5;
 
@@ -49,8 +50,9 @@ final class Consumer {
         Wire.listen(c.wire);
         long start = System.nanoTime();
         try {
-            c.result.put("ok", c.run(scenario));
+            c.result.put("ok", c.scenario(scenario));
         } catch (Exception e) {
+            e.printStackTrace(); // stderr, for whoever reads the harness log
             c.result.put("error", describe(e));
         }
         c.result.put("total_ms", millisSince(start));
@@ -58,7 +60,7 @@ final class Consumer {
         Json.emit(c.result);
     }
 
-    private boolean run(String scenario) throws Exception {
+    private boolean scenario(String scenario) throws Exception {
         switch (scenario) {
             case "sync": return echoOnce("hello, dubbo");
             case "attachments": return attachments();
@@ -90,7 +92,7 @@ final class Consumer {
         p.put("prefer.serialization", "hessian2"); // 3.2+ would otherwise prefer fastjson2 when present
         ref.setParameters(p);
         DubboBootstrap.getInstance()
-                .application(Main.application("protodsl-e2e-consumer"))
+                .application(Main.application(APPLICATION))
                 .reference(ref)
                 .start();
         return ref.get();
@@ -340,9 +342,15 @@ final class Consumer {
         return v == null ? fallback : Integer.parseInt(v);
     }
 
+    /** "class: message", up to the message's first line break (Dubbo embeds whole stack traces in some). */
     static String describe(Throwable t) {
-        String text = t.getClass().getName() + ": " + t.getMessage();
-        return text.length() > 4000 ? text.substring(0, 4000) + "..." : text;
+        return t.getClass().getName() + ": " + firstLine(t.getMessage());
+    }
+
+    static String firstLine(String text) {
+        if (text == null) return null;
+        int end = text.indexOf('\n');
+        return end < 0 ? text : text.substring(0, end);
     }
 
     static long millisSince(long startNanos) {

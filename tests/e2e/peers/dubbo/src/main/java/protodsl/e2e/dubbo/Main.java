@@ -17,6 +17,10 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) throws Exception {
+        // Dubbo looks for "the local host" by pinging each interface's address (InetAddress.isReachable),
+        // i.e. traffic to the machine's non-loopback address. With every interface ignored it settles
+        // on 127.0.0.1 without probing; the peers only use loopback anyway.
+        System.setProperty("dubbo.network.interface.ignored", ".*");
         if (args.length == 0) {
             usage("missing role");
         }
@@ -50,6 +54,7 @@ public final class Main {
         app.setQosEnable(false); // the QoS server would bind port 22222
         app.setEnableFileCache(false); // no metadata/mapping cache files under ~/.dubbo
         app.setLogger("jdk");
+        app.setShutwait("1000"); // graceful shutdown on SIGTERM waits 1 s for in-flight calls, not 10 s
         return app;
     }
 

@@ -68,7 +68,8 @@ public final class ObservingCodec implements Codec2 {
             byte flag = h[2];
             int length = Bytes.bytes2int(h, 12);
             boolean event = (flag & 0x20) != 0;
-            boolean heartbeat = event && length == 1 && buffer.getByte(pos + HEADER) == HESSIAN2_NULL;
+            // Dubbo sends 'N'; MOSN answers with 'NN'. Dubbo takes both as a heartbeat (null event data).
+            boolean heartbeat = event && length >= 1 && buffer.getByte(pos + HEADER) == HESSIAN2_NULL;
             Object message = index < decoded.size() ? decoded.get(index) : null;
             String decodeError = null;
             if (message instanceof Response && ((Response) message).getStatus() != h[3]) {

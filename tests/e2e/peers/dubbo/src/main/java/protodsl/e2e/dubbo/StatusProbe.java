@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import org.apache.dubbo.common.URL;
 import org.apache.dubbo.common.Version;
+import org.apache.dubbo.remoting.RemotingException;
 import org.apache.dubbo.remoting.exchange.ExchangeClient;
 import org.apache.dubbo.remoting.exchange.Exchangers;
 import org.apache.dubbo.remoting.exchange.Request;
@@ -31,12 +32,12 @@ final class StatusProbe {
         String service = EchoService.class.getName();
         URL url = URL.valueOf("dubbo://" + target + "/" + service
                 + "?codec=dubbo&serialization=hessian2&heartbeat=60000");
-        ExchangeClient client = Exchangers.connect(url, new ExchangeHandlerAdapter(FrameworkModel.defaultModel()) {});
 
         Method method = EchoService.class.getMethod("sleepEcho", String.class, int.class);
         RpcInvocation invocation = new RpcInvocation(method, service, service, new Object[] {"status", sleepMs});
-        // The attachments DubboInvoker and the consumer filters put on a plain call.
+        // The attachments DubboInvoker and the consumer filters put on a plain call (checked on the wire).
         invocation.setAttachment("path", service);
+        invocation.setAttachment("remote.application", Consumer.APPLICATION);
         invocation.setAttachment("interface", service);
         invocation.setAttachment("version", "0.0.0");
         invocation.setAttachment("timeout", String.valueOf(timeoutMs));
@@ -52,7 +53,10 @@ final class StatusProbe {
         long start = System.nanoTime();
         Object value = null;
         String error = null;
+        ExchangeClient client = null;
         try {
+            // The handler only serves requests from the server side, which never come here.
+            client = Exchangers.connect(url, new ExchangeHandlerAdapter(FrameworkModel.defaultModel()) {});
             AppResponse response = (AppResponse) client.request(request, waitMs, null).get();
             if (response.hasException()) {
                 error = Consumer.describe(response.getException());
@@ -61,14 +65,18 @@ final class StatusProbe {
             }
         } catch (ExecutionException e) {
             error = Consumer.describe(e.getCause());
+        } catch (RuntimeException | RemotingException e) {
+            // cannot connect, or the connection closed while sending (Dubbo 3.3.6 may then throw an NPE)
+            error = Consumer.describe(e);
+        } finally {
+            if (client != null) client.close();
         }
         out.put("elapsed_ms", Consumer.millisSince(start));
         Wire.Frame frame = wire.response(request.getId());
         out.put("status_code", frame == null ? null : frame.status());
-        out.put("decode_error", frame == null ? null : frame.decodeError());
+        out.put("decode_error", frame == null ? null : Consumer.firstLine(frame.decodeError()));
         out.put("result", value);
         out.put("error", error);
-        client.close();
         return out;
     }
 }

@@ -17,7 +17,7 @@ final class Wire {
             boolean request,
             boolean twoWay,
             boolean event,
-            /** An event frame whose body is hessian2 null ('N'): Dubbo's heartbeat. */
+            /** An event frame whose body starts with hessian2 null ('N'): Dubbo's heartbeat. */
             boolean heartbeat,
             int serialization,
             /** The raw status byte (meaningful on responses). */
