@@ -2,37 +2,36 @@
 
 It loads any MOSN Wasm codec plugin (protodsl-generated, hand-written C, TinyGo)
 and drives it through the same calls, in the same order, with the same byte
-layouts as MOSN (``proxy_abi_mosn_version_0_2_0``, see ``docs/mosn-abi.md``)::
+layouts as MOSN v1.6 (``proxy_abi_mosn_version_0_2_0``, see ``docs/mosn-abi.md``),
+and fails where MOSN fails. :mod:`protodsl.host.streams` makes the calls MOSN's
+stream layer makes::
 
-    from protodsl.host import MosnHost, Status
+    from protodsl.host import MosnHost, streams
 
-    host = MosnHost.from_file("bolt.wasm", plugin_config={"max_frame": "16777216"})
-    ctx = host.new_context()                      # one context per connection
-    r = host.decode(ctx, wire_bytes)
-    if r.status == Status.NEED_MORE_DATA:
-        ...                                       # read more, call decode again
-    elif r.ok:
-        cmd = r.command                           # headers, flag, id, payload, drain_len ...
-        out = host.encode(ctx, cmd.headers, cmd.flag, replaced_id=7,
-                          command_id=cmd.id, timeout_or_status=cmd.timeout_or_status,
-                          payload=cmd.payload)
+    host = MosnHost.from_file("bolt.wasm")        # refuses what MOSN refuses
+    connection = streams.Connection(host)         # a context per decoded frame
+    for frame in connection.feed(wire_bytes):     # whole frames; need-more waits
+        cmd = frame.command                       # headers, flag, id, payload, drain_len ...
+        out = streams.send(host, frame, new_id=7) # encode as MOSN does, then delete the context
         wire = out.frame.frame if out.frame else b""
-    host.keepalive(ctx, 42)                       # then host.encode(...) serialises it
-    host.hijack(ctx, 503, request_frame, command_id=cmd.id)
-    host.complete_context(ctx)
+    streams.keepalive(host, 42)                   # MOSN's heartbeat upstream
+    streams.hijack(host, frame, 503, forwarded_as=7)
     print(host.logs, host.memory_pages)
 
-A guest trap raises :class:`PluginTrap` (with the call name and input bytes); a
-plugin that breaks the ABI (e.g. reports a malformed DecodeData buffer) raises
-:class:`HostError`. With ``fuel=True`` every operation is metered and
+The plain ABI calls are there too (``host.decode(ctx, data)``, ``host.encode(...)``,
+``host.keepalive``, ``host.reply_keepalive``, ``host.hijack``, ``new_context``,
+``delete_context``). A guest trap raises :class:`PluginTrap` (with the call name
+and input bytes); a plugin that breaks the ABI raises :class:`HostError`, and
+one that would make MOSN panic, refuse a buffer or hang raises
+:class:`MosnFailure`. With ``fuel=True`` every operation is metered and
 ``host.last_fuel`` reports the Wasm fuel it consumed; an endless loop then ends
 in a ``PluginTrap`` instead of hanging the test run.
 
-Imports are satisfied permissively so any plugin loads: the proxy-wasm 0.1.0 host
-functions a codec needs (``proxy_log``, ``proxy_get_buffer_bytes``,
-``proxy_set_buffer_bytes``) are real, WASI ``fd_write`` to stdout/stderr lands in
-``host.logs`` (levels 2 and 4), and unknown imports are stubs returning zero
-(``ENOSYS`` for unknown WASI calls).
+Imports are what MOSN's wasmer engine provides: the proxy-wasm 0.1.0 host
+functions in ``env`` (``proxy_log``, ``proxy_get_buffer_bytes``,
+``proxy_set_buffer_bytes`` and ``proxy_get_current_time_nanoseconds`` are real,
+the others answer Unimplemented) and WASI (``fd_write`` to stdout/stderr lands
+in ``host.logs`` at levels 2 and 4; the rest are small stubs).
 """
 
 from protodsl.host.abi import (
@@ -55,7 +54,7 @@ from protodsl.host.emulator import (
     LogRecord,
     MosnHost,
 )
-from protodsl.host.errors import BufferFormatError, HostError, PluginTrap
+from protodsl.host.errors import BufferFormatError, HostError, MosnFailure, PluginTrap
 
 __all__ = [
     "DEFAULT_FUEL_LIMIT",
@@ -74,6 +73,7 @@ __all__ = [
     "HostError",
     "LogLevel",
     "LogRecord",
+    "MosnFailure",
     "MosnHost",
     "PluginTrap",
     "Status",

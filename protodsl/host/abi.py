@@ -369,19 +369,31 @@ def mosn_decode_header(data: bytes, call: str = "DecodeData") -> HeaderList:
 
 
 def _header_view(buf: bytes, header_bytes: int, call: str) -> HeaderList:
-    """The headers MOSN reads, which must be the map the plugin reported."""
+    """The headers MOSN reads, which must be the map the plugin reported: MOSN
+    reads the entries over the rest of the buffer, then the flag after
+    ``header_bytes``."""
     if header_bytes == 0:
         return []
-    declared = decode_header_map(buf[4 : 4 + header_bytes])
     seen = mosn_decode_header(buf[4:], call)
+    if (4 + header_bytes) & _U32_WRAP >= len(buf):
+        raise MosnFailure(
+            f"{call} header_bytes {header_bytes} runs past the {len(buf)}-byte buffer",
+            "reading what follows the map panics with an index out of range",
+        )
+    try:
+        declared = decode_header_map(buf[4 : 4 + header_bytes])
+    except BufferFormatError as exc:
+        declared = None
+        why = str(exc)
     if seen != declared:
+        what = (f"the map in header_bytes does not parse ({why})" if declared is None else
+                f"it sees {len(seen)} headers where the plugin reported {len(declared)} "
+                f"(extra: {seen[len(declared):]!r})")
         raise MosnFailure(
             f"MOSN reads the {call} header map to the end of the buffer, not over its "
-            f"header_bytes ({header_bytes}): it sees {len(seen)} headers where the plugin "
-            f"reported {len(declared)} (extra: {seen[len(declared):]!r})",
-            "routing and the headers passed back on encode include entries made of the "
-            "flag and id bytes; set bit 0 of the flag (CopyRawBytes) so that its reader "
-            "stops at the flag",
+            f"header_bytes ({header_bytes}): {what}",
+            "routing and the headers passed back on encode are made of the flag and id "
+            "bytes; set bit 0 of the flag (CopyRawBytes) so that its reader stops at the flag",
         )
     return seen
 

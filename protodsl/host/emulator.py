@@ -16,6 +16,7 @@ per thread.
 from __future__ import annotations
 
 import ctypes
+import enum
 import os
 import random
 import struct
@@ -60,6 +61,17 @@ _U64LE = struct.Struct("<Q")
 _IOVEC = struct.Struct("<II")
 
 _WASI_MODULES = ("wasi_snapshot_preview1", "wasi_unstable")
+# What wasmer's WASI import object defines (the same names in both versions).
+_WASI_NAMES = frozenset("""
+    args_get args_sizes_get environ_get environ_sizes_get clock_res_get clock_time_get
+    fd_advise fd_allocate fd_close fd_datasync fd_fdstat_get fd_fdstat_set_flags
+    fd_fdstat_set_rights fd_filestat_get fd_filestat_set_size fd_filestat_set_times fd_pread
+    fd_prestat_get fd_prestat_dir_name fd_pwrite fd_read fd_readdir fd_renumber fd_seek
+    fd_sync fd_tell fd_write path_create_directory path_filestat_get path_filestat_set_times
+    path_link path_open path_readlink path_remove_directory path_rename path_symlink
+    path_unlink_file poll_oneoff proc_exit proc_raise sched_yield random_get sock_recv
+    sock_send sock_shutdown
+""".split())
 _ERRNO_BADF = 8
 _ERRNO_FAULT = 21
 _ERRNO_INVAL = 28
@@ -143,6 +155,21 @@ _ENV_OTHER: dict[str, str] = {
 }
 _UNIMPLEMENTED = 12  # proxy-wasm's WasmResultUnimplemented
 _INVALID_MEMORY_ACCESS = 6
+
+
+class _Phase(enum.Enum):
+    """Whose import handler MOSN has installed: none while _start runs, the codec's
+    protocolWrapper during start-up, a protocol Context during protocol calls."""
+
+    START = "start"
+    LIFECYCLE = "lifecycle"
+    PROTOCOL = "protocol"
+
+
+def _int32(value: int) -> int:
+    """A value as Go's int32 arithmetic sees it."""
+    value &= _M32
+    return value - (1 << 32) if value >= 1 << 31 else value
 _WASI_FUNCS: dict[str, tuple[str, str, str]] = {
     "fd_write": ("iiii", "i", "_wasi_fd_write"),
     "fd_read": ("iiii", "i", "_wasi_fd_read"),
@@ -310,6 +337,10 @@ def _check_module_as_mosn(module: wasmtime.Module) -> None:
     if not isinstance(exports.get("memory"), wasmtime.MemoryType):
         raise HostError("plugin does not export its linear memory as \"memory\", where MOSN "
                         "reads and writes it")
+    wasi = {imp.module for imp in module.imports if imp.module in _WASI_MODULES}
+    if len(wasi) > 1:
+        raise HostError("plugin imports from both wasi_unstable and wasi_snapshot_preview1: "
+                        "MOSN's wasmer engine detects no WASI version and provides neither")
     for imp in module.imports:
         mod, name, ty = imp.module, imp.name or "", imp.type
         where = f"plugin imports {mod}.{name}"
@@ -326,6 +357,9 @@ def _check_module_as_mosn(module: wasmtime.Module) -> None:
             if have != want:
                 raise HostError(f"{where} as {have}; MOSN provides {want}")
         elif mod in _WASI_MODULES:
+            if name not in _WASI_NAMES:
+                raise HostError(f"{where}, which WASI does not define: a missing import in "
+                                f"MOSN's wasmer engine")
             known_wasi = _WASI_FUNCS.get(name)
             if known_wasi is not None:
                 want = _signature(_types(known_wasi[0]), _types(known_wasi[1]))
@@ -386,6 +420,7 @@ class MosnHost:
         }
         self._contexts: set[int] = set()
         self._next_ctx = 0  # MOSN counts contexts from 1, whatever the root id
+        self._phase = _Phase.START
         self._memory: wasmtime.Memory | None = None
         self._metering = _Metering(self)
 
@@ -530,7 +565,10 @@ class MosnHost:
             ptr = self._copy_in(_DECODE, data)
             status = self._status(self._invoke(_DECODE, call, (ctx, ptr, len(data)), data))
         raw = self._buffers.pop(BufferType.DECODE_DATA, None)
-        if status != Status.OK:
+        # MOSN reads a DecodeData buffer after 0 and after 99 alike (exports.go
+        # returns nil for both, decode.go then looks only at the buffer).
+        if status not in (Status.OK, Status.NEED_MORE_DATA) or (
+                raw is None and status == Status.NEED_MORE_DATA):
             return DecodeResult(status, None)
         if raw is None:
             raise MosnFailure(
@@ -555,7 +593,7 @@ class MosnHost:
                 f"{_DECODE} reported a frame with drain_len 0",
                 "nothing is drained and the same bytes decode again, forever",
             )
-        return DecodeResult(status, command)
+        return DecodeResult(Status.OK, command)
 
     def encode(
         self,
@@ -654,11 +692,14 @@ class MosnHost:
         protocol layer's OnPluginStart; a missing lifecycle export is an error
         MOSN only logs, and it ignores what the calls return."""
         with self._metered():
+            self._phase = _Phase.START
             try:
                 self._invoke("_start", self._calls["_start"], (), b"")
             except _ProcExit as exc:
-                if exc.code != 0:
-                    raise PluginTrap("_start", b"", f"proc_exit({exc.code})") from None
+                raise PluginTrap(
+                    "_start", b"", f"proc_exit({exc.code}): MOSN's wasmer engine fails _start "
+                    f"with 'WASI exited with code: {exc.code}' and drops the instance") from None
+            self._phase = _Phase.LIFECYCLE
             create = self._calls.get("proxy_on_context_create")
             if create is not None:
                 self._invoke("proxy_on_context_create", create, (self._root_id, 0), b"")
@@ -670,6 +711,7 @@ class MosnHost:
                 if call is not None:
                     conf = self._buffers[btype]
                     self._invoke(name, call, (self._root_id, len(conf)), conf)
+            self._phase = _Phase.PROTOCOL
 
     def _invoke(self, name: str, call: GuestCall, args: tuple[int, ...], data: bytes) -> Any:
         """Call a guest export, turning traps into PluginTrap (``_start`` may see _ProcExit)."""
@@ -698,7 +740,7 @@ class MosnHost:
     def _check_ctx(self, ctx: int) -> None:
         if ctx not in self._contexts:
             raise HostError(
-                f"context {ctx} is not open (new_context() opens one, complete_context() closes it)"
+                f"context {ctx} is not open (new_context() opens one, delete_context() closes it)"
             )
 
     @staticmethod
@@ -802,64 +844,78 @@ class MosnHost:
     # proxy-wasm (env) -------------------------------------------------------------
 
     def _proxy_log(self, caller: wasmtime.Caller, level: int, ptr: int, size: int) -> int:
-        data = self._read(caller, ptr, size)
+        data = self._read(caller, ptr, size) if self._phase != _Phase.START else None
         if data is None:
-            return int(Status.BAD_ARGUMENT)
+            return _INVALID_MEMORY_ACCESS
         self._logs.append(LogRecord(level, data.decode("utf-8", "replace")))
         return int(Status.OK)
+
+    def _buffer(self, btype: int) -> bytes | None:
+        """The buffer MOSN's import handler of the moment finds for `btype`, or None
+        (NotFound): none while _start runs (the instance is not started), the
+        configurations during start-up (protocolWrapper), DecodeData and
+        EncodeData during protocol calls (Context), each time a fresh, empty one."""
+        if self._phase == _Phase.LIFECYCLE and btype in (
+                BufferType.VM_CONFIGURATION, BufferType.PLUGIN_CONFIGURATION):
+            return self._buffers[btype]
+        if self._phase == _Phase.PROTOCOL and btype in (
+                BufferType.DECODE_DATA, BufferType.ENCODE_DATA):
+            self._buffers[btype] = b""
+            return b""
+        return None
 
     def _proxy_get_buffer_bytes(
         self,
         caller: wasmtime.Caller,
         btype: int,
         start: int,
-        max_size: int,
+        length: int,
         ret_ptr: int,
         ret_len: int,
     ) -> int:
-        if btype in (BufferType.DECODE_DATA, BufferType.ENCODE_DATA):
-            self._buffers.pop(btype, None)  # MOSN hands out a fresh, empty buffer
-            buf = b""
-        else:
-            found = self._buffers.get(btype)
-            if found is None:
-                return int(Status.NOT_FOUND)
-            buf = found
-        start &= _M32
-        max_size &= _M32
-        if start > len(buf) or not self._fits(caller, ret_ptr, 4):
+        """As proxy-wasm-go-host's ProxyGetBufferBytes: int32 arithmetic, a copy from
+        the buffer's first byte whatever `start` says, malloc even for 0 bytes."""
+        buf = self._buffer(btype)
+        if buf is None:
+            return int(Status.NOT_FOUND)
+        start, length = _int32(start), _int32(length)
+        if start > _int32(start + length):
             return int(Status.BAD_ARGUMENT)
-        if not self._fits(caller, ret_len, 4):
-            return int(Status.BAD_ARGUMENT)
-        chunk = buf[start : start + max_size]
-        ptr = 0
-        if chunk:
-            got = self._guest_alloc(caller, len(chunk))
-            if got is None or not self._write(caller, got, chunk):
-                return int(Status.INTERNAL_FAILURE)
-            ptr = got
-        if not (
-            self._write(caller, ret_ptr, _U32LE.pack(ptr))
-            and self._write(caller, ret_len, _U32LE.pack(len(chunk)))
-        ):
-            return int(Status.BAD_ARGUMENT)
+        if start + length > len(buf):
+            length = len(buf) - start
+        addr = self._alloc(caller, length)
+        addr = addr & _M32 if isinstance(addr, int) else 0
+        if length < 0 or not self._write(caller, addr, buf[:length]):
+            return int(Status.INTERNAL_FAILURE)
+        if not (self._write(caller, ret_ptr, _U32LE.pack(addr))
+                and self._write(caller, ret_len, _U32LE.pack(length))):
+            return _INVALID_MEMORY_ACCESS
         return int(Status.OK)
 
     def _proxy_set_buffer_bytes(
-        self, caller: wasmtime.Caller, btype: int, start: int, max_size: int, ptr: int, size: int
+        self, caller: wasmtime.Caller, btype: int, start: int, length: int, ptr: int, size: int
     ) -> int:
-        """MOSN makes a fresh, empty DecodeData or EncodeData buffer on every call, so
-        each call replaces what an earlier one set; other buffers are not found."""
-        if btype not in (BufferType.DECODE_DATA, BufferType.ENCODE_DATA):
+        """As ProxySetBufferBytes: DecodeData and EncodeData are fresh, empty
+        buffers on every call (even one that then fails), so each call replaces
+        what an earlier one set."""
+        buf = self._buffer(btype)
+        if buf is None:
             return int(Status.NOT_FOUND)
         data = self._read(caller, ptr, size)
         if data is None:
             return _INVALID_MEMORY_ACCESS
-        self._buffers[btype] = data
+        start, length = _int32(start), _int32(length)
+        if start == 0 and (length == 0 or length >= len(buf)):
+            self._buffers[btype] = data
+        elif start >= len(buf):
+            self._buffers[btype] = buf + data
+        else:
+            return int(Status.BAD_ARGUMENT)
         return int(Status.OK)
 
     def _proxy_get_current_time_nanoseconds(self, caller: wasmtime.Caller, ret_ptr: int) -> int:
-        if not self._write(caller, ret_ptr, _U64LE.pack(time.time_ns())):
+        if self._phase == _Phase.START or not self._write(
+                caller, ret_ptr, _U64LE.pack(time.time_ns())):
             return _INVALID_MEMORY_ACCESS
         return int(Status.OK)
 

@@ -5,19 +5,28 @@ Read from MOSN v1.6 (pkg/stream/xprotocol conn.go and stream.go,
 pkg/protocol/xprotocol/wasm): MOSN decodes every frame on a context of its own
 (a frame that needs more bytes keeps it), encodes a command on the context it
 was decoded or built on with the id it carries now, and deletes that context
-right after the encode. A request sent upstream gets a new id; its response
-comes back under that id and goes downstream under the request's first id. A
-hijack answers a request with a response the plugin builds from the request's
-bytes, under the request's id now. Tests drive plugins through these functions
-so that a plugin that only works when called some other way fails here, not
-in MOSN.
+after a successful encode; it deletes the context of a decoded heartbeat
+response at once, and no other (a frame that is never encoded, a failed
+decode or encode, a closed connection: their contexts stay). A request sent
+upstream gets a new id; its response comes back under that id and goes
+downstream under the request's first id. A hijack answers a request with a
+response the plugin builds from the request's bytes, under the request's id
+now. Tests drive plugins through these functions so that a plugin that only
+works when called some other way fails here, not in MOSN.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protodsl.host.abi import FLAG_HEARTBEAT, FLAG_REQUEST, FLAG_RESPONSE, DecodedCommand, Status
+from protodsl.host.abi import (
+    FLAG_HEARTBEAT,
+    FLAG_KIND,
+    FLAG_REQUEST,
+    FLAG_RESPONSE,
+    DecodedCommand,
+    Status,
+)
 from protodsl.host.emulator import EncodeResult, MosnHost
 
 __all__ = [
@@ -61,7 +70,8 @@ class Connection:
 
     def feed(self, data: bytes) -> list[Decoded]:
         """Receive bytes and decode every whole frame at the front, each on a new
-        context; a decode status other than 0 and 99 closes the connection."""
+        context; a decode status other than 0 and 99 closes the connection. A
+        heartbeat response's context is deleted at once (decode.go)."""
         if self.closed_with is not None:
             raise ValueError(f"the connection was closed (decode status {self.closed_with})")
         self._buffer += data
@@ -73,32 +83,23 @@ class Connection:
             if result.need_more:
                 break
             if result.command is None:
-                self.host.delete_context(self._ctx)
                 self._ctx = None
                 self.closed_with = result.status
                 break
-            drain = result.command.drain_len
-            out.append(Decoded(self._ctx, result.command, self._buffer[:drain]))
+            cmd = result.command
+            if not cmd.flag & FLAG_KIND and cmd.heartbeat:
+                self.host.delete_context(self._ctx)
+            drain = cmd.drain_len
+            out.append(Decoded(self._ctx, cmd, self._buffer[:drain]))
             self._buffer = self._buffer[drain:]
             self._ctx = None
         return out
 
-    def close(self) -> None:
-        """The connection went: MOSN deletes the context of a partial frame."""
-        if self._ctx is not None:
-            self.host.delete_context(self._ctx)
-            self._ctx = None
-
-
 def decode_one(host: MosnHost, data: bytes) -> tuple[int, Decoded | None]:
     """Offer `data` on a new connection: the status, and the first frame if one
-    decoded. Nothing encodes it, so its context is deleted, as MOSN does when
-    the stream ends."""
+    decoded (nothing encodes it, so its context stays, as in MOSN)."""
     connection = Connection(host)
     frames = connection.feed(data)
-    connection.close()
-    for frame in frames:
-        host.delete_context(frame.ctx)
     if frames:
         return Status.OK, frames[0]
     return (Status.NEED_MORE_DATA if connection.closed_with is None
@@ -128,8 +129,14 @@ def send(
         cmd.timeout_or_status if timeout_or_status is None else timeout_or_status,
         cmd.payload if payload is None else payload,
     )
-    host.delete_context(frame.ctx)
+    _done(host, frame.ctx, result)
     return result
+
+
+def _done(host: MosnHost, ctx: int, result: EncodeResult) -> None:
+    """MOSN deletes a command's context after its encode, if the encode worked."""
+    if result.status == Status.OK:
+        host.delete_context(ctx)
 
 
 def resend(host: MosnHost, frame: Decoded, previous_id: int, new_id: int) -> EncodeResult:
@@ -140,7 +147,7 @@ def resend(host: MosnHost, frame: Decoded, previous_id: int, new_id: int) -> Enc
     cmd = frame.command
     result = host.encode(ctx, cmd.headers, cmd.mosn_flag, new_id, previous_id,
                          cmd.timeout_or_status, cmd.payload)
-    host.delete_context(ctx)
+    _done(host, ctx, result)
     return result
 
 
@@ -158,7 +165,7 @@ def hijack(host: MosnHost, frame: Decoded, code: int, *,
         ctx, current = host.new_context(), forwarded_as
     host.hijack(ctx, code, frame.wire, cmd.mosn_flag, current, cmd.timeout_or_status)
     result = host.encode(ctx, [], FLAG_RESPONSE, cmd.id, current, 0, b"")
-    host.delete_context(ctx)
+    _done(host, ctx, result)
     return result
 
 
@@ -169,11 +176,12 @@ def keepalive(host: MosnHost, request_id: int) -> EncodeResult:
     ctx = host.new_context()
     status = host.keepalive(ctx, request_id)
     if status != Status.OK or request_id == 0:
-        host.delete_context(ctx)
+        if status == Status.OK:
+            host.delete_context(ctx)
         return EncodeResult(status, None)
     result = host.encode(ctx, [], FLAG_REQUEST | FLAG_HEARTBEAT, request_id, request_id,
                          KEEPALIVE_TIMEOUT, b"")
-    host.delete_context(ctx)
+    _done(host, ctx, result)
     return result
 
 
@@ -184,5 +192,5 @@ def reply_keepalive(host: MosnHost, ping: Decoded) -> EncodeResult:
     host.reply_keepalive(ping.ctx)
     cmd = ping.command
     result = host.encode(ping.ctx, [], FLAG_RESPONSE | FLAG_HEARTBEAT, cmd.id, cmd.id, 0, b"")
-    host.delete_context(ping.ctx)
+    _done(host, ping.ctx, result)
     return result

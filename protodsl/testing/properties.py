@@ -245,13 +245,9 @@ def _mosn_feed(host: MosnHost, chunks: list[bytes]) -> list[Outcome]:
     connection = streams.Connection(host)
     seen: list[Outcome] = []
     for chunk in chunks:
-        frames = connection.feed(chunk)
-        for frame in frames:
-            host.delete_context(frame.ctx)
-        seen += [status_outcome(0, f.command) for f in frames]
+        seen += [status_outcome(0, f.command) for f in connection.feed(chunk)]
         if connection.closed_with is not None:
             break
-    connection.close()
     return seen
 
 
@@ -353,7 +349,6 @@ def _check_made(sides: Sides, made: Made) -> None:
             return  # no valid ping for MOSN to decode
         decoded = _decode_first(sides, ping_wire)
         if not codec.is_heartbeat(ping):
-            host.delete_context(decoded.ctx)
             return  # MOSN replies only to a heartbeat
         expected = codec.keepalive_reply(ping)
         result = _wasm_call(sides, lambda: streams.reply_keepalive(host, decoded))
