@@ -700,17 +700,20 @@ class MosnHost:
                     "_start", b"", f"proc_exit({exc.code}): MOSN's wasmer engine fails _start "
                     f"with 'WASI exited with code: {exc.code}' and drops the instance") from None
             self._phase = _Phase.LIFECYCLE
-            create = self._calls.get("proxy_on_context_create")
-            if create is not None:
-                self._invoke("proxy_on_context_create", create, (self._root_id, 0), b"")
-            for name, btype in (
-                ("proxy_on_vm_start", BufferType.VM_CONFIGURATION),
-                ("proxy_on_configure", BufferType.PLUGIN_CONFIGURATION),
+            for name, args in (
+                ("proxy_on_context_create", (self._root_id, 0)),
+                ("proxy_on_vm_start",
+                 (self._root_id, len(self._buffers[BufferType.VM_CONFIGURATION]))),
+                ("proxy_on_configure",
+                 (self._root_id, len(self._buffers[BufferType.PLUGIN_CONFIGURATION]))),
             ):
                 call = self._calls.get(name)
-                if call is not None:
-                    conf = self._buffers[btype]
-                    self._invoke(name, call, (self._root_id, len(conf)), conf)
+                if call is None:
+                    continue
+                try:
+                    self._invoke(name, call, args, b"")
+                except PluginTrap as trap:  # MOSN logs it and goes on (factory.go)
+                    self._logs.append(LogRecord(int(LogLevel.ERROR), f"{name}: {trap.reason}"))
             self._phase = _Phase.PROTOCOL
 
     def _invoke(self, name: str, call: GuestCall, args: tuple[int, ...], data: bytes) -> Any:
@@ -883,7 +886,13 @@ class MosnHost:
             return int(Status.BAD_ARGUMENT)
         if start + length > len(buf):
             length = len(buf) - start
-        addr = self._alloc(caller, length)
+        try:
+            addr = self._alloc(caller, length)
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as trap:
+            # wasmer stops the trap at this nested call: MOSN logs it, the host
+            # function fails and the guest goes on.
+            self._logs.append(LogRecord(int(LogLevel.ERROR), f"malloc({length}) trapped: {trap}"))
+            return _INVALID_MEMORY_ACCESS
         addr = addr & _M32 if isinstance(addr, int) else 0
         if length < 0 or not self._write(caller, addr, buf[:length]):
             return int(Status.INTERNAL_FAILURE)
