@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -189,3 +190,30 @@ def test_a_broken_plugin_breaks_the_traffic(
         assert not result["ok"], result
     finally:
         mesh.close()
+
+
+def test_mosn_holds_a_oneway_request_and_the_plugin_never_answers_it(
+        setups: Callable[[str], Setup]) -> None:
+    """MOSN takes a oneway request from a plugin as a two-way one (it refuses kind
+    3): it waits for an answer until the request's timeout, then answers it itself.
+    A Java oneway request carries timeout -1, for which MOSN sets no timer at all
+    and holds the stream until the connection closes; with a timeout of 1 s MOSN's
+    own answer comes after 1 s, and the plugin turns it into no bytes at all.
+    MOSN's native bolt codec knows oneway and holds nothing."""
+    setup = setups("bolt")
+    bolt = setup.codec
+    assert setup.client("plugin", "oneway", "--count", "1")["ok"]
+    java = next(f for f in setup.meshes["plugin"].frames(bolt, "client", "upstream")
+                if bolt.kind(f) == "oneway")
+    assert java.timeout == -1
+    for kind in ("plugin", "native"):
+        mesh = setup.meshes[kind]
+        timeouts = mesh.mosn.log().count("send hijack, reason UpstreamGlobalTimeout")
+        with socket.create_connection(("127.0.0.1", mesh.direct)) as s:
+            s.sendall(bolt.encode(bolt.with_roles(java, timeout_or_status=1000)))
+            s.settimeout(3)
+            with pytest.raises(TimeoutError):
+                s.recv(1 << 16)  # no answer, and the connection stays open
+        held = mesh.mosn.log().count("send hijack, reason UpstreamGlobalTimeout") - timeouts
+        assert held == (2 if kind == "plugin" else 0), kind  # both MOSN hops time out
+        check_mosn(mesh)

@@ -370,12 +370,16 @@ final class Client {
         Tally tally = new Tally();
         Semaphore window = new Semaphore(concurrency);
         CountDownLatch done = new CountDownLatch(count);
+        long[] latencyNs = new long[count]; // 0: no answer
         long start = System.nanoTime();
         int sent = 0;
         for (int i = 0; i < count; i++) {
             window.acquire();
             String text = "load-" + i;
+            int index = i;
+            long sentAt = System.nanoTime();
             Consumer<Object> onReply = reply -> {
+                latencyNs[index] = System.nanoTime() - sentAt;
                 tally.answer(text, reply);
                 window.release();
                 done.countDown();
@@ -399,6 +403,11 @@ final class Client {
         Map<String, Object> r = tally.report(count, Json.obj("sent", sent, "concurrency",
             concurrency, "all_completed", finished, "elapsed_ms", elapsedMs));
         r.put("rps", Math.round((Integer) r.get("answered") * 1000.0 / Math.max(1, elapsedMs)));
+        long[] answered = java.util.Arrays.stream(latencyNs).filter(ns -> ns > 0).sorted().toArray();
+        if (answered.length > 0) { // latency of an answer, request sent to answer received
+            r.put("p50_us", answered[answered.length / 2] / 1_000);
+            r.put("p99_us", answered[Math.min(answered.length - 1, answered.length * 99 / 100)] / 1_000);
+        }
         return r;
     }
 
