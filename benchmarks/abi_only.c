@@ -22,7 +22,7 @@ typedef __SIZE_TYPE__ usize;
 #define IMPORT(name) __attribute__((import_module("env"), import_name(name)))
 
 enum { OK = 0, MALFORMED = 10, NEED_MORE = 99, BUF_DECODE = 13, BUF_ENCODE = 14 };
-enum { COPY_RAW = 0x01, HEARTBEAT = 0x20, REQUEST = 0x40, ONEWAY = 0x80, KIND = 0xC0 };
+enum { LOW_BITS = 0x1F, HEARTBEAT = 0x20, REQUEST = 0x40, ONEWAY = 0x80, KIND = 0xC0 };
 
 IMPORT("proxy_set_buffer_bytes")
 int proxy_set_buffer_bytes(int type, u32 start, u32 max, const u8 *ptr, u32 len);
@@ -114,7 +114,7 @@ EXPORT("proxy_decode_buffer_bytes") int proxy_decode_buffer_bytes(u32 ctx, const
         return leave(MALFORMED);
     if (len < total)
         return leave(NEED_MORE);
-    flag = (in[1] == 0 ? 0 : in[1] == 2 ? ONEWAY : REQUEST) | COPY_RAW;
+    flag = (in[1] == 0 ? 0 : in[1] == 2 ? ONEWAY : REQUEST) | LOW_BITS;
     if (get16(in + 2) == 0)
         flag |= HEARTBEAT;
     size = 4 + 1 + 8 + 4 + 4 + 4 + total;
@@ -157,7 +157,7 @@ EXPORT("proxy_encode_buffer_bytes") int proxy_encode_buffer_bytes(u32 ctx, const
     if (out == 0)
         return leave(MALFORMED);
     p = put32(out, 0);
-    *p++ = fixed[0] | COPY_RAW;
+    *p++ = fixed[0] | LOW_BITS;
     __builtin_memcpy(p, fixed + 1, 8); /* replaced_id, already big-endian */
     p += 8;
     __builtin_memcpy(p, fixed + 17, 4); /* timeout_or_status */

@@ -34,9 +34,11 @@ from protodsl.testing import strategies as pst
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "tests" / "vectors"
-# Selector bytes each seed is written with: plain; header added, payload and id
-# changed; and everything including context deletion and a 64-bit id.
-SELECTORS = (0x00, 0x5D, 0xFE)
+# Selector bytes each seed is written with (see fuzz/harness.c): plain (sent,
+# then hijacked with 200); header added, payload and id changed (hijacked after
+# forwarding with 503); the same and a retry (hijack code 3); and hijacked
+# before forwarding, with 64-bit ids (code 501).
+SELECTORS = (0x00, 0x5D, 0x9C, 0xFE)
 # Inputs that trap MOSN's TinyGo bolt plugin (bolt v1 framing): a header key
 # length past its section, and a content length of 0xffffffff.
 TINYGO_TRAPS = (

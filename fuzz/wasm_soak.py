@@ -3,18 +3,28 @@
     python fuzz/wasm_soak.py SPEC CALLS [--seed N] [--examples N]
 
 Builds the plugin (zig, cached), loads it in protodsl.host.MosnHost and makes
-CALLS ABI calls with mutated and random input: decode (valid frames, frames
-drawn from strategies.mutations, frames with random byte, length-field and
-cut/append mutations, concatenations, random bytes), encode of what decoded
-(headers added or dropped, payloads replaced, ids re-numbered, timeouts and
-statuses random), hijack (any bytes, any code), keepalive (any id),
-reply_keepalive and context deletion, over several contexts.
+CALLS ABI calls with mutated and random input, in the pattern a real MOSN v1.6
+calls them (protodsl.host.streams, docs/mosn-abi.md): each decode on a context
+of its own (valid frames, frames drawn from strategies.mutations, frames with
+random byte, length-field and cut/append mutations, concatenations, random
+bytes); a decoded command encoded once on its context with the flag MOSN
+passes back (0x40|heartbeat for any request, 0|heartbeat for a response),
+maybe later and out of order (headers added or dropped, payloads replaced, ids
+re-numbered, timeouts and statuses random), its context deleted after a
+successful encode only (MOSN leaves the contexts of failed decodes and
+encodes and of frames never encoded; it deletes a decoded heartbeat
+response's at once); retries of sent requests under their previous id on a
+new context; hijack (any bytes as the request, any code) with the request's
+id now, on its context or, once sent, on a new one, then the encode of the
+answer; keepalive (any id; 0 is MOSN's probe) on a new context;
+reply_keepalive after a decoded heartbeat request.
 
-It checks that nothing traps or breaks the ABI (PluginTrap, HostError), that
-every status is one the call may return ({0, 10, 99}; 2 only for a builder the
-spec lacks), and that memory pages do not change after a warm-up that runs
-every seed input and the largest calls once. Prints one summary line; exits 1
-on any finding, with the first inputs that caused it.
+It checks that nothing traps or makes MOSN fail (PluginTrap, HostError and its
+MosnFailure), that every status is one the call may return ({0, 10, 99} for
+decode; hijack always 0; 2 only for a builder the spec lacks; reply_keepalive
+0 after a heartbeat request), and that memory pages do not change after a
+warm-up that runs every seed input and the largest calls once. Prints one
+summary line; exits 1 on any finding, with the first inputs that caused it.
 """
 
 from __future__ import annotations
@@ -32,7 +42,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protodsl.codecs import build_wasm, load_python
-from protodsl.host import HostError, MosnHost, PluginTrap
+from protodsl.host import (
+    FLAG_HEARTBEAT,
+    FLAG_REQUEST,
+    FLAG_RESPONSE,
+    HostError,
+    MosnHost,
+    PluginTrap,
+)
+from protodsl.host.streams import KEEPALIVE_TIMEOUT, Decoded
 from protodsl.ir import Protocol
 from protodsl.ir.model import IntField
 from protodsl.passes.pipeline import compile_file
@@ -141,8 +159,12 @@ class Inputs:
         return data[:self.cap]
 
 
+PENDING_MAX = 64  # commands decoded and not yet encoded (MOSN's streams in flight)
+SENT_MAX = 64  # sent requests remembered here for a retry or a late hijack
+
+
 class Soak:
-    """One host, several contexts, and the checks on every call."""
+    """One host, the checks on every call, and MOSN's streams in flight."""
 
     def __init__(self, spec: Path, protocol: Protocol, seed: int, examples: int) -> None:
         codec = load_python(protocol)
@@ -151,24 +173,31 @@ class Soak:
         self.rng = random.Random(seed)
         self.inputs = Inputs(protocol, codec, self.rng, examples)
         self.result = SoakResult(spec.name)
+        self.fresh_host()
+
+    def fresh_host(self) -> None:
         self.host = MosnHost.from_file(self.wasm)
-        self.contexts = [self.host.new_context() for _ in range(4)]
+        self.pending: list[Decoded] = []  # decoded, each on its own context, not encoded
+        self.sent: list[tuple[Decoded, int]] = []  # sent requests and the id they went as
 
     def allowed(self, call: str) -> set[int]:
         if call == "decode":
             return {0, 10, 99}
+        if call == "hijack":
+            return {0}  # MOSN never unlocks the instance after anything else
         builder = {"keepalive": "keepalive", "reply_keepalive": "keepalive_reply",
                    "hijack": "hijack"}.get(call)
         if builder is not None and builder not in self.has:
             return {2}
         return {0, 10}
 
-    def record(self, call: str, status: int, data: bytes) -> int:
+    def record(self, call: str, status: int, data: bytes, allowed: set[int] | None = None
+               ) -> int:
         r = self.result
         r.calls += 1
         r.by_call[call] += 1
         r.statuses[status] += 1
-        if status not in self.allowed(call) and len(r.bad_statuses) < 20:
+        if status not in (allowed or self.allowed(call)) and len(r.bad_statuses) < 20:
             r.bad_statuses.append(f"{call} returned {status} for {data.hex()}")
         return status
 
@@ -181,70 +210,179 @@ class Soak:
         except HostError as exc:
             self.result.host_errors.append(f"{call}: {exc} input {data.hex()}")
         self.result.calls += 1
-        self.host = MosnHost.from_file(self.wasm)
-        self.contexts = [self.host.new_context() for _ in range(4)]
+        self.fresh_host()
         return None
 
+    def delete(self, ctx: int) -> bool:
+        """MOSN's proxy_on_delete after an encode, or when a stream goes; False if
+        it trapped (the host was replaced)."""
+        host = self.host
+
+        def delete() -> bool:
+            host.delete_context(ctx)
+            return True
+
+        return bool(self.guarded("delete", b"", delete))
+
+    def done(self, ctx: int, status: int) -> bool:
+        """MOSN deletes a context after a successful encode and leaves it after a
+        failed one; False if the deletion trapped (the host was replaced)."""
+        return self.delete(ctx) if status == 0 else True
+
+    def new_context(self) -> int | None:
+        return self.guarded("context_create", b"", self.host.new_context)
+
+    def send(self, frame: Decoded, data: bytes, big: bool = False) -> None:
+        """Encode a decoded command on its context, maybe changed, then delete it."""
+        rng, cmd = self.rng, frame.command
+        headers = list(cmd.headers)
+        payload = cmd.payload
+        if big or rng.random() < 0.2:
+            headers.append((b"x-soak", rng.randbytes(rng.randrange(40))))
+        if rng.random() < 0.1:
+            headers = []
+        if big:
+            payload = data
+        elif rng.random() < 0.2:
+            payload = rng.randbytes(rng.randrange(300))
+        replaced = cmd.id if rng.random() < 0.3 else rng.choice(
+            (rng.getrandbits(32), rng.getrandbits(64), 0))
+        tos = cmd.timeout_or_status if rng.random() < 0.7 else rng.getrandbits(32)
+        out = self.guarded("encode", data, self.host.encode, frame.ctx, headers, cmd.mosn_flag,
+                           replaced, cmd.id, tos, payload)
+        if out is None:
+            return
+        self.record("encode", out.status, data)
+        if not self.done(frame.ctx, out.status):
+            return
+        if out.status == 0 and cmd.is_request:
+            self.sent.append((frame, replaced))
+            del self.sent[:-SENT_MAX]
+
+    def resend(self) -> None:
+        """MOSN's retry of a sent request: on a new context, the previous id as the
+        command id (10 once the plugin forgot it: at most PD_SLOTS/4 are kept)."""
+        rng = self.rng
+        index = rng.randrange(len(self.sent))
+        frame, previous = self.sent[index]
+        ctx = self.new_context()
+        if ctx is None:
+            return
+        cmd = frame.command
+        new_id = rng.getrandbits(32)
+        out = self.guarded("encode", frame.wire, self.host.encode, ctx, cmd.headers,
+                           cmd.mosn_flag, new_id, previous, cmd.timeout_or_status, cmd.payload)
+        if out is None:
+            return
+        self.record("encode", out.status, frame.wire)
+        if self.done(ctx, out.status) and out.status == 0:
+            self.sent[index] = (frame, new_id)
+
+    def hijack(self, frame: Decoded | None, raw: bytes, code: int) -> None:
+        """MOSN answers a request itself: the raw bytes it decoded (any bytes here),
+        the request's id now; on the request's context before it was sent, on a
+        new one after. The encode of the answer follows under that id."""
+        rng = self.rng
+        if frame is not None:
+            ctx, current, flag = frame.ctx, frame.command.id, frame.command.mosn_flag
+            tos = frame.command.timeout_or_status
+        elif self.sent and rng.random() < 0.5:
+            sent, current = rng.choice(self.sent)
+            ctx = self.new_context()
+            flag, tos = sent.command.mosn_flag, sent.command.timeout_or_status
+            if rng.random() < 0.5:
+                raw = sent.wire
+        else:
+            ctx, current, flag, tos = self.new_context(), rng.getrandbits(32), FLAG_REQUEST, 3000
+        if ctx is None:
+            return
+        st_ = self.guarded("hijack", raw, self.host.hijack, ctx, code, raw, flag, current, tos)
+        if st_ is None:
+            return
+        self.record("hijack", st_, raw)
+        if st_ == 0:
+            back = frame.command.id if frame is not None else rng.getrandbits(32)
+            out = self.guarded("encode", raw, self.host.encode, ctx, [], FLAG_RESPONSE, back,
+                               current, 0, b"")
+            if out is not None:
+                self.record("encode", out.status, raw)
+                self.done(ctx, out.status)
+
+    def keepalive(self) -> None:
+        """MOSN's heartbeat to an idle upstream, on a new context; id 0 is its probe."""
+        rng = self.rng
+        cid = rng.choice((rng.getrandbits(32), rng.getrandbits(64), 0))
+        signed = cid - (1 << 64) if cid >> 63 else cid  # MOSN passes an int64
+        ctx = self.new_context()
+        if ctx is None:
+            return
+        st_ = self.guarded("keepalive", b"", self.host.keepalive, ctx, signed)
+        if st_ is None:
+            return
+        self.record("keepalive", st_, cid.to_bytes(8, "big"))
+        if st_ == 0 and cid == 0:
+            self.delete(ctx)  # the probe: nothing is encoded
+        elif st_ == 0:
+            out = self.guarded("encode", b"", self.host.encode, ctx, [],
+                               FLAG_REQUEST | FLAG_HEARTBEAT, cid, cid, KEEPALIVE_TIMEOUT, b"")
+            if out is not None:
+                self.record("encode", out.status, b"")
+                self.done(ctx, out.status)
+
+    def reply_keepalive(self, ping: Decoded) -> None:
+        """MOSN answers a decoded heartbeat request on its context, then encodes the
+        answer (even when building it failed) and deletes the context."""
+        st_ = self.guarded("reply_keepalive", ping.wire, self.host.reply_keepalive, ping.ctx)
+        if st_ is None:
+            return
+        self.record("reply_keepalive", st_, ping.wire,
+                    {2} if "keepalive_reply" not in self.has else {0})
+        cmd = ping.command
+        out = self.guarded("encode", ping.wire, self.host.encode, ping.ctx, [],
+                           FLAG_RESPONSE | FLAG_HEARTBEAT, cmd.id, cmd.id, 0, b"")
+        if out is not None:
+            self.record("encode", out.status, ping.wire)
+            self.done(ping.ctx, out.status)
+
     def step(self, data: bytes | None = None, big: bool = False) -> None:
-        """A decode of hostile bytes, then what MOSN might do next."""
-        rng, host = self.rng, self.host
-        ctx = rng.choice(self.contexts)
+        """A decode of hostile bytes on a new context, then what MOSN might do next."""
+        rng = self.rng
         data = self.inputs.next() if data is None else data
-        res = self.guarded("decode", data, host.decode, ctx, data)
+        ctx = self.new_context()
+        if ctx is None:
+            return
+        res = self.guarded("decode", data, self.host.decode, ctx, data)
         if res is None:
             return
         self.record("decode", res.status, data)
-        cmd = res.command
-        if cmd is not None and (big or rng.random() < 0.8):
-            headers = list(cmd.headers)
-            payload = cmd.payload
-            if big or rng.random() < 0.2:
-                headers.append((b"x-soak", rng.randbytes(rng.randrange(40))))
-            if rng.random() < 0.1:
-                headers = []
-            if big:
-                payload = data
-            elif rng.random() < 0.2:
-                payload = rng.randbytes(rng.randrange(300))
-            replaced = cmd.id if rng.random() < 0.5 else rng.choice(
-                (rng.getrandbits(32), rng.getrandbits(64), 0))
-            tos = cmd.timeout_or_status if rng.random() < 0.7 else rng.getrandbits(32)
-            out = self.guarded("encode", data, host.encode, ctx, headers, cmd.flag, replaced,
-                               cmd.id, tos, payload)
-            if out is not None:
-                self.record("encode", out.status, data)
+        frame = None
+        if res.command is not None:
+            frame = Decoded(ctx, res.command, data[:res.command.drain_len])
         roll = rng.random()
-        if big or roll < 0.15:
-            code = rng.choice(CODES)
-            frame = data if rng.random() < 0.7 else self.inputs.next()
-            st_ = self.guarded("hijack", frame, host.hijack, ctx, code, frame,
-                               0x40, cmd.id if cmd else 0, 3000)
-            if st_ is not None:
-                self.record("hijack", st_, frame)
-                if st_ == 0 and cmd is not None:
-                    out = self.guarded("encode", frame, host.encode, ctx, [], 0, cmd.id, cmd.id,
-                                       rng.getrandbits(16), b"")
-                    if out is not None:
-                        self.record("encode", out.status, frame)
-        elif roll < 0.22:
-            cid = rng.choice((rng.getrandbits(32), rng.getrandbits(64), 0))
-            signed = cid - (1 << 64) if cid >> 63 else cid  # MOSN passes an int64
-            st_ = self.guarded("keepalive", b"", host.keepalive, ctx, signed)
-            if st_ is not None:
-                self.record("keepalive", st_, cid.to_bytes(8, "big"))
-                if st_ == 0:
-                    out = self.guarded("encode", b"", host.encode, ctx, [], 0x60, cid, cid, 0,
-                                       b"")
-                    if out is not None:
-                        self.record("encode", out.status, b"")
-        elif roll < 0.27:
-            st_ = self.guarded("reply_keepalive", b"", host.reply_keepalive, ctx)
-            if st_ is not None:
-                self.record("reply_keepalive", st_, b"")
-        elif roll < 0.28:
-            self.host.complete_context(ctx)
-            self.contexts[self.contexts.index(ctx)] = self.host.new_context()
-        host.clear_logs()
+        if frame is None:
+            pass  # need more (no more bytes come here) or malformed: the context stays
+        elif not frame.command.is_request and frame.command.heartbeat:
+            self.delete(ctx)  # MOSN's keepalive takes a heartbeat response at once
+        elif frame.command.is_request and frame.command.heartbeat and (big or roll < 0.5):
+            self.reply_keepalive(frame)
+        elif frame.command.is_request and (big or roll < 0.12):
+            self.hijack(frame, frame.wire if rng.random() < 0.7 else data, rng.choice(CODES))
+        elif big or roll < 0.6:
+            self.send(frame, data, big)
+        elif roll < 0.9:
+            self.pending.append(frame)  # encoded later, out of order
+        # else: the stream went before an encode; MOSN leaves the context
+        roll = rng.random()
+        if self.pending and (roll < 0.3 or len(self.pending) > PENDING_MAX):
+            self.send(self.pending.pop(rng.randrange(len(self.pending))), data)
+        elif roll < 0.4 and self.sent:
+            self.resend()
+        elif roll < 0.5:
+            frame_bytes = data if rng.random() < 0.7 else self.inputs.next()
+            self.hijack(None, frame_bytes, rng.choice(CODES))
+        elif roll < 0.57:
+            self.keepalive()
+        self.host.clear_logs()
 
     def run(self, calls: int) -> SoakResult:
         r = self.result

@@ -36,6 +36,27 @@ def test_check_reports_errors_with_caret(
     assert caret.index("^") == source.index("u9")
 
 
+MINI = ('protocol mini "{name}" {{\n'
+        '  frame q when t == 1 {{ t: u8  id: u32  roles {{ kind = request  id = id }} }}\n'
+        '}}\n')
+
+
+@pytest.mark.parametrize("name", ["bolt", "boltv2", "dubbo", "dubbo-thrift", "tars", "Http1",
+                                  "Http2", "Auto"])
+def test_check_refuses_the_names_mosn_has_built_in(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """MOSN keeps its own codec for these and skips a plugin of that name silently."""
+    spec = tmp_path / "mini.proto-dsl"
+    spec.write_text(MINI.format(name=name))
+    assert main(["check", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert f"MOSN has a built-in protocol named '{name}'" in err
+    assert f'choose another name, e.g. "x-{name}"' in err
+    spec.write_text(MINI.format(name=f"x-{name}"))
+    assert main(["check", str(spec)]) == 0
+
+
 def test_decode_stream_then_need_more(capsys: pytest.CaptureFixture[str]) -> None:
     data = FRAMES["request_unicode_header"] + FRAMES["heartbeat_response"] + "0100"
     assert main(["decode", BOLT, "--hex", data]) == 0
@@ -178,4 +199,8 @@ def test_gen_wasm_into_a_relative_directory(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.chdir(tmp_path)
     assert main(["gen", str(Path(BOLT).resolve()), "--target", "wasm", "-o", "build/bolt"]) == 0, \
         capsys.readouterr().err
-    assert (tmp_path / "build" / "bolt" / "bolt.wasm").stat().st_size > 1000
+    wasm = tmp_path / "build" / "bolt" / "bolt.wasm"
+    assert wasm.stat().st_size > 1000
+    # MOSN resolves vm_config.path against its own working directory: absolute.
+    config = json.loads((tmp_path / "build" / "bolt" / "mosn_config.json").read_text())
+    assert config["wasm_global_plugins"][0]["vm_config"]["path"] == str(wasm.resolve())

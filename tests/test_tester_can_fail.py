@@ -19,18 +19,21 @@ SABOTAGE = {
         "    fr->f_header_len = (pd_i64)fr->f_headers.len; /* len(headers) */\n",
         "",
         "wasm vs python: encode with edits",
+        "Mismatch: encoded frames differ",
     ),
     "swap the bytes of one field write": (
         "    p = pd_put_be(p, end, 2, (pd_u64)fr->f_header_len);",
         "    p = pd_put_be(p, end, 2, (pd_u64)(((fr->f_header_len & 0xff) << 8) | "
         "((fr->f_header_len >> 8) & 0xff)));",
         "wasm vs python: encode with edits",
+        "Mismatch: encoded frames differ",
     ),
     "trap on long input": (
         "    pd_enter();\n    st = pd_decode(buf, len, &fr, &variant, &size);",
         "    pd_enter();\n    if (len > 100) __builtin_trap();\n"
         "    st = pd_decode(buf, len, &fr, &variant, &size);",
         "wasm vs python: decode",
+        "WasmTrapped: decode trapped",
     ),
 }
 
@@ -42,7 +45,7 @@ def _table(report: str) -> list[str]:
 
 @pytest.mark.parametrize("case", list(SABOTAGE))
 def test_sabotaged_plugin_is_caught(case: str, tmp_path: Path, bolt_protocol: Protocol) -> None:
-    old, new, prop = SABOTAGE[case]
+    old, new, prop, why = SABOTAGE[case]
     files = backend.generate(bolt_protocol)
     source = files["bolt.c"]
     assert old in source, "the generated C changed: update this sabotage"
@@ -55,6 +58,8 @@ def test_sabotaged_plugin_is_caught(case: str, tmp_path: Path, bolt_protocol: Pr
     report = out.getvalue()
     assert code == 1, report
     assert f"FAILED {prop}\n" in report, report
+    # caught by what the sabotage breaks, not by anything else going wrong
+    assert report[report.index(f"FAILED {prop}\n"):].split("\n")[1].strip().startswith(why), report
     assert "counterexample:" in report and "replay: protodsl test" in report
     if "trap" in case:
         assert "trapped" in report

@@ -37,6 +37,7 @@ in ``host.logs`` at levels 2 and 4; the rest are small stubs).
 from protodsl.host.abi import (
     FLAG_COPY_RAW_BYTES,
     FLAG_HEARTBEAT,
+    FLAG_LOW_BITS,
     FLAG_ONEWAY,
     FLAG_REQUEST,
     FLAG_RESPONSE,
@@ -60,6 +61,7 @@ __all__ = [
     "DEFAULT_FUEL_LIMIT",
     "FLAG_COPY_RAW_BYTES",
     "FLAG_HEARTBEAT",
+    "FLAG_LOW_BITS",
     "FLAG_ONEWAY",
     "FLAG_REQUEST",
     "FLAG_RESPONSE",

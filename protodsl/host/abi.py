@@ -22,6 +22,7 @@ __all__ = [
     "FLAG_COPY_RAW_BYTES",
     "FLAG_HEARTBEAT",
     "FLAG_KIND",
+    "FLAG_LOW_BITS",
     "FLAG_ONEWAY",
     "FLAG_REQUEST",
     "FLAG_RESPONSE",
@@ -92,8 +93,11 @@ class LogLevel(IntEnum):
 
 
 FLAG_COPY_RAW_BYTES = 0x01
-"""Set in every flag a plugin reports: MOSN's header reader runs past the header
-map into the flag byte, and with this bit set it stops there (docs/mosn-abi.md)."""
+"""MOSN's SDK sets it in every flag: MOSN's header reader runs past the header map
+into the flag byte, and with this bit set it stops there (docs/mosn-abi.md)."""
+FLAG_LOW_BITS = 0x1F
+"""The bits MOSN ignores (CopyRawBytes, readonly, unused); a protodsl plugin sets all
+of them, so that the reader stops at the flag for any buffer under 0x1F000000 bytes."""
 FLAG_HEARTBEAT = 0x20
 FLAG_REQUEST = 0x40
 FLAG_ONEWAY = 0x80

@@ -10,8 +10,8 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 from protodsl.host import (
-    FLAG_COPY_RAW_BYTES,
     FLAG_HEARTBEAT,
+    FLAG_LOW_BITS,
     FLAG_ONEWAY,
     FLAG_REQUEST,
     FLAG_RESPONSE,
@@ -41,12 +41,13 @@ class WasmTrapped(AssertionError):
 
 
 def python_flag(codec: ModuleType, frame: Any) -> int:
-    """The flag a plugin must report for `frame` (docs/mosn-abi.md): the kind in
-    the top two bits (oneway 0x80, as MOSN refuses 0xC0), the heartbeat bit,
-    and bit 0 always (MOSN misreads a flag byte without it)."""
+    """The flag a protodsl plugin reports for `frame` (docs/mosn-abi.md): the kind
+    in the top two bits (oneway 0x80, as MOSN refuses 0xC0), the heartbeat bit,
+    and the five low bits MOSN ignores, always set (MOSN misreads a flag byte
+    without them)."""
     kind = codec.kind(frame)
     flag = {"request": FLAG_REQUEST, "oneway": FLAG_ONEWAY, "response": FLAG_RESPONSE}[kind]
-    return flag | FLAG_COPY_RAW_BYTES | (FLAG_HEARTBEAT if codec.is_heartbeat(frame) else 0)
+    return flag | FLAG_LOW_BITS | (FLAG_HEARTBEAT if codec.is_heartbeat(frame) else 0)
 
 
 def timeout_or_status(codec: ModuleType, frame: Any) -> int:

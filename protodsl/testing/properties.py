@@ -136,7 +136,9 @@ def _edits(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[Edit]:
     def make(e: Entropy) -> Edit | None:
         frame, edit = e.choice(variants)
         f = frame(e)
-        return None if f is None else edit(f, e)
+        if f is None or (codec.kind(f) == "response" and codec.is_heartbeat(f)):
+            return None  # MOSN consumes a heartbeat response; it never encodes one
+        return edit(f, e)
     return from_entropy(make)
 
 
@@ -323,7 +325,8 @@ def _made(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[Made]:
 
 def _decode_first(sides: Sides, wire: bytes) -> streams.Decoded:
     """`wire` decoded by the plugin on a new connection, as MOSN reads it."""
-    frames = _wasm_call(sides, lambda: streams.Connection(sides.host).feed(wire))
+    frames: list[streams.Decoded] = _wasm_call(
+        sides, lambda: streams.Connection(sides.host).feed(wire))
     if not frames:
         raise Mismatch("the plugin did not decode a valid frame", wire, "frame", None)
     return frames[0]

@@ -17,7 +17,7 @@ from tests.helpers import load_vectors
 def write_and_build(out: Path, protocol: Protocol) -> Path:
     """What `protodsl gen --target wasm` does: write the generated files, then build."""
     out.mkdir(parents=True, exist_ok=True)
-    for rel, text in backend.generate(protocol).items():
+    for rel, text in backend.generate(protocol, out).items():
         (out / rel).write_text(text, encoding="utf-8")
     return backend.build(out, protocol)
 
@@ -36,7 +36,11 @@ def bolt_wasm(bolt_dir: Path) -> Path:
 
 @pytest.fixture
 def host(bolt_wasm: Path) -> MosnHost:
-    return MosnHost.from_file(bolt_wasm)
+    """A fresh bolt host whose log starts empty: the plugin's start-up line is
+    checked in test_wasm_mosn.py, the tests here see only what their calls log."""
+    host = MosnHost.from_file(bolt_wasm)
+    host.clear_logs()
+    return host
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from protodsl.codecs import load_python
-from protodsl.host import MosnHost
+from protodsl.host import MosnHost, streams
+from protodsl.host.streams import Connection, Decoded
 from protodsl.passes.pipeline import compile_file
 from protodsl.testing.properties import Sides, applicable
 from protodsl.testing.runner import run_property
@@ -55,54 +56,50 @@ def answer(seq: int = 7, *, code: int = -3, extra: bytes = b"\x01\x02\x03\x04",
             + meta + body + bytes([z]))
 
 
+def decoded(host: MosnHost, wire: bytes) -> Decoded:
+    """`wire` decoded by MOSN on a new connection: one frame, on its own context."""
+    (frame,) = Connection(host).feed(wire)
+    return frame
+
+
 def test_request_roles(ex: MosnHost) -> None:
     meta = kv8([(b"k", b"v"), (None, b"x"), (b"y", None), (b"e", b"")])
     cmd = ex.decode(ex.new_context(), ask(meta=meta)).command
     assert cmd is not None
-    assert (cmd.flag, cmd.id, cmd.timeout_or_status) == (0x40, 0x123456, 0xFFFFFFFE)
+    assert (cmd.flag, cmd.id, cmd.timeout_or_status) == (0x5F, 0x123456, 0xFFFFFFFE)
     assert cmd.headers == [(b"k", b"v"), (b"e", b"")]
     assert cmd.payload == b"body"
     assert cmd.drain_len == len(ask(meta=meta))
 
 
 def test_oneway_and_heartbeat_predicates(ex: MosnHost) -> None:
-    ctx = ex.new_context()
-    quiet = ex.decode(ctx, ask(kind=3)).command
-    ping = ex.decode(ctx, ask(stamp=0, body=b"")).command
-    assert quiet is not None and ping is not None
-    assert quiet.flag == 0xC0 and ping.flag == 0x60
+    quiet, ping = Connection(ex).feed(ask(kind=3) + ask(stamp=0, body=b""))
+    assert quiet.command.flag == 0x9F and ping.command.flag == 0x7F
 
 
 def test_roundtrip_keeps_every_remembered_field(ex: MosnHost) -> None:
-    ctx = ex.new_context()
     wire = ask(meta=kv8([(b"k", b"v")]), name=b"abcdefgh", tag=b"")
-    cmd = ex.decode(ctx, wire).command
-    assert cmd is not None
-    out = ex.encode(ctx, cmd.headers, cmd.flag, 0xABCDEF, cmd.id, cmd.timeout_or_status,
-                    cmd.payload)
+    out = streams.send(ex, decoded(ex, wire), 0xABCDEF)
     assert out.frame is not None
     assert out.frame.frame == ask(0xABCDEF, meta=kv8([(b"k", b"v")]), name=b"abcdefgh", tag=b"")
 
 
 def test_padding_is_stripped_and_restored(ex: MosnHost) -> None:
-    ctx = ex.new_context()
-    wire = ask(name=b"ab      ")
-    cmd = ex.decode(ctx, wire).command
-    assert cmd is not None
-    out = ex.encode(ctx, [(b"n", b"1")], cmd.flag, cmd.id, cmd.id, 5, b"")
+    request = decoded(ex, ask(name=b"ab      "))
+    out = streams.send(ex, request, request.command.id, headers=[(b"n", b"1")], payload=b"",
+                       timeout_or_status=5)
     assert out.frame is not None
     assert out.frame.frame == ask(meta=kv8([(b"n", b"1")]), deadline=5, body=b"")
 
 
 def test_map_values_too_long_for_a_one_byte_prefix(ex: MosnHost) -> None:
-    ctx = ex.new_context()
-    cmd = ex.decode(ctx, ask()).command
-    assert cmd is not None
-    assert ex.encode(ctx, [(b"k", bytes(255))], cmd.flag, 1, cmd.id, 0, b"").status == 10
+    request = decoded(ex, ask())
+    ctx, cmd = request.ctx, request.command
+    assert ex.encode(ctx, [(b"k", bytes(255))], cmd.mosn_flag, 1, cmd.id, 0, b"").status == 10
     assert "too long for the map's length prefix: 255" in ex.logs[-1].message
-    assert ex.encode(ctx, [(b"k", bytes(254))], cmd.flag, 1, cmd.id, 0, b"").status == 10
+    assert ex.encode(ctx, [(b"k", bytes(254))], cmd.mosn_flag, 1, cmd.id, 0, b"").status == 10
     assert "ask.meta_len: does not fit u8: 257" in ex.logs[-1].message
-    assert ex.encode(ctx, [(b"k", bytes(252))], cmd.flag, 1, cmd.id, 0, b"").status == 0
+    assert ex.encode(ctx, [(b"k", bytes(252))], cmd.mosn_flag, 1, cmd.id, 0, b"").status == 0
 
 
 @pytest.mark.parametrize("wire,field", [
@@ -137,36 +134,34 @@ def test_fixed_text_is_checked_once_the_header_is_whole(ex: MosnHost) -> None:
 
 
 def test_response_with_open_enum_and_trailer(ex: MosnHost) -> None:
-    ctx = ex.new_context()
     meta = b"\x01\x00a\x02\x00bc"  # u16le prefixes
-    wire = answer(code=-3, meta=meta, body=b"xyz")
-    cmd = ex.decode(ctx, wire).command
-    assert cmd is not None
-    assert (cmd.flag, cmd.id, cmd.timeout_or_status) == (0, 7, 0xFFFFFFFD)
+    response = decoded(ex, answer(code=-3, meta=meta, body=b"xyz"))
+    cmd = response.command
+    assert (cmd.flag, cmd.id, cmd.timeout_or_status) == (0x1F, 7, 0xFFFFFFFD)
     assert (cmd.headers, cmd.payload) == ([(b"a", b"bc")], b"xyz")
-    out = ex.encode(ctx, cmd.headers + [(b"d", b"")], 0, 8, 7, 0x7FFF, b"")
+    out = streams.send(ex, response, 8, headers=cmd.headers + [(b"d", b"")], payload=b"",
+                       timeout_or_status=0x7FFF)
     assert out.frame is not None
     assert out.frame.frame == answer(8, code=0x7FFF, meta=meta + b"\x01\x00d\x00\x00")
 
 
 def test_builders(ex: MosnHost) -> None:
-    ctx = ex.new_context()
-    assert ex.keepalive(ctx, 0x010203) == 0
-    ping = ex.encode(ctx, [], 0x60, 0x010203, 0x010203, 0xFFFFFFFF, b"")
+    """As MOSN asks for them: built frames keep their own deadline and code
+    whatever MOSN passes (3000 for a keepalive, 0 for a reply or hijack)."""
+    ping = streams.keepalive(ex, 0x010203)
     assert ping.frame is not None
     assert ping.frame.frame == ask(0x010203, deadline=-1, stamp=0, name=b" " * 8, tag=b"",
                                    body=b"", crc=0)
-    assert ping.frame.flag == 0x60
-    ex.decode(ctx, ping.frame.frame)
-    assert ex.reply_keepalive(ctx) == 0
-    pong = ex.encode(ctx, [], 0, 0x010203, 0x010203, 0, b"")
+    assert ping.frame.flag == 0x7F
+    pong = streams.reply_keepalive(ex, decoded(ex, ping.frame.frame))
     assert pong.frame is not None
     assert pong.frame.frame == answer(0x010203, code=0, extra=bytes(4))
     for code, status in ((200, 0), (404, 4), (500, 1)):
-        assert ex.hijack(ctx, code, ask(seq=5)) == 0
-        made = ex.encode(ctx, [], 0, 5, 5, status, b"")
+        made = streams.hijack(ex, decoded(ex, ask(seq=5)), code)
         assert made.frame is not None
         assert made.frame.frame == answer(5, code=status, extra=bytes(4))
+    silent = streams.hijack(ex, decoded(ex, ask(seq=6, kind=3)), 404)  # oneway: no answer
+    assert silent.frame is not None and silent.frame.frame == b""
 
 
 SHAPES = Path(__file__).parent / "specs" / "shapes.proto-dsl"

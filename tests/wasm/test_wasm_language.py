@@ -18,7 +18,8 @@ import pytest
 from protodsl.codegen.wasm import backend
 
 from protodsl.codecs import load_python
-from protodsl.host import MosnHost
+from protodsl.host import FLAG_HEARTBEAT, FLAG_REQUEST, FLAG_RESPONSE, MosnHost, streams
+from protodsl.host.streams import Connection, Decoded
 from protodsl.ir import Protocol
 from protodsl.passes.pipeline import compile_file, compile_source
 from protodsl.testing.outcomes import MALFORMED, NEED_MORE, python_decode, wasm_decode
@@ -73,21 +74,23 @@ def cond(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 def agree(built: Built, host: MosnHost, data: bytes) -> tuple[Any, ...]:
-    """Decode on a fresh context: the plugin's outcome, which must be Python's."""
+    """Decode on a new connection: the plugin's outcome, which must be Python's."""
     python = python_decode(built.codec, data)
-    wasm = wasm_decode(host, host.new_context(), data)
+    wasm = wasm_decode(host, data)
     assert wasm == python, data.hex()
     return wasm
 
 
+def decoded(host: MosnHost, wire: bytes) -> Decoded:
+    """`wire` decoded by MOSN on a new connection: one frame, on its own context."""
+    (frame,) = Connection(host).feed(wire)
+    return frame
+
+
 def round_trip(host: MosnHost, data: bytes) -> bytes:
-    """Decode, then encode what MOSN hands back unchanged: the frame's bytes."""
-    ctx = host.new_context()
-    result = host.decode(ctx, data)
-    assert result.status == 0 and result.command is not None, result.status
-    cmd = result.command
-    out = host.encode(ctx, cmd.headers, cmd.flag, cmd.id, cmd.id, cmd.timeout_or_status,
-                      cmd.payload)
+    """Decode, then send on what MOSN hands back unchanged: the frame's bytes."""
+    frame = decoded(host, data)
+    out = streams.send(host, frame, frame.command.id)
     assert out.status == 0 and out.frame is not None, out.status
     return out.frame.frame
 
@@ -143,10 +146,8 @@ def test_boltv2_crc_frames_decode_to_their_roles(boltv2: Built, vector: dict[str
     expect = vector["decoded"]
     assert zlib.crc32(data[:-4]) == int(expect["crc32_hex"], 16)  # the vector's own CRC
     host = boltv2.host()
-    result = host.decode(host.new_context(), data)
-    assert result.status == 0 and result.command is not None
-    cmd = result.command
-    assert cmd.flag == 0x00  # a response, not a heartbeat
+    cmd = decoded(host, data).command
+    assert cmd.flag == 0x1F  # a response, not a heartbeat (and the low bits)
     assert (cmd.id, cmd.timeout_or_status, cmd.drain_len) == (
         expect["request_id"], expect["status"], len(data))
     assert cmd.headers == [tuple(p) for p in expect["headers"]]
@@ -189,10 +190,8 @@ def test_encode_computes_the_crc_of_the_edited_frame(boltv2: Built) -> None:
     codec = boltv2.codec
     headers = [(b"service", b"com.example.Echo:1.0")]
     host = boltv2.host()
-    ctx = host.new_context()
-    cmd = host.decode(ctx, data).command
-    assert cmd is not None
-    out = host.encode(ctx, headers, cmd.flag, 4242, cmd.id, 6, b"new content")
+    out = streams.send(host, decoded(host, data), 4242, headers=headers, payload=b"new content",
+                       timeout_or_status=6)
     assert out.frame is not None
     frame = out.frame.frame
     expected = codec.encode(codec.with_roles(codec.decode(data).frame, id=4242,
@@ -224,9 +223,7 @@ def test_built_boltv2_frames_carry_their_crc(boltv2: Built) -> None:
                            timeout=3000, content=b"ask")
     data = codec.encode(request)
     host = boltv2.host()
-    ctx = host.new_context()
-    assert host.hijack(ctx, 404, data, 0x40, 9, 3000) == 0
-    out = host.encode(ctx, [], 0x00, 9, 9, 6, b"")
+    out = streams.hijack(host, decoded(host, data), 404)
     assert out.frame is not None
     assert out.frame.frame == codec.encode(codec.hijack(request, 404))
     assert int.from_bytes(out.frame.frame[-4:], "big") == zlib.crc32(out.frame.frame[:-4])
@@ -246,21 +243,17 @@ def test_dubbo_keepalive_reply_is_flag_0x22_status_20_body_nn(
     dubbo: Built, payload: bytes
 ) -> None:
     host = dubbo.host()
-    ctx = host.new_context()
-    ping = host.decode(ctx, dubbo_ping(77))
-    assert ping.command is not None and ping.command.flag == 0x60  # request, heartbeat
-    assert host.reply_keepalive(ctx) == 0
-    out = host.encode(ctx, [], 0x20, 77, 77, 20, payload)
-    assert out.frame is not None and (out.frame.flag, out.frame.id) == (0x20, 77)
+    ping = decoded(host, dubbo_ping(77))
+    assert ping.command.flag == 0x7F  # request, heartbeat, the low bits
+    assert host.reply_keepalive(ping.ctx) == 0
+    out = host.encode(ping.ctx, [], FLAG_RESPONSE | FLAG_HEARTBEAT, 77, 77, 0, payload)
+    assert out.frame is not None and (out.frame.flag, out.frame.id) == (0x3F, 77)
     assert out.frame.frame == bytes.fromhex("dabb2214" "000000000000004d" "00000002" "4e4e")
 
 
 def test_dubbo_keepalive_is_a_heartbeat_request_with_body_n(dubbo: Built) -> None:
-    host = dubbo.host()
-    ctx = host.new_context()
-    assert host.keepalive(ctx, 5) == 0
-    out = host.encode(ctx, [], 0x60, 5, 5, 0, b"")
-    assert out.frame is not None and (out.frame.flag, out.frame.id) == (0x60, 5)
+    out = streams.keepalive(dubbo.host(), 5)
+    assert out.frame is not None and (out.frame.flag, out.frame.id) == (0x7F, 5)
     assert out.frame.frame == dubbo_ping(5) == dubbo.codec.encode(dubbo.codec.keepalive(5))
 
 
@@ -268,7 +261,8 @@ def test_a_payload_mosn_passes_replaces_the_literal(dubbo: Built) -> None:
     host = dubbo.host()
     ctx = host.new_context()
     assert host.keepalive(ctx, 5) == 0
-    out = host.encode(ctx, [], 0x60, 5, 5, 0, b"xyz")
+    out = host.encode(ctx, [], FLAG_REQUEST | FLAG_HEARTBEAT, 5, 5, streams.KEEPALIVE_TIMEOUT,
+                      b"xyz")
     assert out.frame is not None and out.frame.frame[12:] == b"\x00\x00\x00\x03xyz"
 
 
@@ -276,9 +270,7 @@ def test_a_decoded_frame_takes_an_empty_payload(dubbo: Built) -> None:
     """Only built frames keep a literal: a decoded heartbeat re-encoded with no
     payload has none."""
     host = dubbo.host()
-    ctx = host.new_context()
-    assert host.decode(ctx, dubbo_ping(8)).status == 0
-    out = host.encode(ctx, [], 0x60, 8, 8, 0, b"")
+    out = streams.send(host, decoded(host, dubbo_ping(8)), 8, payload=b"")
     assert out.frame is not None and out.frame.frame == dubbo_ping(8)[:12] + bytes(4)
 
 
@@ -378,20 +370,16 @@ def test_replies_with_a_trailing_int_and_a_conditional_crc(
 def test_built_frames_carry_literals_and_checksums(cond: Built) -> None:
     codec = cond.codec
     host = cond.host()
-    ctx = host.new_context()
-    assert host.keepalive(ctx, 11) == 0  # body "ping", the payload literal
-    out = host.encode(ctx, [], 0x60, 11, 11, 0xFFFFFFFF, b"")
+    out = streams.keepalive(host, 11)  # body "ping", the payload literal
     assert out.frame is not None and out.frame.frame == codec.encode(codec.keepalive(11))
     assert out.frame.frame[-8:-4] == b"ping"
     ping = codec.decode(out.frame.frame).frame
-    assert host.decode(ctx, out.frame.frame).status == 0
-    assert host.reply_keepalive(ctx) == 0  # note "pong", a kept field; a CRC
-    out = host.encode(ctx, [], 0x20, 11, 11, 0, b"")
+    out = streams.reply_keepalive(host, decoded(host, out.frame.frame))
+    # note "pong", a kept field; a CRC
     assert out.frame is not None and out.frame.frame == codec.encode(codec.keepalive_reply(ping))
     assert b"pong" in out.frame.frame
     assert int.from_bytes(out.frame.frame[-4:], "big") == zlib.crc32(out.frame.frame[:-4])
     request = call(cond, traced=1)
-    assert host.hijack(ctx, 404, codec.encode(request), 0x40, 0x01020304, 0) == 0
-    out = host.encode(ctx, [], 0x00, 0x01020304, 0x01020304, 4, b"")
+    out = streams.hijack(host, decoded(host, codec.encode(request)), 404)
     assert out.frame is not None and out.frame.frame == codec.encode(codec.hijack(request, 404))
     assert b"hijacked" in out.frame.frame

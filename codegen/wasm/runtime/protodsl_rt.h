@@ -65,11 +65,13 @@ enum { PD_BUF_DECODE = 13, PD_BUF_ENCODE = 14 };
 enum { PD_LOG_INFO = 2, PD_LOG_WARN = 3, PD_LOG_ERROR = 4 };
 /* Flag bits of the DecodeData buffer as MOSN reads them (docs/mosn-abi.md):
  * the kind is flag >> 6. MOSN refuses 0xC0, the ABI's oneway, so a oneway
- * request is 0x80. Bit 0 (CopyRawBytes) is always set: MOSN reads the header
- * map to the end of the buffer, and a flag byte of 0 after it can make MOSN
- * panic; with bit 0 set its reader stops at the flag. */
+ * request is 0x80. The low five bits (CopyRawBytes, readonly, unused) mean
+ * nothing to MOSN and are always set: MOSN reads the header map on into the
+ * flag and id, and the key length it reads there must be longer than what is
+ * left of the buffer: at least 0x1F000000 bytes with these bits set (with a
+ * flag of 0, MOSN panics on some ids; pd_mosn_misreads guards the rest). */
 enum {
-    PD_FLAG_COPY_RAW = 0x01,
+    PD_FLAG_LOW = 0x1F,
     PD_FLAG_RESPONSE = 0x00,
     PD_FLAG_HEARTBEAT = 0x20,
     PD_FLAG_REQUEST = 0x40,
@@ -880,6 +882,15 @@ PD_INLINE int pd_kv_from_abi(pd_bytes map, int fmt, const char *call, const char
 
 /* ---------------------------------------------------- host call buffers */
 
+/* Whether MOSN would read past the header map of an n-byte DecodeData buffer
+ * with this flag and id: its header reader takes the flag and the id's top
+ * three bytes for one more key length and reads on if that fits the buffer. */
+PD_FN int pd_mosn_misreads(pd_u64 header_bytes, pd_u64 flag, pd_u64 id, pd_u64 n)
+{
+    pd_u64 key_len = (flag << 24) | (id >> 40);
+    return header_bytes && header_bytes + 8 + key_len <= n;
+}
+
 /* The buffer of proxy_encode_buffer_bytes. */
 struct pd_cmd {
     pd_bytes headers;
@@ -954,8 +965,10 @@ PD_FN int pd_hijack_parse(const pd_u8 *buf, pd_u32 len, pd_u64 *id, pd_bytes *fr
  * retries a request after an upstream failure by encoding it again on another
  * context under that id. At most PD_DETACHED_MAX are kept, the oldest go first.
  * Lookup prefers the context, then the newest command of the same kind
- * (request or response) with that id on any context. The generated code keeps
- * the field values in an array indexed by slot. */
+ * (request or response) with that id on any context; MOSN numbers requests per
+ * upstream connection, so among detached requests of one id it prefers the one
+ * whose payload looks like the retry's (pd_fingerprint). The generated code
+ * keeps the field values in an array indexed by slot. */
 
 #ifndef PD_SLOTS
 #define PD_SLOTS 1024
@@ -989,6 +1002,7 @@ struct pd_entry {
     int request;  /* a request, else a response */
     int silent;   /* encodes to nothing: a hijack MOSN asked for that must not answer */
     int detached; /* a request sent upstream, kept for a retry */
+    pd_u32 print; /* detached: pd_fingerprint of the payload it went out with */
 };
 
 PD_DATA struct pd_entry pd_entries[PD_SLOTS];
@@ -1042,11 +1056,23 @@ PD_FN void pd_store_remove(pd_u32 slot)
     pd_free_slots = link;
 }
 
-/* The slot of the request (or response) remembered under (ctx, id), else the
- * newest one with that id on any context; -1 if none. */
-PD_FN int pd_store_find(pd_u32 ctx, pd_u64 id, int request)
+/* A cheap likeness of a payload: its length, its first and last 16 bytes (FNV-1a). */
+PD_FN pd_u32 pd_fingerprint(pd_bytes b)
 {
-    pd_u32 k = pd_id_heads[pd_hash(id)], any = 0;
+    pd_u32 h = 2166136261u ^ b.len, head = b.len < 16 ? b.len : 16;
+    for (pd_u32 i = 0; i < head; i++)
+        h = (h ^ b.ptr[i]) * 16777619u;
+    for (pd_u32 i = b.len - head; i < b.len; i++)
+        h = (h ^ b.ptr[i]) * 16777619u;
+    return h;
+}
+
+/* The slot of the request (or response) remembered under (ctx, id), else the
+ * newest one with that id on any context, a detached one with the same payload
+ * `print` first; -1 if none. */
+PD_FN int pd_store_find(pd_u32 ctx, pd_u64 id, int request, pd_u32 print)
+{
+    pd_u32 k = pd_id_heads[pd_hash(id)], any = 0, same = 0;
     while (k) {
         struct pd_entry *e = &pd_entries[k - 1];
         if (e->id == id && e->request == request) {
@@ -1054,15 +1080,17 @@ PD_FN int pd_store_find(pd_u32 ctx, pd_u64 id, int request)
                 return (int)k - 1;
             if (!any)
                 any = k;
+            if (!same && e->detached && e->print == print)
+                same = k;
         }
         k = e->id_next;
     }
-    return (int)any - 1;
+    return (int)(same ? same : any) - 1;
 }
 
-/* Keep a request that went upstream under `id` off every context, for a retry;
- * beyond PD_DETACHED_MAX such requests, forget the oldest. */
-PD_FN void pd_store_detach(pd_u32 slot, pd_u64 id)
+/* Keep a request that went upstream under `id` with a payload of this `print`
+ * off every context, for a retry; beyond PD_DETACHED_MAX of them, forget the oldest. */
+PD_FN void pd_store_detach(pd_u32 slot, pd_u64 id, pd_u32 print)
 {
     struct pd_entry *e = &pd_entries[slot];
     pd_u32 link = slot + 1;
@@ -1071,6 +1099,7 @@ PD_FN void pd_store_detach(pd_u32 slot, pd_u64 id)
     if (!e->detached)
         pd_detached_count++;
     e->detached = 1;
+    e->print = print;
     e->id = id;
     e->ctx = PD_NO_CTX;
     e->id_next = pd_id_heads[pd_hash(id)];
@@ -1223,7 +1252,7 @@ PD_FN int pd_emit_nothing(void)
         return PD_MALFORMED;
     end = out + 21;
     p = pd_put_be(out, end, 4, 0);
-    p = pd_put_be(p, end, 1, PD_FLAG_COPY_RAW);
+    p = pd_put_be(p, end, 1, PD_FLAG_LOW);
     p = pd_put_be(p, end, 8, 0);
     p = pd_put_be(p, end, 4, 0);
     p = pd_put_be(p, end, 4, 0);
