@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE))
 import baseline  # noqa: E402  (benchmarks/ is not a package)
 
 from protodsl.codecs import build_wasm, load_python  # noqa: E402
-from protodsl.host import MosnHost  # noqa: E402
+from protodsl.host import MosnHost, streams  # noqa: E402
 from protodsl.passes.pipeline import compile_file  # noqa: E402
 
 SPEC = ROOT / "specs" / "bolt.proto-dsl"
@@ -283,33 +283,32 @@ def python_rows(codec: Any, wire: bytes, kaitai: Any | None, repeat: int, second
 
 
 def fuel_per_call(wasm: Path, wire: bytes, rounds: int = 4) -> tuple[int, int]:
-    """(decode fuel, encode fuel) in steady state: on one context, decode the frame,
-    then encode it back with the same headers and payload and a replaced id."""
+    """(decode fuel, encode fuel) in steady state, as MOSN calls: decode the frame on
+    a new context, encode it back with the same headers and payload, the flag MOSN
+    passes and a replaced id, then delete the context."""
     host = MosnHost(wasm, fuel=True)
-    ctx = host.new_context()
     decode_fuel = encode_fuel = 0
     for i in range(rounds):
-        result = host.decode(ctx, wire)
-        assert result.ok and result.command is not None, result.status
+        [frame] = streams.Connection(host).feed(wire)
         decode_fuel = host.last_fuel or 0
-        cmd = result.command
-        out = host.encode(ctx, cmd.headers, cmd.flag, 1000 + i, cmd.id, cmd.timeout_or_status,
-                          cmd.payload)
+        cmd = frame.command
+        out = host.encode(frame.ctx, cmd.headers, cmd.mosn_flag, 1000 + i, cmd.id,
+                          cmd.timeout_or_status, cmd.payload)
         assert out.ok, out.status
         encode_fuel = host.last_fuel or 0
+        host.delete_context(frame.ctx)
     return decode_fuel, encode_fuel
 
 
 def check_plugin(codec: Any, wasm: Path, wire: bytes) -> None:
     """The generated plugin really decodes the frame and re-encodes it."""
     host = MosnHost(wasm)
-    ctx = host.new_context()
-    cmd = host.decode(ctx, wire).command
-    assert cmd is not None and cmd.drain_len == len(wire)
+    [decoded] = streams.Connection(host).feed(wire)
+    cmd = decoded.command
+    assert cmd.drain_len == len(wire)
     frame = codec.decode(wire).frame
     assert cmd.headers == frame.headers and cmd.payload == frame.content
-    out = host.encode(ctx, cmd.headers, cmd.flag, 4242, cmd.id, cmd.timeout_or_status,
-                      cmd.payload).frame
+    out = streams.send(host, decoded, 4242).frame
     frame.request_id = 4242
     assert out is not None and out.frame == codec.encode(frame)
 

@@ -368,18 +368,26 @@ def test_deleting_a_context_spares_the_requests_sent_from_it(
 def test_only_the_newest_sent_requests_are_kept_for_a_retry(
     host: MosnHost, frames: dict[str, bytes]
 ) -> None:
-    """At most PD_SLOTS/4 (256) sent requests stay; the oldest goes first."""
+    """At most PD_SLOTS/4 (256) sent requests stay, the one sent longest ago goes
+    first, and a retry sends it again: it is then the newest. The first retry here
+    falls on the ring slot of the request itself (it was sent 256 sends ago): a
+    plugin that forgot it there, then kept it, linked a freed entry into its
+    chains (found by the native fuzzer as an endless loop)."""
     wire = frames["request_basic"]
     first = decoded(host, wire)
     assert streams.send(host, first, 1).status == 0
-    for i in range(DETACHED_MAX - 1):  # 256 kept with the first
-        assert streams.send(host, decoded(host, with_id(wire, 1000 + i)), 10_000 + i).status == 0
+    others = [decoded(host, with_id(wire, 1000 + i)) for i in range(DETACHED_MAX - 1)]
+    for i, other in enumerate(others):  # 256 kept with the first
+        assert streams.send(host, other, 10_000 + i).status == 0
     assert wire_of(streams.resend(host, first, 1, 2)) == with_id(wire, 2)
     assert streams.send(host, decoded(host, wire), 20_000).status == 0  # the 257th
-    assert streams.resend(host, first, 2, 3).status == 10
-    assert "nothing remembered under id 2" in host.logs[-1].message
-    newest = decoded(host, with_id(wire, 1000 + DETACHED_MAX - 2))
-    assert wire_of(streams.resend(host, newest, 10_000 + DETACHED_MAX - 2, 4)) == with_id(wire, 4)
+    assert streams.resend(host, others[0], 10_000, 5).status == 10  # sent longest ago
+    assert "nothing remembered under id 10000" in host.logs[-1].message
+    assert wire_of(streams.resend(host, first, 2, 3)) == with_id(wire, 3)  # the 258th
+    assert streams.resend(host, others[1], 10_001, 6).status == 10  # now sent longest ago
+    for i, other in enumerate(others[2:], 2):  # the chains hold: every retry finds its own
+        assert wire_of(streams.resend(host, other, 10_000 + i, 30_000 + i)) == with_id(
+            wire, 30_000 + i)
 
 
 def test_a_retry_finds_its_request_when_upstream_ids_repeat(host: MosnHost) -> None:
@@ -488,7 +496,7 @@ def test_gen_writes_an_absolute_plugin_path(tmp_path: Path, monkeypatch: pytest.
 MISREADS_TEST = r"""
 #define PD_PROTOCOL "t"
 #define PD_MOSN_NAME "t"
-#define PD_MAX_FRAME 16u
+#define PD_MAX_FRAME 0xFFFFFFFFu
 #include "protodsl_rt.h"
 int proxy_log(int level, const pd_u8 *ptr, pd_u32 len) { (void)level; (void)ptr; return (int)len; }
 int proxy_set_buffer_bytes(int type, pd_u32 start, pd_u32 max, const pd_u8 *ptr, pd_u32 len)

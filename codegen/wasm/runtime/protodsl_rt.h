@@ -888,6 +888,10 @@ PD_INLINE int pd_kv_from_abi(pd_bytes map, int fmt, const char *call, const char
 PD_FN int pd_mosn_misreads(pd_u64 header_bytes, pd_u64 flag, pd_u64 id, pd_u64 n)
 {
     pd_u64 key_len = (flag << 24) | (id >> 40);
+    /* n is at most 4 max_frame (a header map whose lengths widen to u32) plus
+     * the payload: below the shortest key length, this is never true. */
+    if ((pd_u64)PD_MAX_FRAME * 5 + 64 < ((pd_u64)PD_FLAG_LOW << 24))
+        return 0;
     return header_bytes && header_bytes + 8 + key_len <= n;
 }
 
@@ -992,8 +996,8 @@ struct pd_entry {
     pd_u32 pool_off; /* remembered bytes: pd_pool[pool_off, pool_off + pool_len) */
     pd_u32 pool_len;
     pd_u32 pool_epoch; /* ring laps at allocation, to order offsets */
-    pd_u32 id_next;    /* links hold slot + 1; 0 ends a list */
-    pd_u32 ctx_next;
+    pd_u32 next[2];    /* the id and context chains (PD_BY_ID, PD_BY_CTX); links hold */
+    pd_u32 prev[2];    /* slot + 1, 0 ends a chain; next[PD_BY_ID] links free slots */
     pd_u32 older;
     pd_u32 newer;
     int variant;
@@ -1001,17 +1005,20 @@ struct pd_entry {
     int built;    /* made by keepalive, reply or hijack, not decoded */
     int request;  /* a request, else a response */
     int silent;   /* encodes to nothing: a hijack MOSN asked for that must not answer */
-    int detached; /* a request sent upstream, kept for a retry */
+    int detached; /* a request sent upstream, kept for a retry, on no context chain */
     pd_u32 print; /* detached: pd_fingerprint of the payload it went out with */
+    pd_u32 stamp; /* detached: its place in pd_detached_ring */
 };
 
+enum { PD_BY_ID = 0, PD_BY_CTX = 1 };
+
 PD_DATA struct pd_entry pd_entries[PD_SLOTS];
-PD_DATA pd_u32 pd_id_heads[PD_BUCKETS];
-PD_DATA pd_u32 pd_ctx_heads[PD_BUCKETS];
+PD_DATA pd_u32 pd_heads[2][PD_BUCKETS];
 PD_DATA pd_u32 pd_oldest, pd_newest; /* insertion order, all contexts */
-PD_DATA pd_u32 pd_free_slots;        /* released slots, linked by id_next */
-PD_DATA pd_u32 pd_detached_count;
+PD_DATA pd_u32 pd_free_slots;        /* released slots, linked by next[PD_BY_ID] */
 PD_DATA pd_u32 pd_fresh_slots;       /* slots below this were used at least once */
+PD_DATA pd_u32 pd_detached_ring[PD_DETACHED_MAX]; /* links of detached entries, oldest first */
+PD_DATA pd_u32 pd_detached_stamp;    /* detaches so far, modulo 2^32 */
 PD_DATA pd_u8 pd_pool[PD_POOL_SIZE];
 PD_DATA pd_u32 pd_pool_head, pd_pool_epoch;
 
@@ -1021,16 +1028,28 @@ PD_FN pd_u32 pd_hash(pd_u64 v)
     return (h ^ (h >> 15)) & (PD_BUCKETS - 1);
 }
 
-PD_FN void pd_unchain(pd_u32 *head, pd_u32 link, int by_ctx)
+/* Put an entry at the head of its chain by id or by context. */
+PD_FN void pd_chain(int by, pd_u32 link, pd_u64 key)
 {
-    while (*head) {
-        struct pd_entry *e = &pd_entries[*head - 1];
-        if (*head == link) {
-            *head = by_ctx ? e->ctx_next : e->id_next;
-            return;
-        }
-        head = by_ctx ? &e->ctx_next : &e->id_next;
-    }
+    pd_u32 *head = &pd_heads[by][pd_hash(key)];
+    struct pd_entry *e = &pd_entries[link - 1];
+    e->next[by] = *head;
+    e->prev[by] = 0;
+    if (*head)
+        pd_entries[*head - 1].prev[by] = link;
+    *head = link;
+}
+
+/* Take an entry out of its chain by id or by context, in constant time. */
+PD_FN void pd_unchain(int by, pd_u32 link, pd_u64 key)
+{
+    struct pd_entry *e = &pd_entries[link - 1];
+    if (e->prev[by])
+        pd_entries[e->prev[by] - 1].next[by] = e->next[by];
+    else
+        pd_heads[by][pd_hash(key)] = e->next[by];
+    if (e->next[by])
+        pd_entries[e->next[by] - 1].prev[by] = e->prev[by];
 }
 
 PD_FN void pd_store_remove(pd_u32 slot)
@@ -1039,8 +1058,9 @@ PD_FN void pd_store_remove(pd_u32 slot)
     pd_u32 link = slot + 1;
     if (!e->used)
         return;
-    pd_unchain(&pd_id_heads[pd_hash(e->id)], link, 0);
-    pd_unchain(&pd_ctx_heads[pd_hash(e->ctx)], link, 1);
+    pd_unchain(PD_BY_ID, link, e->id);
+    if (!e->detached)
+        pd_unchain(PD_BY_CTX, link, e->ctx);
     if (e->older)
         pd_entries[e->older - 1].newer = e->newer;
     else
@@ -1049,22 +1069,28 @@ PD_FN void pd_store_remove(pd_u32 slot)
         pd_entries[e->newer - 1].older = e->older;
     else
         pd_newest = e->older;
-    if (e->detached)
-        pd_detached_count--;
     e->used = 0;
-    e->id_next = pd_free_slots;
+    e->next[PD_BY_ID] = pd_free_slots;
     pd_free_slots = link;
 }
 
-/* A cheap likeness of a payload: its length, its first and last 16 bytes (FNV-1a). */
+typedef struct {
+    pd_u64 v;
+} __attribute__((packed)) pd_unaligned_u64; /* one unaligned load, no memcpy call */
+
+/* A cheap likeness of a payload: its length, its first and last 8 bytes. */
 PD_FN pd_u32 pd_fingerprint(pd_bytes b)
 {
-    pd_u32 h = 2166136261u ^ b.len, head = b.len < 16 ? b.len : 16;
-    for (pd_u32 i = 0; i < head; i++)
-        h = (h ^ b.ptr[i]) * 16777619u;
-    for (pd_u32 i = b.len - head; i < b.len; i++)
-        h = (h ^ b.ptr[i]) * 16777619u;
-    return h;
+    pd_u64 head = 0, tail = 0;
+    if (b.len >= 8) {
+        head = ((const pd_unaligned_u64 *)b.ptr)->v;
+        tail = ((const pd_unaligned_u64 *)(b.ptr + b.len - 8))->v;
+    } else {
+        for (pd_u32 i = 0; i < b.len; i++)
+            head = head << 8 | b.ptr[i];
+    }
+    head = (head ^ (tail * 0x9E3779B97F4A7C15ull) ^ b.len) * 0xBF58476D1CE4E5B9ull;
+    return (pd_u32)(head >> 32);
 }
 
 /* The slot of the request (or response) remembered under (ctx, id), else the
@@ -1072,46 +1098,44 @@ PD_FN pd_u32 pd_fingerprint(pd_bytes b)
  * `print` first; -1 if none. */
 PD_FN int pd_store_find(pd_u32 ctx, pd_u64 id, int request, pd_u32 print)
 {
-    pd_u32 k = pd_id_heads[pd_hash(id)], any = 0, same = 0;
+    pd_u32 k = pd_heads[PD_BY_ID][pd_hash(id)], any = 0, same = 0;
     while (k) {
         struct pd_entry *e = &pd_entries[k - 1];
         if (e->id == id && e->request == request) {
-            if (e->ctx == ctx)
+            if (e->ctx == ctx && !e->detached)
                 return (int)k - 1;
             if (!any)
                 any = k;
             if (!same && e->detached && e->print == print)
                 same = k;
         }
-        k = e->id_next;
+        k = e->next[PD_BY_ID];
     }
     return (int)(same ? same : any) - 1;
 }
 
 /* Keep a request that went upstream under `id` with a payload of this `print`
- * off every context, for a retry; beyond PD_DETACHED_MAX of them, forget the oldest. */
+ * off every context, for a retry. The ring keeps the last PD_DETACHED_MAX
+ * detaches: the entry a new one pushes out is forgotten, unless it is the same
+ * (a request retried just as its turn came). */
 PD_FN void pd_store_detach(pd_u32 slot, pd_u64 id, pd_u32 print)
 {
     struct pd_entry *e = &pd_entries[slot];
-    pd_u32 link = slot + 1;
-    pd_unchain(&pd_id_heads[pd_hash(e->id)], link, 0);
-    pd_unchain(&pd_ctx_heads[pd_hash(e->ctx)], link, 1);
+    pd_u32 link = slot + 1, at = pd_detached_stamp % PD_DETACHED_MAX;
+    pd_u32 old = pd_detached_ring[at];
+    if (old && old != link && pd_entries[old - 1].used && pd_entries[old - 1].detached &&
+        pd_entries[old - 1].stamp == pd_detached_stamp - PD_DETACHED_MAX)
+        pd_store_remove(old - 1);
+    pd_unchain(PD_BY_ID, link, e->id);
     if (!e->detached)
-        pd_detached_count++;
+        pd_unchain(PD_BY_CTX, link, e->ctx);
     e->detached = 1;
     e->print = print;
+    e->stamp = pd_detached_stamp++;
+    pd_detached_ring[at] = link;
     e->id = id;
     e->ctx = PD_NO_CTX;
-    e->id_next = pd_id_heads[pd_hash(id)];
-    pd_id_heads[pd_hash(id)] = link;
-    e->ctx_next = pd_ctx_heads[pd_hash(PD_NO_CTX)];
-    pd_ctx_heads[pd_hash(PD_NO_CTX)] = link;
-    for (pd_u32 k = pd_oldest; k && pd_detached_count > PD_DETACHED_MAX;) {
-        pd_u32 newer = pd_entries[k - 1].newer;
-        if (pd_entries[k - 1].detached && k != link)
-            pd_store_remove(k - 1);
-        k = newer;
-    }
+    pd_chain(PD_BY_ID, link, id);
 }
 
 /* Reserve n contiguous pool bytes, evicting the oldest entries as needed (n <= PD_POOL_SIZE). */
@@ -1153,13 +1177,12 @@ PD_FN int pd_store_add(pd_u32 ctx, pd_u64 id, int variant, int request, pd_u64 n
                        pd_u8 **data)
 {
     pd_u32 k, count = 0, oldest_here = 0, link;
-    pd_u32 id_bucket = pd_hash(id), ctx_bucket = pd_hash(ctx);
     struct pd_entry *e;
     if (need > PD_POOL_SIZE)
         return -1;
-    for (k = pd_ctx_heads[ctx_bucket]; k;) {
+    for (k = pd_heads[PD_BY_CTX][pd_hash(ctx)]; k;) {
         struct pd_entry *c = &pd_entries[k - 1];
-        pd_u32 next = c->ctx_next;
+        pd_u32 next = c->next[PD_BY_CTX];
         if (c->ctx == ctx) {
             if (c->id == id) {
                 pd_store_remove(k - 1);
@@ -1174,13 +1197,13 @@ PD_FN int pd_store_add(pd_u32 ctx, pd_u64 id, int variant, int request, pd_u64 n
         pd_store_remove(oldest_here - 1);
     if (pd_free_slots) {
         link = pd_free_slots;
-        pd_free_slots = pd_entries[link - 1].id_next;
+        pd_free_slots = pd_entries[link - 1].next[PD_BY_ID];
     } else if (pd_fresh_slots < PD_SLOTS) {
         link = ++pd_fresh_slots;
     } else {
         link = pd_oldest;
         pd_store_remove(link - 1);
-        pd_free_slots = pd_entries[link - 1].id_next;
+        pd_free_slots = pd_entries[link - 1].next[PD_BY_ID];
     }
     e = &pd_entries[link - 1];
     pd_pool_alloc((pd_u32)need, &e->pool_off, &e->pool_epoch);
@@ -1193,10 +1216,8 @@ PD_FN int pd_store_add(pd_u32 ctx, pd_u64 id, int variant, int request, pd_u64 n
     e->request = request;
     e->silent = 0;
     e->detached = 0;
-    e->id_next = pd_id_heads[id_bucket];
-    pd_id_heads[id_bucket] = link;
-    e->ctx_next = pd_ctx_heads[ctx_bucket];
-    pd_ctx_heads[ctx_bucket] = link;
+    pd_chain(PD_BY_ID, link, id);
+    pd_chain(PD_BY_CTX, link, ctx);
     e->older = pd_newest;
     e->newer = 0;
     if (pd_newest)
@@ -1221,10 +1242,10 @@ PD_FN pd_bytes pd_keep_bytes(pd_u8 **data, pd_bytes b)
 /* Forget every command of a context (detached requests are on none). */
 PD_FN void pd_store_drop_ctx(pd_u32 ctx)
 {
-    pd_u32 k = pd_ctx_heads[pd_hash(ctx)];
+    pd_u32 k = pd_heads[PD_BY_CTX][pd_hash(ctx)];
     while (k) {
-        pd_u32 next = pd_entries[k - 1].ctx_next;
-        if (pd_entries[k - 1].ctx == ctx && !pd_entries[k - 1].detached)
+        pd_u32 next = pd_entries[k - 1].next[PD_BY_CTX];
+        if (pd_entries[k - 1].ctx == ctx)
             pd_store_remove(k - 1);
         k = next;
     }
@@ -1274,10 +1295,11 @@ struct pd_hb {
 
 PD_DATA struct pd_hb pd_hbs[PD_HB_SLOTS];
 PD_DATA pd_u64 pd_hb_clock;
+PD_DATA int pd_hb_used; /* slots in use: MOSN deletes two contexts a request, rarely with one */
 
 PD_FN int pd_hb_find(pd_u32 ctx)
 {
-    for (int i = 0; i < PD_HB_SLOTS; i++)
+    for (int i = 0; pd_hb_used && i < PD_HB_SLOTS; i++)
         if (pd_hbs[i].used && pd_hbs[i].ctx == ctx)
             return i;
     return -1;
@@ -1297,6 +1319,7 @@ PD_FN int pd_hb_claim(pd_u32 ctx)
                 slot = i;
         }
     }
+    pd_hb_used += !pd_hbs[slot].used;
     pd_hbs[slot].used = 1;
     pd_hbs[slot].ctx = ctx;
     pd_hbs[slot].stamp = ++pd_hb_clock;
@@ -1349,8 +1372,10 @@ PD_EXPORT("proxy_on_delete") void proxy_on_delete(pd_u32 ctx)
 {
     int hb = pd_hb_find(ctx);
     pd_store_drop_ctx(ctx);
-    if (hb >= 0)
+    if (hb >= 0) {
         pd_hbs[hb].used = 0;
+        pd_hb_used--;
+    }
 }
 
 #endif /* PROTODSL_RT_H */
