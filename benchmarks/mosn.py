@@ -1,6 +1,7 @@
 """The same bolt load through a real MOSN with four codecs, in one run.
 
     python benchmarks/mosn.py [--count 20000] [--concurrency 16] [--rounds 3]
+                              [--doc docs/benchmarks.md]
 
 Codecs: MOSN's native bolt codec (the reference), MOSN's TinyGo bolt plugin
 (etc/wasm/bolt-go.wasm of the mosn.io/mosn module), benchmarks/abi_only.c (a
@@ -26,9 +27,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT), str(HERE)]
 
+from docsection import replace_section  # noqa: E402
 from protodsl.codegen.wasm.backend import compile_command  # noqa: E402
 
 from tests.e2e import builds  # noqa: E402
@@ -83,6 +86,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=20000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--doc", type=Path, help="also write the table into this markdown file")
     args = parser.parse_args()
     mosnd = builds.mosnd()
     with tempfile.TemporaryDirectory() as tmp:
@@ -104,15 +108,43 @@ def main() -> int:
     median = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
               for name, rs in runs.items()}
     base = median[CODECS[0]]
-    print(f"{args.count} bolt requests, {args.concurrency} in flight, one client connection, "
-          f"median of {args.rounds} rounds\n")
-    print("| codec | requests/s | p50 | p99 | MOSN CPU per request | CPU vs native |")
-    print("|---|---:|---:|---:|---:|---:|")
+    lines = [
+        f"{args.count} bolt requests, {args.concurrency} in flight, one client connection, "
+        f"median of {args.rounds} rounds",
+        "",
+        "| codec | requests/s | p50 | p99 | MOSN CPU per request | CPU vs native |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for name in CODECS:
         m = median[name]
-        print(f"| {name} | {m['rps']:,.0f} | {m['p50'] / 1000:.2f} ms | {m['p99'] / 1000:.2f} ms "
-              f"| {m['cpu']:.0f} us | {m['cpu'] / base['cpu']:.2f}x |")
+        lines.append(f"| {name} | {m['rps']:,.0f} | {m['p50'] / 1000:.2f} ms "
+                     f"| {m['p99'] / 1000:.2f} ms | {m['cpu']:.0f} us "
+                     f"| {m['cpu'] / base['cpu']:.2f}x |")
+    print("\n".join(lines))
+    if args.doc is not None:
+        command = " ".join(["python benchmarks/mosn.py", *sys.argv[1:]])
+        head = [
+            "## Through a real MOSN (issue 11)",
+            "",
+            "The same bolt load through MOSN v1.6.1 (built as tests/e2e builds it) with four "
+            "codecs: MOSN's native bolt codec, its TinyGo bolt plugin, an ABI-only plugin "
+            "(benchmarks/abi_only.c: the floor of the Wasm path) and the generated plugin; "
+            "Java bolt 1.6.12 client and server (tests/e2e/peers/bolt), client -> MOSN -> MOSN "
+            "-> server. MOSN CPU is the MOSN process's user + system time over a load, per "
+            "request answered. Produced by `benchmarks/mosn.py`.",
+            "",
+            f"Command: `{command}` (at commit {revision()}); machine: {os.cpu_count()} CPUs, "
+            f"load average at the end {os.getloadavg()[0]:.2f}.",
+            "",
+        ]
+        replace_section(args.doc, "mosn.py", "\n".join(head + lines))
+        print(f"wrote {args.doc}")
     return 0
+
+
+def revision() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True, check=False).stdout.strip() or "unknown"
 
 
 if __name__ == "__main__":
