@@ -153,6 +153,11 @@ _ENV_OTHER: dict[str, str] = {
     "proxy_done": "",
     "proxy_call_foreign_function": "iiiiii",
 }
+MOSN_ENV_FUNCTIONS: dict[str, str] = {
+    **{name: params for name, (params, _, _) in _ENV_FUNCS.items()}, **_ENV_OTHER,
+}
+"""Every function MOSN offers in "env": name -> parameters ("i" i32, "I" i64); each
+returns an i32."""
 _UNIMPLEMENTED = 12  # proxy-wasm's WasmResultUnimplemented
 _INVALID_MEMORY_ACCESS = 6
 

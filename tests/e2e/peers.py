@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e import builds
+from tests.e2e.processes import stop
 
 MAIN = {"bolt": "protodsl.e2e.bolt.Main", "dubbo": "protodsl.e2e.dubbo.Main"}
 
@@ -75,13 +76,7 @@ class Server:
         return self.log_path.read_text(errors="replace")[-4000:]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
         self._log.close()
 
 

@@ -4,6 +4,7 @@ one with MOSN's native codec for the same protocol (the control)."""
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -46,6 +47,18 @@ class Setup:
         return run_client(self.case.peer, [self.case.client_role, "--target",
                                            f"127.0.0.1:{target}", *self.case.args, scenario,
                                            *options])
+
+    def oneway(self, mesh: str, count: int) -> dict[str, Any]:
+        """Send `count` oneway calls through `mesh`: the server gets every one, the
+        client no answer."""
+        before = self.server.count("oneway")
+        result = self.client(mesh, "oneway", "--count", str(count))
+        assert result["ok"] and result["stray_responses"] == 0, result
+        deadline = time.monotonic() + 10
+        while self.server.count("oneway") < before + count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert self.server.count("oneway") == before + count
+        return result
 
 
 def plugin_started(mesh: Mesh, spec: str) -> None:

@@ -11,8 +11,10 @@ test is in test_mosn_differences.py.
 
 from __future__ import annotations
 
+import json
 import re
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -51,8 +53,10 @@ from protodsl.host.abi import (
     parse_decode_data,
     parse_encode_data,
 )
+from protodsl.host.emulator import MOSN_ENV_FUNCTIONS
 from protodsl.host.errors import MosnFailure
 from protodsl.host.streams import Connection, send
+from tests.helpers import ROOT
 from tests.host.support import (
     ECHO_HEADER,
     echo_frame,
@@ -150,72 +154,32 @@ def test_the_smallest_module_mosn_loads_is_accepted() -> None:
         host.decode(host.new_context(), b"x")
 
 
-# What proxy-wasm-go-host/internal/imports/v1/imports.go HostFunctions registers
-# under "env" (name -> parameters, "i" i32 and "I" i64; every one returns i32).
-# proxy_get_log_level is not among them.
-MOSN_ENV: dict[str, str] = {
-    "proxy_log": "iii",
-    "proxy_set_effective_context": "i",
-    "proxy_get_property": "iiii",
-    "proxy_set_property": "iiii",
-    "proxy_get_buffer_bytes": "iiiii",
-    "proxy_set_buffer_bytes": "iiiii",
-    "proxy_get_header_map_pairs": "iii",
-    "proxy_set_header_map_pairs": "iii",
-    "proxy_get_header_map_value": "iiiii",
-    "proxy_replace_header_map_value": "iiiii",
-    "proxy_add_header_map_value": "iiiii",
-    "proxy_remove_header_map_value": "iii",
-    "proxy_set_tick_period_milliseconds": "i",
-    "proxy_get_current_time_nanoseconds": "i",
-    "proxy_resume_downstream": "",
-    "proxy_resume_upstream": "",
-    "proxy_open_grpc_stream": "iiiiiii",
-    "proxy_send_grpc_call_message": "iiii",
-    "proxy_cancel_grpc_call": "i",
-    "proxy_close_grpc_call": "i",
-    "proxy_grpc_call": "iiiiiiiiii",
-    "proxy_dispatch_grpc_call": "iiiiiiiiii",
-    "proxy_resume_http_request": "",
-    "proxy_resume_http_response": "",
-    "proxy_send_http_response": "iiiiiiii",
-    "proxy_http_call": "iiiiiiiiii",
-    "proxy_dispatch_http_call": "iiiiiiiiii",
-    "proxy_define_metric": "iiii",
-    "proxy_remove_metric": "i",
-    "proxy_increment_metric": "iI",
-    "proxy_record_metric": "iI",
-    "proxy_get_metric": "ii",
-    "proxy_register_shared_queue": "iii",
-    "proxy_remove_shared_queue": "i",
-    "proxy_resolve_shared_queue": "iii",
-    "proxy_dequeue_shared_queue": "iii",
-    "proxy_enqueue_shared_queue": "iii",
-    "proxy_get_shared_data": "iiiii",
-    "proxy_set_shared_data": "iiiii",
-    "proxy_done": "",
-    "proxy_call_foreign_function": "iiiiii",
-}
-PROXY_WASM_GO_HOST = Path(
-    "/root/go/pkg/mod/mosn.io/proxy-wasm-go-host@v0.2.1-0.20230626122511-25a9e133320e"
-)
-
-
 def test_a_module_may_import_every_env_function_mosn_provides() -> None:
     wat_type = {"i": "i32", "I": "i64"}
     imports = " ".join(
         f'(import "env" "{name}" (func (param {" ".join(wat_type[c] for c in params)})'
         " (result i32)))"
-        for name, params in MOSN_ENV.items()
+        for name, params in MOSN_ENV_FUNCTIONS.items()
     )
     host = MosnHost.from_file(wat_module(imports))
     assert host.abi_version == ABI_MARKER
 
 
+def proxy_wasm_go_host() -> Path:
+    """The source of the proxy-wasm-go-host MOSN is built with (tests/e2e/mosnd/go.mod),
+    from the Go module proxy or the module cache."""
+    version = re.search(r"mosn\.io/proxy-wasm-go-host (\S+)",
+                        (ROOT / "tests/e2e/mosnd/go.mod").read_text())
+    assert version is not None
+    proc = subprocess.run(["go", "mod", "download", "-json",
+                           f"mosn.io/proxy-wasm-go-host@{version.group(1)}"],
+                          capture_output=True, text=True, check=True)
+    return Path(json.loads(proc.stdout)["Dir"])
+
+
 def test_env_functions_are_those_of_proxy_wasm_go_host() -> None:
-    source = PROXY_WASM_GO_HOST / "internal" / "imports" / "v1"
-    if not source.is_dir():
-        pytest.skip("MOSN's Go modules are not in the module cache on this machine")
+    """proxy_get_log_level is not among them."""
+    source = proxy_wasm_go_host() / "internal" / "imports" / "v1"
     text = "".join(path.read_text() for path in sorted(source.glob("*.go")))
     methods = dict(re.findall(r'hostFuncs\["(\w+)"\] = h\.(\w+)', text))
     params: dict[str, str] = {}
@@ -228,7 +192,7 @@ def test_env_functions_are_those_of_proxy_wasm_go_host() -> None:
         for kind in reversed(kinds):
             filled.append(kind or filled[-1])
         params[method] = "".join("I" if k == "int64" else "i" for k in reversed(filled))
-    assert {name: params[method] for name, method in methods.items()} == MOSN_ENV
+    assert {name: params[method] for name, method in methods.items()} == MOSN_ENV_FUNCTIONS
 
 
 # ------------------------------------------------------------------ start-up
