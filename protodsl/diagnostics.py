@@ -28,20 +28,16 @@ class Diagnostic:
     message: str
     severity: str = "error"
     note: str | None = None
+    # Other places the diagnostic is about (the frame that claims the same input
+    # first ...), each with what it is: shown after the main one, each with its caret.
+    related: tuple[tuple[Span, str], ...] = ()
 
     def render(self, source: str | None) -> str:
-        """`file:line:col: error: message`, then the source line and a caret."""
-        text = f"{self.span}: {self.severity}: {self.message}"
-        line = _source_line(source, self.span.line)
-        if line is not None:
-            width = 1
-            if self.span.end_line == self.span.line and self.span.end_col > self.span.col:
-                width = self.span.end_col - self.span.col
-            col = min(self.span.col, len(line) + 1)
-            line, col, width = _window(line, col, width)
-            gutter = f"{self.span.line:>4} | "
-            caret = " " * (len(gutter) + col - 1) + "^" + "~" * (width - 1)
-            text += f"\n{gutter}{line}\n{caret}"
+        """`file:line:col: error: message`, then the source line and a caret; a
+        related place as `file:line:col: note: what`, its line and its caret."""
+        text = f"{self.span}: {self.severity}: {self.message}" + _excerpt(source, self.span)
+        for span, what in self.related:
+            text += f"\n{span}: note: {what}" + _excerpt(source, span)
         if self.note:
             text += f"\n     = note: {self.note}"
         return text
@@ -56,7 +52,24 @@ class Diagnostic:
             "severity": self.severity,
             "message": self.message,
             "note": self.note,
+            "related": [{"file": span.file, "line": span.line, "col": span.col, "note": what}
+                        for span, what in self.related],
         }
+
+
+def _excerpt(source: str | None, span: Span) -> str:
+    """The source line of `span` and a caret under it, or nothing without the source."""
+    line = _source_line(source, span.line)
+    if line is None:
+        return ""
+    width = 1
+    if span.end_line == span.line and span.end_col > span.col:
+        width = span.end_col - span.col
+    col = min(span.col, len(line) + 1)
+    line, col, width = _window(line, col, width)
+    gutter = f"{span.line:>4} | "
+    caret = " " * (len(gutter) + col - 1) + "^" + "~" * (width - 1)
+    return f"\n{gutter}{line}\n{caret}"
 
 
 class SpecError(Exception):

@@ -101,6 +101,7 @@ class Field:
     doc: str | None
     span: Span
     present: Expr | None = None  # `if CONDITION`: the field is on the wire only then
+    default: Expr | None = None  # `default EXPR`: what a new frame has unless told
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class BitMember:
     doc: str | None
     span: Span
     enum_span: Span | None = None  # the enum's name after `as`
+    default: Expr | None = None  # `default EXPR`
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ class Roles:
 @dataclass(frozen=True)
 class Frame:
     name: str
-    when: Expr
+    when: Expr | None  # None: `otherwise`, every input no earlier frame claims
     items: tuple[Field | Bits, ...]
     roles: tuple[Roles, ...]
     doc: str | None

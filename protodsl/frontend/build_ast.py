@@ -136,10 +136,10 @@ class BuildAst(Transformer[Token, ast.Protocol]):
         return ast.EnumMember(str(name), self._int(value), self._doc(meta),
                               self._tok_span(name), self._tok_span(value))
 
-    def frame(self, meta: Meta, name: Token, when: ast.Expr, *items: Any) -> ast.Frame:
+    def frame(self, meta: Meta, name: Token, when: ast.Expr | Token, *items: Any) -> ast.Frame:
         return ast.Frame(
             name=str(name),
-            when=when,
+            when=None if isinstance(when, Token) else when,
             items=tuple(i for i in items if not isinstance(i, ast.Roles)),
             roles=tuple(i for i in items if isinstance(i, ast.Roles)),
             doc=self._doc(meta),
@@ -148,15 +148,21 @@ class BuildAst(Transformer[Token, ast.Protocol]):
 
     def field(
         self, meta: Meta, name: Token, type_ref: ast.TypeRef, value: ast.Expr | None,
-        present: ast.Expr | None,
+        default: ast.Expr | None, present: ast.Expr | None,
     ) -> ast.Field:
         return ast.Field(str(name), type_ref, value, self._doc(meta), self._tok_span(name),
-                         present)
+                         present, default)
 
     def condition(self, meta: Meta, expr: ast.Expr) -> ast.Expr:
         return expr
 
+    def when(self, meta: Meta, expr: ast.Expr) -> ast.Expr:
+        return expr
+
     def field_value(self, meta: Meta, value: ast.Expr) -> ast.Expr:
+        return value
+
+    def field_default(self, meta: Meta, value: ast.Expr) -> ast.Expr:
         return value
 
     def type_ref(
@@ -186,11 +192,12 @@ class BuildAst(Transformer[Token, ast.Protocol]):
         return ast.Record(str(name), items, self._doc(meta), self._tok_span(name))
 
     def bit_member(
-        self, meta: Meta, name: Token, width: Token, enum: Token | None, value: ast.Expr | None
+        self, meta: Meta, name: Token, width: Token, enum: Token | None, value: ast.Expr | None,
+        default: ast.Expr | None,
     ) -> ast.BitMember:
         return ast.BitMember(
             str(name), self._int(width), str(enum) if enum else None, value, self._doc(meta),
-            self._tok_span(name), self._tok_span(enum) if enum else None,
+            self._tok_span(name), self._tok_span(enum) if enum else None, default,
         )
 
     def bit_enum(self, meta: Meta, name: Token) -> Token:

@@ -73,7 +73,7 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
             records[record.name] = record
     frames: list[Frame] = []
     seen: set[str] = set()
-    for decl in tree.frames:
+    for index, decl in enumerate(tree.frames):
         if decl.name in seen:
             problems.error(decl.span, f"duplicate frame '{decl.name}'")
             continue
@@ -83,7 +83,13 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
         scope.records = records
         elements = lay_out(decl, scope, byte_order, problems)
         laid_out = len(problems.items) == reported  # else lengths would report echoes
-        when = ExprResolver(scope, problems).resolve(decl.when, BOOL)
+        if decl.when is None:
+            when = _otherwise(frames, decl.span)
+            if index != len(tree.frames) - 1:
+                problems.error(decl.span, f"frame '{decl.name}' is `otherwise`, every input no "
+                               f"earlier frame claims: it must be the last frame")
+        else:
+            when = ExprResolver(scope, problems).resolve(decl.when, BOOL)
         roles = resolve_roles(decl, elements, scope, problems)
         header = header_size(elements)
         size: ir.Expr = ir.Const(header, decl.span)
@@ -110,6 +116,16 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
         tree.name, tree.mosn_name, byte_order, max_frame, enums, tuple(frames), discriminator,
         builders, tree.doc, tree.span, tuple(records.values()),
     )
+
+
+def _otherwise(earlier: list[Frame], span: Span) -> ir.Expr:
+    """`otherwise`: no earlier frame's condition holds."""
+    if not earlier:
+        return ir.Const(1, span)
+    claimed = earlier[0].when
+    for frame in earlier[1:]:
+        claimed = ir.Binary("or", claimed, frame.when, span)
+    return ir.Unary("not", claimed, span)
 
 
 def _settings(tree: ast.Protocol, problems: Problems) -> tuple[ByteOrder, int]:

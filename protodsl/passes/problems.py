@@ -11,8 +11,9 @@ from protodsl.diagnostics import Diagnostic, Span
 class Problems:
     items: list[Diagnostic] = field(default_factory=list)
 
-    def error(self, span: Span, message: str, note: str | None = None) -> None:
-        self.items.append(Diagnostic(span, message, "error", note))
+    def error(self, span: Span, message: str, note: str | None = None,
+              related: tuple[tuple[Span, str], ...] = ()) -> None:
+        self.items.append(Diagnostic(span, message, "error", note, related))
 
     def __bool__(self) -> bool:
         return bool(self.items)
