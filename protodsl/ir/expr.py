@@ -170,6 +170,34 @@ def evaluate(expr: Expr, env: dict[str, int] | None = None) -> int:
     raise TypeError(f"cannot evaluate {expr!r}")
 
 
+def compiled(expr: Expr) -> Callable[[dict[str, int]], int]:
+    """`expr` as a function of the environment, as `evaluate` computes it, built
+    once to be called many times (claims.py tries every discriminator value)."""
+    match expr:
+        case Const(value=v) | EnumValue(value=v):
+            return lambda env: v
+        case FieldValue(field=name) | LenOf(field=name) | Param(name=name):
+            return lambda env: env[name]
+        case ParamField(param=p, field=f):
+            key = f"{p}.{f}"
+            return lambda env: env[key]
+        case Unary(op="-", operand=o):
+            inner = compiled(o)
+            return lambda env: -inner(env)
+        case Unary(op="not", operand=o):
+            inner = compiled(o)
+            return lambda env: int(not inner(env))
+        case Binary(op=op, left=left, right=right):
+            a, b, apply = compiled(left), compiled(right), _BINARY[op]
+            return lambda env: apply(a(env), b(env))
+        case InSet(operand=o, values=values):
+            inner, members = compiled(o), frozenset(values)
+            return lambda env: int(inner(env) in members)
+        case Match():
+            return lambda env: evaluate(expr, env)
+    raise TypeError(f"cannot evaluate {expr!r}")
+
+
 def _div(a: int, b: int) -> int:
     q = abs(a) // abs(b)
     return q if (a >= 0) == (b >= 0) else -q

@@ -320,6 +320,7 @@ class Protocol:
     doc: str | None
     span: Span
     records: tuple[Record, ...] = ()
+    unclaimed: tuple[str, ...] = ()  # discriminator values no frame claims (malformed)
 
     def record(self, name: str) -> Record | None:
         return next((r for r in self.records if r.name == name), None)

@@ -10,6 +10,7 @@ from protodsl.frontend.parser import parse
 from protodsl.ir import expr as ir
 from protodsl.ir.model import ByteOrder, Frame, Protocol
 from protodsl.passes.builders import resolve_builders
+from protodsl.passes.claims import check_claims
 from protodsl.passes.exprs import BOOL, ExprResolver
 from protodsl.passes.layout import frame_scope, lay_out, lay_out_record
 from protodsl.passes.lengths import check_lengths, check_rest, frame_size, header_size
@@ -83,6 +84,7 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
         scope.records = records
         elements = lay_out(decl, scope, byte_order, problems)
         laid_out = len(problems.items) == reported  # else lengths would report echoes
+        when: ir.Expr | None
         if decl.when is None:
             when = _otherwise(frames, decl.span)
             if index != len(tree.frames) - 1:
@@ -111,10 +113,14 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
     if problems:  # later checks would only repeat what resolution already reported
         return None
     discriminator = check_variants(tuple(frames), problems)
+    if problems:
+        return None
+    otherwise = frozenset(d.name for d in tree.frames if d.when is None)
+    unclaimed = check_claims(tuple(frames), otherwise, enum_map, problems)
     builders = resolve_builders(tree.builders, tuple(frames), enum_map, problems)
     return Protocol(
         tree.name, tree.mosn_name, byte_order, max_frame, enums, tuple(frames), discriminator,
-        builders, tree.doc, tree.span, tuple(records.values()),
+        builders, tree.doc, tree.span, tuple(records.values()), unclaimed,
     )
 
 
