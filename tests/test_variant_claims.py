@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from protodsl.cli import main
-from protodsl.codecs import load_python
+from protodsl.codecs import build_wasm, load_python
 from protodsl.diagnostics import SpecError
+from protodsl.host import MosnHost, streams
 from protodsl.passes.pipeline import compile_source
 
 KIND = """
@@ -83,3 +84,58 @@ def test_check_verbose_lists_what_no_frame_claims(capsys: pytest.CaptureFixture[
     assert main(["check", "--verbose", "specs/memcached.proto-dsl"]) == 0
     out = capsys.readouterr().out
     assert "no frame claims (decodes as malformed): magic = 0..127; magic = 130..255" in out
+
+
+def test_an_encoder_never_writes_a_frame_its_own_condition_refuses(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A request frame set to type=response used to encode, and decode as a
+    response followed by garbage."""
+    bolt = load_python(compile_source(Path("specs/bolt.proto-dsl").read_text(), "bolt"))
+    frame = bolt.Request(type_=bolt.CmdType.response, cmd_code=bolt.CmdCode.rpc_request,
+                         version=1, request_id=3, codec=1, timeout=0, class_=b"", headers=[],
+                         content=b"")
+    for encode in (bolt.encode, bolt.reference_encode):
+        with pytest.raises(bolt.EncodeError) as caught:
+            encode(frame)
+        assert caught.value.field == "type"
+        assert "frame 'request' needs `type in {1, 2}`, but it has type = " in str(caught.value)
+    assert main(["encode", "specs/bolt.proto-dsl",
+                 '{"frame":"request","fields":{"type":"response","request_id":3}}']) == 1
+    assert "frame 'request' needs `type in {1, 2}`" in capsys.readouterr().err
+
+
+STATUS_CHOOSES = """protocol answers "x-answers" {
+  frame call when kind == 1 {
+    kind:   u8
+    status: u8
+    id:     u32
+    roles { kind = request  id = id }
+  }
+  frame ok when kind == 0 and status == 0 {
+    kind:   u8
+    status: u8
+    id:     u32
+    roles { kind = response  id = id  status = status }
+  }
+  frame failed when kind == 0 and status != 0 {
+    kind:   u8
+    status: u8
+    id:     u32
+    roles { kind = response  id = id  status = status }
+  }
+}
+"""
+
+
+def test_the_plugin_refuses_an_edit_that_makes_a_frame_another(tmp_path: Path) -> None:
+    """MOSN passes a status on encode; here the status chooses the variant, so a
+    status of 5 on an `ok` frame is a command the plugin cannot encode as itself."""
+    wasm = build_wasm(compile_source(STATUS_CHOOSES, "answers"), tmp_path)
+    host = MosnHost.from_file(wasm)
+    ok = bytes([0, 0, 0, 0, 0, 9])
+    [frame] = streams.Connection(host).feed(ok)
+    assert streams.send(host, frame, 9, timeout_or_status=0).frame is not None
+    [frame] = streams.Connection(host).feed(ok)
+    assert streams.send(host, frame, 9, timeout_or_status=5).status == 10
+    assert "ok.kind: does not hold the frame condition `kind == 0 and status == 0`" in \
+        host.logs[-1].message

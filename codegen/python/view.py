@@ -80,6 +80,9 @@ class FrameView:
     to_container: list[str]
     when: str  # over _disc
     when_fast: str = ""  # over the _d_* locals that decode() reads
+    claim: str = ""  # the frame's own `when` over its attributes (_f)
+    claim_text: str = ""  # that condition as the spec writes it
+    claim_fields: list[tuple[str, str]] = field(default_factory=list)  # spec name, attribute
     wire_fields: list[tuple[str, str]] = field(default_factory=list)  # spec name, attribute
     attrs: dict[str, str] = field(default_factory=dict)  # every spec name -> attribute
     roles: dict[str, str] = field(default_factory=dict)
@@ -380,6 +383,9 @@ def _frame(
         head_size=frame.header_size, checks=f"_checks_{frame.name}", check_rows=[],
         decode=[], encode=[], construct_fields=[], from_container=[], to_container=[],
         when=translate(frame.when, lambda n: f"_disc[{n!r}]", _no_length),
+        claim=translate(frame.when, lambda n: f"_f.{names.attr[n]}", _no_length),
+        claim_text=ir.spelled(frame.when),
+        claim_fields=[(n, names.attr[n]) for n in sorted(ir.fields_read(frame.when))],
     )
     _decode_lines(protocol, frame, names, view, by_enum)
     _encode_lines(protocol, frame, names, view, by_enum)

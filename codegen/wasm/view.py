@@ -854,6 +854,14 @@ def _frame(protocol: Protocol, frame: Frame, index: int) -> FrameView:
         if not (v.value is not None and v.constant) and not isinstance(v.value, ir.Checksum):
             fin_checks.extend(_fit_check(protocol, frame, v, names))
     fin_checks.extend(_size_checks(frame, names))
+    read = sorted(ir.fields_read(frame.when))
+    if read:  # MOSN's edits (an id, a status ...) must leave the frame the one it claims to be
+        fin_checks.append(Check(
+            f"!{condition(to_c(frame.when, names))}",
+            f'pd_fail_field("encode", {_where(frame, read[0])}, '
+            f'{c_string(f"does not hold the frame condition `{ir.spelled(frame.when)}`:")}, '
+            f"{names.field(read[0])})",
+        ))
     uses_bits = any(isinstance(e, BitsField) for e in frame.elements)
     return FrameView(
         name=frame.name,

@@ -170,6 +170,46 @@ def evaluate(expr: Expr, env: dict[str, int] | None = None) -> int:
     raise TypeError(f"cannot evaluate {expr!r}")
 
 
+_SPELLING_PRECEDENCE = {"or": 1, "and": 2, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4,
+                        ">=": 4, "|": 5, "&": 6, "<<": 7, ">>": 7, "+": 8, "-": 8, "*": 9,
+                        "/": 9, "%": 9}
+
+
+def spelled(expr: Expr) -> str:
+    """`expr` as a spec writes it (enum members by name), for messages."""
+
+    def go(node: Expr, outer: int) -> str:
+        text, prec = emit(node)
+        return f"({text})" if prec < outer else text
+
+    def emit(node: Expr) -> tuple[str, int]:
+        match node:
+            case Const(value=v):
+                return str(v), 11
+            case EnumValue(member=member):
+                return member, 11
+            case FieldValue(field=name) | Param(name=name):
+                return name, 11
+            case LenOf(field=name):
+                return f"len({name})", 11
+            case ParamField(param=p, field=f):
+                return f"{p}.{f}", 11
+            case Unary(op="not", operand=o):
+                return f"not {go(o, 3)}", 3
+            case Unary(op="-", operand=o):
+                return f"-{go(o, 10)}", 10
+            case Binary(op=op, left=a, right=b):
+                prec = _SPELLING_PRECEDENCE[op]
+                return f"{go(a, prec)} {op} {go(b, prec + 1)}", prec
+            case InSet(operand=o, values=values):
+                return f"{go(o, 5)} in {{{', '.join(map(str, values))}}}", 4
+            case Match(subject=s):
+                return f"match {go(s, 0)} {{...}}", 0
+        return type(node).__name__, 11
+
+    return go(expr, 0)
+
+
 def compiled(expr: Expr) -> Callable[[dict[str, int]], int]:
     """`expr` as a function of the environment, as `evaluate` computes it, built
     once to be called many times (claims.py tries every discriminator value)."""
