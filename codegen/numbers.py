@@ -41,16 +41,11 @@ DECIMAL = NumberFormat()
 
 
 def literal_format(expr: ir.Expr | None) -> NumberFormat:
-    """How the spec wrote the literal `expr` is (decimal for anything else): from
-    the literal's spelling when the IR keeps it (`Const.spelling`, e.g.
-    "0xCAFEBABE"), or its radix alone (`Const.radix`)."""
-    if not isinstance(expr, ir.Const):
+    """How the spec wrote the literal `expr` is (`Const.spelling`, e.g.
+    "0xCAFEBABE"); decimal for anything else."""
+    if not isinstance(expr, ir.Const) or expr.spelling is None:
         return DECIMAL
-    spelling = getattr(expr, "spelling", None) or getattr(expr, "text", None)
-    if isinstance(spelling, str):
-        return spelled_format(spelling)
-    radix = getattr(expr, "radix", 10)
-    return NumberFormat(radix) if radix in (2, 16) else DECIMAL
+    return spelled_format(expr.spelling)
 
 
 def spelled_format(spelling: str) -> NumberFormat:

@@ -1,23 +1,72 @@
-"""The `protodsl` command: check, gen, decode, encode, test. The only writer of files."""
+"""The `protodsl` command: check, gen, decode, encode, test. The only writer of files.
+
+Each command's arguments may come in any order (argparse's intermixed parsing),
+so the forms the README shows all work as written."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from protodsl import __version__
 from protodsl.diagnostics import SpecError
 from protodsl.ir import Protocol
 from protodsl.passes.pipeline import compile_file
 
+DESCRIPTION = """\
+Describe a binary RPC protocol's frames once, in a .proto-dsl spec, and get a
+Python codec and a WebAssembly codec plugin for the MOSN service mesh from it;
+decode and encode frames with them, and test that the two agree."""
+
+EPILOG = """\
+examples:
+  protodsl check specs/bolt.proto-dsl
+  protodsl gen specs/bolt.proto-dsl --target python -o build
+  protodsl gen specs/bolt.proto-dsl --target wasm -o build/bolt
+  protodsl decode specs/bolt.proto-dsl --hex 01010000010000000b01ffffffff0000000000000000
+  protodsl decode specs/bolt.proto-dsl frames.bin > frames.jsonl
+  protodsl encode specs/bolt.proto-dsl --raw - < frames.jsonl > again.bin
+  protodsl test specs/bolt.proto-dsl --examples 200 --seed 1
+
+Run `protodsl COMMAND --help` for a command's arguments."""
+
+DECODE_EPILOG = """\
+Prints one JSON object per line: each whole frame (its variant, MOSN roles,
+`consumed` and every field; a role the frame does not declare, or a field whose
+`if` condition does not hold, is null), then {"need_more": true, "have": N,
+"hex": ...} for bytes after the last whole frame. A malformed frame stops the
+stream: the error, with its offset in the input, goes to stderr and the exit
+status is 1.
+
+examples:
+  protodsl decode specs/bolt.proto-dsl --hex 01010000010000000b01ffffffff0000000000000000
+  protodsl decode specs/bolt.proto-dsl --engine wasm frames.bin
+  cat frames.bin | protodsl decode specs/bolt.proto-dsl -"""
+
+ENCODE_EPILOG = """\
+Reads what `decode` prints: JSON objects, one per line (any whitespace between
+them will do). `fields` is the frame: edit it and encode writes the edit. The
+other keys (kind, id, timeout, headers, payload_hex, consumed ...) are decode's
+output: they may stay, but one that contradicts `fields` is an error, as is an
+unknown key or a constant field given another value. Enum values by name or
+number, bytes as text or {"hex": ...}. A need_more object is written back as
+its bytes, so decode | encode gives back the input byte for byte.
+
+examples:
+  protodsl encode bolt.proto-dsl '{"frame": "request",
+      "fields": {"type": "request", "cmd_code": "rpc_request", "request_id": 7}}'
+  protodsl decode bolt.proto-dsl in.bin | protodsl encode bolt.proto-dsl --raw - | cmp - in.bin
+  protodsl decode bolt.proto-dsl in.bin | protodsl encode bolt.proto-dsl - | xxd -r -p"""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         code: int = args.run(args)
         return code
@@ -35,43 +84,96 @@ class CliError(Exception):
     """A usage or input problem, reported in one line."""
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="protodsl", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The top-level options, then the command's arguments in any order: a
+    command's parser reads them intermixed, options and positionals alike."""
+    parser, commands = _parser()
+    argv = list(argv)
+    index = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    if index is None or argv[index] not in commands:
+        return parser.parse_args(argv)  # --help, --version, or a usage error
+    if index:
+        parser.parse_args(argv[:index + 1])  # options before the command: -h, --version
+    args = commands[argv[index]].parse_intermixed_args(argv[index + 1:])
+    args.command = argv[index]
+    return args
 
-    check = sub.add_parser("check", help="report a spec's errors (exit 1 if any)")
-    check.add_argument("spec")
-    check.add_argument("--json", action="store_true", help="diagnostics as JSON")
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30)
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    p = argparse.ArgumentParser(prog="protodsl", description=DESCRIPTION, epilog=EPILOG,
+                                formatter_class=_Formatter)
+    p.add_argument("--version", action="version", version=f"protodsl {__version__}",
+                   help="print protodsl's version and exit")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                           title="commands")
+    spec_help = "the protocol spec, a .proto-dsl file"
+
+    def command(name: str, help: str, epilog: str | None = None) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
+                                epilog=epilog, formatter_class=_Formatter)
+        parser.add_argument("spec", metavar="SPEC", help=spec_help)
+        return parser
+
+    check = command("check", "report a spec's errors (exit status 1 if it has any)",
+                    "examples:\n  protodsl check specs/bolt.proto-dsl\n"
+                    "  protodsl check --verbose specs/memcached.proto-dsl\n"
+                    "  protodsl check --json specs/bolt.proto-dsl")
+    check.add_argument("--json", action="store_true",
+                       help="print the diagnostics as JSON instead of file:line:col text")
+    check.add_argument("-v", "--verbose", action="store_true",
+                       help="also list the discriminator values no frame claims (they "
+                            "decode as malformed)")
     check.set_defaults(run=_check)
 
-    gen = sub.add_parser("gen", help="generate a codec")
-    gen.add_argument("spec")
-    gen.add_argument("--target", required=True, choices=("python", "wasm"))
-    gen.add_argument("-o", "--out", default=".", help="output directory (default: .)")
-    gen.add_argument("--no-build", action="store_true", help="wasm: write sources only")
+    gen = command("gen", "generate a codec from a spec and print each path written",
+                  "examples:\n  protodsl gen specs/bolt.proto-dsl --target python -o build\n"
+                  "  protodsl gen specs/bolt.proto-dsl --target wasm -o build/bolt")
+    gen.add_argument("--target", required=True, choices=("python", "wasm"),
+                     help="python: one module needing only `construct`; wasm: the MOSN "
+                          "plugin's C source, runtime header, Makefile, MOSN config and "
+                          "the built .wasm")
+    gen.add_argument("-o", "--out", default=".", metavar="DIR",
+                     help="the directory to write into, made if missing (default: .)")
+    gen.add_argument("--no-build", action="store_true",
+                     help="wasm: write the sources only, do not build the .wasm")
     gen.set_defaults(run=_gen)
 
-    decode = sub.add_parser("decode", help="decode frames to JSON lines")
-    decode.add_argument("spec")
-    decode.add_argument("--engine", choices=("python", "wasm"), default="python")
-    decode.add_argument("--hex", help="the bytes, as hex")
-    decode.add_argument("input", nargs="?", help="a file of raw bytes, or - for stdin")
+    decode = command("decode", "decode frames to JSON lines", DECODE_EPILOG)
+    decode.add_argument("--engine", choices=("python", "wasm"), default="python",
+                        help="the generated Python codec (default), or the Wasm plugin "
+                             "run the way MOSN runs it (roles only: no `fields`)")
+    decode.add_argument("--hex", metavar="HEX", help="the bytes to decode, as hex")
+    decode.add_argument("input", nargs="?", metavar="FILE",
+                        help="a file of raw bytes to decode, or - for stdin")
     decode.set_defaults(run=_decode)
 
-    encode = sub.add_parser("encode", help="encode a JSON frame; prints hex")
-    encode.add_argument("spec")
-    encode.add_argument("json", help="a JSON object as printed by decode, or - for stdin")
+    encode = command("encode", "encode frames given as decode's JSON", ENCODE_EPILOG)
+    encode.add_argument("json", metavar="JSON",
+                        help="JSON objects as decode prints them, or - to read them from "
+                             "stdin")
+    encode.add_argument("--raw", action="store_true",
+                        help="write the bytes themselves, not a line of hex per object")
     encode.set_defaults(run=_encode)
 
-    test = sub.add_parser("test", help="property tests: Python codec vs Wasm plugin")
-    test.add_argument("spec")
-    test.add_argument("--examples", type=int, default=None, help="examples per property")
-    test.add_argument("--seed", type=int, default=None)
-    test.add_argument("--wasm", help="test this plugin instead of generating one")
-    test.add_argument("--jobs", "-j", type=int, default=None,
+    test = command("test", "property-test the Python codec against the Wasm plugin",
+                   "examples:\n  protodsl test specs/bolt.proto-dsl\n"
+                   "  protodsl test specs/bolt.proto-dsl --examples 1000 --seed 7 -j 4\n"
+                   "  protodsl test specs/bolt.proto-dsl --wasm build/other/bolt.wasm")
+    test.add_argument("--examples", type=int, default=None, metavar="N",
+                      help="examples per property (default: 200)")
+    test.add_argument("--seed", type=int, default=None, metavar="S",
+                      help="the seed, to replay a run (default: a fresh one, printed)")
+    test.add_argument("--wasm", metavar="PLUGIN.wasm",
+                      help="test this plugin (built elsewhere) instead of generating one")
+    test.add_argument("--jobs", "-j", type=int, default=None, metavar="JOBS",
                       help="processes to run properties in (default: the CPUs available)")
     test.set_defaults(run=_test)
-    return p
+    return p, dict(sub.choices)
 
 
 def _load(path: str) -> Protocol:
@@ -84,10 +186,15 @@ def _check(args: argparse.Namespace) -> int:
     protocol = _load(args.spec)
     frames = ", ".join(f.name for f in protocol.frames)
     print(f"{args.spec}: ok: protocol {protocol.name} ({frames})")
+    if args.verbose:
+        unclaimed = getattr(protocol, "unclaimed", ())
+        print(f"{args.spec}: no frame claims (decodes as malformed): {'; '.join(unclaimed)}"
+              if unclaimed else f"{args.spec}: no discriminator value is left unclaimed")
     return 0
 
 
 def _gen(args: argparse.Namespace) -> int:
+    """Writes the files, then prints each path as `-o DIR` joined with its name."""
     from protodsl.codegen.registry import backend
 
     protocol = _load(args.spec)
@@ -110,9 +217,10 @@ def _gen(args: argparse.Namespace) -> int:
         from protodsl.codegen.wasm import backend as wasm
 
         try:
-            print(wasm.build(out, protocol))
+            built = Path(wasm.build(out, protocol))
         except RuntimeError as exc:
             raise CliError(str(exc)) from None
+        print(out / built.name)
     return 0
 
 
@@ -144,9 +252,23 @@ def _decode(args: argparse.Namespace) -> int:
     return 0
 
 
+_AT_OFFSET = re.compile(r" at offset (\d+)")
+
+
+def malformed(message: str, start: int) -> str:
+    """A codec's decode error (the Python exception's text, the plugin's log line:
+    the same words) for a frame starting at `start` in the input: its one offset
+    becomes the offset in the input stream."""
+    at = _AT_OFFSET.search(message)
+    if at is None:
+        return f"malformed frame at stream offset {start}: {message}"
+    return (f"malformed frame: {message[:at.start()]} at stream offset "
+            f"{start + int(at.group(1))}{message[at.end():]}")
+
+
 def _decode_python(protocol: Protocol, data: bytes) -> Iterator[dict[str, Any]]:
     from protodsl.codecs import load_python
-    from protodsl.jsonview import frame_json
+    from protodsl.jsonview import frame_json, need_more_json
 
     codec = load_python(protocol)
     offset = 0
@@ -154,12 +276,10 @@ def _decode_python(protocol: Protocol, data: bytes) -> Iterator[dict[str, Any]]:
         try:
             result = codec.decode(data[offset:])
         except codec.ProtocolError as exc:
-            where = exc.offset + offset if exc.offset is not None else offset
-            raise CliError(f"malformed frame at stream offset {offset}: field {exc.field!r} "
-                           f"at stream offset {where}: {exc}") from None
+            raise CliError(malformed(str(exc), offset)) from None
         if isinstance(result, codec.NeedMore):
             if result.have:
-                yield {"need_more": True, "have": result.have}
+                yield need_more_json(data[offset:])
             return
         yield frame_json(codec, protocol, result.frame, result.consumed)
         offset += result.consumed
@@ -168,40 +288,81 @@ def _decode_python(protocol: Protocol, data: bytes) -> Iterator[dict[str, Any]]:
 def _decode_wasm(protocol: Protocol, data: bytes) -> Iterator[dict[str, Any]]:
     from protodsl.codecs import build_wasm
     from protodsl.host import MosnHost
-    from protodsl.jsonview import command_json
+    from protodsl.jsonview import command_json, need_more_json
 
     host = MosnHost.from_file(build_wasm(protocol))
     ctx = host.new_context()
+    prefix = f"{protocol.name}: "
     offset = 0
     while True:
+        host.clear_logs()
         result = host.decode(ctx, data[offset:])
         if result.status == 99:
             if len(data) > offset:
-                yield {"need_more": True, "have": len(data) - offset}
+                yield need_more_json(data[offset:])
             return
-        if result.status != 0 or result.command is None:
-            detail = "; ".join(r.message for r in host.logs) or f"status {result.status}"
-            raise CliError(f"malformed frame at stream offset {offset}: {detail}")
-        yield command_json(protocol, result.command)
+        if result.status != 0 or result.command is None or result.command.drain_len <= 0:
+            lines = [r.message.removeprefix(prefix) for r in host.logs]
+            raise CliError(malformed("; ".join(lines) or f"status {result.status}", offset))
+        yield command_json(protocol, result.command, data[offset:])
         offset += result.command.drain_len
+
+
+def _json_objects(text: str) -> Iterator[tuple[int, Any]]:
+    """(line, object) for each JSON value in `text`: JSON lines, or any
+    whitespace between values (a pretty-printed object spans lines)."""
+    decoder = json.JSONDecoder()
+    pos = 0
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n":
+            pos += 1
+        if pos == len(text):
+            return
+        try:
+            obj, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise CliError(f"line {exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})"
+                           ) from None
+        yield text.count("\n", 0, pos) + 1, obj
+        pos = end
+
+
+def _read_text(arg: str) -> str:
+    if arg != "-":
+        return arg
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        return sys.stdin.read()
+    try:
+        return bytes(stream.read()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CliError(f"stdin is not UTF-8 (byte {exc.start})") from None
 
 
 def _encode(args: argparse.Namespace) -> int:
     from protodsl.codecs import load_python
-    from protodsl.jsonview import JsonFrameError, frame_from_json
+    from protodsl.jsonview import JsonFrameError, wire_from_json
 
     protocol = _load(args.spec)
-    text = sys.stdin.read() if args.json == "-" else args.json
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CliError(f"invalid JSON: {exc}") from None
     codec: ModuleType = load_python(protocol)
-    try:
-        frame = frame_from_json(codec, protocol, obj)
-        print(codec.encode(frame).hex())
-    except (JsonFrameError, codec.ProtocolError) as exc:
-        raise CliError(str(exc)) from None
+    objects = list(_json_objects(_read_text(args.json)))
+    chunks: list[bytes] = []
+    for i, (line, obj) in enumerate(objects):
+        where = f"line {line}" if len(objects) > 1 or line > 1 else "the JSON"
+        if isinstance(obj, dict) and "need_more" in obj and i < len(objects) - 1:
+            raise CliError(f"{where}: a need_more object can only come last (its bytes are "
+                           f"not a whole frame)")
+        try:
+            chunks.append(wire_from_json(codec, protocol, obj))
+        except (JsonFrameError, codec.ProtocolError) as exc:
+            raise CliError(f"{where}: {exc}") from None
+    if args.raw:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(b"".join(chunks))
+        sys.stdout.buffer.flush()
+    else:
+        for chunk in chunks:
+            print(chunk.hex())
     return 0
 
 

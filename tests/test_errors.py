@@ -13,8 +13,8 @@ import pytest
 
 from protodsl.cli import main
 from protodsl.diagnostics import SpecError
-from protodsl.frontend.parser import _expected, _parser
-from protodsl.passes.pipeline import compile_file
+from protodsl.frontend.parser import _expected, _parser, keywords
+from protodsl.passes.pipeline import compile_file, compile_source
 
 ERRORS = Path(__file__).resolve().parent / "errors"
 CASES = sorted(ERRORS.glob("*.proto-dsl"))
@@ -130,3 +130,110 @@ def test_expected_words_in_a_syntax_error() -> None:
     message = expected(path)[0].message
     assert "a name" in message and "'('" in message
     assert not re.search(r"LPAR|NAME|__ANON", message)
+
+
+# ---- keywords, a missing '}', one error per mistake ---------------------------------
+
+README = ERRORS.parent.parent / "README.md"
+
+
+def test_readme_lists_exactly_the_keywords() -> None:
+    """The language reference's sentence on keywords names every keyword of the
+    grammar, and nothing else."""
+    text = " ".join(README.read_text("utf-8").split())
+    start = text.index("The keywords (")
+    listed = re.findall(r"`([a-z_]+)`", text[start: text.index(")", start)])
+    assert listed == sorted(listed)
+    assert tuple(listed) == keywords()
+    assert {"when", "in", "match", "default", "otherwise", "if", "record", "open"} <= set(listed)
+    assert not {"rest", "list", "len", "bytes", "u8", "request"} & set(listed)
+
+
+FIELDS = ('protocol p "p" {{\n  frame f when k == 1 {{\n    k: u8\n    {name}: u8\n'
+          '  }}\n}}\n')
+
+
+@pytest.mark.parametrize("word", keywords())
+def test_every_keyword_is_reserved_as_a_field_name(word: str) -> None:
+    with pytest.raises(SpecError) as info:
+        compile_source(FIELDS.format(name=word), "k.proto-dsl")
+    (d,) = info.value.diagnostics
+    assert (d.span.line, d.span.col) == (4, 5)
+    assert d.message == f"'{word}' is a keyword of the language and cannot name a field"
+
+
+@pytest.mark.parametrize("word", keywords())
+def test_every_keyword_is_reserved_in_an_expression(word: str) -> None:
+    text = 'protocol p "p" {{\n  frame f when k == 1 {{\n    k: u8\n    n: u8 = 1 + {w}\n  }}\n}}\n'
+    with pytest.raises(SpecError) as info:
+        compile_source(text.format(w=word), "k.proto-dsl")
+    (d,) = info.value.diagnostics
+    if word == "match":  # it starts an operand: the parser reads on
+        assert "keyword" not in d.message
+    else:
+        assert d.message == f"'{word}' is a keyword of the language and cannot be used as a name"
+
+
+def test_rest_and_other_predefined_words_name_fields() -> None:
+    """`rest`, type names, `len`: names, not keywords; a field called `rest` is that
+    field wherever the frame names it."""
+    protocol = compile_source(
+        'protocol p "p" {\n  frame f when u8 == 1 {\n    u8: u8\n    len: u16 = len(rest)\n'
+        '    rest: bytes[len]\n    list: u8\n    varint: u8\n  }\n}\n', "rest.proto-dsl")
+    (frame,) = protocol.frames
+    assert [e.name for e in frame.elements] == ["u8", "len", "rest", "list", "varint"]
+
+
+def test_a_missing_brace_shows_where_the_parser_noticed(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    path = ERRORS / "missing_brace_roles.proto-dsl"
+    with pytest.raises(SpecError) as info:
+        compile_file(path)
+    (d,) = info.value.diagnostics
+    ((span, note),) = d.related
+    assert (span.line, span.col, note) == (17, 3, "noticed here, at 'frame'")
+    assert main(["check", str(path)]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[3] == f"{path}:17:3: note: noticed here, at 'frame'"
+    assert lines[4] == "  17 |   frame response when kind == response {"
+    assert lines[5] == " " * 9 + "^~~~~"
+
+
+def test_missing_brace_at_the_end_of_the_file() -> None:
+    with pytest.raises(SpecError) as info:
+        compile_source('protocol p "p" {\n  frame f when k == 1 {\n    k: u8\n', "eof.proto-dsl")
+    (d,) = info.value.diagnostics
+    assert (d.span.line, d.span.col) == (2, 23)
+    assert d.message == "missing '}': the '{' of frame 'f' is never closed"
+    assert d.related[0][1] == "the file ends here"
+
+
+def test_an_unknown_name_used_twice_is_one_error_with_both_places() -> None:
+    path = ERRORS / "unknown_name_used_twice.proto-dsl"
+    with pytest.raises(SpecError) as info:
+        compile_file(path)
+    (d,) = info.value.diagnostics
+    assert [(s.line, s.col, what) for s, what in d.related] == [(16, 16, "also used here")]
+
+
+@pytest.mark.parametrize(("name", "first"), [
+    ("duplicate_field", (10, 5, "first declared here")),
+    ("duplicate_frame", (8, 9, "first declared here")),
+    ("max_frame_twice", (4, 3, "first set here")),
+])
+def test_a_duplicate_name_points_at_the_first_declaration(
+        name: str, first: tuple[int, int, str]) -> None:
+    with pytest.raises(SpecError) as info:
+        compile_file(ERRORS / f"{name}.proto-dsl")
+    (d,) = info.value.diagnostics
+    assert [(s.line, s.col, what) for s, what in d.related] == [first]
+
+
+def test_a_duplicate_type_name_points_at_the_first_one() -> None:
+    source = ('protocol p "p" {\n  enum pair: u8 {\n    a = 1\n  }\n  record pair {\n'
+              '    x: u8\n  }\n  frame f when k == 1 {\n    k: u8\n  }\n}\n')
+    with pytest.raises(SpecError) as info:
+        compile_source(source, "dup.proto-dsl")
+    (d,) = info.value.diagnostics
+    assert d.message == "duplicate type name 'pair'"
+    assert [(s.line, s.col, what) for s, what in d.related] == [(2, 8, "first declared here")]

@@ -268,7 +268,7 @@ def _big_spec(target: int) -> str:
     )
     spec = BOLT.replace("  enum CmdType", extra + "  enum CmdType", 1).replace(
         "    codec:       u8                  /// serializer: 1 hessian2, 11 protobuf\n",
-        f"    codec:       u8\n    {long_name}: Many\n", 1,
+        f"    codec:       u8\n    {long_name}: Many default m0\n", 1,
     )
     filler = ("  // " + "c" * 75 + "\n") * 40 + ("  /// " + "d" * 74 + "\n") * 40 + "\n" * 20
     head, tail = spec.split("  /// An RPC request", 1)
@@ -500,7 +500,7 @@ def test_python_field_named_like_its_frame_class() -> None:
 def test_python_enums_differing_only_by_case() -> None:
     protocol = compile_source(
         'protocol p "p" {\n  enum Kind: u8 {\n    a = 0\n  }\n  enum KIND: u8 {\n    x = 5\n'
-        '  }\n  frame f when k == a {\n    k: Kind\n    K: KIND\n  }\n}\n'
+        '  }\n  frame f when k == a {\n    k: Kind\n    K: KIND default x\n  }\n}\n'
     )
     codec = _generate(protocol)
     frame = codec.FRAMES[0]()

@@ -221,7 +221,7 @@ def keyword_spec() -> tuple[str, list[str]]:
     # Not fields too: a field named like a member of the enum an expression expects
     # is an ambiguity error (`when int == while`).
     reserved = {frame_a, frame_b, enum, kind, ident, length, body, headers, hlen, "while",
-                "default", "for"}
+                "else", "for"}
     fields = [n for n in names if n not in reserved]
 
     def frame(name: str, member: str, role: str) -> str:
@@ -234,8 +234,8 @@ def keyword_spec() -> tuple[str, list[str]]:
                 f"      payload = {body}\n      headers = {headers}\n    }}\n  }}\n")
 
     text = (f'protocol switch "x-switch */ ??/" {{\n'
-            f"  enum {enum}: u8 {{\n    while = 1\n    default = 2\n  }}\n"
-            + frame(frame_a, "while", "request") + frame(frame_b, "default", "response")
+            f"  enum {enum}: u8 {{\n    while = 1\n    else = 2\n  }}\n"
+            + frame(frame_a, "while", "request") + frame(frame_b, "else", "response")
             + f"  keepalive {frame_a}(for) {{\n    {kind} = while\n    {ident} = for\n  }}\n"
             + "}\n")
     return text, fields

@@ -1,10 +1,12 @@
 """`protodsl test --wasm` must catch a broken plugin: each case sabotages the
 generated C, rebuilds it, and expects the right property to fail with a
-counterexample (and a trap to be a reported failure, not a crash)."""
+counterexample (and a trap to be a reported failure, not a crash). A property
+whose examples never reached a frame, builder or hijack code fails too."""
 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,30 @@ SABOTAGE = {
         "    st = pd_decode(buf, len, &fr, &variant, &size);",
         "wasm vs python: decode",
         "WasmTrapped: decode trapped",
+    ),
+    "keepalive fails for any id but MOSN's probe (0)": (
+        "    build_keepalive(fr, id);\n",
+        "    if (id != 0)\n        return pd_leave(PD_MALFORMED);\n    build_keepalive(fr, id);\n",
+        "wasm vs python: keepalive, reply, hijack",
+        "Mismatch: keepalive frames differ",
+    ),
+    "reply with the wrong id": (
+        "    fr->f_request_id = p_req->f_request_id;\n    fr->f_codec = 1;\n",
+        "    fr->f_request_id = p_req->f_request_id + 1;\n    fr->f_codec = 1;\n",
+        "wasm vs python: keepalive, reply, hijack",
+        "Mismatch: keepalive_reply frames differ",
+    ),
+    "hijack traps": (
+        "        build_hijack(fr, &req, (pd_i64)code);\n",
+        "        __builtin_trap();\n",
+        "wasm vs python: keepalive, reply, hijack",
+        "WasmTrapped: the plugin trapped in proxy_hijack_buffer_bytes",
+    ),
+    "hijack with the wrong status for one code": (
+        "p_code == 504 ? 7 /* Status.TIMEOUT */",
+        "p_code == 504 ? 8 /* Status.CLIENT_SEND_ERROR */",
+        "wasm vs python: keepalive, reply, hijack",
+        "Mismatch: hijack frames differ",
     ),
 }
 
@@ -85,3 +111,21 @@ def test_the_unsabotaged_plugin_passes(tmp_path: Path, bolt_protocol: Protocol) 
                    jobs=2) == 0, parallel.getvalue()
     assert _table(parallel.getvalue()) == _table(out.getvalue())
     assert len(_table(out.getvalue())) == 9
+
+
+def test_what_no_example_reached_fails_by_name(tmp_path: Path, bolt_protocol: Protocol) -> None:
+    """Three examples cannot reach every hijack code: the property fails naming
+    them, and the table shows what each property's examples reached."""
+    files = backend.generate(bolt_protocol)
+    for rel, text in files.items():
+        (tmp_path / rel).write_text(text)
+    plugin = str(backend.build(tmp_path, bolt_protocol))
+    out = io.StringIO()
+    assert run_cli(bolt_protocol, "specs/bolt.proto-dsl", 3, 7, plugin, out) == 1
+    report = out.getvalue()
+    failed = report[report.index("FAILED wasm vs python: keepalive, reply, hijack\n"):]
+    assert failed.split("\n")[1].strip().startswith("Untested: no example reached ")
+    assert "hijack code " in failed.split("\n")[1]
+    table = report.splitlines()
+    row = table.index(next(line for line in table if line.startswith("wasm vs python: decode")))
+    assert re.fullmatch(r"    request \d+, response \d+", table[row + 1])

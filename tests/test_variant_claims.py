@@ -100,7 +100,8 @@ def test_an_encoder_never_writes_a_frame_its_own_condition_refuses(
         assert caught.value.field == "type"
         assert "frame 'request' needs `type in {1, 2}`, but it has type = " in str(caught.value)
     assert main(["encode", "specs/bolt.proto-dsl",
-                 '{"frame":"request","fields":{"type":"response","request_id":3}}']) == 1
+                 '{"frame":"request","fields":{"type":"response","cmd_code":"rpc_request",'
+                 '"request_id":3}}']) == 1
     assert "frame 'request' needs `type in {1, 2}`" in capsys.readouterr().err
 
 

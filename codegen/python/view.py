@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 
+from protodsl.codegen.numbers import literal_format
 from protodsl.codegen.python import naming
 from protodsl.codegen.python.expr import translate
 
@@ -55,7 +56,7 @@ class FieldView:
     attr: str
     spec_name: str
     hint: str
-    default: str
+    default: str | None  # None: the constructor requires it (passes/defaults.py)
     doc: str | None
 
 
@@ -114,6 +115,7 @@ class ModuleView:
     disc_offset: int
     disc_reads: list[str] = field(default_factory=list)
     records: list[RecordView] = field(default_factory=list)
+    disc_message: str = '""'  # UnknownVariant's message: the values the `when`s read
 
 
 @dataclass
@@ -185,8 +187,17 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
     return ModuleView(
         protocol.name, protocol.mosn_name, source, protocol.doc, protocol.max_frame, enums,
         frames, builders, protocol.discriminator_size, disc_struct, disc_values,
-        chooser[0], chooser[1], reads, records,
+        chooser[0], chooser[1], reads, records, _variant_message(protocol),
     )
+
+
+def _variant_message(protocol: Protocol) -> str:
+    """UnknownVariant's message, as Python over `_disc`: every value a `when`
+    reads, in wire order, as the plugin logs them (see codegen/wasm/view.py)."""
+    read = set().union(*(ir.fields_read(f.when) for f in protocol.frames))
+    parts = [f"'{v.name}=' + _num(_disc[{v.name!r}], {literal_format(v.value).python!r})"
+             for v in protocol.frames[0].values() if v.name in read]
+    return " + ', ' + ".join(parts) or '""'
 
 
 def _record(protocol: Protocol, r: Record, cls: str) -> RecordView:
@@ -260,8 +271,10 @@ def _variable_record(protocol: Protocol, r: Record, cls: str) -> RecordView:
     for e in ints:
         if e.constant and e.value is not None:
             const = ir.evaluate(e.value)
+            fmt = literal_format(e.value).python
             check = [f"if _r_{e.name} != {const}:",
-                     f"    raise ConstantMismatch({e.name!r}, off, _r_{e.name}, {const})"]
+                     f"    raise ConstantMismatch({e.name!r}, off, _r_{e.name}, {const}, "
+                     f"{fmt!r})"]
             view.ref_read += [line.replace("_r_", "c.") for line in check]
             at = view.read.index(next(line for line in view.read if local(e.name) in line
                                       and "unpack_from" in line))
@@ -336,16 +349,16 @@ def _enum_of(v: ValueNode, by_enum: dict[str, EnumView]) -> EnumView | None:
 
 
 def _hint(frame: Frame, name: str, by_enum: dict[str, EnumView],
-          record_classes: dict[str, str]) -> tuple[str, str]:
-    """(type hint, default) of a free field."""
+          record_classes: dict[str, str]) -> tuple[str, str | None]:
+    """(type hint, default) of a free field; no default where the spec gives none."""
     value = frame.value(name)
     if value is not None:
         enum = _enum_of(value, by_enum)
-        if enum is None:
-            return "int", str(value.default)
+        hint = "int" if enum is None else f"{enum.name} | int" if enum.open else enum.name
+        if value.default is None or enum is None:
+            return hint, None if value.default is None else str(value.default)
         member = next((m for m, v, _ in enum.members if v == value.default), None)
-        default = f"{enum.name}.{member}" if member else str(value.default)
-        return (f"{enum.name} | int" if enum.open else enum.name), default
+        return hint, f"{enum.name}.{member}" if member else str(value.default)
     element = frame.element(name)
     if isinstance(element, KvMapField):
         return "list[tuple[bytes, bytes]]", "field(default_factory=list)"
@@ -456,8 +469,11 @@ def _value_checks(
     lines: list[str] = []
     if v.constant and v.value is not None:
         c = ir.evaluate(v.value)
+        fmt = literal_format(v.value).python
+        shown = "" if fmt == "d" else f", {fmt!r}"  # as the spec wrote the constant
         lines.append(f"{indent}if {local} != {c}:")
-        lines.append(f"{indent}    raise ConstantMismatch({v.name!r}, {offset}, {local}, {c})")
+        lines.append(f"{indent}    raise ConstantMismatch({v.name!r}, {offset}, {local}, {c}"
+                     f"{shown})")
     enum = _enum_of(v, by_enum)
     if enum is not None and not enum.open:
         lines.append(f"{indent}_e_{v.name} = {enum.lookup}.get({local})")
@@ -632,12 +648,17 @@ def _return_decoded(
         v = frame.value(name)
         enum = _enum_of(v, by_enum) if v else None
         if v is None:
-            args.append(names.local(name))
+            value = names.local(name)
         elif enum is not None and not enum.open and name not in optional:
-            args.append(f"_e_{name}")  # looked up by the check
+            value = f"_e_{name}"  # looked up by the check
         else:
-            args.append(_wrap(v, names.local(name), by_enum, checked=False))
-    out.append(f"return _tuple_new(Decoded, ({view.cls}({', '.join(args)}), _size))")
+            value = _wrap(v, names.local(name), by_enum, checked=False)
+        args.append(f"{names.attr[name]} = {value}")
+    # Built without __init__: keyword arguments (the fields are kw_only) would cost
+    # a sixth of the decode; every field is set here.
+    out.append(f"_fr = _new_object({view.cls})")
+    out += [f"_fr.{arg}" for arg in args]
+    out.append("return _tuple_new(Decoded, (_fr, _size))")
 
 
 def _width_of(e: Element) -> int:
@@ -734,7 +755,8 @@ def _trailing_int(e: IntField | BitsField, frame: Frame, names: _Names,
         if isinstance(e.value, ir.Checksum):
             lines.append(f"if {local} != zlib.{e.value.kind}(_buf[{_start_of(frame, e.value)}"
                          f":_off]):")
-            lines.append(f"    raise ChecksumMismatch({e.name!r}, _off, {local})")
+            lines.append(f"    raise ChecksumMismatch({e.name!r}, _off, {local}, "
+                         f"{e.value.kind!r})")
         return lines
     lines = [f"_{e.name} = {read}"]
     for m in e.members:
@@ -765,8 +787,9 @@ def _check_row(
     enum = _enum_of(v, by_enum)
     closed = enum.lookup if enum is not None and not enum.open else None
     enum_name = repr(enum.name) if enum is not None else None
+    fmt = literal_format(v.value).python
     return (f"({name!r}, {offset}, {t.width}, {t.byte_order!r}, {t.signed}, {shift}, "
-            f"{mask}, {const}, {closed or None}, {enum_name})")
+            f"{mask}, {const}, {closed or None}, {enum_name}, {fmt!r})")
 
 
 def _encode_lines(
@@ -1043,8 +1066,8 @@ def _construct_lines(
         out.append(f"\"_rest\" / _Framed({rest.name!r}, {frame.name!r}, {rest.max_bytes}, "
                    f"{frame.header_size}, [{', '.join(inner)}])")
     out.append('"_end" / cs.Tell')
-    conv = view.from_container
     holder = _holders(frame)
+    conv: list[str] = []  # one value per free name
     for name in frame.free_names():
         v = frame.value(name)
         source = _container_path(frame, name, parsed=True)
@@ -1067,6 +1090,8 @@ def _construct_lines(
             conv.append(text)
         else:
             conv.append(source)
+    view.from_container = [f"{names.attr[n]}={value}"  # frames are built by keyword
+                           for n, value in zip(frame.free_names(), conv, strict=True)]
 
 
 def _wire_names(frame: Frame) -> list[str]:
@@ -1182,8 +1207,8 @@ def _builder(
     frame = protocol.frame(b.frame)
     assert frame is not None
     names = _Names(frame, module_names)
-    request_cls = next((classes[f.name] for f in protocol.frames
-                        if f.roles is not None and f.roles.kind == "request"), "Frame")
+    request_cls = " | ".join(classes[f.name] for f in protocol.frames
+                             if f.roles is not None and f.roles.kind == "request") or "Frame"
 
     def param(p: str, f: str | None) -> str:
         return f"int({naming.snake(p)}.{naming.snake(f)})" if f else naming.snake(p)

@@ -30,6 +30,7 @@ CATEGORIES = {
     "keep": "remembers a frame",
     "accept": "remembers and reports a decoded frame",
     "flag": "a frame's MOSN flag",
+    "req": "copies a request frame's members into the struct builders read",
     "isok": "membership test of a closed enum",
     "n": "a decoded size",
     "d": "a discriminator value",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from protodsl.codegen.numbers import DECIMAL, literal_format
 from protodsl.codegen.wasm.expr import c_int, to_c
 from protodsl.codegen.wasm.naming import c_string, comment_inline, comment_lines, ident
 
@@ -143,6 +144,7 @@ class FrameView:
     report: str
     keep: str
     flag: str
+    req_from: str  # a request frame: fills struct pd_req for the builders
     accept: str
     where: str
     members: tuple[Member, ...]
@@ -178,6 +180,8 @@ class Discriminator:
     local: str
     read: str
     comment: str
+    name: str = ""  # spec name, for the log line when no variant matches
+    fmt: str = "PD_DEC"  # pd_log_n's format: as the first frame's constant is written
 
 
 @dataclass(frozen=True)
@@ -216,7 +220,10 @@ class ProtocolView:
     enums: tuple[EnumCheck, ...]
     frames: tuple[FrameView, ...]
     discriminators: tuple[Discriminator, ...]
-    request_frame: FrameView | None  # the frame a builder's request parameter reads
+    # What the builders read of the request they answer, from whichever request
+    # frame decoded it: the members of `struct pd_req` and the frames that fill it.
+    request_members: tuple[str, ...]
+    request_frames: tuple[FrameView, ...]
     keepalive: BuilderView | None
     keepalive_reply: BuilderView | None
     hijack: BuilderView | None
@@ -282,14 +289,11 @@ def condition(text: str) -> str:
 
 
 def build_view(protocol: Protocol) -> ProtocolView:
-    request = next(
-        (f for f in protocol.frames if f.roles is not None and f.roles.kind == "request"), None
-    )
     frames = tuple(_frame(protocol, f, i) for i, f in enumerate(protocol.frames))
     by_name = {f.name: f for f in frames}
-    request_view = by_name[request.name] if request is not None else None
-    builders = {b.kind: _builder(protocol, b, by_name, request_view)
-                for b in protocol.builders}
+    builders = {b.kind: _builder(protocol, b, by_name) for b in protocol.builders}
+    read = sorted({node.field for b in protocol.builders for _, value in b.assignments
+                   for node in ir.walk(value) if isinstance(node, ir.ParamField)})
     return ProtocolView(
         name=protocol.name,
         mosn_name_comment=comment_inline(protocol.mosn_name),
@@ -301,7 +305,9 @@ def build_view(protocol: Protocol) -> ProtocolView:
         enums=_enum_checks(protocol),
         frames=frames,
         discriminators=_discriminators(protocol),
-        request_frame=request_view,
+        request_members=tuple(ident("f", name) for name in read),
+        request_frames=tuple(v for v, f in zip(frames, protocol.frames, strict=True)
+                             if f.roles is not None and f.roles.kind == "request"),
         keepalive=builders.get("keepalive"),
         keepalive_reply=builders.get("keepalive_reply"),
         hijack=builders.get("hijack"),
@@ -364,17 +370,21 @@ def _value_checks(
     """Decode checks of one value: its constant, then its closed enum."""
     where = _where(frame, v.name)
     checks = []
+    unsigned = not isinstance(v, IntField) or not v.type.signed
     if v.value is not None and v.constant:
-        want = c_int(ir.evaluate(v.value))
+        want = ir.evaluate(v.value)
+        fmt = literal_format(v.value)  # the message is the Python codec's, to the letter
         checks.append(Check(
-            f"{lvalue} != {want}",
-            f"pd_fail_v({where}, {offset}, \"expected {want}, got\", {lvalue})",
+            f"{lvalue} != {c_int(want)}",
+            f"pd_fail_v({where}, {offset}, {c_string(f'expected {fmt.show(want)}, got ')}, "
+            f"{lvalue}, {fmt.c(unsigned)}, \"\")",
         ))
     enum = _closed_enum(protocol, v.enum)
     if enum is not None:
         checks.append(Check(
             f"!{ident('isok', enum)}({lvalue})",
-            f"pd_fail_v({where}, {offset}, \"not a {enum}:\", {lvalue})",
+            f"pd_fail_v({where}, {offset}, {c_string(f'not a {enum}: ')}, {lvalue}, "
+            f"{DECIMAL.c(unsigned)}, \"\")",
         ))
     return checks
 
@@ -459,8 +469,9 @@ def _checksum_check(frame: Frame, e: IntField, lvalue: str, offset: str) -> Chec
         covered = f"buf + {start}, {offset} - {start}u" if start else f"buf, {offset}"
     return Check(
         f"{lvalue} != (pd_i64)pd_crc32({covered})",
-        f"pd_fail_v({_where(frame, e.name)}, {offset}, "
-        f"\"{e.value.kind} does not match the bytes it covers, read\", {lvalue})",
+        f"pd_fail_v({_where(frame, e.name)}, {offset}, \"{e.value.kind} \", {lvalue}, "
+        f"PD_NUM(16, 8, 0){'' if e.type.signed else ' | PD_NUM_UNSIGNED'}, "
+        f"\" does not match the bytes it covers\")",
     )
 
 
@@ -517,8 +528,9 @@ def _read_item(
     checks = []
     if e.text:
         checks.append(Check(
-            f"!pd_utf8_ok({member}.ptr, {member}.len)",
-            f"pd_fail({where}, {offset}, \"invalid UTF-8\")",
+            f"pd_utf8_bad({member}.ptr, {member}.len) >= 0",
+            f"pd_fail_v({where}, {offset}, \"not UTF-8 at byte \", "
+            f"pd_utf8_bad({member}.ptr, {member}.len), PD_DEC, \"\")",
         ))
     return DecodeItem(
         kind="bytes",
@@ -877,6 +889,7 @@ def _frame(protocol: Protocol, frame: Frame, index: int) -> FrameView:
         report=ident("report", frame.name),
         keep=ident("keep", frame.name),
         flag=ident("flag", frame.name),
+        req_from=ident("req", frame.name),
         accept=ident("accept", frame.name),
         where=c_string(frame.name),
         members=_members(protocol, frame),
@@ -923,7 +936,8 @@ def _discriminators(protocol: Protocol) -> tuple[Discriminator, ...]:
             if isinstance(e, IntField) and e.name == v.name:
                 assert e.offset is not None
                 out.append(Discriminator(ident("d", v.name), _read(f"buf + {e.offset}", e.type),
-                                         f"{v.name}: {_type_text(e.type)} at {e.offset}"))
+                                         f"{v.name}: {_type_text(e.type)} at {e.offset}",
+                                         v.name, literal_format(v.value).c(not e.type.signed)))
             elif isinstance(e, BitsField) and v in e.members:
                 assert e.offset is not None and isinstance(v, BitMember)
                 reader = "pd_rd_le" if e.type.byte_order == "little" else "pd_rd_be"
@@ -932,6 +946,7 @@ def _discriminators(protocol: Protocol) -> tuple[Discriminator, ...]:
                     f"(pd_i64)(({reader}(buf + {e.offset}, {e.type.width}) >> {v.shift})"
                     f" & 0x{v.mask:x}u)",
                     f"{v.name}: bits {v.width} of {_type_text(e.type)} at {e.offset}",
+                    v.name, literal_format(v.value).c(True),
                 ))
     return tuple(out)
 
@@ -939,9 +954,7 @@ def _discriminators(protocol: Protocol) -> tuple[Discriminator, ...]:
 # ----------------------------------------------------------------- builders
 
 
-def _builder(
-    protocol: Protocol, b: Builder, frames: dict[str, FrameView], request: FrameView | None
-) -> BuilderView:
+def _builder(protocol: Protocol, b: Builder, frames: dict[str, FrameView]) -> BuilderView:
     frame = frames[b.frame]
     spec = protocol.frame(b.frame)
     payload = spec.roles.payload if spec is not None and spec.roles is not None else None
@@ -951,8 +964,7 @@ def _builder(
     for i, p in enumerate(b.params):
         is_request = b.kind in ("keepalive_reply", "hijack") and i == 0
         if is_request:
-            assert request is not None, f"builder '{b.kind}' needs a request frame"
-            params.append(f"const {request.struct} *{ident('p', p)}")
+            params.append(f"const struct pd_req *{ident('p', p)}")
         else:
             params.append(f"pd_i64 {ident('p', p)}")
             if b.kind == "keepalive":

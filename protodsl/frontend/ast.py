@@ -13,6 +13,7 @@ from protodsl.diagnostics import Span
 class IntLit:
     value: int
     span: Span
+    spelling: str | None = None  # as written (`0xCAFEBABE`): messages show it so
 
 
 @dataclass(frozen=True)

@@ -248,7 +248,7 @@ class BuildAst(Transformer[Token, ast.Protocol]):
     # ---- expressions -------------------------------------------------------
 
     def int_lit(self, meta: Meta, tok: Token) -> ast.IntLit:
-        return ast.IntLit(self._int(tok), self._span(meta))
+        return ast.IntLit(self._int(tok), self._span(meta), str(tok))
 
     def name_ref(self, meta: Meta, tok: Token) -> ast.NameRef:
         return ast.NameRef(str(tok), self._span(meta))
@@ -263,7 +263,8 @@ class BuildAst(Transformer[Token, ast.Protocol]):
         if str(op) == "+":
             return operand
         if isinstance(operand, ast.IntLit):
-            return ast.IntLit(-operand.value, self._span(meta))
+            spelling = f"-{operand.spelling}" if operand.spelling else None
+            return ast.IntLit(-operand.value, self._span(meta), spelling)
         return ast.Unary("-", operand, self._span(meta))
 
     def not_(self, meta: Meta, operand: ast.Expr) -> ast.Unary:

@@ -40,6 +40,7 @@ _TERMINAL_WORDS = {
     "MINUS": "'-'",
     "UNIT": "a unit (KiB, MiB, GiB)",
     "OPEN": "'open'",
+    "HEX_BYTES": "a hex byte string (x\"...\")",
     "$END": "end of file",
 }
 
@@ -117,6 +118,8 @@ def parse(source: str, filename: str = "<spec>") -> ast.Protocol:
         except UnexpectedInput as exc:
             braces = list(_braces)
             raise SpecError([_diagnostic(exc, source, filename, braces)], source) from None
+        finally:
+            _braces.clear()
         docs = DocComments(list(_docs), source)
     too_deep = _too_deep(tree)
     if too_deep is not None:
@@ -199,9 +202,13 @@ def _diagnostic(
         unclosed = _unclosed_brace(token, expected, source, braces)
         if unclosed is not None:
             return _missing_brace(unclosed, token, here, source, filename)
-        if token.type in keyword_terminals() and "NAME" in expected:
+        named = _what_it_would_name(exc, expected, source)
+        if token.type in keyword_terminals() and named is not None:
             return Diagnostic(here, f"'{token}' is a keyword of the language and cannot "
-                                    f"{_what_it_would_name(exc, expected)}")
+                                    f"{named}")
+        keyword = _keyword_before_colon(exc, filename)
+        if keyword is not None:
+            return keyword
         message = f"unexpected {_describe(token)}; expected {_expected(expected)}"
     elif isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream or 0
@@ -228,7 +235,7 @@ def _unclosed_brace(
 ) -> Token | None:
     """The '{' a missing '}' leaves open, when a missing '}' explains the error: at
     the end of the file where a '}' could come, or where a '}' put at the start of
-    the error's line lets the parser read that whole line."""
+    the error's line lets the parser read that line and the next."""
     if token.type == "$END":
         if "RBRACE" not in expected:
             return None
@@ -307,8 +314,8 @@ def _indent(line: str) -> int:
     return len(line.expandtabs(8)) - len(line.expandtabs(8).lstrip())
 
 
-_OPENER = re.compile(r"\s*(?P<kw>protocol|frame|enum|record)\s+(?P<name>\w+)|\s*(?P<block>bits|roles)\b"
-                     r"|\s*(?P<kind>\w+)\s+\w+\s*\(")
+_OPENER = re.compile(r"\s*(?P<kw>protocol|frame|enum|record)\s+(?P<name>\w+)"
+                     r"|\s*(?P<block>bits|roles)\b|\s*(?P<kind>\w+)\s+\w+\s*\(")
 
 
 def _block_of(brace: Token, source: str) -> str:
@@ -346,26 +353,46 @@ _DECLARES = {"FRAME": "name a frame", "ENUM": "name an enum", "RECORD": "name a 
              "PROTOCOL": "name a protocol", "COLON": "name a type", "BITS": "name a type",
              "AS": "name an enum"}
 _ITEMS = {"FRAME": "name a field", "RECORD": "name a field", "BITS": "name a bit member",
-          "ENUM": "name an enum member", "ROLES": "name a role", "RPAR": "name a field",
-          "PROTOCOL": "name a builder"}
+          "ENUM": "name an enum member", "ROLES": "name a role", "RPAR": "name a field"}
 _OPENERS = {"PROTOCOL", "FRAME", "ENUM", "RECORD", "BITS", "ROLES", "MATCH", "IN", "RPAR"}
 
 
-def _what_it_would_name(exc: UnexpectedToken, expected: set[str]) -> str:
+def _what_it_would_name(exc: UnexpectedToken, expected: set[str], source: str) -> str | None:
     """`name a field`, `name an enum member` ...: what the parser was about to read a
-    name for, from what it has read so far."""
+    name for, from what it has read so far; None where no name could stand."""
+    if "NAME" not in expected:
+        return None
     parser = exc.interactive_parser
     stack: list[object] = list(parser.parser_state.value_stack) if parser else []
     top = stack[-1] if stack else None
     top_type = top.type if isinstance(top, Token) else None
     opener = _innermost_opener(stack)
+    if "INT" in expected:
+        return "be used as a name"  # in an expression
     if top_type in ("LPAR", "COMMA") and opener == "PROTOCOL":
         return "name a builder parameter"
     if top_type in _DECLARES:
         return _DECLARES[top_type]
-    if "RBRACE" in expected and opener in _ITEMS:
-        return _ITEMS[opener]
-    return "be used as a name"
+    if opener in _ITEMS and "RBRACE" in expected:
+        # an item of a block starts here: a name, if `:` or `=` follows it
+        after = source[exc.token.end_pos or 0:].lstrip()
+        return _ITEMS[opener] if after[:1] in (":", "=") else None
+    return None
+
+
+def _keyword_before_colon(exc: UnexpectedToken, filename: str) -> Diagnostic | None:
+    """`default: u32` after a field: the parser took `default` for the keyword that
+    may follow a field (`default`, `if`, `as`), so the ':' is what it trips on."""
+    parser = exc.interactive_parser
+    stack: list[object] = list(parser.parser_state.value_stack) if parser else []
+    top = stack[-1] if stack else None
+    if exc.token.type != "COLON" or not isinstance(top, Token) or (
+            top.type not in keyword_terminals()):
+        return None
+    what = "name a bit member" if _innermost_opener(stack) == "BITS" else "name a field"
+    line, col = top.line or 1, top.column or 1
+    return Diagnostic(Span(filename, line, col, line, col + len(top)),
+                      f"'{top}' is a keyword of the language and cannot {what}")
 
 
 def _innermost_opener(stack: list[object]) -> str | None:

@@ -4,7 +4,7 @@ builder parameter, so a backend translates them without looking anything up."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from protodsl.diagnostics import Span
 
@@ -13,6 +13,7 @@ from protodsl.diagnostics import Span
 class Const:
     value: int
     span: Span
+    spelling: str | None = field(default=None, compare=False)  # `0xCAFEBABE`, as written
 
 
 @dataclass(frozen=True)

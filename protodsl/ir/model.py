@@ -61,14 +61,15 @@ class Enum:
 @dataclass(frozen=True)
 class IntField:
     """An integer on the wire. `value` makes it a constant (checked on decode) or,
-    when it reads other fields, computed on encode; `default` serves the others."""
+    when it reads other fields, computed on encode; `default` serves the others
+    (None: a new frame must be given it, see passes/defaults.py)."""
 
     name: str
     type: IntType
     enum: str | None
     value: Expr | None
     constant: bool
-    default: int
+    default: int | None
     offset: int | None  # from the frame start, when no variable-size field precedes
     doc: str | None
     span: Span
@@ -86,7 +87,7 @@ class VarintField:
     max_bytes: int
     value: Expr | None
     constant: bool
-    default: int
+    default: int | None
     offset: int | None
     doc: str | None
     span: Span
@@ -106,7 +107,7 @@ class BitMember:
     enum: str | None
     value: Expr | None
     constant: bool
-    default: int
+    default: int | None
     doc: str | None
     span: Span
 

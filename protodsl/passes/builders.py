@@ -5,7 +5,7 @@ from __future__ import annotations
 from protodsl.frontend import ast
 from protodsl.ir import expr as ir
 from protodsl.ir.model import Builder, BytesField, Enum, Frame
-from protodsl.passes.exprs import INT, ExprResolver, Scope
+from protodsl.passes.exprs import INT, ExprResolver, Scope, did_you_mean
 from protodsl.passes.problems import Problems
 
 # kind -> (kind of frame it builds, parameter roles: "id"/"code" integers, "request" frame)
@@ -21,21 +21,24 @@ def resolve_builders(
     problems: Problems,
 ) -> tuple[Builder, ...]:
     out: list[Builder] = []
-    seen: set[str] = set()
+    seen: dict[str, ast.Builder] = {}
     by_name = {f.name: f for f in frames}
     requests = [f for f in frames if f.roles is not None and f.roles.kind == "request"]
     for decl in decls:
         if decl.kind not in SIGNATURES:
             problems.error(decl.span, f"unknown builder '{decl.kind}'",
-                           note="builders are " + ", ".join(SIGNATURES))
+                           note=did_you_mean(decl.kind, SIGNATURES)
+                           or "builders are " + ", ".join(SIGNATURES))
             continue
         if decl.kind in seen:
-            problems.error(decl.span, f"builder '{decl.kind}' declared twice")
+            problems.error(decl.span, f"builder '{decl.kind}' declared twice",
+                           related=((seen[decl.kind].span, "first declared here"),))
             continue
-        seen.add(decl.kind)
+        seen[decl.kind] = decl
         frame = by_name.get(decl.frame)
         if frame is None:
-            problems.error(decl.frame_span or decl.span, f"unknown frame '{decl.frame}'")
+            problems.error(decl.frame_span or decl.span, f"unknown frame '{decl.frame}'",
+                           did_you_mean(decl.frame, by_name))
             continue
         kind, signature = SIGNATURES[decl.kind]
         if frame.roles is None or frame.roles.kind != kind:
@@ -58,7 +61,7 @@ def resolve_builders(
                 if not requests:
                     problems.error(decl.span, f"{decl.kind} needs a request frame")
                     break
-                scope.frame_params[param] = requests[0]
+                scope.frame_params[param] = tuple(requests)
             else:
                 scope.int_params.add(param)
         else:
@@ -71,6 +74,7 @@ def _assignments(decl: ast.Builder, frame: Frame, scope: Scope, problems: Proble
     values = {v.name: v for v in frame.values()}
     given: dict[str, ir.Expr] = {}
     data: dict[str, bytes] = {}
+    reported = len(problems.items)
     for a in decl.assignments:
         target = values.get(a.name)
         element = frame.element(a.name)
@@ -88,7 +92,9 @@ def _assignments(decl: ast.Builder, frame: Frame, scope: Scope, problems: Proble
             continue
         if target is None:
             what = "is not an integer field of" if frame.element(a.name) else "is not a field of"
-            problems.error(a.span, f"'{a.name}' {what} frame '{frame.name}'")
+            problems.error(a.span, f"'{a.name}' {what} frame '{frame.name}'", did_you_mean(
+                a.name, {v.name for v in frame.values()} | {e.name for e in frame.elements
+                                                 if not e.name.startswith("_")}))
             continue
         if target.value is not None:
             problems.error(a.span, f"'{a.name}' is {'constant' if target.constant else 'computed'}"
@@ -100,11 +106,24 @@ def _assignments(decl: ast.Builder, frame: Frame, scope: Scope, problems: Proble
         value = resolver.resolve(a.value, target.enum or INT, hint=target.enum)
         if value is not None:
             given[a.name] = value
-    assignments = tuple(
-        (v.name, given.get(v.name, ir.Const(v.default, decl.span)))
-        for v in frame.values()
-        if v.value is None
-    )
+    assignments = []
+    missing = []
+    for v in frame.values():
+        if v.value is not None:
+            continue
+        if v.name in given:
+            assignments.append((v.name, given[v.name]))
+        elif v.default is not None:
+            assignments.append((v.name, ir.Const(v.default, decl.span)))
+        else:
+            missing.append(v.name)
+    if missing and len(problems.items) == reported:  # else a misnamed one may be it
+        listed = ", ".join(f"'{n}'" for n in missing)
+        problems.error(decl.span, f"{decl.kind} must give {listed} of frame '{frame.name}': "
+                       f"{'they decide' if len(missing) > 1 else 'it decides'} what the frame "
+                       f"means and {'have' if len(missing) > 1 else 'has'} no default",
+                       note=f"assign {'them' if len(missing) > 1 else 'it'} here, or give the "
+                            f"field a `default` in the frame")
     ordered = tuple((e.name, data[e.name]) for e in frame.elements if e.name in data)
-    return Builder(decl.kind, frame.name, decl.params, assignments, decl.doc,  # type: ignore[arg-type]
+    return Builder(decl.kind, frame.name, decl.params, tuple(assignments), decl.doc,  # type: ignore[arg-type]
                    decl.span, ordered)

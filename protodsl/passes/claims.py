@@ -90,8 +90,23 @@ def _combinations(domains: list[Domain], frames: tuple[Frame, ...]
                                for d in domains)), False
 
 
+@dataclass(frozen=True)
+class Claims:
+    """What the analysis found: `unclaimed` for people to read, and per frame the
+    values each discriminator takes on the inputs it wins (`won`), so that a value
+    the frame pins (`type == response`) can be its default."""
+
+    unclaimed: tuple[str, ...]
+    won: dict[str, dict[str, frozenset[int]]]
+    frames: tuple[Frame, ...]
+
+    def chooses(self, values: dict[str, int]) -> str | None:
+        """The frame a decoder chooses for these discriminator values."""
+        return next((f.name for f in self.frames if ir.compiled(f.when)(values)), None)
+
+
 def check_claims(frames: tuple[Frame, ...], otherwise: frozenset[str], enums: dict[str, Enum],
-                 problems: Problems) -> tuple[str, ...]:
+                 problems: Problems) -> Claims:
     """Report unreachable and overlapping frames; return what no frame claims."""
     names = sorted(set().union(*(ir.fields_read(f.when) for f in frames)))
     domains = [_domain(frames, n, enums) for n in names]
@@ -100,6 +115,7 @@ def check_claims(frames: tuple[Frame, ...], otherwise: frozenset[str], enums: di
     first_claims: set[int] = set()
     overlaps: dict[tuple[int, int], tuple[int, ...]] = {}
     unclaimed: list[tuple[int, ...]] = []
+    won: list[list[set[int]]] = [[set() for _ in names] for _ in frames]
     for combo in combos:
         env = dict(zip(names, combo, strict=True))
         claimers = [i for i, holds in enumerate(conditions) if holds(env)]
@@ -107,6 +123,8 @@ def check_claims(frames: tuple[Frame, ...], otherwise: frozenset[str], enums: di
             unclaimed.append(combo)
             continue
         first_claims.add(claimers[0])
+        for seen, value in zip(won[claimers[0]], combo, strict=True):
+            seen.add(value)
         for later in claimers[1:]:
             overlaps.setdefault((claimers[0], later), combo)
     for i, frame in enumerate(frames):
@@ -125,7 +143,12 @@ def check_claims(frames: tuple[Frame, ...], otherwise: frozenset[str], enums: di
                      f"otherwise` to take what the frames before it leave",
                 related=((frames[first].when.span, f"'{frames[first].name}' claims it first"),),
             )
-    return _describe(domains, unclaimed, exhaustive)
+    return Claims(
+        _describe(domains, unclaimed, exhaustive),
+        {f.name: {n: frozenset(v) for n, v in zip(names, values, strict=True)}
+         for f, values in zip(frames, won, strict=True)},
+        frames,
+    )
 
 
 def _unreachable(frame: Frame, earlier: list[Frame], otherwise: bool,

@@ -6,8 +6,12 @@ or a member of exactly one enum."""
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from protodsl.diagnostics import Span
 from protodsl.frontend import ast
 from protodsl.ir import expr as ir
 from protodsl.ir.model import Enum, Frame, Record
@@ -30,8 +34,46 @@ class Scope:
     values: dict[str, str | None] = field(default_factory=dict)  # name -> enum
     sized: set[str] = field(default_factory=set)  # bytes, text and map fields
     int_params: set[str] = field(default_factory=set)
-    frame_params: dict[str, Frame] = field(default_factory=dict)
+    # A builder's request parameter: any request frame the protocol decodes.
+    frame_params: dict[str, tuple[Frame, ...]] = field(default_factory=dict)
     records: dict[str, Record] = field(default_factory=dict)
+    # Names whose declaration is already reported, so that no use of them is: fields
+    # of an unknown type (`untyped`: neither integers nor sized), fields that did not
+    # lay out (`broken`), records that did not (`broken_records`).
+    untyped: set[str] = field(default_factory=set)
+    broken: set[str] = field(default_factory=set)
+    broken_records: set[str] = field(default_factory=set)
+    # An unknown name is reported once per scope; its later uses are related places.
+    unknown: dict[str, int] = field(default_factory=dict)
+
+    def fields(self) -> set[str]:
+        return set(self.values) | self.sized | self.untyped
+
+    def members(self, enum: str | None = None) -> set[str]:
+        enums = [self.enums[enum]] if enum in self.enums else self.enums.values()
+        return {m.name for e in enums for m in e.members}
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A note for an unknown `name`: the closest of `candidates`, when one is close."""
+    close = difflib.get_close_matches(name, sorted(set(candidates) - {name}), n=1)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def report_unknown(
+    scope: Scope, problems: Problems, span: Span, message: str, note: str | None = None
+) -> None:
+    """Report an unknown name once per scope: a later use of the same unknown name
+    becomes a related place of the first report, not a diagnostic of its own."""
+    first = scope.unknown.get(message)
+    if first is not None and first < len(problems.items) and (
+            problems.items[first].message == message):
+        d = problems.items[first]
+        problems.items[first] = dataclasses.replace(
+            d, related=d.related + ((span, "also used here"),))
+        return
+    scope.unknown[message] = len(problems.items)
+    problems.error(span, message, note)
 
 
 class ExprResolver:
@@ -52,6 +94,10 @@ class ExprResolver:
         self.problems.error(e.span, message, note)
         return Invalid()
 
+    def _unknown(self, e: ast.Expr, message: str, note: str | None = None) -> Invalid:
+        report_unknown(self.scope, self.problems, e.span, message, note)
+        return Invalid()
+
     def _expect(self, e: ast.Expr, got: Type, want: Type) -> None:
         if want == got or (want == INT and got not in (BOOL,)) or (
             want not in (INT, BOOL) and got == INT and isinstance(e, ast.IntLit | ast.Match)
@@ -62,7 +108,7 @@ class ExprResolver:
     def _expr(self, e: ast.Expr, hint: str | None) -> tuple[ir.Expr, Type]:
         match e:
             case ast.IntLit(value=v):
-                return ir.Const(v, e.span), INT
+                return ir.Const(v, e.span, e.spelling), INT
             case ast.NameRef(name=name):
                 return self._name(e, name, hint)
             case ast.Dotted(base=base, name=name):
@@ -70,14 +116,19 @@ class ExprResolver:
             case ast.Call(func="len", args=(ast.NameRef(name=name) as arg,)):
                 if name in self.scope.sized:
                     return ir.LenOf(name, e.span), INT
+                if name in self.scope.untyped:
+                    raise Invalid()  # its unknown type is reported
                 if name in self.scope.values:
                     raise self._fail(arg, f"len() needs a bytes, text or map field; "
                                      f"'{name}' is an integer")
-                raise self._fail(arg, f"unknown field '{name}'")
+                raise self._unknown(arg, f"unknown field '{name}'",
+                                    did_you_mean(name, self.scope.sized)
+                                    or did_you_mean(name, self.scope.fields()))
             case ast.Call(func="len"):
                 raise self._fail(e, "len() takes the name of one bytes, text or map field")
             case ast.Call(func=func):
-                raise self._fail(e, f"unknown function '{func}' (only len(field) exists)")
+                raise self._fail(e, f"unknown function '{func}' (only len(field) exists)",
+                                 did_you_mean(func, ("len",)))
             case ast.Unary(op="not", operand=o):
                 inner, _ = self._typed(o, BOOL)
                 return ir.Unary("not", inner, e.span), BOOL
@@ -149,6 +200,8 @@ class ExprResolver:
 
     def _name(self, e: ast.Expr, name: str, hint: str | None) -> tuple[ir.Expr, Type]:
         scope = self.scope
+        if name in scope.untyped:
+            raise Invalid()  # its unknown type is reported
         if name in scope.values:
             if hint is not None and hint in scope.enums and scope.enums[hint].member(name):
                 raise self._fail(e, f"ambiguous name '{name}': a field, and a member of "
@@ -175,23 +228,38 @@ class ExprResolver:
             raise self._fail(e, f"ambiguous name '{name}': a member of {names}",
                              note="write " + " or ".join(f"{o.name}.{name}" for o in owners))
         if hint is not None and hint in scope.enums:
-            raise self._fail(e, f"'{name}' is not a member of enum '{hint}'")
-        raise self._fail(e, f"unknown name '{name}'")
+            raise self._unknown(e, f"'{name}' is not a member of enum '{hint}'",
+                                did_you_mean(name, scope.members(hint)))
+        raise self._unknown(e, f"unknown name '{name}'", did_you_mean(
+            name, scope.fields() | scope.int_params | set(scope.frame_params) | scope.members()))
 
     def _dotted(self, e: ast.Expr, base: str, name: str) -> tuple[ir.Expr, Type]:
         scope = self.scope
         if base in scope.enums:
             member = scope.enums[base].member(name)
             if member is None:
-                raise self._fail(e, f"'{name}' is not a member of enum '{base}'")
+                raise self._unknown(e, f"'{name}' is not a member of enum '{base}'",
+                                    did_you_mean(name, scope.members(base)))
             return ir.EnumValue(base, name, member.value, e.span), base
         if base in scope.frame_params:
-            frame = scope.frame_params[base]
-            value = frame.value(name)
-            if value is None:
-                raise self._fail(e, f"frame '{frame.name}' has no integer field '{name}'")
-            return ir.ParamField(base, name, e.span), value.enum or INT
-        raise self._fail(e, f"unknown name '{base}'")
+            frames = scope.frame_params[base]
+            values = [f.value(name) for f in frames]
+            every = (f"'{base}' is any request frame ({', '.join(f.name for f in frames)}): "
+                     f"each must have the field" if len(frames) > 1 else None)
+            for frame, value in zip(frames, values, strict=True):
+                if value is None:
+                    raise self._fail(e, f"frame '{frame.name}' has no integer field '{name}'",
+                                     note=every or did_you_mean(
+                                         name, (v.name for v in frame.values())))
+            enums = {v.enum for v in values if v is not None}
+            if len(enums) > 1:
+                raise self._fail(e, f"'{base}.{name}' has different types in the request "
+                                 f"frames", note=every)
+            first = values[0]
+            assert first is not None
+            return ir.ParamField(base, name, e.span), first.enum or INT
+        raise self._unknown(e, f"unknown name '{base}'", did_you_mean(
+            base, set(scope.enums) | set(scope.frame_params) | scope.int_params | scope.fields()))
 
 
 def _describe(t: Type) -> str:

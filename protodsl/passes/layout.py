@@ -20,10 +20,10 @@ from protodsl.ir.model import (
     Record,
     VarintField,
 )
-from protodsl.passes.exprs import BOOL, INT, ExprResolver, Scope
+from protodsl.passes.exprs import BOOL, INT, ExprResolver, Scope, did_you_mean, report_unknown
 from protodsl.passes.lengths import check_lengths
 from protodsl.passes.problems import Problems
-from protodsl.passes.types import BUILTIN_TYPES, int_type
+from protodsl.passes.types import BUILTIN_TYPES, int_type, type_names
 
 CHECKSUMS = {"crc32": 4}  # name -> width in bytes
 MAX_VARINT_BYTES = 9  # 63 bits: every value fits a signed 64-bit integer
@@ -42,16 +42,21 @@ def frame_scope(frame: ast.Frame, enums: dict[str, Enum], problems: Problems) ->
             if node.name in seen:
                 first = seen[node.name].span
                 problems.error(node.span, f"duplicate field '{node.name}' in frame "
-                               f"'{frame.name}'",
-                               note=f"first declared at {first.line}:{first.col}")
+                               f"'{frame.name}'", related=((first, "first declared here"),))
                 continue
             seen[node.name] = node
             if isinstance(node, ast.BitMember):
-                scope.values[node.name] = node.enum if node.enum in enums else None
+                if node.enum is not None and node.enum not in enums:
+                    scope.untyped.add(node.name)  # reported where the bits are laid out
+                else:
+                    scope.values[node.name] = node.enum
             elif node.type.name in BUILTIN_TYPES:
                 scope.sized.add(node.name)
-            else:
+            elif node.type.name in enums or node.type.name == "varint" or int_type(
+                    node.type.name, "big") is not None:
                 scope.values[node.name] = node.type.name if node.type.name in enums else None
+            else:
+                scope.untyped.add(node.name)  # reported where the field is laid out
     return scope
 
 
@@ -72,7 +77,9 @@ def lay_out(
         if element is not None and item.present is not None:
             present = resolver.resolve(item.present, BOOL)
             element = dataclasses.replace(element, present=present) if present else None
-        if element is None:
+        if element is None:  # reported: no use of it is reported again
+            named = item.members if isinstance(item, ast.Bits) else (item,)
+            scope.broken.update(node.name for node in named)
             offset = None
             continue
         elements.append(element)
@@ -135,8 +142,11 @@ def _checksum(
                        f"field of the range it covers")
         return None
     for name in names:
+        if name in scope.untyped:
+            return None  # its unknown type is reported
         if name not in scope.values and name not in scope.sized:
-            problems.error(call.span, f"unknown field '{name}'")
+            problems.error(call.span, f"unknown field '{name}'",
+                           did_you_mean(name, scope.fields()))
             return None
     return ir.Checksum(call.func, names[0], names[1], call.span)
 
@@ -167,10 +177,14 @@ def _field(
         return IntField(f.name, typ, enum.name if enum else None, value, constant, default,
                         offset, f.doc, f.span)
     if name not in BUILTIN_TYPES:
-        problems.error(t.span, f"unknown type '{name}'",
-                       note="integer types are u8 u16 u24 u32 u64 and i8 .. i64, "
-                            "with an optional le/be suffix; others: bytes, text, kvmap, "
-                            "or an enum")
+        if name in scope.records or name in scope.broken_records:
+            problems.error(t.span, f"'{name}' is a record: a field holds records as a list, "
+                           f"list({name})[size]")
+        else:
+            types = type_names([*scope.enums, *scope.records, *scope.broken_records])
+            report_unknown(scope, problems, t.span, f"unknown type '{name}'", did_you_mean(
+                name, types) or "integer types are u8 u16 u24 u32 u64 and i8 .. i64, with an "
+                "optional le/be suffix; others: bytes, text, kvmap, list, varint, or an enum")
         return None
     if f.value is not None:
         problems.error(f.value.span, f"'{f.name}' is {name}; only integer fields take a value")
@@ -243,8 +257,11 @@ def _list(
     if len(names) != 1 or len(t.args) != 1:
         problems.error(t.span, "list needs one record type: list(Record)[size]")
         return None
+    if names[0] in scope.broken_records:
+        return None  # what is wrong with the record is reported
     if names[0] not in scope.records:
-        problems.error(t.args[0].span, f"unknown record '{names[0]}'")
+        report_unknown(scope, problems, t.args[0].span, f"unknown record '{names[0]}'",
+                       did_you_mean(names[0], scope.records))
         return None
     return ListField(f.name, names[0], size, offset, f.doc, f.span)
 
@@ -259,6 +276,8 @@ def lay_out_record(
     scope = frame_scope(stand_in, enums, problems)
     reported = len(problems.items)
     elements = lay_out(stand_in, scope, order, problems)
+    if len(problems.items) != reported:
+        return None  # a member that did not lay out: the record's shape would only echo it
     variable = any(isinstance(e, BytesField) for e in elements)
     fixed: list[IntField | BitsField | BytesField] = []
     for e in elements:
@@ -352,7 +371,8 @@ def _bits(
             problems.error(m.span, f"bit member '{m.name}' needs a width of at least 1")
             return None
         if m.enum is not None and m.enum not in scope.enums:
-            problems.error(m.enum_span or m.span, f"unknown enum '{m.enum}'")
+            report_unknown(scope, problems, m.enum_span or m.span, f"unknown enum '{m.enum}'",
+                           did_you_mean(m.enum, scope.enums))
             continue
         value, constant, default = _value(m, None, m.enum, resolver, scope, problems)
         members.append(BitMember(m.name, m.width, shift, m.enum, value, constant, default,

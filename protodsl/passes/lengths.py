@@ -127,6 +127,7 @@ def frame_size(
     count = header_count(elements)
     in_prefix = {v.name for v in values_of(elements[:prefix_count(elements)])}
     terms: list[ir.Expr] = [ir.Const(header, span)]
+    reported = False
     for e in elements[count:]:
         width = fixed_width(e)
         term: ir.Expr
@@ -140,7 +141,8 @@ def frame_size(
             reads |= ir.fields_read(e.present)
             term = ir.Binary("*", term, e.present, span)
         outside = reads - in_prefix
-        if outside:
+        if outside and not reported:  # once: the frame size is then unknown anyway
+            reported = True
             problems.error(e.span, f"the size of '{e.name}' depends on "
                            f"'{sorted(outside)[0]}', which is not among the fixed-width "
                            f"fields at the start of the frame")

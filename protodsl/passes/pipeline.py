@@ -11,14 +11,15 @@ from protodsl.ir import expr as ir
 from protodsl.ir.model import ByteOrder, Frame, Protocol
 from protodsl.passes.builders import resolve_builders
 from protodsl.passes.claims import check_claims
-from protodsl.passes.exprs import BOOL, ExprResolver
+from protodsl.passes.defaults import apply_defaults, check_record_defaults
+from protodsl.passes.exprs import BOOL, ExprResolver, Scope
 from protodsl.passes.layout import frame_scope, lay_out, lay_out_record
 from protodsl.passes.lengths import check_lengths, check_rest, frame_size, header_size
 from protodsl.passes.mosn_name import check_mosn_name
 from protodsl.passes.problems import Problems
 from protodsl.passes.roles import resolve_roles
 from protodsl.passes.types import resolve_enums
-from protodsl.passes.variants import check_variants, pin_defaults
+from protodsl.passes.variants import check_variants
 
 DEFAULT_MAX_FRAME = 16 << 20
 
@@ -66,22 +67,30 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
     enum_map = {e.name: e for e in enums}
     records = {}
     for record_decl in tree.records:
-        if record_decl.name in records or record_decl.name in enum_map:
-            problems.error(record_decl.span, f"duplicate type name '{record_decl.name}'")
+        first = next((t.span for t in tree.enums if t.name == record_decl.name), None) or next(
+            r.span for r in tree.records if r.name == record_decl.name)
+        if first is not None and first != record_decl.span:
+            problems.error(record_decl.span, f"duplicate type name '{record_decl.name}'",
+                           related=((first, "first declared here"),))
             continue
         record = lay_out_record(record_decl, enum_map, byte_order, problems)
         if record is not None:
             records[record.name] = record
+    check_record_defaults(tree.records, problems)
     frames: list[Frame] = []
-    seen: set[str] = set()
+    scopes: dict[str, Scope] = {}
+    seen: dict[str, Span] = {}
     for index, decl in enumerate(tree.frames):
         if decl.name in seen:
-            problems.error(decl.span, f"duplicate frame '{decl.name}'")
+            problems.error(decl.span, f"duplicate frame '{decl.name}'",
+                           related=((seen[decl.name], "first declared here"),))
             continue
-        seen.add(decl.name)
+        seen[decl.name] = decl.span
         reported = len(problems.items)
         scope = frame_scope(decl, enum_map, problems)
         scope.records = records
+        scope.broken_records = {r.name for r in tree.records} - set(records)
+        scopes[decl.name] = scope
         elements = lay_out(decl, scope, byte_order, problems)
         laid_out = len(problems.items) == reported  # else lengths would report echoes
         when: ir.Expr | None
@@ -104,10 +113,10 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
         if header > max_frame:
             problems.error(decl.span, f"frame '{decl.name}' has a fixed part of {header} "
                            f"bytes, more than max_frame ({max_frame})")
-        frames.append(pin_defaults(Frame(
+        frames.append(Frame(
             decl.name, when or ir.Const(0, decl.span), elements, roles, header, size,
             decl.doc, decl.span,
-        )))
+        ))
     if not frames:
         problems.error(tree.span, f"protocol '{tree.name}' declares no frame")
     if problems:  # later checks would only repeat what resolution already reported
@@ -116,11 +125,13 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
     if problems:
         return None
     otherwise = frozenset(d.name for d in tree.frames if d.when is None)
-    unclaimed = check_claims(tuple(frames), otherwise, enum_map, problems)
+    claims = check_claims(tuple(frames), otherwise, enum_map, problems)
+    decls = {d.name: d for d in tree.frames}
+    frames = list(apply_defaults(decls, tuple(frames), scopes, claims, problems))
     builders = resolve_builders(tree.builders, tuple(frames), enum_map, problems)
     return Protocol(
         tree.name, tree.mosn_name, byte_order, max_frame, enums, tuple(frames), discriminator,
-        builders, tree.doc, tree.span, tuple(records.values()), unclaimed,
+        builders, tree.doc, tree.span, tuple(records.values()), claims.unclaimed,
     )
 
 
@@ -137,11 +148,12 @@ def _otherwise(earlier: list[Frame], span: Span) -> ir.Expr:
 def _settings(tree: ast.Protocol, problems: Problems) -> tuple[ByteOrder, int]:
     byte_order: ByteOrder = "big"
     max_frame = DEFAULT_MAX_FRAME
-    seen: set[str] = set()
+    seen: dict[str, Span] = {}
     for s in tree.settings:
         if s.name in seen:
-            problems.error(s.span, f"'{s.name}' set twice")
-        seen.add(s.name)
+            problems.error(s.span, f"'{s.name}' set twice",
+                           related=((seen[s.name], "first set here"),))
+        seen.setdefault(s.name, s.span)
         if s.name == "byte_order":
             if s.value not in ("big", "little"):
                 problems.error(s.span, f"byte_order is 'big' or 'little', not '{s.value}'")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from protodsl.frontend import ast
 from protodsl.ir import expr as ir
 from protodsl.ir.model import BytesField, Element, Kind, KvMapField, Roles, values_of
-from protodsl.passes.exprs import BOOL, ExprResolver, Scope
+from protodsl.passes.exprs import BOOL, ExprResolver, Scope, did_you_mean, report_unknown
 from protodsl.passes.problems import Problems
 
 ROLE_NAMES = ("kind", "oneway", "heartbeat", "id", "timeout", "status", "headers", "payload")
@@ -20,16 +20,20 @@ def resolve_roles(
         problems.error(extra.span, f"frame '{frame.name}' has more than one roles block")
     block = frame.roles[0]
     given: dict[str, ast.Role] = {}
+    misnamed = False
     for role in block.roles:
         if role.name not in ROLE_NAMES:
+            misnamed = True
             problems.error(role.span, f"unknown role '{role.name}'",
-                           note="roles are " + ", ".join(ROLE_NAMES))
+                           note=did_you_mean(role.name, ROLE_NAMES)
+                           or "roles are " + ", ".join(ROLE_NAMES))
         elif role.name in given:
-            problems.error(role.span, f"role '{role.name}' given twice")
+            problems.error(role.span, f"role '{role.name}' given twice",
+                           related=((given[role.name].span, "first given here"),))
         else:
             given[role.name] = role
     for required in ("kind", "id"):
-        if required not in given:
+        if required not in given and not misnamed:  # else most likely the misnamed one
             problems.error(block.span, f"missing role '{required}' in frame '{frame.name}'",
                            note="every roles block gives kind (request or response) and id")
     if "kind" not in given or "id" not in given:
@@ -41,6 +45,10 @@ def resolve_roles(
             kind = "request"
         case ast.NameRef(name="response"):
             kind = "response"
+        case ast.NameRef(name=other):
+            problems.error(kind_role.value.span, "role 'kind' is 'request' or 'response'",
+                           did_you_mean(other, ("request", "response")))
+            return None
         case _:
             problems.error(kind_role.value.span, "role 'kind' is 'request' or 'response'")
             return None
@@ -52,6 +60,19 @@ def resolve_roles(
     resolver = ExprResolver(scope, problems)
     by_name = {e.name: e for e in elements}
 
+    def known(target: ast.Expr) -> bool:
+        """False for a field whose declaration is reported (say nothing more of it) and
+        for a name the frame does not declare (reported here)."""
+        if not isinstance(target, ast.NameRef):
+            return True
+        if target.name in scope.untyped or target.name in scope.broken:
+            return False
+        if target.name in scope.values or target.name in scope.sized:
+            return True
+        report_unknown(scope, problems, target.span, f"unknown field '{target.name}'",
+                       did_you_mean(target.name, scope.fields()))
+        return False
+
     def predicate(name: str) -> ir.Expr | None:
         role = given.get(name)
         return resolver.resolve(role.value, BOOL) if role else None
@@ -61,6 +82,8 @@ def resolve_roles(
         if role is None:
             return None
         target = role.value
+        if not known(target):
+            return None
         if not isinstance(target, ast.NameRef) or target.name not in scope.values:
             problems.error(target.span, f"role '{name}' must name an integer field")
             return None
@@ -76,6 +99,8 @@ def resolve_roles(
         if role is None:
             return None
         target = role.value
+        if not known(target):
+            return None
         element = by_name.get(target.name) if isinstance(target, ast.NameRef) else None
         if not isinstance(element, kind_) or (isinstance(element, BytesField) and element.text):
             problems.error(target.span, f"role '{name}' must name {what}")

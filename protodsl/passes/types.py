@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from protodsl.frontend import ast
 from protodsl.ir import Enum, EnumMember, IntType
 from protodsl.ir.model import ByteOrder
+from protodsl.passes.exprs import did_you_mean
 from protodsl.passes.problems import Problems
 
 _INT_NAME = re.compile(r"(?P<sign>[ui])(?P<bits>8|16|24|32|64)(?P<order>le|be)?")
 BUILTIN_TYPES = ("bytes", "text", "kvmap", "list")
+INT_TYPES = tuple(f"{sign}{bits}{order}" for sign in "ui" for bits in (8, 16, 24, 32, 64)
+                  for order in ("", "le", "be"))
+
+
+def type_names(enums: Iterable[str]) -> tuple[str, ...]:
+    """Every name a field's type may have: integers, the built-in types, the enums."""
+    return INT_TYPES + BUILTIN_TYPES + ("varint",) + tuple(enums)
 
 
 def int_type(name: str, default_order: ByteOrder) -> IntType | None:
@@ -33,36 +42,43 @@ def resolve_enums(
     seen: dict[str, ast.Enum] = {}
     for decl in decls:
         if decl.name in seen:
-            problems.error(decl.span, f"duplicate enum '{decl.name}'")
+            problems.error(decl.span, f"duplicate enum '{decl.name}'",
+                           related=((seen[decl.name].span, "first declared here"),))
             continue
         seen[decl.name] = decl
         base = int_type(decl.base, byte_order)
         if base is None:
             problems.error(decl.base_span or decl.span, f"enum '{decl.name}' needs an integer "
-                           f"base type (u8 .. u64, i8 .. i64), not '{decl.base}'")
+                           f"base type (u8 .. u64, i8 .. i64), not '{decl.base}'",
+                           did_you_mean(decl.base, INT_TYPES))
             # Keep the enum, so that its uses are not reported as unknown names too.
             base = IntType(8, decl.base.startswith("i"), byte_order)
             bad_base = True
         else:
             bad_base = False
         members: list[EnumMember] = []
-        names: set[str] = set()
-        values: dict[int, str] = {}
+        names: dict[str, ast.EnumMember] = {}
+        values: dict[int, ast.EnumMember] = {}
         for m in decl.members:
             if m.name in names:
-                problems.error(m.span, f"duplicate member '{m.name}' in enum '{decl.name}'")
+                problems.error(m.span, f"duplicate member '{m.name}' in enum '{decl.name}'",
+                               related=((names[m.name].span, "first declared here"),))
                 continue
+            # A member with a bad value is reported and kept, so that its uses are
+            # not reported too (the spec does not compile either way).
             if m.value in values:
+                first = values[m.value]
                 problems.error(m.span, f"duplicate value {m.value} in enum '{decl.name}': "
-                               f"'{m.name}' and '{values[m.value]}'")
-                continue
-            if not bad_base and not base.min <= m.value <= base.max:
+                               f"'{m.name}' and '{first.name}'",
+                               related=((first.span, f"'{first.name}' has it"),))
+            value = m.value
+            if m.value not in values and not bad_base and not base.min <= m.value <= base.max:
                 problems.error(m.value_span or m.span, f"value {m.value} of '{m.name}' does "
                                f"not fit {base.name} ({base.min}..{base.max})")
-                continue
-            names.add(m.name)
-            values[m.value] = m.name
-            members.append(EnumMember(m.name, m.value, m.doc, m.span))
+                value = base.min  # no constant of it is reported out of range again
+            names[m.name] = m
+            values.setdefault(m.value, m)
+            members.append(EnumMember(m.name, value, m.doc, m.span))
         if not members:
             problems.error(decl.span, f"enum '{decl.name}' has no members")
         enums.append(Enum(decl.name, base, decl.open, tuple(members), decl.doc, decl.span))

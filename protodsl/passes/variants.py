@@ -3,11 +3,9 @@ same type, in every variant, so a decoder can choose before it parses."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from protodsl.diagnostics import Span
 from protodsl.ir import expr as ir
-from protodsl.ir.model import BitMember, BitsField, Element, Frame, IntField
+from protodsl.ir.model import BitsField, Frame, IntField
 from protodsl.passes.problems import Problems
 
 # (container offset, container type, its byte order, shift, width) of a value
@@ -80,37 +78,3 @@ def _holds(e: IntField | BitsField, name: str) -> bool:
     if isinstance(e, IntField):
         return e.name == name
     return any(m.name == name for m in e.members)
-
-
-def pin_defaults(frame: Frame) -> Frame:
-    """A value that `when` restricts (`type == response`, `type in {request, ...}`)
-    defaults to the first value it allows, so a new frame is valid as built."""
-    pins: dict[str, int] = {}
-    for node in ir.walk(frame.when):
-        match node:
-            case ir.Binary(op="==", left=ir.FieldValue(field=name), right=right) if (
-                ir.is_constant(right)
-            ):
-                pins.setdefault(name, ir.evaluate(right))
-            case ir.InSet(operand=ir.FieldValue(field=name), values=values):
-                pins.setdefault(name, values[0])
-            case _:
-                pass
-    if not pins:
-        return frame
-
-    def pin(e: Element) -> Element:
-        if isinstance(e, IntField) and e.name in pins and e.value is None:
-            return dataclasses.replace(e, default=pins[e.name])
-        if isinstance(e, BitsField):
-            members = tuple(_pin_member(m, pins) for m in e.members)
-            return dataclasses.replace(e, members=members)
-        return e
-
-    return dataclasses.replace(frame, elements=tuple(pin(e) for e in frame.elements))
-
-
-def _pin_member(m: BitMember, pins: dict[str, int]) -> BitMember:
-    if m.name in pins and m.value is None:
-        return dataclasses.replace(m, default=pins[m.name])
-    return m

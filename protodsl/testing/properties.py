@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,6 +23,7 @@ from protodsl.ir import (
     Protocol,
     VarintField,
 )
+from protodsl.ir import expr as ir
 from protodsl.testing import strategies as strat
 from protodsl.testing.entropy import Entropy, from_entropy
 from protodsl.testing.outcomes import (
@@ -47,12 +50,26 @@ class Mismatch(AssertionError):
 
 @dataclass
 class Sides:
-    """The Python codec, and the Wasm plugin when there is one."""
+    """The Python codec, and the Wasm plugin when there is one; `covered` counts
+    what the examples of the running property reached (frames, builders, codes)."""
 
     protocol: Protocol
     codec: ModuleType
     wasm: Path | None = None
     _host: MosnHost | None = field(default=None, repr=False)
+    covered: Counter[str] = field(default_factory=Counter, repr=False)
+
+    def cover_frame(self, frame: Any) -> None:
+        self.covered[frame_label(self.protocol.frames[
+            self.codec.FRAMES.index(type(frame))].name)] += 1
+
+    @cached_property
+    def hijack_arms(self) -> tuple[int, ...]:
+        return hijack_arms(self.protocol)
+
+    def cover_wire(self, wire: bytes) -> None:
+        """The frame `wire` holds, by the Python codec (which checked it already)."""
+        self.cover_frame(self.codec.decode(wire).frame)
 
     @property
     def host(self) -> MosnHost:
@@ -66,13 +83,31 @@ class Sides:
         self._host = None
 
 
+def frame_label(name: str) -> str:
+    return f"frame {name}"
+
+
+def _every_frame(protocol: Protocol) -> tuple[str, ...]:
+    return tuple(frame_label(f.name) for f in protocol.frames)
+
+
+def _nothing(protocol: Protocol) -> tuple[str, ...]:
+    return ()
+
+
 @dataclass(frozen=True)
 class Property:
+    """A check over generated examples; `requires` names what at least one example
+    must reach (every frame, builder, hijack code): a property whose examples never
+    reached something has not tested it, and fails saying so."""
+
     name: str
     needs_wasm: bool
     strategy: Callable[[Protocol, ModuleType], st.SearchStrategy[Any]]
     check: Callable[[Sides, Any], None]
     doc: str = ""
+    requires: Callable[[Protocol], tuple[str, ...]] = _every_frame
+    scale: int = 1  # examples run per example asked for: for cheap ones with many cases
 
 
 def _wasm_call(sides: Sides, call: Callable[[], Any]) -> Any:
@@ -98,6 +133,7 @@ def _check_roundtrip(sides: Sides, frame: Any) -> None:
         raise Mismatch("decode(encode(f)) != f", wire, frame, decoded)
     if codec.reference_decode(wire) != decoded:
         raise Mismatch("reference decode differs", wire, decoded, codec.reference_decode(wire))
+    sides.cover_frame(frame)
 
 
 # ---- 2. decode agreement -------------------------------------------------------------
@@ -115,6 +151,7 @@ def _check_decode(sides: Sides, wire: bytes) -> None:
     outcome = _compare_decode(sides, wire)
     if outcome[0] != "frame":
         raise Mismatch("a valid frame was not decoded", wire, outcome, None)
+    sides.cover_wire(wire)
 
 
 # ---- 3. encode agreement ----------------------------------------------------------------
@@ -140,6 +177,11 @@ def _edits(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[Edit]:
             return None  # MOSN consumes a heartbeat response; it never encodes one
         return edit(f, e)
     return from_entropy(make)
+
+
+def _edited_frames(protocol: Protocol) -> tuple[str, ...]:
+    """The frames MOSN encodes: those with roles."""
+    return tuple(frame_label(f.name) for f in protocol.frames if f.roles is not None)
 
 
 def _edit_maker(spec: Frame) -> Callable[[Any, Entropy], Edit]:
@@ -207,6 +249,7 @@ def _check_encode(sides: Sides, edit: Edit) -> None:
     if python != wasm:
         raise Mismatch("encoded frames differ", wire, python.hex() if python else "EncodeError",
                        wasm.hex() if wasm else f"status {result.status}")
+    sides.cover_frame(edit.frame)
 
 
 # ---- 4. prefixes and chunked streams ----------------------------------------------------
@@ -217,6 +260,7 @@ def _check_prefix(sides: Sides, example: tuple[bytes, int]) -> None:
     outcome = _compare_decode(sides, wire[:cut])
     if outcome != NEED_MORE:
         raise Mismatch("a strict prefix was not need-more", wire[:cut], outcome, outcome)
+    sides.cover_wire(wire)
 
 
 def _feed(decode: Callable[[bytes], Outcome], chunks: list[bytes]) -> list[Outcome]:
@@ -261,6 +305,8 @@ def _check_stream(sides: Sides, example: tuple[list[bytes], list[int]]) -> None:
     if python != wasm or len(python) != len(wires):
         raise Mismatch(f"chunked stream of {len(wires)} frames decoded differently", stream,
                        python, wasm)
+    for wire in wires:
+        sides.cover_wire(wire)
 
 
 def _check_stream_python(sides: Sides, example: tuple[list[bytes], list[int]]) -> None:
@@ -269,6 +315,8 @@ def _check_stream_python(sides: Sides, example: tuple[list[bytes], list[int]]) -
     fast = _feed(lambda b: python_decode(sides.codec, b), chunks)
     if len(fast) != len(wires):
         raise Mismatch("chunked stream lost frames", stream, len(fast), len(wires))
+    for wire in wires:
+        sides.cover_wire(wire)
 
 
 # ---- 5. hostile bytes -------------------------------------------------------------------
@@ -304,23 +352,63 @@ class Made:
     forwarded_as: int | None  # hijack: the id MOSN gave the request upstream, if it went
 
 
-_CODES = (0, 3, 200, 403, 404, 500, 502, 503, 504, 509)
+def hijack_arms(protocol: Protocol) -> tuple[int, ...]:
+    """The codes the hijack builder tells apart: every `match code` arm."""
+    builder = next((b for b in protocol.builders if b.kind == "hijack"), None)
+    if builder is None or len(builder.params) < 2:
+        return ()
+    code = builder.params[1]
+    return tuple(sorted({key for _, value in builder.assignments for node in ir.walk(value)
+                         if isinstance(node, ir.Match) and node.subject == ir.Param(
+                             code, node.subject.span) for key, _ in node.cases}))
+
+
+_OTHER_CODE = "hijack code (any other)"
+
+
+def _code_label(code: int, codes: tuple[int, ...]) -> str:
+    return f"hijack code {code}" if code in codes else _OTHER_CODE
+
+
+def _builder_labels(protocol: Protocol) -> tuple[str, ...]:
+    labels = [f"builder {b.kind}" for b in protocol.builders]
+    if any(b.kind == "hijack" for b in protocol.builders):
+        labels += [f"hijack code {c}" for c in hijack_arms(protocol)] + [_OTHER_CODE]
+    return tuple(labels)
 
 
 def _made(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[Made]:
+    """The builder, id and code come first, so that they are drawn, never the zeros
+    past the end of the entropy a large request frame used up; a code is one of the
+    hijack's arms, or any other (half of those a code MOSN uses)."""
     kinds = [b.kind for b in protocol.builders]
     requests = [f.name for f in protocol.frames if f.roles is not None
                 and f.roles.kind == "request"]
     makers = [strat.frame_maker(protocol, codec, n) for n in requests]
+    arms = hijack_arms(protocol)
+    others = tuple(c for c in _MOSN_CODES if c not in arms)
+
+    def other(e: Entropy) -> int:
+        if others and e.byte() & 1:
+            return e.choice(others)
+        code = e.integer(-(1 << 31), (1 << 31) - 1)
+        return code if code not in arms else min(arms) - 1
 
     def make(e: Entropy) -> Made | None:
+        builder = e.choice(kinds)
+        request_id = e.integer(0, 0xFFFFFFFF)
+        pick = e.byte() % (len(arms) + 1)
+        code = arms[pick] if pick < len(arms) else other(e)
+        forwarded_as = e.integer(0, 0xFFFFFFFF) if e.byte() & 1 else None
         request = e.choice(makers)(e) if makers else None
         if makers and request is None:
             return None
-        code = e.choice(_CODES) if e.byte() & 1 else e.integer(-(1 << 31), (1 << 31) - 1)
-        forwarded_as = e.integer(0, 0xFFFFFFFF) if e.byte() & 1 else None
-        return Made(e.choice(kinds), e.integer(0, 0xFFFFFFFF), request, code, forwarded_as)
+        return Made(builder, request_id, request, code, forwarded_as)
     return from_entropy(make)
+
+
+# The codes MOSN hijacks with (api.*Code of mosn.io/api), and the 0 and 3 it uses too.
+_MOSN_CODES = (0, 3, 200, 403, 404, 500, 502, 503, 504, 509)
 
 
 def _decode_first(sides: Sides, wire: bytes) -> streams.Decoded:
@@ -372,6 +460,9 @@ def _check_made(sides: Sides, made: Made) -> None:
         raise Mismatch(f"{made.builder} frames differ", None,
                        python.hex() if python is not None else "EncodeError",
                        wasm.hex() if wasm is not None else f"status {result.status}")
+    sides.covered[f"builder {made.builder}"] += 1
+    if made.builder == "hijack":
+        sides.covered[_code_label(made.code, sides.hijack_arms)] += 1
 
 
 PROPERTIES: tuple[Property, ...] = (
@@ -380,13 +471,16 @@ PROPERTIES: tuple[Property, ...] = (
              "round trip, straight path and construct reference agreeing"),
     Property("python: chunked streams", False, strat.streams, _check_stream_python),
     Property("python: hostile bytes, straight == reference", False,
-             strat.hostile_bytes, _check_hostile_python),
+             strat.hostile_bytes, _check_hostile_python, requires=_nothing),
     Property("wasm vs python: decode", True, strat.encodings, _check_decode),
-    Property("wasm vs python: encode with edits", True, _edits, _check_encode),
+    Property("wasm vs python: encode with edits", True, _edits, _check_encode,
+             requires=_edited_frames),
     Property("wasm vs python: prefixes need more", True, strat.prefixes, _check_prefix),
     Property("wasm vs python: chunked streams", True, strat.streams, _check_stream),
-    Property("wasm vs python: hostile bytes", True, strat.hostile_bytes, _check_hostile),
-    Property("wasm vs python: keepalive, reply, hijack", True, _made, _check_made),
+    Property("wasm vs python: hostile bytes", True, strat.hostile_bytes, _check_hostile,
+             requires=_nothing),
+    Property("wasm vs python: keepalive, reply, hijack", True, _made, _check_made,
+             requires=_builder_labels, scale=4),
 )
 
 

@@ -12,11 +12,12 @@ import multiprocessing
 import os
 import random
 import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -39,6 +40,7 @@ class Result:
     error: BaseException | None = None
     counterexample: Any = None
     details: str = ""  # the failure, field by field, described where the codec lives
+    covered: dict[str, int] = field(default_factory=dict)  # what the examples reached
 
     @property
     def passed(self) -> bool:
@@ -47,6 +49,10 @@ class Result:
 
 class PropertyFailed(AssertionError):
     """A failure reported by a worker process, as text (its objects stay there)."""
+
+
+class Untested(AssertionError):
+    """Every example passed, but none reached some frame, builder or code."""
 
 
 @dataclass
@@ -62,9 +68,10 @@ class Run:
 def run_property(prop: Property, sides: Sides, examples: int, seed: int | None) -> Result:
     count = 0
     last: list[Any] = [None]
+    sides.covered.clear()
 
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=seed is None,
-              report_multiple_bugs=False, verbosity=Verbosity.quiet,
+    @settings(max_examples=examples * prop.scale, deadline=None, database=None,
+              derandomize=seed is None, report_multiple_bugs=False, verbosity=Verbosity.quiet,
               suppress_health_check=list(HealthCheck),
               phases=[Phase.explicit, Phase.generate, Phase.shrink])
     @given(prop.strategy(sides.protocol, sides.codec))
@@ -83,7 +90,14 @@ def run_property(prop: Property, sides: Sides, examples: int, seed: int | None) 
         sides.reset()
         failed = Result(prop.name, count, time.perf_counter() - start, exc, last[0])
         return replace(failed, details=_describe_failure(sides, failed))
-    return Result(prop.name, count, time.perf_counter() - start)
+    covered = {label: sides.covered[label] for label in prop.requires(sides.protocol)}
+    missing = [label for label, n in covered.items() if n == 0]
+    passed = Result(prop.name, count, time.perf_counter() - start, covered=covered)
+    if not missing:
+        return passed
+    error = Untested(f"no example reached {', '.join(missing)}, so it went untested")
+    return replace(passed, error=error, details=f"  Untested: {error}\n  (more examples "
+                   f"with --examples, or a spec whose strategies can make it)\n")
 
 
 @contextmanager
@@ -154,6 +168,8 @@ def report(run: Run, spec: str, seed: int | None, out: TextIO) -> None:
     out.write(f"{'property':<{width}}  {'examples':>8}  result\n")
     for r in results:
         out.write(f"{r.name:<{width}}  {r.examples:>8}  {'ok' if r.passed else 'FAILED'}\n")
+        if r.covered:
+            out.write(_coverage(r.covered) + "\n")
     total = sum(r.examples for r in results)
     rate = total / run.seconds if run.seconds else 0.0
     failed = [r for r in results if not r.passed]
@@ -165,6 +181,15 @@ def report(run: Run, spec: str, seed: int | None, out: TextIO) -> None:
         out.write(r.details)
         if seed is not None:
             out.write(f"replay: protodsl test {spec} --seed {seed}\n")
+
+
+def _coverage(covered: dict[str, int]) -> str:
+    """What the examples reached, per frame, builder and hijack code (`request 104`),
+    wrapped under the property's line."""
+    parts = [f"{label.partition(' ')[2]} {n}".replace(" ", "\u00a0")  # lines break between
+             for label, n in covered.items()]
+    return textwrap.fill(", ".join(parts), width=88, initial_indent="    ",
+                         subsequent_indent="    ").replace("\u00a0", " ")
 
 
 def _describe_failure(sides: Sides, r: Result) -> str:

@@ -11,7 +11,7 @@ from hypothesis import settings
 from protodsl.codecs import build_wasm, load_python
 from protodsl.passes.pipeline import compile_file
 from protodsl.testing.properties import Sides, applicable, wasm_ready
-from protodsl.testing.runner import _describe_failure, run_property
+from protodsl.testing.runner import run_property
 from tests.helpers import ROOT, SPECS
 
 # The product's specs, and the test specs written to reach corners of the language.
@@ -44,5 +44,5 @@ def _sides(path: Path) -> Sides:
 def test_property(path: Path, prop: object) -> None:
     sides = _sides(path)
     result = run_property(prop, sides, settings.default.max_examples, seed=None)  # type: ignore[arg-type]
-    assert result.passed, _describe_failure(sides, result)
+    assert result.passed, result.details
     assert result.examples > 0

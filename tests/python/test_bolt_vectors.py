@@ -134,7 +134,8 @@ def test_upstream_header_maps(bolt: ModuleType, vector: dict[str, Any]) -> None:
     """Each header map, framed as a bolt request, decodes to its pairs and back."""
     assert any(None in pair for v in UPSTREAM["header_maps"] for pair in v["pairs"])
     section = bytes.fromhex(vector["hex"])
-    frame = bolt.Request(request_id=3, codec=1, timeout=100)
+    frame = bolt.Request(cmd_code=bolt.CmdCode.rpc_request, request_id=3, codec=1,
+                         timeout=100)
     frame.headers = bolt.decode(bolt.encode(frame)).frame.headers  # empty, round-tripped
     data = bytearray(bolt.encode(frame))
     data[16:18] = len(section).to_bytes(2, "big")
@@ -151,7 +152,7 @@ def test_null_header_lengths_drop_the_pair(bolt: ModuleType) -> None:
     null = b"\xff\xff\xff\xff"
     section = (null + b"\x00\x00\x00\x01v" + b"\x00\x00\x00\x01k" + null
                + b"\x00\x00\x00\x01a\x00\x00\x00\x01b")
-    data = bytearray(bolt.encode(bolt.Request(request_id=1)))
+    data = bytearray(bolt.encode(bolt.Request(cmd_code=bolt.CmdCode.rpc_request, request_id=1)))
     data[16:18] = len(section).to_bytes(2, "big")
     for decode, _ in _readings(bolt):
         assert decode(bytes(data) + section).frame.headers == [(b"a", b"b")]
@@ -178,11 +179,22 @@ def test_keepalive_reply_and_hijack(bolt: ModuleType) -> None:
 
 
 def test_encode_errors_name_the_field(bolt: ModuleType) -> None:
+    call = bolt.CmdCode.rpc_request
     with pytest.raises(bolt.EncodeError, match="request_id"):
-        bolt.encode(bolt.Request(request_id=1 << 32))
+        bolt.encode(bolt.Request(cmd_code=call, request_id=1 << 32))
     with pytest.raises(bolt.EncodeError, match="class_len"):
-        bolt.encode(bolt.Request(class_=b"x" * 70000))
+        bolt.encode(bolt.Request(cmd_code=call, class_=b"x" * 70000))
     with pytest.raises(bolt.EncodeError, match="cmd_code"):
         bolt.encode(bolt.Request(cmd_code=9))
     with pytest.raises(bolt.EncodeError):
-        bolt.reference_encode(bolt.Request(request_id=-1))
+        bolt.reference_encode(bolt.Request(cmd_code=call, request_id=-1))
+
+
+def test_a_field_that_decides_the_meaning_has_no_silent_default(bolt: ModuleType) -> None:
+    """An enum takes no first member by default: without `cmd_code` a request used
+    to be a heartbeat. `type` has the default the spec names (`default request`)."""
+    with pytest.raises(TypeError, match="cmd_code"):
+        bolt.Request(request_id=7, codec=1, timeout=3000)
+    call = bolt.Request(cmd_code=bolt.CmdCode.rpc_request, request_id=7)
+    assert call.type_ == bolt.CmdType.request and not bolt.is_heartbeat(call)
+    assert bolt.Response(cmd_code=bolt.CmdCode.rpc_response).status == bolt.Status.SUCCESS

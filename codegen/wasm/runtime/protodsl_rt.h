@@ -226,8 +226,10 @@ PD_FN int pd_take_be(pd_cur *c, unsigned n, pd_u64 *v)
     return 1;
 }
 
-/* Strict UTF-8, as Python decodes it: no overlongs, surrogates or values past U+10FFFF. */
-PD_FN int pd_utf8_ok(const pd_u8 *p, pd_u32 n)
+/* Strict UTF-8, as Python decodes it: no overlongs, surrogates or values past U+10FFFF.
+ * Returns -1 for valid text, else the index of the first byte of the first bad
+ * sequence (Python's UnicodeDecodeError.start). */
+PD_FN pd_i64 pd_utf8_bad(const pd_u8 *p, pd_u32 n)
 {
     pd_u32 i = 0;
     while (i < n) {
@@ -245,7 +247,7 @@ PD_FN int pd_utf8_ok(const pd_u8 *p, pd_u32 n)
         else if (c >= 0xF0 && c <= 0xF4)
             more = 3;
         else
-            return 0;
+            return i;
         if (c == 0xE0)
             lo = 0xA0;
         else if (c == 0xED)
@@ -255,14 +257,16 @@ PD_FN int pd_utf8_ok(const pd_u8 *p, pd_u32 n)
         else if (c == 0xF4)
             hi = 0x8F;
         if (n - i - 1 < more || p[i + 1] < lo || p[i + 1] > hi)
-            return 0;
+            return i;
         for (pd_u32 k = 2; k <= more; k++)
             if ((p[i + k] & 0xC0) != 0x80)
-                return 0;
+                return i;
         i += more + 1;
     }
-    return 1;
+    return -1;
 }
+
+PD_INLINE int pd_utf8_ok(const pd_u8 *p, pd_u32 n) { return pd_utf8_bad(p, n) < 0; }
 
 /* ------------------------------------------------------------- checksums */
 
@@ -356,6 +360,42 @@ PD_FN void pd_log_i(pd_i64 v)
     }
 }
 
+/* Numbers as the spec wrote the constant they are compared with: decimal, or
+ * 0x / 0b and at least `digits` digits (codegen/numbers.py makes `fmt`). A value
+ * of an unsigned field is shown unsigned (a u64 past 2^63 reads negative). */
+#define PD_NUM(radix, digits, upper) ((radix) | (digits) << 8 | (upper) << 16)
+#define PD_NUM_UNSIGNED (1 << 17)
+#define PD_DEC PD_NUM(10, 0, 0)
+
+PD_FN void pd_log_n(pd_i64 v, int fmt)
+{
+    pd_u32 radix = (pd_u32)fmt & 0xFFu, digits = ((pd_u32)fmt >> 8) & 0xFFu;
+    const char *set = (fmt >> 16) & 1 ? "0123456789ABCDEF" : "0123456789abcdef";
+    pd_u64 u = (pd_u64)v;
+    char out[64];
+    pd_u32 n = 0;
+    if (radix != 2 && radix != 16) {
+        if (fmt & PD_NUM_UNSIGNED)
+            pd_log_u(u);
+        else
+            pd_log_i(v);
+        return;
+    }
+    if (!(fmt & PD_NUM_UNSIGNED) && v < 0) {
+        pd_log_s("-");
+        u = (pd_u64)0 - u;
+    }
+    pd_log_s(radix == 16 ? "0x" : "0b");
+    do {
+        out[n++] = set[u % radix];
+        u /= radix;
+    } while (u);
+    while (n < digits && n < sizeof out)
+        out[n++] = '0';
+    while (n > 0 && pd_log_len < sizeof pd_log_buf)
+        pd_log_buf[pd_log_len++] = (pd_u8)out[--n];
+}
+
 PD_FN void pd_log_begin(void)
 {
     pd_log_len = 0;
@@ -368,7 +408,8 @@ PD_FN void pd_log_end(int level)
     pd_log_len = 0;
 }
 
-/* "<protocol>: <where> at offset <offset>: <what>"; returns PD_MALFORMED. */
+/* A decode error, the same text as the Python codec's ProtocolError:
+ * "<protocol>: <where> at offset <offset>: <what>"; returns PD_MALFORMED. */
 PD_FN int pd_fail(const char *where, pd_u64 offset, const char *what)
 {
     pd_log_begin();
@@ -381,17 +422,19 @@ PD_FN int pd_fail(const char *where, pd_u64 offset, const char *what)
     return PD_MALFORMED;
 }
 
-/* As pd_fail, with the offending value appended. */
-PD_FN int pd_fail_v(const char *where, pd_u64 offset, const char *what, pd_i64 value)
+/* As pd_fail, with the offending value: "...: <before><value><after>", the
+ * value as pd_log_n shows it. */
+PD_FN int pd_fail_v(const char *where, pd_u64 offset, const char *before, pd_i64 value,
+                    int fmt, const char *after)
 {
     pd_log_begin();
     pd_log_s(where);
     pd_log_s(" at offset ");
     pd_log_u(offset);
     pd_log_s(": ");
-    pd_log_s(what);
-    pd_log_s(" ");
-    pd_log_i(value);
+    pd_log_s(before);
+    pd_log_n(value, fmt);
+    pd_log_s(after);
     pd_log_end(PD_LOG_WARN);
     return PD_MALFORMED;
 }
@@ -737,16 +780,16 @@ PD_INLINE int pd_kv_read(const pd_u8 *sec, pd_u32 n, pd_u32 at, int fmt, const c
             pd_u64 len;
             if (n - i < w)
                 return pd_fail(where, (pd_u64)at + i,
-                               part ? "value length truncated" : "key length truncated");
+                               part ? "value length runs past the section"
+                                    : "key length runs past the section");
             len = pd_kv_len(sec + i, fmt);
             i += w;
             if (pd_kv_null(len, fmt)) {
                 nulls = 1;
             } else if (len > n - i) {
                 return pd_fail_v(where, (pd_u64)at + i - w,
-                                 part ? "value length past the section:"
-                                      : "key length past the section:",
-                                 (pd_i64)len);
+                                 part ? "value length " : "key length ", (pd_i64)len,
+                                 PD_DEC | PD_NUM_UNSIGNED, " runs past the section");
             } else {
                 i += (pd_u32)len;
             }
