@@ -98,11 +98,12 @@ def test_an_encoder_never_writes_a_frame_its_own_condition_refuses(
         with pytest.raises(bolt.EncodeError) as caught:
             encode(frame)
         assert caught.value.field == "type"
-        assert "frame 'request' needs `type in {1, 2}`, but it has type = " in str(caught.value)
+        assert ("frame 'request' needs `type in {request, oneway}`, but it has type = "
+                in str(caught.value))
     assert main(["encode", "specs/bolt.proto-dsl",
                  '{"frame":"request","fields":{"type":"response","cmd_code":"rpc_request",'
                  '"request_id":3}}']) == 1
-    assert "frame 'request' needs `type in {1, 2}`" in capsys.readouterr().err
+    assert "frame 'request' needs `type in {request, oneway}`" in capsys.readouterr().err
 
 
 STATUS_CHOOSES = """protocol answers "x-answers" {

@@ -77,6 +77,8 @@ class InSet:
     operand: Expr
     values: tuple[int, ...]
     span: Span
+    # each value as the spec wrote it (`oneway`, `0x10`), for messages
+    spellings: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -185,8 +187,8 @@ def spelled(expr: Expr) -> str:
 
     def emit(node: Expr) -> tuple[str, int]:
         match node:
-            case Const(value=v):
-                return str(v), 11
+            case Const(value=v, spelling=spelling):
+                return spelling or str(v), 11
             case EnumValue(member=member):
                 return member, 11
             case FieldValue(field=name) | Param(name=name):
@@ -202,8 +204,8 @@ def spelled(expr: Expr) -> str:
             case Binary(op=op, left=a, right=b):
                 prec = _SPELLING_PRECEDENCE[op]
                 return f"{go(a, prec)} {op} {go(b, prec + 1)}", prec
-            case InSet(operand=o, values=values):
-                return f"{go(o, 5)} in {{{', '.join(map(str, values))}}}", 4
+            case InSet(operand=o, values=values, spellings=spellings):
+                return f"{go(o, 5)} in {{{', '.join(spellings or map(str, values))}}}", 4
             case Match(subject=s):
                 return f"match {go(s, 0)} {{...}}", 0
         return type(node).__name__, 11

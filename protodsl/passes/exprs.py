@@ -153,12 +153,14 @@ class ExprResolver:
             case ast.InSet(operand=o, options=options):
                 inner, t = self._expr(o, None)
                 values: list[int] = []
+                spellings: list[str] = []
                 for opt in options:
                     option, _ = self._typed(opt, t if t != BOOL else INT, hint=t)
                     if not ir.is_constant(option):
                         raise self._fail(opt, "the options of 'in' must be constants")
                     values.append(ir.evaluate(option))
-                return ir.InSet(inner, tuple(values), e.span), BOOL
+                    spellings.append(ir.spelled(option))
+                return ir.InSet(inner, tuple(values), e.span, tuple(spellings)), BOOL
             case ast.Match(subject=subject, cases=cases):
                 subj, _ = self._typed(subject, INT)
                 out: list[tuple[int, ir.Expr]] = []
