@@ -20,6 +20,7 @@ from protodsl.passes.problems import Problems
 from protodsl.passes.roles import resolve_roles
 from protodsl.passes.types import resolve_enums
 from protodsl.passes.variants import check_variants
+from protodsl.plan import check_plan
 
 DEFAULT_MAX_FRAME = 16 << 20
 
@@ -129,10 +130,13 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
     decls = {d.name: d for d in tree.frames}
     frames = list(apply_defaults(decls, tuple(frames), scopes, claims, problems))
     builders = resolve_builders(tree.builders, tuple(frames), enum_map, problems)
-    return Protocol(
+    protocol = Protocol(
         tree.name, tree.mosn_name, byte_order, max_frame, enums, tuple(frames), discriminator,
         builders, tree.doc, tree.span, tuple(records.values()), claims.unclaimed,
     )
+    if not problems:
+        check_plan(protocol, problems)
+    return protocol
 
 
 def _otherwise(earlier: list[Frame], span: Span) -> ir.Expr:

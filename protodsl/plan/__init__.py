@@ -1,0 +1,37 @@
+"""The codec plan: the IR lowered once into what every backend prints."""
+
+from protodsl.plan.lower import check_plan, plan_of
+from protodsl.plan.model import (
+    BuilderPlan,
+    Check,
+    Computed,
+    DecodePlan,
+    Discriminator,
+    EncodePlan,
+    FitCheck,
+    Fixed,
+    FramePlan,
+    LengthCheck,
+    Measured,
+    MustBeMember,
+    MustEqual,
+    MustMatchChecksum,
+    ProtocolPlan,
+    Read,
+    RecordPlan,
+    RestFraming,
+    RestOfFrame,
+    RolesPlan,
+    Size,
+    SizedFraming,
+    SizeStep,
+    Value,
+    Write,
+)
+
+__all__ = [
+    "BuilderPlan", "Check", "Computed", "DecodePlan", "Discriminator", "EncodePlan",
+    "FitCheck", "Fixed", "FramePlan", "LengthCheck", "Measured", "MustBeMember", "MustEqual",
+    "MustMatchChecksum", "ProtocolPlan", "Read", "RecordPlan", "RestFraming", "RestOfFrame",
+    "RolesPlan", "Size", "SizeStep", "SizedFraming", "Value", "Write", "check_plan", "plan_of",
+]

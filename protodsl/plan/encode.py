@@ -1,0 +1,97 @@
+"""Lowering a frame's encode: the order computed values are evaluated in, what
+is checked before a byte is written, and the writes."""
+
+from __future__ import annotations
+
+from protodsl.ir import expr as ir
+from protodsl.ir.model import (
+    BitMember,
+    BitsField,
+    BytesField,
+    Element,
+    Enum,
+    Frame,
+    IntField,
+    KvMapField,
+    ListField,
+    ValueNode,
+    VarintField,
+)
+from protodsl.passes.problems import Problems
+from protodsl.plan.decode import checksum_start
+from protodsl.plan.model import Computed, EncodePlan, FitCheck, LengthCheck, Write
+
+
+def lower_encode(frame: Frame, enums: dict[str, Enum], problems: Problems) -> EncodePlan:
+    holder = {name: e for e in frame.elements for name in _names_in(e)}
+    computed = evaluation_order(
+        [v for v in frame.values() if v.value is not None and not v.constant
+         and not isinstance(v.value, ir.Checksum | ir.Rest)], problems)
+    fits = tuple(
+        _fit(v, enums, holder[v.name].present) for v in frame.values()
+        if not (v.constant or isinstance(v.value, ir.Checksum | ir.Rest)))
+    lengths = tuple(
+        _length(e) for e in frame.elements
+        if isinstance(e, BytesField | KvMapField | ListField)
+        and not isinstance(e.size, ir.Rest) and not sized_by_own_length(frame, e))
+    rest = frame.rest_field()
+    writes = tuple(
+        Write(e, e.present, checksum_start(frame, e.value)
+              if isinstance(e, IntField) and isinstance(e.value, ir.Checksum) else None)
+        for e in frame.elements)
+    return EncodePlan(computed, fits, lengths, frame.when,
+                      None if rest is not None else frame.size, rest, writes)
+
+
+def evaluation_order(values: list[ValueNode], problems: Problems) -> tuple[Computed, ...]:
+    """Each computed value after the computed values it reads, otherwise in wire
+    order; values that read each other have no order, which is an error."""
+    names = {v.name for v in values}
+    done: set[str] = set()
+    out: list[Computed] = []
+    remaining = list(values)
+    while remaining:
+        ready = next((v for v in remaining if v.value is not None and
+                      not (ir.fields_read(v.value) & names) - done - {v.name}), None)
+        if ready is None:
+            stuck = ", ".join(f"'{v.name}'" for v in remaining)
+            problems.error(remaining[0].span, f"the computed values {stuck} read each other: "
+                           f"no order computes them", note="compute one of them from fields "
+                           "that are set, not computed")
+            return tuple(out)
+        if ready.value is not None and ready.name in ir.fields_read(ready.value):
+            problems.error(ready.span, f"computed value '{ready.name}' reads itself")
+        remaining.remove(ready)
+        done.add(ready.name)
+        assert ready.value is not None
+        out.append(Computed(ready, ready.value))
+    return tuple(out)
+
+
+def _fit(v: ValueNode, enums: dict[str, Enum], present: ir.Expr | None) -> FitCheck:
+    enum = enums.get(v.enum) if v.enum else None
+    closed = enum if enum is not None and not enum.open else None
+    if isinstance(v, BitMember):
+        return FitCheck(v, 0, v.mask, f"{v.width} bits", closed, present)
+    if isinstance(v, VarintField):
+        return FitCheck(v, 0, v.max, f"varint({v.max_bytes})", closed, present)
+    return FitCheck(v, v.type.min, v.type.max, v.type.name, closed, present)
+
+
+def _length(e: BytesField | KvMapField | ListField) -> LengthCheck:
+    if isinstance(e, BytesField) and e.pad is not None:
+        return LengthCheck(e, None, ir.evaluate(e.size), None)  # padded: fits or not, always
+    return LengthCheck(e, e.size, None, e.present)
+
+
+def sized_by_own_length(frame: Frame, e: BytesField | KvMapField | ListField) -> bool:
+    """`n: u16 = len(x)` and `x: bytes[n]`: consistent by construction."""
+    if not isinstance(e.size, ir.FieldValue):
+        return False
+    length = frame.value(e.size.field)
+    return length is not None and isinstance(length.value, ir.LenOf) and (
+        length.value.field == e.name)
+
+
+def _names_in(e: Element) -> list[str]:
+    return [m.name for m in e.members] if isinstance(e, BitsField) else [e.name]

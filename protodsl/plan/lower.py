@@ -1,0 +1,112 @@
+"""The IR lowered to a codec plan, once for every backend: text -> AST -> IR ->
+plan -> printers. `check_plan` runs in the compiler, so a spec the lowering
+cannot plan (computed values that read each other) is a spec error; backends
+call `plan_of` on a compiled protocol."""
+
+from __future__ import annotations
+
+from protodsl.ir import expr as ir
+from protodsl.ir.model import (
+    BitsField,
+    Builder,
+    BytesField,
+    Element,
+    Frame,
+    IntField,
+    Protocol,
+    Record,
+)
+from protodsl.passes.problems import Problems
+from protodsl.plan.decode import checks, lower_decode
+from protodsl.plan.encode import evaluation_order, lower_encode
+from protodsl.plan.model import (
+    BuilderPlan,
+    Discriminator,
+    FramePlan,
+    ProtocolPlan,
+    RecordPlan,
+    RolesPlan,
+    Value,
+)
+
+
+def plan_of(protocol: Protocol) -> ProtocolPlan:
+    """The plan of a compiled protocol (the compiler has run `check_plan`)."""
+    problems = Problems()
+    plan = lower(protocol, problems)
+    assert not problems, [d.message for d in problems.items]
+    return plan
+
+
+def check_plan(protocol: Protocol, problems: Problems) -> None:
+    """Report what keeps `protocol` from having a plan."""
+    lower(protocol, problems)
+
+
+def lower(protocol: Protocol, problems: Problems) -> ProtocolPlan:
+    enums = {e.name: e for e in protocol.enums}
+    frames = tuple(
+        FramePlan(f, i, lower_decode(f, enums), lower_encode(f, enums, problems), _roles(f))
+        for i, f in enumerate(protocol.frames))
+    by_name = {f.name: f for f in frames}
+    used = {v.enum for f in protocol.frames for v in f.values() if v.enum is not None}
+    return ProtocolPlan(
+        protocol=protocol,
+        frames=frames,
+        discriminators=_discriminators(protocol),
+        closed_enums=tuple(e for e in protocol.enums if not e.open and e.name in used),
+        records=tuple(_record(r, problems) for r in protocol.records),
+        builders=tuple(_builder(b, by_name[b.frame]) for b in protocol.builders),
+        request_fields=tuple(sorted({
+            node.field for b in protocol.builders for _, value in b.assignments
+            for node in ir.walk(value) if isinstance(node, ir.ParamField)})),
+    )
+
+
+def _discriminators(protocol: Protocol) -> tuple[Discriminator, ...]:
+    """Every value a `when` reads, where the first frame has it (variants.py
+    made sure every frame has it there too), in wire order."""
+    read: set[str] = set().union(*(ir.fields_read(f.when) for f in protocol.frames))
+    enums = {e.name: e for e in protocol.enums}
+    first = protocol.frames[0]
+    out = []
+    for e in first.elements:
+        if isinstance(e, IntField) and e.name in read:
+            assert e.offset is not None
+            out.append(Discriminator(Value(e, 0, None, checks(first, e, enums)), e.type,
+                                     e.offset))
+        elif isinstance(e, BitsField):
+            for m in e.members:
+                if m.name in read:
+                    assert e.offset is not None
+                    out.append(Discriminator(Value(m, m.shift, m.mask, checks(first, m, enums)),
+                                             e.type, e.offset))
+    return tuple(out)
+
+
+def _roles(frame: Frame) -> RolesPlan | None:
+    roles = frame.roles
+    if roles is None:
+        return None
+    last = frame.elements[-1] if frame.elements else None
+    ends = (roles.payload is not None and isinstance(last, BytesField)
+            and last.name == roles.payload and last.pad is None
+            and all(e.present is None for e in frame.elements))
+    after: tuple[Element, ...] = ()
+    if roles.headers is not None:
+        at = [e.name for e in frame.elements].index(roles.headers)
+        after = frame.elements[at + 1:]
+    return RolesPlan(ends, after)
+
+
+def _record(record: Record, problems: Problems) -> RecordPlan:
+    values = [e for e in record.elements if isinstance(e, IntField)
+              and e.value is not None and not e.constant]
+    return RecordPlan(record, evaluation_order(list(values), problems))
+
+
+def _builder(b: Builder, frame: FramePlan) -> BuilderPlan:
+    answers = b.kind in ("keepalive_reply", "hijack")
+    request = b.params[0] if answers and b.params else None
+    return BuilderPlan(b, frame, request, tuple(p for p in b.params if p != request))
+

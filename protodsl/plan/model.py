@@ -1,0 +1,307 @@
+"""The codec plan: what every backend does with a frame, decided once.
+
+The IR says what a frame is; the plan says how a codec reads and writes it: in
+what order, what is checked where, when a decoder knows how many bytes it
+needs, in what order computed values are evaluated, where a checksum starts.
+Backends print a plan in their language and choose representations (struct
+formats, C types); they decide nothing here. Every node keeps the IR node it
+comes from, and so its span in the spec."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from protodsl.ir import expr as ir
+from protodsl.ir.model import (
+    BitsField,
+    Builder,
+    BytesField,
+    Element,
+    Enum,
+    Frame,
+    IntType,
+    KvMapField,
+    ListField,
+    Protocol,
+    Record,
+    ValueNode,
+    VarintField,
+)
+
+# ------------------------------------------------------------------ checks
+
+
+@dataclass(frozen=True)
+class MustEqual:
+    """A constant: decode refuses any other value. `spelling` is the literal as
+    the spec wrote it (`0xCAFEBABE`), for messages."""
+
+    value: int
+    spelling: str | None
+
+
+@dataclass(frozen=True)
+class MustBeMember:
+    """A value of a closed enum: decode refuses a number no member has."""
+
+    enum: Enum
+
+
+@dataclass(frozen=True)
+class MustMatchChecksum:
+    """A checksum: the bytes from frame offset `start` up to the checksum field
+    itself must give the value read."""
+
+    kind: str  # "crc32": IEEE, as zlib
+    start: int
+
+
+Check = MustEqual | MustBeMember | MustMatchChecksum
+
+
+# ------------------------------------------------------------------ decoding
+
+
+@dataclass(frozen=True)
+class Value:
+    """One integer a decoder extracts: a whole integer field, or a bit member of
+    its container (`(container >> shift) & mask`)."""
+
+    node: ValueNode
+    shift: int
+    mask: int | None  # None: the whole container
+    checks: tuple[Check, ...]  # in this order
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def free(self) -> bool:
+        """Set by whoever makes a frame, neither constant nor computed."""
+        return self.node.value is None
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """A size known from the spec alone."""
+
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A size computed from earlier values (`SizeStep` computes it first)."""
+
+    expr: ir.Expr
+
+
+@dataclass(frozen=True)
+class RestOfFrame:
+    """Whatever is left of a `len(rest)` frame."""
+
+
+Size = Fixed | Measured | RestOfFrame
+
+
+@dataclass(frozen=True)
+class Read:
+    """One element on the wire, at `offset` from the frame's start (None: where
+    the previous element ended). When `present` is false it is not on the wire
+    and takes its absent value: 0, or empty."""
+
+    element: Element
+    offset: int | None
+    present: ir.Expr | None
+    values: tuple[Value, ...]  # an integer, a bits container or a varint
+    size: Size | None  # bytes, text, a map or a list
+    width: int | None  # bytes it always takes, when fixed
+
+    @property
+    def name(self) -> str:
+        return self.element.name
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The spec names it carries: itself, or its bit members."""
+        if isinstance(self.element, BitsField):
+            return tuple(m.name for m in self.element.members)
+        return (self.element.name,)
+
+
+@dataclass(frozen=True)
+class SizeStep:
+    """A decoder computes the byte count of a sized element before it knows the
+    frame's size; a count that can be negative is refused (`NegativeSize`)."""
+
+    element: BytesField | KvMapField | ListField
+    expr: ir.Expr
+    may_be_negative: bool
+    present: ir.Expr | None  # only then is it computed and checked
+
+
+@dataclass(frozen=True)
+class SizedFraming:
+    """A frame whose size follows from its first fields: the fixed header, then
+    `prefix` (fixed-width elements after it, each a need-more point of unknown
+    total), then `sizes`, then the total (refused past max_frame, need-more
+    until it is there), then `tail`, each element read where the last ended."""
+
+    prefix: tuple[Read, ...]
+    sizes: tuple[SizeStep, ...]
+    total: ir.Expr
+    tail: tuple[Read, ...]
+
+
+@dataclass(frozen=True)
+class RestFraming:
+    """A frame that declares its own size after the header (`varint = len(rest)`):
+    the length, then every element of `body` read in order inside that size
+    (one running past it is a `FieldOverrun`), and nothing left over."""
+
+    length: Read
+    body: tuple[Read, ...]
+
+
+@dataclass(frozen=True)
+class DecodePlan:
+    """The header is read in one piece once `header_size` bytes are there; with
+    fewer, every value whose bytes are there is checked, in order, and only then
+    does the decoder ask for more."""
+
+    header_size: int
+    header: tuple[Read, ...]
+    framing: SizedFraming | RestFraming
+
+
+# ------------------------------------------------------------------ encoding
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A value computed on encode, after every computed value it reads."""
+
+    node: ValueNode
+    expr: ir.Expr
+
+
+@dataclass(frozen=True)
+class FitCheck:
+    """Encode refuses a value its field cannot hold: outside `lo`..`hi`, or no
+    member of a closed enum. Checked only when the field is on the wire."""
+
+    node: ValueNode
+    lo: int
+    hi: int
+    what: str  # "u16", "3 bits", "varint(4)"
+    enum: Enum | None  # closed
+    present: ir.Expr | None
+
+
+@dataclass(frozen=True)
+class LengthCheck:
+    """Encode refuses a sized element whose length disagrees with its size: not
+    `expr` bytes, or for a padded one more than `pad_width`."""
+
+    element: BytesField | KvMapField | ListField
+    expr: ir.Expr | None  # None: padded to pad_width
+    pad_width: int | None
+    present: ir.Expr | None
+
+
+@dataclass(frozen=True)
+class Write:
+    """One element written, in wire order, when `present` holds. A checksum
+    covers what was written from frame offset `checksum_start` up to it."""
+
+    element: Element
+    present: ir.Expr | None
+    checksum_start: int | None = None
+
+
+@dataclass(frozen=True)
+class EncodePlan:
+    """Values first (`computed` in order), then checks (`fits`, `lengths`, the
+    frame's own condition `claim`), the size (`total`, refused past max_frame;
+    for `rest` framing known once the body is written), then `writes`."""
+
+    computed: tuple[Computed, ...]
+    fits: tuple[FitCheck, ...]
+    lengths: tuple[LengthCheck, ...]
+    claim: ir.Expr  # the frame's `when`: an encoder never writes another frame
+    total: ir.Expr | None
+    rest: VarintField | None
+    writes: tuple[Write, ...]
+
+
+# ------------------------------------------------------------------ the rest
+
+
+@dataclass(frozen=True)
+class RolesPlan:
+    """Layout facts MOSN's encode path uses: whether the payload ends the frame
+    (so a frame can be written around the payload where the host put it), and
+    the elements after the headers section, whose bytes follow it."""
+
+    payload_ends_frame: bool
+    after_headers: tuple[Element, ...]
+
+
+@dataclass(frozen=True)
+class FramePlan:
+    frame: Frame
+    index: int
+    decode: DecodePlan
+    encode: EncodePlan
+    roles: RolesPlan | None
+
+    @property
+    def name(self) -> str:
+        return self.frame.name
+
+
+@dataclass(frozen=True)
+class Discriminator:
+    """A value a `when` reads, where every frame has it (variants.py checked)."""
+
+    value: Value
+    container: IntType
+    offset: int
+
+
+@dataclass(frozen=True)
+class RecordPlan:
+    """A list entry: its integers and (a variable record) bytes sized by the
+    entry's own earlier integers, in wire order; computed values in order."""
+
+    record: Record
+    computed: tuple[Computed, ...]
+
+
+@dataclass(frozen=True)
+class BuilderPlan:
+    """A builder: every free value of its frame assigned (defaults included),
+    and the literal bytes it gives sized elements."""
+
+    builder: Builder
+    frame: FramePlan
+    request: str | None  # the parameter holding the request answered
+    integers: tuple[str, ...]  # the integer parameters (id, code)
+
+
+@dataclass(frozen=True)
+class ProtocolPlan:
+    protocol: Protocol
+    frames: tuple[FramePlan, ...]
+    discriminators: tuple[Discriminator, ...]  # in wire order
+    closed_enums: tuple[Enum, ...]  # those a frame's value uses, in spec order
+    records: tuple[RecordPlan, ...]
+    builders: tuple[BuilderPlan, ...]
+    request_fields: tuple[str, ...]  # what builders read of a request, sorted
+
+    def frame(self, name: str) -> FramePlan:
+        return next(f for f in self.frames if f.name == name)
+
+    def builder(self, kind: str) -> BuilderPlan | None:
+        return next((b for b in self.builders if b.builder.kind == kind), None)
+
