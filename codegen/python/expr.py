@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from protodsl.ir import expr as ir
+from protodsl.ir.model import BytesField, Frame, KvMapField, ListField
 
 _PRECEDENCE = {
     "or": 1, "and": 2, "not": 3,
@@ -64,3 +65,27 @@ def translate(
         raise TypeError(f"cannot translate {node!r}")
 
     return go(e, 0)
+
+
+def no_length(name: str) -> str:
+    """For expressions that read no length (conditions, decoded sizes)."""
+    raise AssertionError(f"no length in this context: {name}")
+
+
+def lengths(frame: Frame, value: Callable[[str], str], encoded: bool = False
+            ) -> Callable[[str], str]:
+    """`len(x)` of a frame's sized element as its encoded byte count, the element
+    read through `value`; `encoded` where text is already bytes there."""
+
+    def length(name: str) -> str:
+        element = frame.element(name)
+        text = value(name)
+        if isinstance(element, KvMapField):
+            return f"_kvmap_size({text}, {element.length_type.width})"
+        if isinstance(element, ListField):
+            return f"_record_len_{element.record}({text})"
+        if isinstance(element, BytesField) and element.text and not encoded:
+            return f"len({text}.encode())"
+        return f"len({text})"
+
+    return length

@@ -9,6 +9,8 @@ import builtins
 import keyword
 import re
 
+from protodsl.ir.model import Frame
+
 # Module-level names the generated code defines or imports.
 RESERVED = frozenset({
     "annotations", "enum", "struct", "cs", "dataclass", "dataclasses", "field", "Any",
@@ -66,3 +68,22 @@ class Namespace:
             name += "_"
         self.taken.add(name)
         return name
+
+
+class FrameNames:
+    """A frame's attribute for each spec name, which is also its local in the
+    frame's decoder and encoder: safe, and hiding none of the module's classes."""
+
+    def __init__(self, frame: Frame, module_names: frozenset[str]) -> None:
+        def safe(name: str) -> str:
+            attr = snake(name)
+            while attr in module_names:
+                attr += "_"
+            return attr
+
+        self.attr = {e.name: safe(e.name) for e in frame.elements}
+        for v in frame.values():
+            self.attr[v.name] = safe(v.name)
+
+    def __getitem__(self, name: str) -> str:
+        return self.attr[name]

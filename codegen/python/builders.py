@@ -1,0 +1,50 @@
+"""The frames the plugin makes itself (keepalive, its reply, a hijack reply), as
+module functions: the builder's plan gives the request it answers and its
+integer parameters; every free field is assigned, defaults included."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from protodsl.codegen.python import naming
+from protodsl.codegen.python.context import Module
+from protodsl.codegen.python.expr import no_length, translate
+
+from protodsl.ir.model import BytesField
+from protodsl.plan import BuilderPlan
+
+
+@dataclass(frozen=True)
+class BuilderView:
+    kind: str  # the function's name
+    signature: str
+    cls: str
+    args: list[str]  # keyword arguments of the frame class
+    doc: str | None
+
+
+def builder_view(module: Module, plan: BuilderPlan) -> BuilderView:
+    b, frame = plan.builder, plan.frame.frame
+    names = module.names(plan.frame)
+    requests = " | ".join(module.classes[f.name] for f in module.plan.frames
+                          if f.frame.roles is not None and f.frame.roles.kind == "request")
+
+    def param(p: str, f: str | None) -> str:
+        return f"int({naming.snake(p)}.{naming.snake(f)})" if f else naming.snake(p)
+
+    args = []
+    for name, value in b.assignments:
+        node = frame.value(name)
+        assert node is not None
+        text = translate(value, no_length, no_length, param)
+        args.append(f"{names[name]}={module.wrap(node, text)}")
+    for name, data in b.data:
+        element = frame.element(name)
+        literal = (repr(data.decode("utf-8")) if isinstance(element, BytesField)
+                   and element.text else repr(data))
+        args.append(f"{names[name]}={literal}")
+    params = []
+    if plan.request is not None:
+        params.append(f"{naming.snake(plan.request)}: {requests or 'Frame'}")
+    params += [f"{naming.snake(p)}: int" for p in plan.integers]
+    return BuilderView(b.kind, ", ".join(params), module.classes[frame.name], args, b.doc)

@@ -1,0 +1,169 @@
+"""Records, the entries of a list: a dataclass each, read and written by module
+functions the straight path and the reference share (a fixed record as one
+struct), or, for a variable record (bytes sized by its own earlier integers),
+a straight-line reader and writer of one entry per loop turn and a construct
+Struct per entry for the reference."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from protodsl.codegen.emitter import Emitter
+from protodsl.codegen.numbers import literal_format
+from protodsl.codegen.python import ints, naming
+from protodsl.codegen.python.expr import no_length, translate
+
+from protodsl.ir import expr as ir
+from protodsl.ir.model import BytesField, IntField
+from protodsl.plan import RecordPlan
+
+
+@dataclass
+class RecordView:
+    name: str  # spec name, in helper names
+    cls: str
+    doc: str | None
+    fields: list[str]  # attributes, in wire order
+    attrs: dict[str, str]  # spec name -> attribute
+    format: str  # struct format of one record
+    size: int  # its width; for a variable record, its least width
+    variable: bool = False
+    # a variable record:
+    hints: list[tuple[str, str, str]] = field(default_factory=list)  # attr, hint, default
+    structs: list[tuple[str, str]] = field(default_factory=list)  # name, struct format
+    read: str = ""  # the body of the per-entry loop, appending each entry
+    bind: str = ""  # an entry's values as `_r_` locals, from `r`
+    write: str = ""  # appends an entry's bytes to `out`
+    ref_fields: list[str] = field(default_factory=list)  # construct Struct of one entry
+    ref_read: str = ""  # checks and the entry, after construct parsed `c`
+    ref_values: str = ""  # the dict construct builds from
+
+
+def record_view(plan: RecordPlan, cls: str, byte_order: str) -> RecordView:
+    r = plan.record
+    if r.variable:
+        return _variable(plan, cls)
+    fields = [naming.snake(e.name) for e in r.elements]
+    formats = []
+    for e in r.elements:
+        assert isinstance(e, IntField) and not ints.is_raw(e.type, byte_order), (
+            "records hold plain integers")
+        formats.append(ints.struct_code(e.type))
+    return RecordView(r.name, cls, r.doc, fields,
+                      {e.name: a for e, a in zip(r.elements, fields, strict=True)},
+                      (">" if byte_order == "big" else "<") + "".join(formats), r.size)
+
+
+def _local(name: str) -> str:
+    return f"_r_{name}"
+
+
+def _length(name: str) -> str:
+    return f"len(_r_{name})"
+
+
+def _groups(plan: RecordPlan) -> list[list[IntField]]:
+    """Runs of integers of one byte order: one struct each."""
+    groups: list[list[IntField]] = []
+    before: object = None
+    for e in plan.record.elements:
+        if isinstance(e, IntField):
+            assert e.type.width != 3, "records hold 1, 2, 4 or 8 byte integers"
+            if (groups and isinstance(before, IntField) and before is groups[-1][-1]
+                    and before.type.byte_order == e.type.byte_order):
+                groups[-1].append(e)
+            else:
+                groups.append([e])
+        before = e
+    return groups
+
+
+def _variable(plan: RecordPlan, cls: str) -> RecordView:
+    r = plan.record
+    attrs = {e.name: naming.snake(e.name) for e in r.elements}
+    free = [e for e in r.elements if not (isinstance(e, IntField) and e.value is not None)]
+    view = RecordView(r.name, cls, r.doc, [attrs[e.name] for e in free], attrs, "", r.size,
+                      variable=True)
+    for e in free:
+        if isinstance(e, BytesField):
+            view.hints.append((attrs[e.name], *(("str", '""') if e.text else ("bytes", 'b""'))))
+        else:
+            view.hints.append((attrs[e.name], "int", "0"))
+    constants = [e for e in r.elements if isinstance(e, IntField) and e.constant
+                 and e.value is not None]
+    groups = {id(g[0]): g for g in _groups(plan)}
+    for g in groups.values():
+        view.structs.append((f"_rec_{r.name}_{len(view.structs)}", ints.order_char(g[0].type)
+                             + "".join(ints.struct_code(e.type) for e in g)))
+    structs = iter(view.structs)
+
+    read, write, bind = Emitter(depth=2), Emitter(depth=3), Emitter(depth=3)
+    overrun = f'raise MalformedSection(name, at, "a {r.name} entry runs past its section")'
+    for e in r.elements:
+        if isinstance(e, BytesField):
+            read.line(f"_n = {translate(e.size, _local, no_length)}")
+            with read.block("if _n < 0 or end - off < _n"):
+                read.line(overrun)
+            read.line(f"_r_{e.name} = buf[off:off + _n]")
+            if e.text:
+                read.line(f"_r_{e.name} = _text(_r_{e.name}, {e.name!r}, off)")
+            read.line("off += _n")
+            with write.block(f"if len(_r_{e.name}) != {translate(e.size, _local, _length)}"):
+                write.line(f"raise EncodeError({e.name!r}, None, \"its length does not match "
+                           f"its size field\")")
+            write.line(f"out.append(_r_{e.name})")
+        elif id(e) in groups:
+            group = groups[id(e)]
+            name, _ = next(structs)
+            width = sum(g.type.width for g in group)
+            values = ", ".join(_local(g.name) for g in group)
+            with read.block(f"if end - off < {width}"):
+                read.line(overrun)
+            read.line(f"{values}, = {name}.unpack_from(buf, off)")
+            read.line(f"off += {width}")
+            for c in constants:
+                if c in group:  # checked once the group is read: `off` is past it
+                    _constant_check(read, c, _local(c.name))
+            write.line(f"out.append({name}.pack({values}))")
+    read.line(f"append({cls}({', '.join(_local(e.name) for e in free)}))")
+    view.read, view.write = read.text(), write.text()
+
+    for e in r.elements:
+        if isinstance(e, BytesField):
+            bind.line(f"_r_{e.name} = r.{attrs[e.name]}" + (".encode()" if e.text else ""))
+        elif isinstance(e, IntField) and e.value is None:
+            bind.line(f"_r_{e.name} = r.{attrs[e.name]}")
+    for c in constants:
+        assert c.value is not None
+        bind.line(f"_r_{c.name} = {translate(c.value, _local, _length)}")
+    for computed in plan.computed:
+        bind.line(f"_r_{computed.node.name} = {translate(computed.expr, _local, _length)}")
+    view.bind = bind.text()
+
+    context: Callable[[str], str] = lambda n: f"_c[{n!r}]"  # noqa: E731
+    for e in r.elements:
+        if isinstance(e, BytesField):
+            view.ref_fields.append(f"{e.name!r} / cs.Bytes(lambda _c: "
+                                   f"{translate(e.size, context, no_length)})")
+        else:
+            assert isinstance(e, IntField), "a variable record holds no bits (layout rejects them)"
+            view.ref_fields.append(f"{e.name!r} / {ints.construct_int(e.type)}")
+    ref = Emitter(depth=2)
+    for c in constants:
+        _constant_check(ref, c, f"c.{c.name}")
+    for e in r.elements:
+        if isinstance(e, BytesField) and e.text:
+            ref.line(f"c[{e.name!r}] = _text(c[{e.name!r}], {e.name!r}, at)")
+    ref.line(f"append({cls}({', '.join(f'c[{e.name!r}]' for e in free)}))")
+    view.ref_read = ref.text()
+    view.ref_values = "{" + ", ".join(f"{e.name!r}: _r_{e.name}" for e in r.elements) + "}"
+    return view
+
+
+def _constant_check(out: Emitter, e: IntField, local: str) -> None:
+    assert e.value is not None
+    want = ir.evaluate(e.value)
+    with out.block(f"if {local} != {want}"):
+        out.line(f"raise ConstantMismatch({e.name!r}, off, {local}, {want}, "
+                 f"{literal_format(e.value).python!r})")
