@@ -1,5 +1,6 @@
 """The Wasm backend: C source of a MOSN codec plugin, its Makefile and MOSN
-config from the IR; `build` compiles it with zig cc into one small module."""
+config from the codec plan (view.py); `build` compiles it with zig cc into one
+small module."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from importlib import resources
 from pathlib import Path
 
 from protodsl.codegen.jinja import environment, render
-from protodsl.codegen.wasm.view import DECODE_FIXED, ENCODE_PREFIX, build_view
+from protodsl.codegen.wasm.roles import DECODE_FIXED, ENCODE_PREFIX
+from protodsl.codegen.wasm.view import build_view
 
 from protodsl.diagnostics import Diagnostic, SpecError
 from protodsl.ir.expr import Rest

@@ -5,14 +5,19 @@ Every value is a `pd_i64`. Arithmetic goes through the runtime's `pd_add`,
 undefined behaviour (a trap in Wasm). Comparisons, `and`, `or`, `not` and `in`
 give 0 or 1 like the IR's `evaluate`. Every operation is parenthesised, so the
 text never depends on C's precedence rules. Names are resolved by the caller's
-`Names`, which knows whether a field lives in a struct, a local or a parameter.
+`Names`, which knows whether a field lives in a struct, a local or a parameter:
+`FrameNames` (a frame struct through a pointer), `DiscriminatorNames` (the
+dispatcher's locals), `BuilderNames` (a builder's parameters).
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from protodsl.codegen.wasm.naming import ident
+
 from protodsl.ir import expr as ir
+from protodsl.ir.model import Builder, BytesField, Frame
 
 _CALLS = {
     "+": "pd_add",
@@ -90,8 +95,77 @@ def to_c(expr: ir.Expr, names: Names) -> str:
             if not values:
                 return "0"
             return "(" + " || ".join(f"{subject} == {c_int(v)}" for v in values) + ")"
-        case ir.Match(subject=s, cases=cases, default=default):
-            subject = to_c(s, names)
-            arms = "".join(f"{subject} == {c_int(k)} ? {to_c(v, names)} : " for k, v in cases)
-            return f"({arms}{to_c(default, names)})"
+        case ir.Match():
+            return f"({' '.join(match_arms(expr, names))})"
     raise TypeError(f"cannot translate {expr!r} to C")
+
+
+def match_arms(expr: ir.Match, names: Names) -> list[str]:
+    """A `match` as a chain of conditionals, one arm a piece (`s == k ? v :`),
+    the default last; joined by spaces and parenthesised it is `to_c`'s text."""
+    subject = to_c(expr.subject, names)
+    arms = [f"{subject} == {c_int(k)} ? {to_c(v, names)} :" for k, v in expr.cases]
+    return [*arms, to_c(expr.default, names)]
+
+
+def condition(text: str) -> str:
+    """C expression text wrapped in exactly one pair of parentheses, for `if`."""
+    depth = 0
+    for i, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and i < len(text) - 1:
+            return f"({text})"
+    return text if text.startswith("(") else f"({text})"
+
+
+class FrameNames:
+    """Names inside functions that work on one frame through the pointer `fr`."""
+
+    def __init__(self, frame: Frame, ptr: str = "fr") -> None:
+        self.frame = frame
+        self.ptr = ptr
+
+    def field(self, name: str) -> str:
+        return f"{self.ptr}->{ident('f', name)}"
+
+    def length(self, name: str) -> str:
+        element = self.frame.element(name)
+        if isinstance(element, BytesField) and element.pad is not None:
+            return c_int(ir.evaluate(element.size))  # a padded field is always that wide
+        return f"(pd_i64){self.ptr}->{ident('f', name)}.len"
+
+    def param(self, name: str) -> str:
+        raise ValueError(f"frame '{self.frame.name}' reads builder parameter '{name}'")
+
+    def param_field(self, param: str, field: str) -> str:
+        raise ValueError(f"frame '{self.frame.name}' reads builder parameter '{param}'")
+
+    def test(self, expr: ir.Expr) -> str:
+        """`expr` as the parenthesised condition of an `if`."""
+        return condition(to_c(expr, self))
+
+
+class DiscriminatorNames(FrameNames):
+    """`when` conditions read the discriminator locals of the dispatcher."""
+
+    def field(self, name: str) -> str:
+        return ident("d", name)
+
+
+class BuilderNames:
+    """A builder reads its parameters: integers and fields of the request."""
+
+    def __init__(self, builder: Builder) -> None:
+        self.builder = builder
+
+    def field(self, name: str) -> str:
+        raise ValueError(f"builder '{self.builder.kind}' reads field '{name}'")
+
+    def length(self, name: str) -> str:
+        raise ValueError(f"builder '{self.builder.kind}' reads len({name})")
+
+    def param(self, name: str) -> str:
+        return ident("p", name)
+
+    def param_field(self, param: str, field: str) -> str:
+        return f"{ident('p', param)}->{ident('f', field)}"

@@ -1,0 +1,144 @@
+"""How the plugin represents a frame in C: every integer a `pd_i64` struct
+member, every sized element a `pd_bytes` view; the runtime calls that read and
+write them; the comments that say which spec element a line is about."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from protodsl.codegen.wasm.naming import c_string, comment_inline, ident
+
+from protodsl.ir import expr as ir
+from protodsl.ir.model import (
+    BitsField,
+    BytesField,
+    Element,
+    Frame,
+    IntField,
+    IntType,
+    KvMapField,
+    ValueNode,
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A test of the input: `cond` true means return `fail` (both C expressions)."""
+
+    cond: str
+    fail: str
+
+
+@dataclass(frozen=True)
+class Member:
+    decl: str  # C type and name
+    comment: str
+
+
+def where(frame: Frame, name: str) -> str:
+    """The C string naming `frame.name` in log lines."""
+    return c_string(f"{frame.name}.{name}")
+
+
+def reader(t: IntType) -> str:
+    return "pd_rd_le" if t.byte_order == "little" else "pd_rd_be"
+
+
+def putter(t: IntType) -> str:
+    return "pd_put_le" if t.byte_order == "little" else "pd_put_be"
+
+
+def read_int(pointer: str, t: IntType) -> str:
+    """The `pd_i64` an integer of type `t` at `pointer` holds."""
+    raw = f"{reader(t)}({pointer}, {t.width})"
+    return f"pd_sext({raw}, {t.bits})" if t.signed else f"(pd_i64){raw}"
+
+
+def unsigned(v: ValueNode) -> bool:
+    """Whether a value reads as unsigned: bit members always do."""
+    return not isinstance(v, IntField) or not v.type.signed
+
+
+def holds_any(v: ValueNode) -> bool:
+    """A 64-bit integer: its `pd_i64` member holds every value of its type (a
+    u64 as its bit pattern), so no range check applies."""
+    return isinstance(v, IntField) and v.type.width == 8
+
+
+def kv_fmt(e: KvMapField) -> str:
+    t = e.length_type
+    little = int(t.byte_order == "little" and t.width > 1)
+    return f"PD_KV({t.width}, {little}, {int(e.null_drop)})"
+
+
+# ------------------------------------------------------------------ comments
+
+
+def type_text(t: IntType) -> str:
+    order = "" if t.width == 1 else ("le" if t.byte_order == "little" else "be")
+    return t.name + order
+
+
+def expr_text(e: ir.Expr) -> str:
+    """An expression as the spec writes it, for comments."""
+    if isinstance(e, ir.Checksum):
+        return f"{e.kind}({e.first}, {e.last})"
+    return comment_inline(ir.spelled(e))
+
+
+def doc_suffix(doc: str | None) -> str:
+    text = comment_inline(doc)
+    return f"; {text}" if text else ""
+
+
+def value_comment(v: ValueNode, t: str) -> str:
+    parts = [f"{v.name}: {t}"]
+    if v.enum is not None:
+        parts.append(v.enum)
+    if v.value is not None:
+        parts.append("= " + expr_text(v.value))
+    return " ".join(parts) + doc_suffix(v.doc)
+
+
+def sized_text(e: BytesField | KvMapField) -> str:
+    if isinstance(e, KvMapField):
+        null = ", null_drop" if e.null_drop else ""
+        return f"kvmap({type_text(e.length_type)}{null})[{expr_text(e.size)}]"
+    kind = "text" if e.text else "bytes"
+    pad = f"(pad={e.pad})" if e.pad is not None else ""
+    return f"{kind}{pad}[{expr_text(e.size)}]"
+
+
+def element_comment(e: Element) -> str:
+    """What a decode or write step of `e` is about."""
+    if isinstance(e, IntField):
+        return value_comment(e, type_text(e.type))
+    if isinstance(e, BitsField):
+        members = ", ".join(f"{m.name}:{m.width}" for m in e.members)
+        return f"bits {type_text(e.type)} {{{members}}}" + doc_suffix(e.doc)
+    assert isinstance(e, BytesField | KvMapField), "check_target rejects lists and varints"
+    return f"{e.name}: {sized_text(e)}" + doc_suffix(e.doc)
+
+
+# ------------------------------------------------------------------ struct
+
+
+def members(frame: Frame, literal: str | None) -> tuple[Member, ...]:
+    """The frame struct: a member per value and per sized element, and the kept
+    literal payload of a built frame."""
+    out = []
+    for e in frame.elements:
+        if isinstance(e, IntField):
+            out.append(Member(f"pd_i64 {ident('f', e.name)};",
+                              value_comment(e, type_text(e.type))))
+        elif isinstance(e, BitsField):
+            for m in e.members:
+                out.append(Member(f"pd_i64 {ident('f', m.name)};",
+                                  value_comment(m, f"bits {m.width} of {type_text(e.type)}")))
+        else:
+            assert isinstance(e, BytesField | KvMapField), "check_target rejects lists and varints"
+            out.append(Member(f"pd_bytes {ident('f', e.name)};", sized_text(e) + doc_suffix(e.doc)))
+    if literal is not None:
+        out.append(Member(f"pd_bytes {literal};",
+                          "a built frame's literal payload, for an encode that passes none"))
+    return tuple(out)
