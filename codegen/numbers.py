@@ -43,14 +43,14 @@ DECIMAL = NumberFormat()
 def literal_format(expr: ir.Expr | None) -> NumberFormat:
     """How the spec wrote the literal `expr` is (`Const.spelling`, e.g.
     "0xCAFEBABE"); decimal for anything else."""
-    if not isinstance(expr, ir.Const) or expr.spelling is None:
+    return spelled_format(expr.spelling if isinstance(expr, ir.Const) else None)
+
+
+def spelled_format(spelling: str | None) -> NumberFormat:
+    """`0xCAFEBABE` -> hex, 8 digits, upper case; `0b101` -> binary, 3 digits; `42`
+    or no spelling -> decimal."""
+    if spelling is None:
         return DECIMAL
-    return spelled_format(expr.spelling)
-
-
-def spelled_format(spelling: str) -> NumberFormat:
-    """`0xCAFEBABE` -> hex, 8 digits, upper case; `0b101` -> binary, 3 digits; `42` ->
-    decimal."""
     match = re.fullmatch(r"-?0([xXbB])([0-9A-Fa-f_]+)", spelling.strip())
     if match is None:
         return DECIMAL

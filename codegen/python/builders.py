@@ -26,8 +26,7 @@ class BuilderView:
 def builder_view(module: Module, plan: BuilderPlan) -> BuilderView:
     b, frame = plan.builder, plan.frame.frame
     names = module.names(plan.frame)
-    requests = " | ".join(module.classes[f.name] for f in module.plan.frames
-                          if f.frame.roles is not None and f.frame.roles.kind == "request")
+    requests = " | ".join(module.classes[f.name] for f in module.plan.request_frames)
 
     def param(p: str, f: str | None) -> str:
         return f"int({naming.snake(p)}.{naming.snake(f)})" if f else naming.snake(p)

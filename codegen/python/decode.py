@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import partial
 
 from protodsl.codegen.emitter import Emitter
-from protodsl.codegen.numbers import DECIMAL, spelled_format
+from protodsl.codegen.numbers import spelled_format
 from protodsl.codegen.python import ints
 from protodsl.codegen.python.context import Module, absent, closed_enum, constant, reads
 from protodsl.codegen.python.expr import no_length, translate
@@ -31,7 +31,6 @@ from protodsl.plan import (
     SizedFraming,
     Value,
 )
-from protodsl.plan.decode import never_negative
 
 
 class FrameDecoder:
@@ -273,7 +272,7 @@ class FrameDecoder:
                 else:
                     assert isinstance(r.size, Measured)
                     out.line(f"{n} = {self.expr(r.size.expr)}")
-                    if not never_negative(self.frame.frame, r.size.expr):
+                    if r.size.may_be_negative:
                         with out.block(f"if {n} < 0"):
                             out.line(f"raise NegativeSize({e.name!r}, _off, {n})")
                 with out.block(f"if _off + {n} > _size"):
@@ -313,7 +312,7 @@ def _finish_bytes(out: Emitter, e: BytesField, local: str, at: str) -> None:
 def _number_format(v: Value) -> str:
     """A constant's numbers in messages as the spec wrote it."""
     spelling = next((c.spelling for c in v.checks if isinstance(c, MustEqual)), None)
-    return (spelled_format(spelling) if spelling is not None else DECIMAL).python
+    return spelled_format(spelling).python
 
 
 def discriminator_reads(plan: ProtocolPlan) -> list[str]:

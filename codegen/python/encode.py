@@ -25,7 +25,7 @@ from protodsl.ir.model import (
     ListField,
     VarintField,
 )
-from protodsl.plan import FramePlan, MustMatchChecksum, Write
+from protodsl.plan import FramePlan, Write
 
 
 class FrameEncoder:
@@ -83,7 +83,7 @@ class FrameEncoder:
                 out.line(f"{local} = _write_{e.record}({attr}, {e.name!r})")
             elif isinstance(e, KvMapField):
                 out.line(f"{local} = _write_kvmap({attr}, {ints.len_struct(e.length_type)}, "
-                         f"{_refuse_null(e, self.module.plan.protocol.max_frame)}, "
+                         f"{next(w.refuse_null for w in self.plan.writes if w.element is e)}, "
                          f"{e.name!r})")
             else:
                 out.line(f"{local} = {attr}.encode()" if e.text else f"{local} = {attr}")
@@ -209,11 +209,9 @@ class FrameEncoder:
         if isinstance(e, VarintField):
             return f"_varint_bytes({self._source(e)}, {e.max_bytes}, {e.name!r})"
         assert isinstance(e, IntField | BitsField)
-        if w.checksum_start is not None:
-            kind = next(c.kind for c in self.holders[e.name].values[0].checks
-                        if isinstance(c, MustMatchChecksum))
-            source = (f"zlib.{kind}(b\"\".join(({', '.join(parts)},))"
-                      f"[{w.checksum_start}:])")
+        if w.checksum is not None:
+            source = (f"zlib.{w.checksum.kind}(b\"\".join(({', '.join(parts)},))"
+                      f"[{w.checksum.start}:])")
         elif isinstance(e, IntField):
             source = self._source(e)
         else:
@@ -238,8 +236,3 @@ class FrameEncoder:
         out.line(f"return b\"\".join(({''.join(p + ', ' for p in before)}"
                  f"_b_{rest.name}, _body))")
 
-
-def _refuse_null(e: KvMapField, max_frame: int) -> bool:
-    """A key or value as long as the null marker is refused when a frame could
-    hold one (beyond max_frame it is refused anyway)."""
-    return e.null_drop and (1 << e.length_type.bits) - 1 <= max_frame

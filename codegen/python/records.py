@@ -10,13 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from protodsl.codegen.emitter import Emitter
-from protodsl.codegen.numbers import literal_format
+from protodsl.codegen.numbers import spelled_format
 from protodsl.codegen.python import ints, naming
 from protodsl.codegen.python.expr import no_length, translate
 
-from protodsl.ir import expr as ir
 from protodsl.ir.model import BytesField, IntField
-from protodsl.plan import RecordPlan
+from protodsl.plan import MustEqual, RecordPlan
 
 
 @dataclass
@@ -90,8 +89,7 @@ def _variable(plan: RecordPlan, cls: str) -> RecordView:
             view.hints.append((attrs[e.name], *(("str", '""') if e.text else ("bytes", 'b""'))))
         else:
             view.hints.append((attrs[e.name], "int", "0"))
-    constants = [e for e in r.elements if isinstance(e, IntField) and e.constant
-                 and e.value is not None]
+    constants = [(v.node, c) for v in plan.values for c in v.checks if isinstance(c, MustEqual)]
     groups = {id(g[0]): g for g in _groups(plan)}
     for g in groups.values():
         view.structs.append((f"_rec_{r.name}_{len(view.structs)}", ints.order_char(g[0].type)
@@ -122,9 +120,9 @@ def _variable(plan: RecordPlan, cls: str) -> RecordView:
                 read.line(overrun)
             read.line(f"{values}, = {name}.unpack_from(buf, off)")
             read.line(f"off += {width}")
-            for c in constants:
-                if c in group:  # checked once the group is read: `off` is past it
-                    _constant_check(read, c, _local(c.name))
+            for node, c in constants:
+                if node in group:  # checked once the group is read: `off` is past it
+                    _constant_check(read, node.name, c, _local(node.name))
             write.line(f"out.append({name}.pack({values}))")
     read.line(f"append({cls}({', '.join(_local(e.name) for e in free)}))")
     view.read, view.write = read.text(), write.text()
@@ -134,9 +132,8 @@ def _variable(plan: RecordPlan, cls: str) -> RecordView:
             bind.line(f"_r_{e.name} = r.{attrs[e.name]}" + (".encode()" if e.text else ""))
         elif isinstance(e, IntField) and e.value is None:
             bind.line(f"_r_{e.name} = r.{attrs[e.name]}")
-    for c in constants:
-        assert c.value is not None
-        bind.line(f"_r_{c.name} = {translate(c.value, _local, _length)}")
+    for node, c in constants:
+        bind.line(f"_r_{node.name} = {c.value}")
     for computed in plan.computed:
         bind.line(f"_r_{computed.node.name} = {translate(computed.expr, _local, _length)}")
     view.bind = bind.text()
@@ -150,8 +147,8 @@ def _variable(plan: RecordPlan, cls: str) -> RecordView:
             assert isinstance(e, IntField), "a variable record holds no bits (layout rejects them)"
             view.ref_fields.append(f"{e.name!r} / {ints.construct_int(e.type)}")
     ref = Emitter(depth=2)
-    for c in constants:
-        _constant_check(ref, c, f"c.{c.name}")
+    for node, c in constants:
+        _constant_check(ref, node.name, c, f"c.{node.name}")
     for e in r.elements:
         if isinstance(e, BytesField) and e.text:
             ref.line(f"c[{e.name!r}] = _text(c[{e.name!r}], {e.name!r}, at)")
@@ -161,9 +158,7 @@ def _variable(plan: RecordPlan, cls: str) -> RecordView:
     return view
 
 
-def _constant_check(out: Emitter, e: IntField, local: str) -> None:
-    assert e.value is not None
-    want = ir.evaluate(e.value)
-    with out.block(f"if {local} != {want}"):
-        out.line(f"raise ConstantMismatch({e.name!r}, off, {local}, {want}, "
-                 f"{literal_format(e.value).python!r})")
+def _constant_check(out: Emitter, name: str, c: MustEqual, local: str) -> None:
+    with out.block(f"if {local} != {c.value}"):
+        out.line(f"raise ConstantMismatch({name!r}, off, {local}, {c.value}, "
+                 f"{spelled_format(c.spelling).python!r})")

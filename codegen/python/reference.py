@@ -33,7 +33,6 @@ from protodsl.plan import (
     RestOfFrame,
     Value,
 )
-from protodsl.plan.decode import never_negative
 
 
 class FrameReference:
@@ -73,8 +72,7 @@ class FrameReference:
             assert isinstance(length, VarintField)
             inner = []
             for r in framing.body:
-                if isinstance(r.size, Measured) and not never_negative(
-                        self.frame.frame, r.size.expr):
+                if isinstance(r.size, Measured) and r.size.may_be_negative:
                     inner.append(self._negative_guard(r.name, r.size.expr, r.present, "None"))
                 inner.append(f"{r.name!r} / {self._element(r)}")
             out.append(f"\"_rest\" / _Framed({length.name!r}, {self.frame.name!r}, "

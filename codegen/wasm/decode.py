@@ -222,7 +222,7 @@ def _check(check: PlanCheck, value: Value, lvalue: str, at: str, offset: str) ->
     as_unsigned = unsigned(value.node)
     match check:
         case MustEqual(value=want, spelling=spelling):
-            fmt = _format(spelling)
+            fmt = spelled_format(spelling)
             return Check(
                 f"{lvalue} != {c_int(want)}",
                 f"pd_fail_v({at}, {offset}, {c_string(f'expected {fmt.show(want)}, got ')}, "
@@ -251,10 +251,6 @@ def _covered(start: int, offset: str) -> str:
     return f"buf + {start}, {offset} - {start}u" if start else f"buf, {offset}"
 
 
-def _format(spelling: str | None) -> NumberFormat:
-    return DECIMAL if spelling is None else spelled_format(spelling)
-
-
 def dispatch_reads(discriminators: tuple[Discriminator, ...]) -> tuple[DispatchRead, ...]:
     """Locals for every value a `when` reads, at its offset in the first frame."""
     out = []
@@ -268,5 +264,5 @@ def dispatch_reads(discriminators: tuple[Discriminator, ...]) -> tuple[DispatchR
         else:
             read, comment = read_int(f"buf + {at}", t), f"{v.name}: {type_text(t)} at {at}"
         out.append(DispatchRead(ident("d", v.name), read, comment, v.name,
-                                _format(spelling).c(unsigned(v.node))))
+                                spelled_format(spelling).c(unsigned(v.node))))
     return tuple(out)

@@ -95,7 +95,7 @@ def encoder(plan: EncodePlan, names: FrameNames) -> EncoderView:
         guards=_guards(checks),
         total=to_c(plan.total, names),
         writes=tuple(_write(w, names) for w in plan.writes),
-        checksum=any(w.checksum_start is not None for w in plan.writes),
+        checksum=any(w.checksum is not None for w in plan.writes),
     )
 
 
@@ -151,10 +151,11 @@ def _write(w: Write, names: FrameNames) -> WriteStep:
     e = w.element
     present = _present(w.present, names)
     only = f"; only if {expr_text(w.present)}" if w.present is not None else ""
-    if isinstance(e, IntField) and w.checksum_start is not None:
+    if isinstance(e, IntField) and w.checksum is not None:
         # The bytes already written from the range's start: `start` is the
         # frame's first byte, and the range ends right before this field.
-        first = w.checksum_start
+        assert w.checksum.kind == "crc32", w.checksum.kind
+        first = w.checksum.start
         covered = (f"pd_crc32(start + {first}, (pd_u32)(p - start) - {first}u)"
                    if first else "pd_crc32(start, (pd_u32)(p - start))")
         assert e.value is not None

@@ -89,8 +89,7 @@ def build_view(protocol: Protocol) -> ProtocolView:
         frames=frames,
         discriminators=dispatch_reads(plan.discriminators),
         request_members=tuple(ident("f", name) for name in plan.request_fields),
-        request_frames=tuple(f for f in frames
-                             if f.roles is not None and f.roles.kind == "request"),
+        request_frames=tuple(frames[f.index] for f in plan.request_frames),
         keepalive=builders.get("keepalive"),
         keepalive_reply=builders.get("keepalive_reply"),
         hijack=builders.get("hijack"),

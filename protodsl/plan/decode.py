@@ -51,10 +51,10 @@ def lower_decode(frame: Frame, enums: dict[str, Enum]) -> DecodePlan:
         framing = SizedFraming(
             prefix=tuple(_read(frame, e, enums) for e in after[:prefix_end]),
             sizes=tuple(
-                SizeStep(e, e.size, not never_negative(frame, e.size), e.present)
+                SizeStep(e, size.expr, size.may_be_negative, e.present)
                 for e in after
                 if isinstance(e, BytesField | KvMapField | ListField)
-                and isinstance(_size(e), Measured)
+                and isinstance(size := _size(frame, e), Measured)
             ),
             total=frame.size,
             tail=tuple(_read(frame, e, enums) for e in after[prefix_end:]),
@@ -67,26 +67,27 @@ def _read(frame: Frame, e: Element, enums: dict[str, Enum],
     values: tuple[Value, ...] = ()
     size: Size | None = None
     if isinstance(e, IntField | VarintField):
-        values = (Value(e, 0, None, checks(frame, e, enums)),)
+        values = (Value(e, 0, None, checks(e, enums, frame)),)
     elif isinstance(e, BitsField):
-        values = tuple(Value(m, m.shift, m.mask, checks(frame, m, enums)) for m in e.members)
+        values = tuple(Value(m, m.shift, m.mask, checks(m, enums, frame)) for m in e.members)
     else:
-        size = _size(e)
+        size = _size(frame, e)
     return Read(e, e.offset if at_fixed_offset else None, e.present, values, size,
                 fixed_width(e))
 
 
-def _size(e: BytesField | KvMapField | ListField) -> Size:
+def _size(frame: Frame, e: BytesField | KvMapField | ListField) -> Size:
     if isinstance(e.size, ir.Rest):
         return RestOfFrame()
     if ir.is_constant(e.size):
         return Fixed(ir.evaluate(e.size))
-    return Measured(e.size)
+    return Measured(e.size, not never_negative(frame, e.size))
 
 
-def checks(frame: Frame, v: ValueNode, enums: dict[str, Enum]) -> tuple[Check, ...]:
+def checks(v: ValueNode, enums: dict[str, Enum], frame: Frame | None = None
+           ) -> tuple[Check, ...]:
     """What decode verifies of a value, in order: its constant, its closed enum,
-    its checksum."""
+    its checksum (a frame's)."""
     out: list[Check] = []
     if v.constant and isinstance(v.value, ir.Const):
         out.append(MustEqual(v.value.value, v.value.spelling))
@@ -96,18 +97,19 @@ def checks(frame: Frame, v: ValueNode, enums: dict[str, Enum]) -> tuple[Check, .
     if enum is not None and not enum.open:
         out.append(MustBeMember(enum))
     if isinstance(v.value, ir.Checksum):
-        out.append(MustMatchChecksum(v.value.kind, checksum_start(frame, v.value)))
+        assert frame is not None, "the passes allow a checksum only in a frame"
+        out.append(checksum(frame, v.value))
     return tuple(out)
 
 
-def checksum_start(frame: Frame, c: ir.Checksum) -> int:
-    """The frame offset of the checksum range's first byte (fixed: the passes
-    require it)."""
+def checksum(frame: Frame, c: ir.Checksum) -> MustMatchChecksum:
+    """The checksum and the frame offset of its range's first byte (fixed: the
+    passes require it)."""
     for e in frame.elements:
         if e.name == c.first or (
                 isinstance(e, BitsField) and any(m.name == c.first for m in e.members)):
             assert e.offset is not None, f"checksum range of '{frame.name}' has no fixed start"
-            return e.offset
+            return MustMatchChecksum(c.kind, e.offset)
     raise AssertionError(f"checksum range of '{frame.name}' starts at no field")
 
 

@@ -18,11 +18,12 @@ from protodsl.ir.model import (
     VarintField,
 )
 from protodsl.passes.problems import Problems
-from protodsl.plan.decode import checksum_start
+from protodsl.plan.decode import checksum
 from protodsl.plan.model import Computed, EncodePlan, FitCheck, LengthCheck, Write
 
 
-def lower_encode(frame: Frame, enums: dict[str, Enum], problems: Problems) -> EncodePlan:
+def lower_encode(frame: Frame, enums: dict[str, Enum], max_frame: int,
+                 problems: Problems) -> EncodePlan:
     holder = {name: e for e in frame.elements for name in _names_in(e)}
     computed = evaluation_order(
         [v for v in frame.values() if v.value is not None and not v.constant
@@ -36,8 +37,11 @@ def lower_encode(frame: Frame, enums: dict[str, Enum], problems: Problems) -> En
         and not isinstance(e.size, ir.Rest) and not sized_by_own_length(frame, e))
     rest = frame.rest_field()
     writes = tuple(
-        Write(e, e.present, checksum_start(frame, e.value)
-              if isinstance(e, IntField) and isinstance(e.value, ir.Checksum) else None)
+        Write(e, e.present,
+              checksum(frame, e.value)
+              if isinstance(e, IntField) and isinstance(e.value, ir.Checksum) else None,
+              isinstance(e, KvMapField) and e.null_drop
+              and (1 << e.length_type.bits) - 1 <= max_frame)
         for e in frame.elements)
     return EncodePlan(computed, fits, lengths, frame.when,
                       None if rest is not None else frame.size, rest, writes)

@@ -11,10 +11,12 @@ from protodsl.ir.model import (
     Builder,
     BytesField,
     Element,
+    Enum,
     Frame,
     IntField,
     Protocol,
     Record,
+    ValueNode,
 )
 from protodsl.passes.problems import Problems
 from protodsl.plan.decode import checks, lower_decode
@@ -46,7 +48,8 @@ def check_plan(protocol: Protocol, problems: Problems) -> None:
 def lower(protocol: Protocol, problems: Problems) -> ProtocolPlan:
     enums = {e.name: e for e in protocol.enums}
     frames = tuple(
-        FramePlan(f, i, lower_decode(f, enums), lower_encode(f, enums, problems), _roles(f))
+        FramePlan(f, i, lower_decode(f, enums),
+                  lower_encode(f, enums, protocol.max_frame, problems), _roles(f))
         for i, f in enumerate(protocol.frames))
     by_name = {f.name: f for f in frames}
     used = {v.enum for f in protocol.frames for v in f.values() if v.enum is not None}
@@ -55,11 +58,13 @@ def lower(protocol: Protocol, problems: Problems) -> ProtocolPlan:
         frames=frames,
         discriminators=_discriminators(protocol),
         closed_enums=tuple(e for e in protocol.enums if not e.open and e.name in used),
-        records=tuple(_record(r, problems) for r in protocol.records),
+        records=tuple(_record(r, enums, problems) for r in protocol.records),
         builders=tuple(_builder(b, by_name[b.frame]) for b in protocol.builders),
         request_fields=tuple(sorted({
             node.field for b in protocol.builders for _, value in b.assignments
             for node in ir.walk(value) if isinstance(node, ir.ParamField)})),
+        request_frames=tuple(f for f in frames
+                             if f.frame.roles is not None and f.frame.roles.kind == "request"),
     )
 
 
@@ -73,13 +78,13 @@ def _discriminators(protocol: Protocol) -> tuple[Discriminator, ...]:
     for e in first.elements:
         if isinstance(e, IntField) and e.name in read:
             assert e.offset is not None
-            out.append(Discriminator(Value(e, 0, None, checks(first, e, enums)), e.type,
+            out.append(Discriminator(Value(e, 0, None, checks(e, enums, first)), e.type,
                                      e.offset))
         elif isinstance(e, BitsField):
             for m in e.members:
                 if m.name in read:
                     assert e.offset is not None
-                    out.append(Discriminator(Value(m, m.shift, m.mask, checks(first, m, enums)),
+                    out.append(Discriminator(Value(m, m.shift, m.mask, checks(m, enums, first)),
                                              e.type, e.offset))
     return tuple(out)
 
@@ -99,10 +104,12 @@ def _roles(frame: Frame) -> RolesPlan | None:
     return RolesPlan(ends, after)
 
 
-def _record(record: Record, problems: Problems) -> RecordPlan:
-    values = [e for e in record.elements if isinstance(e, IntField)
-              and e.value is not None and not e.constant]
-    return RecordPlan(record, evaluation_order(list(values), problems))
+def _record(record: Record, enums: dict[str, Enum], problems: Problems) -> RecordPlan:
+    computed: list[ValueNode] = [e for e in record.elements if isinstance(e, IntField)
+                and e.value is not None and not e.constant]
+    values = tuple(Value(e, 0, None, checks(e, enums))
+                   for e in record.elements if isinstance(e, IntField))
+    return RecordPlan(record, values, evaluation_order(computed, problems))
 
 
 def _builder(b: Builder, frame: FramePlan) -> BuilderPlan:

@@ -91,9 +91,11 @@ class Fixed:
 
 @dataclass(frozen=True)
 class Measured:
-    """A size computed from earlier values (`SizeStep` computes it first)."""
+    """A size computed from earlier values (`SizeStep` computes it first, in a
+    sized frame); one that can be negative is refused (`NegativeSize`)."""
 
     expr: ir.Expr
+    may_be_negative: bool
 
 
 @dataclass(frozen=True)
@@ -212,11 +214,14 @@ class LengthCheck:
 @dataclass(frozen=True)
 class Write:
     """One element written, in wire order, when `present` holds. A checksum
-    covers what was written from frame offset `checksum_start` up to it."""
+    covers what was written from its `start` up to it. A map whose null marker
+    (an all-ones length) a frame could hold refuses a key or value that long
+    (`refuse_null`): it would read back as a null."""
 
     element: Element
     present: ir.Expr | None
-    checksum_start: int | None = None
+    checksum: MustMatchChecksum | None = None
+    refuse_null: bool = False
 
 
 @dataclass(frozen=True)
@@ -272,9 +277,11 @@ class Discriminator:
 @dataclass(frozen=True)
 class RecordPlan:
     """A list entry: its integers and (a variable record) bytes sized by the
-    entry's own earlier integers, in wire order; computed values in order."""
+    entry's own earlier integers, in wire order; what decode checks of its
+    integers (`values`, in wire order); computed values in order."""
 
     record: Record
+    values: tuple[Value, ...]
     computed: tuple[Computed, ...]
 
 
@@ -298,6 +305,7 @@ class ProtocolPlan:
     records: tuple[RecordPlan, ...]
     builders: tuple[BuilderPlan, ...]
     request_fields: tuple[str, ...]  # what builders read of a request, sorted
+    request_frames: tuple[FramePlan, ...]  # what a builder's request may be, in spec order
 
     def frame(self, name: str) -> FramePlan:
         return next(f for f in self.frames if f.name == name)

@@ -17,7 +17,7 @@ from protodsl.codecs import build_wasm, load_python
 from protodsl.host import MosnHost, streams
 from protodsl.ir import Protocol
 from protodsl.passes.pipeline import compile_file
-from protodsl.plan import RestFraming, SizedFraming, plan_of
+from protodsl.plan import MustMatchChecksum, RestFraming, SizedFraming, plan_of
 from protodsl.testing.outcomes import MALFORMED, NEED_MORE, Outcome, python_decode, wasm_decode
 
 SPEC = Path(__file__).parent / "specs" / "corners.proto-dsl"
@@ -72,7 +72,8 @@ def test_the_plan_has_the_corners(protocol: Protocol) -> None:
     assert [r.name for r in call.decode.framing.prefix] == ["tag", "level"]
     assert all(r.present is not None for r in call.decode.framing.prefix)
     assert not isinstance(reply.decode.framing, RestFraming)
-    assert [w.checksum_start for w in reply.encode.writes] == [None, None, None, 0]
+    assert [w.checksum for w in reply.encode.writes] == [
+        None, None, None, MustMatchChecksum("crc32", 0)]
 
 
 def _reference(codec: ModuleType, data: bytes) -> Outcome:

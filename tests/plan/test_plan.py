@@ -73,6 +73,8 @@ def test_what_decode_reads_and_checks(frame_plan: FramePlan) -> None:
     assert steps["body"].may_be_negative  # a difference
     assert [r.name for r in framing.tail] == ["head", "odd", "body", "level", "sum"]
     assert isinstance(framing.tail[0].size, Measured)
+    assert [r.size.may_be_negative for r in framing.tail[:3] if isinstance(r.size, Measured)
+            ] == [False, True, True]
     assert framing.tail[-1].values[0].checks == (MustMatchChecksum("crc32", 0),)
 
 
@@ -85,7 +87,7 @@ def test_what_encode_checks(frame_plan: FramePlan) -> None:
     assert fits["level"].enum is not None and fits["level"].present is not None
     assert (fits["delta"].lo, fits["delta"].hi, fits["delta"].what) == (-128, 127, "i8")
     assert (fits["flag"].hi, fits["flag"].what) == (1, "1 bits")
-    assert [w.checksum_start for w in encode.writes][-1] == 0
+    assert [w.checksum for w in encode.writes][-1] == MustMatchChecksum("crc32", 0)
 
 
 def test_discriminators_and_roles_of_the_shipped_specs() -> None:
@@ -93,6 +95,14 @@ def test_discriminators_and_roles_of_the_shipped_specs() -> None:
     assert [(d.value.name, d.offset) for d in bolt.discriminators] == [("type", 1)]
     assert all(f.roles is not None and f.roles.payload_ends_frame for f in bolt.frames)
     assert bolt.request_fields == ("codec", "request_id")
+    assert [f.name for f in bolt.request_frames] == ["request"]
+    # a u32 length's null marker is past max_frame: the frame size refuses it
+    assert not any(w.refuse_null for f in bolt.frames for w in f.encode.writes)
+    small = plan_of(compile_source(
+        (SPECS / "bolt.proto-dsl").read_text().replace("kvmap(u32, null_drop)",
+                                                       "kvmap(u16, null_drop)"), "b.proto-dsl"))
+    assert [w.element.name for w in small.frame("request").encode.writes
+            if w.refuse_null] == ["headers"]
     v2 = plan_of(compile_file(SPECS / "boltv2.proto-dsl"))
     assert not any(f.roles is not None and f.roles.payload_ends_frame for f in v2.frames)
     dubbo = plan_of(compile_file(SPECS / "dubbo.proto-dsl"))
@@ -103,6 +113,24 @@ def test_discriminators_and_roles_of_the_shipped_specs() -> None:
     assert isinstance(memcached.frames[0].decode.framing, SizedFraming)
     assert all(isinstance(r.size, Fixed | Measured) for r in memcached.frames[0].decode
                .framing.tail)
+
+
+def test_records_carry_their_checks() -> None:
+    source = """protocol p "x-p" {
+  record Tag {
+    marker: u8 = 0x7E
+    key:    u16
+  }
+  frame f when kind == 1 {
+    kind: u8 = 1
+    n:    u16 = len(tags)
+    tags: list(Tag)[n]
+  }
+}
+"""
+    (tag,) = plan_of(compile_source(source, "p.proto-dsl")).records
+    assert [(v.name, v.checks) for v in tag.values] == [
+        ("marker", (MustEqual(0x7E, "0x7E"),)), ("key", ())]
 
 
 def test_a_value_that_reads_itself_has_no_plan() -> None:
