@@ -285,6 +285,9 @@ class BuildAst(Transformer[Token, ast.Protocol]):
     def bitor(self, meta: Meta, *operands: ast.Expr) -> ast.Expr:
         return self._chain(meta, "|", operands)
 
+    def bitxor(self, meta: Meta, *operands: ast.Expr) -> ast.Expr:
+        return self._chain(meta, "^", operands)
+
     def bitand(self, meta: Meta, *operands: ast.Expr) -> ast.Expr:
         return self._chain(meta, "&", operands)
 

@@ -48,7 +48,7 @@ _TERMINAL_WORDS = {
 # operator): the AST builder, the passes and the backends all recurse on them.
 MAX_EXPR_DEPTH = 100
 # Rules that become a left-leaning chain of binary nodes, and how to count operands.
-_CHAINS = {"or_": 1, "and_": 1, "bitor": 1, "bitand": 1, "shift": 2, "arith": 2}
+_CHAINS = {"or_": 1, "and_": 1, "bitor": 1, "bitxor": 1, "bitand": 1, "shift": 2, "arith": 2}
 # Rules whose children are expressions but which are not expressions themselves;
 # `protocol` catches a deep expression under any item not listed here.
 _HOLDS_EXPR = {"frame", "field_value", "type_size", "named_arg", "positional_arg", "role",

@@ -174,8 +174,8 @@ def evaluate(expr: Expr, env: dict[str, int] | None = None) -> int:
 
 
 _SPELLING_PRECEDENCE = {"or": 1, "and": 2, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4,
-                        ">=": 4, "|": 5, "&": 6, "<<": 7, ">>": 7, "+": 8, "-": 8, "*": 9,
-                        "/": 9, "%": 9}
+                        ">=": 4, "|": 5, "^": 6, "&": 7, "<<": 8, ">>": 8, "+": 9, "-": 9,
+                        "*": 10, "/": 10, "%": 10}
 
 
 def spelled(expr: Expr) -> str:
@@ -188,19 +188,19 @@ def spelled(expr: Expr) -> str:
     def emit(node: Expr) -> tuple[str, int]:
         match node:
             case Const(value=v, spelling=spelling):
-                return spelling or str(v), 11
+                return spelling or str(v), 12
             case EnumValue(member=member):
-                return member, 11
+                return member, 12
             case FieldValue(field=name) | Param(name=name):
-                return name, 11
+                return name, 12
             case LenOf(field=name):
-                return f"len({name})", 11
+                return f"len({name})", 12
             case ParamField(param=p, field=f):
-                return f"{p}.{f}", 11
+                return f"{p}.{f}", 12
             case Unary(op="not", operand=o):
                 return f"not {go(o, 3)}", 3
             case Unary(op="-", operand=o):
-                return f"-{go(o, 10)}", 10
+                return f"-{go(o, 11)}", 11
             case Binary(op=op, left=a, right=b):
                 prec = _SPELLING_PRECEDENCE[op]
                 return f"{go(a, prec)} {op} {go(b, prec + 1)}", prec
@@ -208,7 +208,7 @@ def spelled(expr: Expr) -> str:
                 return f"{go(o, 5)} in {{{', '.join(spellings or map(str, values))}}}", 4
             case Match(subject=s):
                 return f"match {go(s, 0)} {{...}}", 0
-        return type(node).__name__, 11
+        return type(node).__name__, 12
 
     return go(expr, 0)
 
@@ -257,6 +257,7 @@ _BINARY: dict[str, Callable[[int, int], int]] = {
     ">=": lambda a, b: int(a >= b),
     "|": lambda a, b: a | b,
     "&": lambda a, b: a & b,
+    "^": lambda a, b: a ^ b,
     "<<": lambda a, b: a << b,
     ">>": lambda a, b: a >> b,
     "+": lambda a, b: a + b,
