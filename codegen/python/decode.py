@@ -218,14 +218,19 @@ class FrameDecoder:
             _finish_bytes(out, e, local, "_off")
 
     def _present(self, out: Emitter, r: Read, read: Callable[[Emitter], None]) -> None:
-        """`read` where the element is on the wire; else its absent value."""
+        """`read` where the element is on the wire; else its absent value. Then
+        the counts of records that end with it."""
         if r.present is None:
             read(out)
-            return
-        with out.branches([f"if {self.expr(r.present)}", "else"]) as (there, missing):
-            read(there)
-            for local, value in absent(r, self.names):
-                missing.line(f"{local} = {value}")
+        else:
+            with out.branches([f"if {self.expr(r.present)}", "else"]) as (there, missing):
+                read(there)
+                for local, value in absent(r, self.names):
+                    missing.line(f"{local} = {value}")
+        for c in r.recounts:
+            count, want = self.names[c.node.name], self.expr(c.expr)
+            with out.block(f"if {count} != {want}"):
+                out.line(f"raise CountMismatch({c.node.name!r}, {c.offset}, {count}, {want})")
 
     # -- a frame that declares its own size: len(rest)
 

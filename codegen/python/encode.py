@@ -48,7 +48,8 @@ class FrameEncoder:
         return f"len({self.names[name]})"  # every sized local holds bytes by then
 
     def expr(self, e: ir.Expr) -> str:
-        return translate(e, self.value, self.length)
+        return translate(e, self.value, self.length,
+                         records=lambda name: f"_f.{self.names[name]}")
 
     def body(self) -> str:
         out = Emitter(depth=1)

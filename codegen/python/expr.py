@@ -19,9 +19,12 @@ def translate(
     value: Callable[[str], str],
     length: Callable[[str], str],
     param: Callable[[str, str | None], str] = lambda p, f: p,
+    records: Callable[[str], str] | None = None,
 ) -> str:
     """`value(name)` and `length(name)` give the text reading a field's value and a
-    sized field's encoded length; `param(name, field)` reads builder parameters."""
+    sized field's encoded length; `param(name, field)` reads builder parameters;
+    `records(name)` a list's records (by default its value)."""
+    records = records or value
 
     def go(node: ir.Expr, outer: int) -> str:
         text, prec = emit(node)
@@ -37,6 +40,8 @@ def translate(
                 return value(name), 12
             case ir.LenOf(field=name):
                 return length(name), 12
+            case ir.CountOf(field=name):
+                return f"len({records(name)})", 12
             case ir.Param(name=name):
                 return param(name, None), 12
             case ir.ParamField(param=p, field=f):

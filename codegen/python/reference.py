@@ -65,7 +65,7 @@ class FrameReference:
     def fields(self) -> list[str]:
         """The Struct's members."""
         plan = self.frame.decode
-        out = [f"{r.name!r} / {self._element(r)}" for r in plan.header]
+        out = [f"{r.name!r} / {self._element(r)}" for r in plan.header]  # no lists there
         framing = plan.framing
         if isinstance(framing, RestFraming):
             length = framing.length.element
@@ -74,11 +74,11 @@ class FrameReference:
             for r in framing.body:
                 if isinstance(r.size, Measured) and r.size.may_be_negative:
                     inner.append(self._negative_guard(r.name, r.size.expr, r.present, "None"))
-                inner.append(f"{r.name!r} / {self._element(r)}")
+                inner += self._members(r)
             out.append(f"\"_rest\" / _Framed({length.name!r}, {self.frame.name!r}, "
                        f"{length.max_bytes}, {plan.header_size}, [{', '.join(inner)}])")
         else:
-            out += [f"{r.name!r} / {self._element(r)}" for r in framing.prefix]
+            out += [m for r in framing.prefix for m in self._members(r)]
             # the sizes and the total once the header and prefix are parsed (with
             # neither, once the first element is)
             at = 0 if plan.header or framing.prefix else 1
@@ -89,9 +89,19 @@ class FrameReference:
             checks.append(f"_Guard(lambda _c: {total} <= MAX_FRAME, lambda _c: FrameTooLarge("
                           f"{self.frame.name!r}, 0, {total}, MAX_FRAME))")
             checks.append(f"_WholeFrame(lambda _c: {total})")
-            tail = [f"{r.name!r} / {self._element(r)}" for r in framing.tail]
-            out += tail[:at] + checks + tail[at:]
+            tail = [self._members(r) for r in framing.tail]
+            out += [m for ms in tail[:at] for m in ms] + checks + [
+                m for ms in tail[at:] for m in ms]
         out.append('"_end" / cs.Tell')
+        return out
+
+    def _members(self, r: Read) -> list[str]:
+        """The element, then the counts of records that end with it."""
+        out = [f"{r.name!r} / {self._element(r)}"]
+        for c in r.recounts:
+            count, want = self.path(c.node.name), self.expr(c.expr)
+            out.append(f"_Guard(lambda _c: {count} == {want}, lambda _c: CountMismatch("
+                       f"{c.node.name!r}, {c.offset}, {count}, {want}))")
         return out
 
     def _negative_guard(self, name: str, size: ir.Expr, present: ir.Expr | None,

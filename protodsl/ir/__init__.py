@@ -4,6 +4,7 @@ from protodsl.ir.expr import (
     Binary,
     Checksum,
     Const,
+    CountOf,
     EnumValue,
     Expr,
     FieldValue,
@@ -36,8 +37,8 @@ from protodsl.ir.model import (
 )
 
 __all__ = [
-    "Binary", "BitMember", "BitsField", "Builder", "BytesField", "Checksum", "Const", "Element",
-    "Enum", "EnumMember", "EnumValue", "Expr", "FieldValue", "Frame", "InSet", "IntField",
-    "IntType", "KvMapField", "LenOf", "ListField", "Match", "Param", "ParamField", "Protocol",
-    "Record", "Rest", "Roles", "Unary", "VarintField", "walk",
+    "Binary", "BitMember", "BitsField", "Builder", "BytesField", "Checksum", "Const", "CountOf",
+    "Element", "Enum", "EnumMember", "EnumValue", "Expr", "FieldValue", "Frame", "InSet",
+    "IntField", "IntType", "KvMapField", "LenOf", "ListField", "Match", "Param", "ParamField",
+    "Protocol", "Record", "Rest", "Roles", "Unary", "VarintField", "walk",
 ]

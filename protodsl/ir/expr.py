@@ -41,6 +41,15 @@ class LenOf:
 
 
 @dataclass(frozen=True)
+class CountOf:
+    """The number of records a list field of the same frame holds; a computed
+    value that reads it is checked on decode once the list is read."""
+
+    field: str
+    span: Span
+
+
+@dataclass(frozen=True)
 class Param:
     """A builder's integer parameter (`id`, `code`)."""
 
@@ -110,8 +119,8 @@ class Rest:
     span: Span
 
 
-Expr = (Const | EnumValue | FieldValue | LenOf | Param | ParamField | Unary | Binary | InSet
-        | Match | Checksum | Rest)
+Expr = (Const | EnumValue | FieldValue | LenOf | CountOf | Param | ParamField | Unary | Binary
+        | InSet | Match | Checksum | Rest)
 
 BOOLEAN_OPS = frozenset({"or", "and", "==", "!=", "<", "<=", ">", ">="})
 
@@ -138,7 +147,7 @@ def walk(expr: Expr) -> Iterator[Expr]:
 
 def fields_read(expr: Expr) -> set[str]:
     """Names of this frame's fields an expression reads (values and lengths)."""
-    return {n.field for n in walk(expr) if isinstance(n, FieldValue | LenOf)}
+    return {n.field for n in walk(expr) if isinstance(n, FieldValue | LenOf | CountOf)}
 
 
 def is_constant(expr: Expr) -> bool:
@@ -151,7 +160,7 @@ def evaluate(expr: Expr, env: dict[str, int] | None = None) -> int:
     match expr:
         case Const(value=v) | EnumValue(value=v):
             return v
-        case FieldValue(field=name) | LenOf(field=name) | Param(name=name):
+        case FieldValue(field=name) | LenOf(field=name) | CountOf(field=name) | Param(name=name):
             return env[name]
         case ParamField(param=p, field=f):
             return env[f"{p}.{f}"]
@@ -195,6 +204,8 @@ def spelled(expr: Expr) -> str:
                 return name, 12
             case LenOf(field=name):
                 return f"len({name})", 12
+            case CountOf(field=name):
+                return f"count({name})", 12
             case ParamField(param=p, field=f):
                 return f"{p}.{f}", 12
             case Unary(op="not", operand=o):
@@ -219,7 +230,7 @@ def compiled(expr: Expr) -> Callable[[dict[str, int]], int]:
     match expr:
         case Const(value=v) | EnumValue(value=v):
             return lambda env: v
-        case FieldValue(field=name) | LenOf(field=name) | Param(name=name):
+        case FieldValue(field=name) | LenOf(field=name) | CountOf(field=name) | Param(name=name):
             return lambda env: env[name]
         case ParamField(param=p, field=f):
             key = f"{p}.{f}"

@@ -32,7 +32,8 @@ class Invalid(Exception):
 class Scope:
     enums: dict[str, Enum]
     values: dict[str, str | None] = field(default_factory=dict)  # name -> enum
-    sized: set[str] = field(default_factory=set)  # bytes, text and map fields
+    sized: set[str] = field(default_factory=set)  # bytes, text, map and list fields
+    lists: set[str] = field(default_factory=set)
     int_params: set[str] = field(default_factory=set)
     # A builder's request parameter: any request frame the protocol decodes.
     frame_params: dict[str, tuple[Frame, ...]] = field(default_factory=dict)
@@ -126,9 +127,23 @@ class ExprResolver:
                                     or did_you_mean(name, self.scope.fields()))
             case ast.Call(func="len"):
                 raise self._fail(e, "len() takes the name of one bytes, text or map field")
+            case ast.Call(func="count", args=(ast.NameRef(name=name) as arg,)):
+                if name in self.scope.lists:
+                    return ir.CountOf(name, e.span), INT
+                if name in self.scope.untyped:
+                    raise Invalid()  # its unknown type is reported
+                if name in self.scope.fields():
+                    raise self._fail(arg, f"count() counts the records of a list; '{name}' "
+                                     f"is not a list", note=f"len({name}) is its byte length"
+                                     if name in self.scope.sized else None)
+                raise self._unknown(arg, f"unknown field '{name}'",
+                                    did_you_mean(name, self.scope.lists)
+                                    or did_you_mean(name, self.scope.fields()))
+            case ast.Call(func="count"):
+                raise self._fail(e, "count() takes the name of one list field")
             case ast.Call(func=func):
-                raise self._fail(e, f"unknown function '{func}' (only len(field) exists)",
-                                 did_you_mean(func, ("len",)))
+                raise self._fail(e, f"unknown function '{func}' (len(field) and count(list) "
+                                 f"exist)", did_you_mean(func, ("len", "count")))
             case ast.Unary(op="not", operand=o):
                 inner, _ = self._typed(o, BOOL)
                 return ir.Unary("not", inner, e.span), BOOL

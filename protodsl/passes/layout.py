@@ -52,6 +52,8 @@ def frame_scope(frame: ast.Frame, enums: dict[str, Enum], problems: Problems) ->
                     scope.values[node.name] = node.enum
             elif node.type.name in BUILTIN_TYPES:
                 scope.sized.add(node.name)
+                if node.type.name == "list":
+                    scope.lists.add(node.name)
             elif node.type.name in enums or node.type.name == "varint" or int_type(
                     node.type.name, "big") is not None:
                 scope.values[node.name] = node.type.name if node.type.name in enums else None

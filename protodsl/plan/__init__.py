@@ -19,6 +19,7 @@ from protodsl.plan.model import (
     ProtocolPlan,
     Read,
     RecordPlan,
+    Recount,
     RestFraming,
     RestOfFrame,
     RolesPlan,
@@ -32,6 +33,7 @@ from protodsl.plan.model import (
 __all__ = [
     "BuilderPlan", "Check", "Computed", "DecodePlan", "Discriminator", "EncodePlan",
     "FitCheck", "Fixed", "FramePlan", "LengthCheck", "Measured", "MustBeMember", "MustEqual",
-    "MustMatchChecksum", "ProtocolPlan", "Read", "RecordPlan", "RestFraming", "RestOfFrame",
-    "RolesPlan", "Size", "SizeStep", "SizedFraming", "Value", "Write", "check_plan", "plan_of",
+    "MustMatchChecksum", "ProtocolPlan", "Read", "RecordPlan", "Recount", "RestFraming",
+    "RestOfFrame", "RolesPlan", "Size", "SizeStep", "SizedFraming", "Value", "Write",
+    "check_plan", "plan_of",
 ]

@@ -26,6 +26,7 @@ from protodsl.plan.model import (
     MustEqual,
     MustMatchChecksum,
     Read,
+    Recount,
     RestFraming,
     RestOfFrame,
     Size,
@@ -73,7 +74,7 @@ def _read(frame: Frame, e: Element, enums: dict[str, Enum],
     else:
         size = _size(frame, e)
     return Read(e, e.offset if at_fixed_offset else None, e.present, values, size,
-                fixed_width(e))
+                fixed_width(e), recounts(frame, e))
 
 
 def _size(frame: Frame, e: BytesField | KvMapField | ListField) -> Size:
@@ -82,6 +83,23 @@ def _size(frame: Frame, e: BytesField | KvMapField | ListField) -> Size:
     if ir.is_constant(e.size):
         return Fixed(ir.evaluate(e.size))
     return Measured(e.size, not never_negative(frame, e.size))
+
+
+def recounts(frame: Frame, e: Element) -> tuple[Recount, ...]:
+    """The computed values that count records whose last counted list is `e`."""
+    if not isinstance(e, ListField):
+        return ()
+    order = [x.name for x in frame.elements]
+    holder = {name: x for x in frame.elements
+              for name in ([m.name for m in x.members] if isinstance(x, BitsField) else [x.name])}
+    out = []
+    for v in frame.values():
+        counted = [n.field for n in ir.walk(v.value) if isinstance(n, ir.CountOf)] if (
+            v.value is not None) else []
+        if counted and max(counted, key=order.index) == e.name:
+            assert v.value is not None
+            out.append(Recount(v, v.value, holder[v.name].offset))
+    return tuple(out)
 
 
 def checks(v: ValueNode, enums: dict[str, Enum], frame: Frame | None = None

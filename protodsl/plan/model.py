@@ -107,10 +107,21 @@ Size = Fixed | Measured | RestOfFrame
 
 
 @dataclass(frozen=True)
+class Recount:
+    """A computed value that counts records (`n: u8 = count(tags)`): decode
+    refuses a frame where it disagrees with the records read (`CountMismatch`),
+    checked once the lists it counts are read, whether or not they are there."""
+
+    node: ValueNode
+    expr: ir.Expr
+    offset: int | None  # where the count is, when fixed, for messages
+
+
+@dataclass(frozen=True)
 class Read:
     """One element on the wire, at `offset` from the frame's start (None: where
     the previous element ended). When `present` is false it is not on the wire
-    and takes its absent value: 0, or empty."""
+    and takes its absent value: 0, or empty. `recounts` are checked after it."""
 
     element: Element
     offset: int | None
@@ -118,6 +129,7 @@ class Read:
     values: tuple[Value, ...]  # an integer, a bits container or a varint
     size: Size | None  # bytes, text, a map or a list
     width: int | None  # bytes it always takes, when fixed
+    recounts: tuple[Recount, ...] = ()
 
     @property
     def name(self) -> str:
