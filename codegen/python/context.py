@@ -78,7 +78,8 @@ def reads(frame: FramePlan) -> tuple[Read, ...]:
     plan = frame.decode
     framing = plan.framing
     if isinstance(framing, RestFraming):
-        return (*plan.header, framing.length, *framing.body)
+        length = () if framing.length is None else (framing.length,)
+        return (*plan.header, *length, *framing.body)
     return (*plan.header, *framing.prefix, *framing.tail)
 
 

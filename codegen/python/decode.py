@@ -235,14 +235,21 @@ class FrameDecoder:
     # -- a frame that declares its own size: len(rest)
 
     def _rest_framing(self, out: Emitter, framing: RestFraming) -> None:
-        length = framing.length
-        assert isinstance(length.element, VarintField)
-        local = self.names[length.name]
-        out.line(f"{local}, _off = _read_varint(_buf, {self.plan.header_size}, _end, "
-                 f"{length.element.max_bytes}, {length.name!r})")
-        with out.block("if _off < 0"):
-            out.line("return NeedMore(_end, None)")
-        out.line(f"_size = _off + {local}")
+        length, local = framing.length, self.names[framing.size_field.name]
+        header = self.plan.header_size
+        if length is not None:
+            assert isinstance(length.element, VarintField)
+            out.line(f"{local}, _off = _read_varint(_buf, {header}, _end, "
+                     f"{length.element.max_bytes}, {length.name!r})")
+            with out.block("if _off < 0"):
+                out.line("return NeedMore(_end, None)")
+            out.line(f"_size = _off + {local}")
+        else:
+            out.line(f"_size = {framing.start} + {local}")
+            last = self.plan.header[-1]
+            with out.block(f"if _size < {header}"):  # the header runs past the frame's end
+                out.line(f"raise FieldOverrun({last.name!r}, {last.offset}, _size)")
+            out.line(f"_off = {header}")
         self._whole_frame(out)
         for r in framing.body:
             self._present(out, r, partial(self._bounded, r=r))

@@ -68,15 +68,23 @@ class FrameReference:
         out = [f"{r.name!r} / {self._element(r)}" for r in plan.header]  # no lists there
         framing = plan.framing
         if isinstance(framing, RestFraming):
-            length = framing.length.element
-            assert isinstance(length, VarintField)
             inner = []
             for r in framing.body:
                 if isinstance(r.size, Measured) and r.size.may_be_negative:
                     inner.append(self._negative_guard(r.name, r.size.expr, r.present, "None"))
                 inner += self._members(r)
-            out.append(f"\"_rest\" / _Framed({length.name!r}, {self.frame.name!r}, "
-                       f"{length.max_bytes}, {plan.header_size}, [{', '.join(inner)}])")
+            length = framing.length
+            if length is None:  # an integer of the header declares the size
+                last = plan.header[-1]
+                framed = (f"_Framed({framing.size_field.name!r}, {self.frame.name!r}, None, "
+                          f"{plan.header_size}, [{', '.join(inner)}], {framing.start}, "
+                          f"({last.name!r}, {last.offset}))")
+            else:
+                assert isinstance(length.element, VarintField)
+                framed = (f"_Framed({length.name!r}, {self.frame.name!r}, "
+                          f"{length.element.max_bytes}, {plan.header_size}, "
+                          f"[{', '.join(inner)}])")
+            out.append(f"\"_rest\" / {framed}")
         else:
             out += [m for r in framing.prefix for m in self._members(r)]
             # the sizes and the total once the header and prefix are parsed (with

@@ -183,11 +183,14 @@ def _properties(fp: FramePlan, names: naming.FrameNames) -> list[tuple[str, str,
     the encoding (a checksum, always the frame's last field; a `len(rest)`)."""
     frame = fp.frame
     of_self = lambda n: f"self.{names[n]}"  # noqa: E731
+    computed = {c.node.name: c.expr for c in fp.encode.computed}
     out = []
     for v in frame.values():
         if v.value is None or v.constant:
             continue
-        if isinstance(v.value, ir.Rest):
+        if v.name in computed:
+            text = translate(computed[v.name], of_self, lengths(frame, of_self))
+        elif isinstance(v.value, ir.Rest):
             assert isinstance(v, VarintField)
             text = (f"_read_varint(encode(self), {fp.decode.header_size}, MAX_FRAME, "
                     f"{v.max_bytes}, {v.name!r})[0]")
@@ -198,7 +201,7 @@ def _properties(fp: FramePlan, names: naming.FrameNames) -> list[tuple[str, str,
             if present is not None:
                 text = f"{text} if {translate(present, of_self, no_length)} else 0"
         else:
-            text = translate(v.value, of_self, lengths(frame, of_self))
+            raise AssertionError(f"computed value '{v.name}' has no plan")
         out.append((names[v.name], v.name, text))
     return out
 

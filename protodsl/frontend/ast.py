@@ -32,9 +32,18 @@ class Dotted:
 
 
 @dataclass(frozen=True)
+class FieldRange:
+    """`a..b`, the fields from a through b in wire order: `size(a..b)`."""
+
+    first: str
+    last: str
+    span: Span
+
+
+@dataclass(frozen=True)
 class Call:
     func: str
-    args: tuple[Expr, ...]
+    args: tuple[Expr | FieldRange, ...]
     span: Span
 
 

@@ -256,7 +256,11 @@ class BuildAst(Transformer[Token, ast.Protocol]):
     def dotted(self, meta: Meta, base: Token, name: Token) -> ast.Dotted:
         return ast.Dotted(str(base), str(name), self._span(meta))
 
-    def call(self, meta: Meta, func: Token, *args: ast.Expr | None) -> ast.Call:
+    def field_range(self, meta: Meta, first: Token, last: Token) -> ast.FieldRange:
+        return ast.FieldRange(str(first), str(last), self._span(meta))
+
+    def call(self, meta: Meta, func: Token, *args: ast.Expr | ast.FieldRange | None
+             ) -> ast.Call:
         return ast.Call(str(func), tuple(a for a in args if a is not None), self._span(meta))
 
     def sign(self, meta: Meta, op: Token, operand: ast.Expr) -> ast.Expr:

@@ -33,6 +33,7 @@ _TERMINAL_WORDS = {
     "COMMA": "','",
     "EQUAL": "'='",
     "DOT": "'.'",
+    "_RANGE": "'..'",
     "COMP_OP": "a comparison",
     "ADD_OP": "'+' or '-'",
     "MUL_OP": "'*', '/' or '%'",

@@ -4,7 +4,7 @@ builder parameter, so a backend translates them without looking anything up."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from protodsl.diagnostics import Span
 
@@ -113,14 +113,27 @@ class Checksum:
 @dataclass(frozen=True)
 class Rest:
     """`rest`: the bytes from here to the frame's end. As a size (`bytes[rest]`)
-    the field fills the frame; as a value (`len(rest)`) it declares the frame's
-    size, counted from the end of the field that holds it."""
+    the field fills the frame; as a value it declares the frame's size, counted
+    from the end of the field that holds it (`len(rest)`) or from the start of
+    field `start` (`size(start..last)`, the frame's last field)."""
 
+    span: Span
+    start: str | None = None
+
+
+@dataclass(frozen=True)
+class SizeOf:
+    """`size(first..last)`: the bytes of a run of fields. Only the resolver makes
+    it; the sizes pass turns it into the sum of the run's widths and lengths
+    (or, reaching the frame's end on an integer, into a declared `Rest`)."""
+
+    first: str
+    last: str
     span: Span
 
 
 Expr = (Const | EnumValue | FieldValue | LenOf | CountOf | Param | ParamField | Unary | Binary
-        | InSet | Match | Checksum | Rest)
+        | InSet | Match | Checksum | Rest | SizeOf)
 
 BOOLEAN_OPS = frozenset({"or", "and", "==", "!=", "<", "<=", ">", ">="})
 
@@ -143,6 +156,26 @@ def walk(expr: Expr) -> Iterator[Expr]:
             yield from walk(default)
         case _:
             pass
+
+
+def substitute(expr: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
+    """`expr` with every node for which `fn` gives a replacement replaced,
+    children first tried where `fn` gives None."""
+    new = fn(expr)
+    if new is not None:
+        return new
+    match expr:
+        case Unary(operand=o):
+            return replace(expr, operand=substitute(o, fn))
+        case Binary(left=a, right=b):
+            return replace(expr, left=substitute(a, fn), right=substitute(b, fn))
+        case InSet(operand=o):
+            return replace(expr, operand=substitute(o, fn))
+        case Match(subject=s, cases=cases, default=d):
+            return replace(expr, subject=substitute(s, fn),
+                           cases=tuple((k, substitute(v, fn)) for k, v in cases),
+                           default=substitute(d, fn))
+    return expr
 
 
 def fields_read(expr: Expr) -> set[str]:

@@ -267,11 +267,26 @@ class Frame:
     def header_count(self) -> int:
         return header_count(self.elements)
 
-    def rest_field(self) -> VarintField | None:
-        """The field declaring the frame's size as `len(rest)`: everything after
-        it is read in order, inside that size."""
-        return next((v for v in self.elements if isinstance(v, VarintField)
+    def rest_field(self) -> IntField | VarintField | None:
+        """The field declaring the frame's size (`len(rest)`, `size(a..last)`):
+        everything after the fixed header is read in order, inside that size."""
+        return next((v for v in self.elements if isinstance(v, IntField | VarintField)
                      and isinstance(v.value, Rest)), None)
+
+    def size_start(self) -> int | None:
+        """The frame offset a declared size counts from: the start of the field
+        `size(a..last)` names, or the end of a fixed-offset `len(rest)` field; None
+        for a varint's `len(rest)` (right after it, where it ends)."""
+        rest = self.rest_field()
+        if rest is None or not isinstance(rest.value, Rest) or isinstance(rest, VarintField):
+            return None
+        if rest.value.start is None:
+            assert rest.offset is not None, "check_rest: a declaring integer is in the header"
+            return rest.offset + rest.type.width
+        first = next(e for e in self.elements if e.name == rest.value.start or (
+            isinstance(e, BitsField) and any(m.name == rest.value.start for m in e.members)))
+        assert first.offset is not None, "check_rest: a declared size starts in the header"
+        return first.offset
 
     def values(self) -> tuple[ValueNode, ...]:
         return values_of(self.elements)

@@ -95,7 +95,8 @@ class ExprResolver:
         self.problems.error(e.span, message, note)
         return Invalid()
 
-    def _unknown(self, e: ast.Expr, message: str, note: str | None = None) -> Invalid:
+    def _unknown(self, e: ast.Expr | ast.FieldRange, message: str, note: str | None = None
+                 ) -> Invalid:
         report_unknown(self.scope, self.problems, e.span, message, note)
         return Invalid()
 
@@ -141,9 +142,20 @@ class ExprResolver:
                                     or did_you_mean(name, self.scope.fields()))
             case ast.Call(func="count"):
                 raise self._fail(e, "count() takes the name of one list field")
+            case ast.Call(func="size", args=(ast.FieldRange(first=first, last=last) as run,)):
+                for name in (first, last):
+                    if name in self.scope.untyped:
+                        raise Invalid()  # its unknown type is reported
+                    if name not in self.scope.fields():
+                        raise self._unknown(run, f"unknown field '{name}'",
+                                            did_you_mean(name, self.scope.fields()))
+                return ir.SizeOf(first, last, e.span), INT
+            case ast.Call(func="size"):
+                raise self._fail(e, "size() takes a run of fields: size(first..last)")
             case ast.Call(func=func):
-                raise self._fail(e, f"unknown function '{func}' (len(field) and count(list) "
-                                 f"exist)", did_you_mean(func, ("len", "count")))
+                raise self._fail(e, f"unknown function '{func}' (len(field), count(list) and "
+                                 f"size(first..last) exist)",
+                                 did_you_mean(func, ("len", "count", "size")))
             case ast.Unary(op="not", operand=o):
                 inner, _ = self._typed(o, BOOL)
                 return ir.Unary("not", inner, e.span), BOOL

@@ -110,9 +110,11 @@ def _value(
         return None, False, default
     if isinstance(node.value, ast.Call) and node.value.func == "len" and len(
             node.value.args) == 1 and _is_rest(node.value.args[0], scope):
-        problems.error(node.value.span, "len(rest) declares the frame's size; it needs a "
-                       "varint field, e.g. `remaining: varint(4) = len(rest)`")
-        return None, False, default
+        if isinstance(node, ast.BitMember):
+            problems.error(node.value.span, "len(rest) declares the frame's size; it needs an "
+                           "integer or varint field, not a bit member")
+            return None, False, default
+        return ir.Rest(node.value.span), False, 0
     if isinstance(node.value, ast.Call) and node.value.func in CHECKSUMS:
         return _checksum(node, node.value, typ, scope, problems), False, default
     value = resolver.resolve(node.value, enum or INT, hint=enum)
@@ -220,7 +222,7 @@ def _field(
     return BytesField(f.name, size, name == "text", pad, offset, f.doc, f.span)
 
 
-def _is_rest(e: ast.Expr, scope: Scope) -> bool:
+def _is_rest(e: ast.Expr | ast.FieldRange, scope: Scope) -> bool:
     """`rest` names the rest of the frame where no field is called so."""
     return (isinstance(e, ast.NameRef) and e.name == REST
             and REST not in scope.values and REST not in scope.sized)

@@ -25,15 +25,38 @@ Sized = BytesField | KvMapField | ListField
 
 
 def check_rest(elements: tuple[Element, ...], problems: Problems) -> None:
-    """`len(rest)` once, after a fixed header; varints and `[rest]` sizes after it,
-    `[rest]` on the last field only."""
+    """The frame's size declared once: a varint's `len(rest)` after a fixed header,
+    or an integer of the header (`len(rest)`, `size(a..last)` from a field of
+    the header); varints and `[rest]` sizes after it, `[rest]` on the last field
+    only, no varint in what an integer declares."""
     declared = [i for i, e in enumerate(elements)
-                if isinstance(e, VarintField) and isinstance(e.value, ir.Rest)]
+                if isinstance(e, IntField | VarintField) and isinstance(e.value, ir.Rest)]
     for i in declared[1:]:
-        problems.error(elements[i].span, f"only one field declares the frame's size with "
-                       f"len(rest); '{elements[declared[0]].name}' already does")
-    start = declared[0] if declared else len(elements)
+        problems.error(elements[i].span, f"only one field declares the frame's size; "
+                       f"'{elements[declared[0]].name}' already does")
+    header = header_count(elements)
+    by_int = bool(declared) and isinstance(elements[declared[0]], IntField)
+    if by_int:
+        e = elements[declared[0]]
+        assert isinstance(e, IntField) and isinstance(e.value, ir.Rest)
+        if declared[0] >= header:
+            problems.error(e.value.span, f"'{e.name}' declares the frame's size, so it must "
+                           f"be at a fixed offset: among the fixed-width fields that start "
+                           f"the frame")
+        first = e.value.start
+        if first is not None and not any(first in _names(x) for x in elements[:header]):
+            problems.error(e.value.span, f"the size '{e.name}' declares starts at '{first}', "
+                           f"which must be at a fixed offset: among the fixed-width fields "
+                           f"that start the frame")
+        for x in elements:
+            if isinstance(x, VarintField):
+                problems.error(x.span, f"varint '{x.name}' is in a frame whose size "
+                               f"'{e.name}' declares: its width would change that size; "
+                               f"declare the size with a varint's len(rest)")
+    start = (header if by_int else declared[0]) if declared else len(elements)
     for e in elements[:start]:
+        if by_int:
+            break  # the header: fixed and always there
         if isinstance(e, VarintField):
             problems.error(e.span, f"varint '{e.name}' needs a frame whose size a "
                            f"`varint(N) = len(rest)` field declares, at or before it")
@@ -122,7 +145,8 @@ def frame_size(
     """Total length as an expression of header fields, so a decoder knows the frame
     size (and can refuse it) before reading any variable part; `Rest` when a
     `len(rest)` field declares it (later sizes may then read any earlier field)."""
-    if any(isinstance(e, VarintField) and isinstance(e.value, ir.Rest) for e in elements):
+    if any(isinstance(e, IntField | VarintField) and isinstance(e.value, ir.Rest)
+           for e in elements):
         return ir.Rest(span)
     count = header_count(elements)
     in_prefix = {v.name for v in values_of(elements[:prefix_count(elements)])}
@@ -160,6 +184,10 @@ def _sum(terms: list[ir.Expr], span: Span) -> ir.Expr:
     for term in terms[1:]:
         total = ir.Binary("+", total, term, span)
     return total
+
+
+def _names(e: Element) -> list[str]:
+    return [m.name for m in e.members] if isinstance(e, BitsField) else [e.name]
 
 
 def _span_of(e: ir.Expr, name: str) -> Span:

@@ -18,6 +18,7 @@ from protodsl.passes.lengths import check_lengths, check_rest, frame_size, heade
 from protodsl.passes.mosn_name import check_mosn_name
 from protodsl.passes.problems import Problems
 from protodsl.passes.roles import resolve_roles
+from protodsl.passes.sizes import expand_sizes
 from protodsl.passes.types import resolve_enums
 from protodsl.passes.variants import check_variants
 from protodsl.plan import check_plan
@@ -92,7 +93,7 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
         scope.records = records
         scope.broken_records = {r.name for r in tree.records} - set(records)
         scopes[decl.name] = scope
-        elements = lay_out(decl, scope, byte_order, problems)
+        elements = expand_sizes(lay_out(decl, scope, byte_order, problems), problems)
         laid_out = len(problems.items) == reported  # else lengths would report echoes
         when: ir.Expr | None
         if decl.when is None:

@@ -43,10 +43,13 @@ def lower_decode(frame: Frame, enums: dict[str, Enum]) -> DecodePlan:
     rest = frame.rest_field()
     after = frame.elements[count:]
     framing: SizedFraming | RestFraming
-    if rest is not None:
+    if isinstance(rest, VarintField):
         assert after and after[0] is rest, "check_rest puts len(rest) right after the header"
-        framing = RestFraming(_read(frame, rest, enums), tuple(
+        framing = RestFraming(_read(frame, rest, enums), rest, None, tuple(
             _read(frame, e, enums) for e in after[1:]))
+    elif rest is not None:
+        framing = RestFraming(None, rest, frame.size_start(), tuple(
+            _read(frame, e, enums) for e in after))
     else:
         prefix_end = frame.prefix_count() - count
         framing = SizedFraming(

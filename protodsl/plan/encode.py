@@ -3,6 +3,8 @@ is checked before a byte is written, and the writes."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
     BitMember,
@@ -17,6 +19,7 @@ from protodsl.ir.model import (
     ValueNode,
     VarintField,
 )
+from protodsl.ir.sizes import run_size
 from protodsl.passes.problems import Problems
 from protodsl.plan.decode import checksum
 from protodsl.plan.model import Computed, EncodePlan, FitCheck, LengthCheck, Write
@@ -26,11 +29,13 @@ def lower_encode(frame: Frame, enums: dict[str, Enum], max_frame: int,
                  problems: Problems) -> EncodePlan:
     holder = {name: e for e in frame.elements for name in _names_in(e)}
     computed = evaluation_order(
-        [v for v in frame.values() if v.value is not None and not v.constant
-         and not isinstance(v.value, ir.Checksum | ir.Rest)], problems)
+        [_declared(frame, v) if isinstance(v.value, ir.Rest) else v for v in frame.values()
+         if v.value is not None and not v.constant and not isinstance(v.value, ir.Checksum)
+         and not (isinstance(v, VarintField) and isinstance(v.value, ir.Rest))], problems)
     fits = tuple(
         _fit(v, enums, holder[v.name].present) for v in frame.values()
-        if not (v.constant or isinstance(v.value, ir.Checksum | ir.Rest)))
+        if not (v.constant or isinstance(v.value, ir.Checksum)
+                or isinstance(v, VarintField) and isinstance(v.value, ir.Rest)))
     lengths = tuple(
         _length(e) for e in frame.elements
         if isinstance(e, BytesField | KvMapField | ListField)
@@ -43,8 +48,23 @@ def lower_encode(frame: Frame, enums: dict[str, Enum], max_frame: int,
               isinstance(e, KvMapField) and e.null_drop
               and (1 << e.length_type.bits) - 1 <= max_frame)
         for e in frame.elements)
-    return EncodePlan(computed, fits, lengths, frame.when,
-                      None if rest is not None else frame.size, rest, writes)
+    start = frame.size_start()
+    total = (frame.size if rest is None else None if start is None else
+             ir.Binary("+", ir.Const(start, frame.span), ir.FieldValue(rest.name, frame.span),
+                       frame.span))
+    return EncodePlan(computed, fits, lengths, frame.when, total,
+                      rest if isinstance(rest, VarintField) else None, writes)
+
+
+def _declared(frame: Frame, v: ValueNode) -> ValueNode:
+    """An integer declaring the frame's size, its value the bytes from where
+    the size starts to the frame's end."""
+    start = frame.size_start()
+    assert isinstance(v, IntField) and start is not None
+    run = tuple(e for e in frame.elements if e.offset is None or e.offset >= start)
+    size = run_size(run, v.span)
+    assert size is not None, "check_rest: no varint in a frame an integer declares"
+    return dataclasses.replace(v, value=size)
 
 
 def evaluation_order(values: list[ValueNode], problems: Problems) -> tuple[Computed, ...]:

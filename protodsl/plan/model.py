@@ -169,11 +169,16 @@ class SizedFraming:
 
 @dataclass(frozen=True)
 class RestFraming:
-    """A frame that declares its own size after the header (`varint = len(rest)`):
-    the length, then every element of `body` read in order inside that size
-    (one running past it is a `FieldOverrun`), and nothing left over."""
+    """A frame that declares its own size: a `varint = len(rest)` right after the
+    header (`length`; the frame ends its value after the varint), or an integer
+    of the header (`length` None; the frame ends its value after `start`). Then
+    every element of `body` is read in order inside that size (one running past
+    it is a `FieldOverrun`, as is a header longer than the size), and nothing
+    is left over."""
 
-    length: Read
+    length: Read | None
+    size_field: ValueNode
+    start: int | None
     body: tuple[Read, ...]
 
 

@@ -1,0 +1,34 @@
+"""The bytes a run of elements takes, as an expression: what `size(a..b)` and an
+integer's `len(rest)` mean, for the passes (which expand `size`) and the plan
+(which computes a declared frame size on encode)."""
+
+from __future__ import annotations
+
+from protodsl.diagnostics import Span
+from protodsl.ir import expr as ir
+from protodsl.ir.model import BytesField, Element, KvMapField, ListField, fixed_width
+
+
+def run_size(run: tuple[Element, ...], span: Span) -> ir.Expr | None:
+    """The run's fixed widths folded into one constant plus the lengths of its
+    sized elements, each only where it is on the wire; None when a varint, whose
+    width depends on its value, is in the run."""
+    fixed = 0
+    terms: list[ir.Expr] = []
+    for e in run:
+        width = fixed_width(e)
+        term: ir.Expr
+        if width is not None:
+            if e.present is None:
+                fixed += width
+                continue
+            term = ir.Const(width, span)
+        elif isinstance(e, BytesField | KvMapField | ListField):
+            term = ir.LenOf(e.name, span)
+        else:
+            return None
+        terms.append(term if e.present is None else ir.Binary("*", term, e.present, span))
+    total: ir.Expr = ir.Const(fixed, span)
+    for term in terms:
+        total = term if total == ir.Const(0, span) else ir.Binary("+", total, term, span)
+    return total
