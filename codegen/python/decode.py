@@ -210,7 +210,7 @@ class FrameDecoder:
         local = self.names[e.name]
         if isinstance(e, KvMapField):
             out.line(f"{local} = _read_kvmap(_buf, _off, _off + {size}, "
-                     f"{ints.len_struct(e.length_type)}, {e.null_drop}, {e.name!r})")
+                     f"{ints.kv_format(e)}, {e.null_drop}, {e.name!r})")
         elif isinstance(e, ListField):
             out.line(f"{local} = _read_{e.record}(_buf, _off, _off + {size}, {e.name!r})")
         else:

@@ -83,7 +83,7 @@ class FrameEncoder:
             if isinstance(e, ListField):
                 out.line(f"{local} = _write_{e.record}({attr}, {e.name!r})")
             elif isinstance(e, KvMapField):
-                out.line(f"{local} = _write_kvmap({attr}, {ints.len_struct(e.length_type)}, "
+                out.line(f"{local} = _write_kvmap({attr}, {ints.kv_format(e)}, "
                          f"{next(w.refuse_null for w in self.plan.writes if w.element is e)}, "
                          f"{e.name!r})")
             else:

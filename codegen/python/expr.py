@@ -86,7 +86,7 @@ def lengths(frame: Frame, value: Callable[[str], str], encoded: bool = False
         element = frame.element(name)
         text = value(name)
         if isinstance(element, KvMapField):
-            return f"_kvmap_size({text}, {element.length_type.width})"
+            return f"_kvmap_size({text}, {element.overhead})"
         if isinstance(element, ListField):
             return f"_record_len_{element.record}({text})"
         if isinstance(element, BytesField) and element.text and not encoded:

@@ -5,7 +5,7 @@ in the reference."""
 
 from __future__ import annotations
 
-from protodsl.ir.model import BitsField, BytesField, IntField, IntType
+from protodsl.ir.model import BitsField, BytesField, IntField, IntType, KvMapField
 from protodsl.plan import Read
 
 _STRUCT_CODES = {1: "b", 2: "h", 4: "i", 8: "q"}
@@ -50,6 +50,12 @@ def read_at(t: IntType, buf: str, offset: int) -> str:
 def len_struct(t: IntType) -> str:
     """The module-level struct of a header map's lengths."""
     return f"_LEN_{'BE' if order_char(t) == '>' else 'LE'}{t.width}"
+
+
+def kv_format(e: KvMapField) -> str:
+    """A header map's key length, value length and the bytes between, as the
+    arguments of `_read_kvmap` and `_write_kvmap`."""
+    return f"{len_struct(e.key_length)}, {len_struct(e.value_length)}, {e.between!r}"
 
 
 def construct_int(t: IntType) -> str:

@@ -171,9 +171,10 @@ class FrameReference:
         if isinstance(e, ListField):
             return f"_Section({_list_codec(self.module.plan, e.record)}, {e.name!r})"
         assert isinstance(e, KvMapField)
-        length = ints.len_struct(e.length_type)
-        return (f"_Section(lambda b, o, e, n: _read_kvmap(b, o, e, {length}, {e.null_drop}, n), "
-                f"lambda v, n: _write_kvmap(v, {length}, {e.null_drop}, n), {e.name!r})")
+        fmt = ints.kv_format(e)
+        refuse = next(w.refuse_null for w in self.frame.encode.writes if w.element is e)
+        return (f"_Section(lambda b, o, e, n: _read_kvmap(b, o, e, {fmt}, {e.null_drop}, n), "
+                f"lambda v, n: _write_kvmap(v, {fmt}, {refuse}, n), {e.name!r})")
 
     def _absent(self, r: Read) -> str:
         """What construct gives for an element off the wire: bytes raw, bits nested."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protodsl.codegen.wasm.naming import c_string, comment_inline, ident
+from protodsl.codegen.wasm.naming import c_bytes, c_string, comment_inline, ident
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
@@ -66,9 +66,29 @@ def holds_any(v: ValueNode) -> bool:
 
 
 def kv_fmt(e: KvMapField) -> str:
-    t = e.length_type
-    little = int(t.byte_order == "little" and t.width > 1)
-    return f"PD_KV({t.width}, {little}, {int(e.null_drop)})"
+    """The address of the map's `struct pd_kv` (see kv_format)."""
+    return f"&{kv_format(e)[0]}"
+
+
+def kv_format(e: KvMapField) -> tuple[str, str]:
+    """(name, initializer) of the static `struct pd_kv` of a map's wire format,
+    named by the format so that maps of one format share it."""
+    key, value = e.key_length, e.value_length
+
+    def little(t: IntType) -> int:
+        return int(t.byte_order == "little" and t.width > 1)
+
+    def spelled(t: IntType) -> str:
+        return f"{t.width}{'le' if little(t) else 'be'}"
+
+    name = f"pd_kv_{spelled(key)}_{spelled(value)}"
+    name += "_null" if e.null_drop else ""
+    name += f"_sep{e.between.hex()}" if e.between else ""
+    between = (f'(const pd_u8 *){c_bytes(e.between)}, {len(e.between)}, '
+               f'{c_string(f"no {e.between.hex()} between key and value")}'
+               if e.between else "0, 0, 0")
+    return name, (f"{{{key.width}, {value.width}, {little(key)}, {little(value)}, "
+                  f"{int(e.null_drop)}, {between}}}")
 
 
 # ------------------------------------------------------------------ comments
@@ -103,7 +123,10 @@ def value_comment(v: ValueNode, t: str) -> str:
 def sized_text(e: BytesField | KvMapField) -> str:
     if isinstance(e, KvMapField):
         null = ", null_drop" if e.null_drop else ""
-        return f"kvmap({type_text(e.length_type)}{null})[{expr_text(e.size)}]"
+        lengths = (type_text(e.key_length) if e.key_length == e.value_length else
+                   f"{type_text(e.key_length)}, {type_text(e.value_length)}")
+        between = f", between=0x{e.between.hex()}" if e.between else ""
+        return f"kvmap({lengths}{null}{between})[{expr_text(e.size)}]"
     kind = "text" if e.text else "bytes"
     pad = f"(pad={e.pad})" if e.pad is not None else ""
     return f"{kind}{pad}[{expr_text(e.size)}]"

@@ -62,6 +62,11 @@ def c_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def c_bytes(data: bytes) -> str:
+    """A C string literal of exactly these bytes, each an octal escape."""
+    return '"' + "".join(f"\\{byte:03o}" for byte in data) + '"'
+
+
 def comment_lines(text: str | None) -> list[str]:
     """Doc text as lines safe inside a C block comment."""
     if not text:

@@ -11,11 +11,11 @@ from protodsl.codegen.wasm.builders import BuilderView, builder_view
 from protodsl.codegen.wasm.decode import DecoderView, DispatchRead, decoder, dispatch_reads
 from protodsl.codegen.wasm.encode import EncoderView, encoder
 from protodsl.codegen.wasm.expr import DiscriminatorNames, FrameNames, c_int
-from protodsl.codegen.wasm.layout import Member, members
+from protodsl.codegen.wasm.layout import Member, kv_format, members
 from protodsl.codegen.wasm.naming import c_string, comment_inline, comment_lines, ident
 from protodsl.codegen.wasm.roles import RolesView, payload_literal, roles_view
 
-from protodsl.ir.model import Enum, Protocol
+from protodsl.ir.model import Enum, KvMapField, Protocol
 from protodsl.plan import FramePlan, ProtocolPlan, plan_of
 
 
@@ -62,6 +62,7 @@ class ProtocolView:
     max_frame: int
     discriminator_size: int
     enums: tuple[EnumCheck, ...]
+    kv_formats: tuple[tuple[str, str], ...]  # (name, initializer) of each map format
     frames: tuple[FrameView, ...]
     discriminators: tuple[DispatchRead, ...]
     # What the builders read of the request they answer, from whichever request
@@ -86,6 +87,8 @@ def build_view(protocol: Protocol) -> ProtocolView:
         max_frame=protocol.max_frame,
         discriminator_size=protocol.discriminator_size,
         enums=tuple(_enum_check(e) for e in plan.closed_enums),
+        kv_formats=tuple(sorted({kv_format(e) for f in protocol.frames for e in f.elements
+                                 if isinstance(e, KvMapField)})),
         frames=frames,
         discriminators=dispatch_reads(plan.discriminators),
         request_members=tuple(ident("f", name) for name in plan.request_fields),

@@ -146,18 +146,29 @@ class BytesField:
 
 @dataclass(frozen=True)
 class KvMapField:
-    """A header map: repeated (length-prefixed key, length-prefixed value) filling
-    a section of `size` bytes. With `null_drop`, a length of all ones is a null
-    and such a pair is dropped on decode."""
+    """A header map: repeated (length-prefixed key, the `between` bytes,
+    length-prefixed value) filling a section of `size` bytes. With `null_drop`,
+    a length of all ones is a null and such a pair is dropped on decode."""
 
     name: str
-    length_type: IntType
+    key_length: IntType
+    value_length: IntType
     null_drop: bool
     size: Expr
     offset: int | None
     doc: str | None
     span: Span
     present: Expr | None = None  # on the wire only when this holds; else 0 / empty
+    between: bytes = b""
+
+    @property
+    def overhead(self) -> int:
+        """Bytes of a pair besides its key and value."""
+        return self.key_length.width + len(self.between) + self.value_length.width
+
+    def null_lengths(self) -> tuple[int, int]:
+        """The key's and the value's null marker: all ones."""
+        return (1 << self.key_length.bits) - 1, (1 << self.value_length.bits) - 1
 
 
 @dataclass(frozen=True)

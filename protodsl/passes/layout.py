@@ -324,7 +324,7 @@ def _args(t: ast.TypeRef, problems: Problems) -> dict[str, ir.Expr]:
         if arg.name is None and isinstance(arg.value, ast.NameRef):
             out[arg.value.name] = ir.Const(1, arg.span)
         elif arg.name is not None and isinstance(arg.value, ast.IntLit):
-            out[arg.name] = ir.Const(arg.value.value, arg.span)
+            out[arg.name] = ir.Const(arg.value.value, arg.span, arg.value.spelling)
         else:
             problems.error(arg.span, f"invalid argument for {t.name}")
     return out
@@ -335,24 +335,37 @@ def _kvmap(
     offset: int | None, order: ByteOrder, problems: Problems,
 ) -> KvMapField | None:
     length_types = [(a, int_type(a, order)) for a in args if int_type(a, order) is not None]
-    unknown = [a for a in args if int_type(a, order) is None and a != "null_drop"]
+    unknown = [a for a in args if int_type(a, order) is None and a not in ("null_drop",
+                                                                           "between")]
     for flag in unknown:
         problems.error(args[flag].span, f"unknown argument '{flag}' for kvmap: neither a "
-                       f"length type (u8 .. u64) nor a flag (null_drop)")
-    if len(length_types) > 1:
-        second = length_types[1][0]
-        problems.error(args[second].span, f"kvmap takes one length type; '{second}' is a "
-                       f"second one")
+                       f"length type (u8 .. u64), a flag (null_drop) nor between=0x..")
+    if len(length_types) > 2:
+        third = length_types[2][0]
+        problems.error(args[third].span, f"kvmap takes a key and a value length type; "
+                       f"'{third}' is a third one")
         return None
     if not length_types:
         if not unknown:
-            problems.error(t.span, "kvmap needs a length type, e.g. kvmap(u32)")
+            problems.error(t.span, "kvmap needs a length type, e.g. kvmap(u32), or one for "
+                           "keys and one for values, e.g. kvmap(u8, u16)")
         return None
-    length_type = length_types[0][1]
-    assert length_type is not None
+    key, value = length_types[0][1], length_types[-1][1]
+    assert key is not None and value is not None
+    between = b""
+    if "between" in args:
+        spelled = args["between"]
+        digits = (spelled.spelling or "")[2:].replace("_", "") if isinstance(
+            spelled, ir.Const) and (spelled.spelling or "").lower().startswith("0x") else ""
+        if not digits or len(digits) % 2:
+            problems.error(spelled.span, "write the bytes between key and value in hex, two "
+                           "digits a byte: between=0x3A")
+            return None
+        between = bytes.fromhex(digits)
     if unknown:
         return None
-    return KvMapField(f.name, length_type, "null_drop" in args, size, offset, f.doc, f.span)
+    return KvMapField(f.name, key, value, "null_drop" in args, size, offset, f.doc, f.span,
+                      between=between)
 
 
 def _bits(

@@ -45,8 +45,7 @@ def lower_encode(frame: Frame, enums: dict[str, Enum], max_frame: int,
         Write(e, e.present,
               checksum(frame, e.value)
               if isinstance(e, IntField) and isinstance(e.value, ir.Checksum) else None,
-              isinstance(e, KvMapField) and e.null_drop
-              and (1 << e.length_type.bits) - 1 <= max_frame)
+              isinstance(e, KvMapField) and e.null_drop and min(e.null_lengths()) <= max_frame)
         for e in frame.elements)
     start = frame.size_start()
     total = (frame.size if rest is None else None if start is None else

@@ -35,7 +35,7 @@ def annotate(protocol: Protocol, codec: ModuleType, data: bytes) -> str:
             if isinstance(e, IntField | BitsField):
                 width = e.type.width
             elif isinstance(e, KvMapField):
-                width = codec._kvmap_size(values[e.name], e.length_type.width)
+                width = codec._kvmap_size(values[e.name], e.overhead)
             elif isinstance(e, ListField):
                 width = getattr(codec, f"_record_len_{e.record}")(values[e.name])
             else:

@@ -120,7 +120,7 @@ def sized_maker(frame: Frame, e: BytesField | KvMapField) -> Make:
     """Contents for a sized field: short and long, empty included, within its length field."""
     if isinstance(e, KvMapField):
         limit = _size_limit(frame, e)
-        width = e.length_type.width
+        overhead = e.overhead
         # Empty, short, long and non-ASCII (UTF-8 and not) keys and values.
         blob = _bytes_maker(200)
 
@@ -129,7 +129,7 @@ def sized_maker(frame: Frame, e: BytesField | KvMapField) -> Make:
             used = 0
             for _ in range(en.size(MAX_PAIRS)):
                 k, v = blob(en), blob(en)
-                used += 2 * width + len(k) + len(v)
+                used += overhead + len(k) + len(v)
                 if used > limit:
                     break
                 out.append((k, v))

@@ -740,51 +740,95 @@ PD_FN int pd_out_done(int type, const pd_u8 *out, const pd_u8 *p, const pd_u8 *e
 }
 
 /* ---------------------------------------------------------- header maps */
-/* A map's wire format, packed into an int: length prefix width in bytes,
- * little-endian, and whether an all-ones length is a null. Lengths are
- * unsigned whatever the spec's prefix type says: a length has no sign. The
- * format is a constant at every call site and these helpers are inlined, so
- * each walk reads its fixed-width lengths without a loop. */
-#define PD_KV(width, little, null_drop) ((width) | ((little) << 4) | ((null_drop) << 5))
-#define PD_KV_WIDTH(fmt) ((unsigned)(fmt) & 15u)
-/* MOSN's own encoding: u32 big-endian lengths, no nulls. */
-#define PD_KV_IS_ABI(fmt) (PD_KV_WIDTH(fmt) == 4 && !((fmt) & 16))
-
-PD_INLINE pd_u64 pd_kv_ones(int fmt)
+/* Whether n bytes at a and b are the same (no libc here). */
+PD_INLINE int pd_same(const pd_u8 *a, const pd_u8 *b, pd_u32 n)
 {
-    unsigned w = PD_KV_WIDTH(fmt);
+    for (pd_u32 i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
+/* A map's wire format: each pair is a key length, the key, the `between`
+ * bytes, a value length, the value. Lengths are unsigned whatever the spec's
+ * prefix types say: a length has no sign. With null_drop an all-ones length
+ * is a null. Every format is a static const of the generated plugin and these
+ * helpers are inlined, so each walk reads its fixed-width lengths without a
+ * loop and a map without `between` bytes has no code for them. */
+struct pd_kv {
+    unsigned key_width, value_width;
+    int key_little, value_little, null_drop;
+    const pd_u8 *between;
+    pd_u32 between_len;
+    const char *between_error; /* the message when they are not there */
+};
+
+/* MOSN's own encoding: u32 big-endian lengths, nothing between, no nulls. */
+PD_INLINE int pd_kv_is_abi(const struct pd_kv *f)
+{
+    return f->key_width == 4 && f->value_width == 4 && !f->key_little && !f->value_little &&
+           !f->between_len;
+}
+
+PD_INLINE unsigned pd_kv_width(const struct pd_kv *f, int part)
+{
+    return part ? f->value_width : f->key_width;
+}
+
+PD_INLINE pd_u64 pd_kv_ones(const struct pd_kv *f, int part)
+{
+    unsigned w = pd_kv_width(f, part);
     return w >= 8 ? ~(pd_u64)0 : (((pd_u64)1 << (8 * w)) - 1);
 }
 
-PD_INLINE pd_u64 pd_kv_len(const pd_u8 *p, int fmt)
+PD_INLINE pd_u64 pd_kv_len(const pd_u8 *p, const struct pd_kv *f, int part)
 {
-    return (fmt & 16) ? pd_rd_le(p, PD_KV_WIDTH(fmt)) : pd_rd_be(p, PD_KV_WIDTH(fmt));
+    unsigned w = pd_kv_width(f, part);
+    return (part ? f->value_little : f->key_little) ? pd_rd_le(p, w) : pd_rd_be(p, w);
+}
+
+PD_INLINE pd_u8 *pd_kv_put_len(pd_u8 *p, const pd_u8 *end, const struct pd_kv *f, int part,
+                               pd_u64 len)
+{
+    unsigned w = pd_kv_width(f, part);
+    return (part ? f->value_little : f->key_little) ? pd_put_le(p, end, w, len)
+                                                     : pd_put_be(p, end, w, len);
 }
 
 /* Is this length a null (all ones, in a map with null_drop)? */
-PD_INLINE int pd_kv_null(pd_u64 len, int fmt) { return (fmt & 32) && len == pd_kv_ones(fmt); }
+PD_INLINE int pd_kv_null(pd_u64 len, const struct pd_kv *f, int part)
+{
+    return f->null_drop && len == pd_kv_ones(f, part);
+}
 
 /* Decode a map section of n bytes at offset `at` of the frame (decode step f):
- * a truncated or overlong length is malformed; pairs with a null are dropped.
- * The result is the kept pairs in wire encoding: a view of the section unless
- * something was dropped, then a compact copy in the call arena. */
-PD_INLINE int pd_kv_read(const pd_u8 *sec, pd_u32 n, pd_u32 at, int fmt, const char *where,
-                         pd_bytes *out)
+ * a truncated or overlong length, or other bytes where `between` belongs, is
+ * malformed; pairs with a null are dropped. The result is the kept pairs in
+ * wire encoding: a view of the section unless something was dropped, then a
+ * compact copy in the call arena. */
+PD_INLINE int pd_kv_read(const pd_u8 *sec, pd_u32 n, pd_u32 at, const struct pd_kv *f,
+                         const char *where, pd_bytes *out)
 {
-    unsigned w = PD_KV_WIDTH(fmt);
     pd_u32 i = 0, dropped = 0;
     pd_u8 *copy, *q;
     while (i < n) {
         pd_u32 nulls = 0;
         for (int part = 0; part < 2; part++) {
+            unsigned w = pd_kv_width(f, part);
             pd_u64 len;
+            if (part && f->between_len) {
+                pd_u32 have = n - i < f->between_len ? n - i : f->between_len;
+                if (have < f->between_len || !pd_same(sec + i, f->between, f->between_len))
+                    return pd_fail(where, (pd_u64)at + i, f->between_error);
+                i += f->between_len;
+            }
             if (n - i < w)
                 return pd_fail(where, (pd_u64)at + i,
                                part ? "value length runs past the section"
                                     : "key length runs past the section");
-            len = pd_kv_len(sec + i, fmt);
+            len = pd_kv_len(sec + i, f, part);
             i += w;
-            if (pd_kv_null(len, fmt)) {
+            if (pd_kv_null(len, f, part)) {
                 nulls = 1;
             } else if (len > n - i) {
                 return pd_fail_v(where, (pd_u64)at + i - w,
@@ -807,9 +851,12 @@ PD_INLINE int pd_kv_read(const pd_u8 *sec, pd_u32 n, pd_u32 at, int fmt, const c
         const pd_u8 *pair = sec + i;
         pd_u32 nulls = 0;
         for (int part = 0; part < 2; part++) {
-            pd_u64 len = pd_kv_len(sec + i, fmt);
-            i += w;
-            if (pd_kv_null(len, fmt))
+            pd_u64 len;
+            if (part)
+                i += f->between_len;
+            len = pd_kv_len(sec + i, f, part);
+            i += pd_kv_width(f, part);
+            if (pd_kv_null(len, f, part))
                 nulls = 1;
             else
                 i += (pd_u32)len;
@@ -825,16 +872,20 @@ PD_INLINE int pd_kv_read(const pd_u8 *sec, pd_u32 n, pd_u32 at, int fmt, const c
 }
 
 /* Bytes of a decoded map in MOSN's encoding (u32 big-endian lengths). */
-PD_INLINE pd_u64 pd_kv_abi_size(pd_bytes kv, int fmt)
+PD_INLINE pd_u64 pd_kv_abi_size(pd_bytes kv, const struct pd_kv *f)
 {
-    unsigned w = PD_KV_WIDTH(fmt);
     pd_u64 size = 0;
-    if (w == 4)
+    if (pd_kv_is_abi(f))
         return kv.len;
     for (pd_u32 i = 0; i < kv.len;) {
-        pd_u64 len = pd_kv_len(kv.ptr + i, fmt);
-        i += w + (pd_u32)len;
-        size += 4 + len;
+        for (int part = 0; part < 2; part++) {
+            pd_u64 len;
+            if (part)
+                i += f->between_len;
+            len = pd_kv_len(kv.ptr + i, f, part);
+            i += pd_kv_width(f, part) + (pd_u32)len;
+            size += 4 + len;
+        }
     }
     return size;
 }
@@ -842,10 +893,9 @@ PD_INLINE pd_u64 pd_kv_abi_size(pd_bytes kv, int fmt)
 /* Write a decoded map in MOSN's encoding. The map may view input that
  * [p, end) overlaps (an output written in place): it is moved, or, when its
  * lengths must be rewritten, read from a copy. */
-PD_INLINE pd_u8 *pd_kv_put_abi(pd_u8 *p, const pd_u8 *end, pd_bytes kv, int fmt)
+PD_INLINE pd_u8 *pd_kv_put_abi(pd_u8 *p, const pd_u8 *end, pd_bytes kv, const struct pd_kv *f)
 {
-    unsigned w = PD_KV_WIDTH(fmt);
-    if (PD_KV_IS_ABI(fmt)) {
+    if (pd_kv_is_abi(f)) {
         if (!p || (pd_size)(end - p) < kv.len)
             return 0;
         if (kv.len && p != kv.ptr)
@@ -860,11 +910,16 @@ PD_INLINE pd_u8 *pd_kv_put_abi(pd_u8 *p, const pd_u8 *end, pd_bytes kv, int fmt)
         kv.ptr = copy;
     }
     for (pd_u32 i = 0; i < kv.len;) {
-        pd_u64 len = pd_kv_len(kv.ptr + i, fmt);
-        i += w;
-        p = pd_put_be(p, end, 4, len);
-        p = pd_put(p, end, kv.ptr + i, (pd_u32)len);
-        i += (pd_u32)len;
+        for (int part = 0; part < 2; part++) {
+            pd_u64 len;
+            if (part)
+                i += f->between_len;
+            len = pd_kv_len(kv.ptr + i, f, part);
+            i += pd_kv_width(f, part);
+            p = pd_put_be(p, end, 4, len);
+            p = pd_put(p, end, kv.ptr + i, (pd_u32)len);
+            i += (pd_u32)len;
+        }
     }
     return p;
 }
@@ -888,31 +943,34 @@ PD_FN int pd_abi_map_ok(pd_bytes map)
 }
 
 /* Re-encode a (checked) host header map in a map's wire format. */
-PD_INLINE int pd_kv_from_abi(pd_bytes map, int fmt, const char *call, const char *where,
-                             pd_bytes *out)
+PD_INLINE int pd_kv_from_abi(pd_bytes map, const struct pd_kv *f, const char *call,
+                             const char *where, pd_bytes *out)
 {
-    unsigned w = PD_KV_WIDTH(fmt);
-    pd_u64 max = pd_kv_ones(fmt) - ((fmt & 32) ? 1 : 0), size = 0;
+    pd_u64 size = 0;
     pd_u8 *copy, *p, *end;
-    if (PD_KV_IS_ABI(fmt)) { /* every length fits: the map is shorter than 2^32 - 1 */
+    int part = 0;
+    if (pd_kv_is_abi(f)) { /* every length fits: the map is shorter than 2^32 - 1 */
         *out = map;
         return PD_OK;
     }
-    for (pd_u32 i = 0; i < map.len;) {
+    for (pd_u32 i = 0; i < map.len; part ^= 1) {
         pd_u64 len = pd_rd_be(map.ptr + i, 4);
-        if (len > max)
+        if (len > pd_kv_ones(f, part) - (f->null_drop ? 1 : 0))
             return pd_fail_call(call, where, "header too long for the map's length prefix:", len);
         i += 4 + (pd_u32)len;
-        size += w + len;
+        size += pd_kv_width(f, part) + len + (part ? f->between_len : 0);
     }
     copy = p = pd_out_open(size);
     if (!copy)
         return PD_MALFORMED;
     end = copy + size;
-    for (pd_u32 i = 0; i < map.len;) {
+    part = 0;
+    for (pd_u32 i = 0; i < map.len; part ^= 1) {
         pd_u64 len = pd_rd_be(map.ptr + i, 4);
         i += 4;
-        p = (fmt & 16) ? pd_put_le(p, end, w, len) : pd_put_be(p, end, w, len);
+        if (part)
+            p = pd_put(p, end, f->between, f->between_len);
+        p = pd_kv_put_len(p, end, f, part, len);
         p = pd_put(p, end, map.ptr + i, (pd_u32)len);
         i += (pd_u32)len;
     }
