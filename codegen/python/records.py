@@ -15,7 +15,7 @@ from protodsl.codegen.python import ints, naming
 from protodsl.codegen.python.expr import no_length, translate
 
 from protodsl.ir.model import BytesField, IntField
-from protodsl.plan import MustEqual, RecordPlan
+from protodsl.plan import IntRun, MustEqual, RecordPlan
 
 
 @dataclass
@@ -28,10 +28,13 @@ class RecordView:
     format: str  # struct format of one record
     size: int  # its width; for a variable record, its least width
     variable: bool = False
+    # a fixed record:
+    packed: list[str] = field(default_factory=list)  # what `pack` takes of `r`, in wire order
+    # a fixed record with constants, a variable record:
+    read: str = ""  # the body of the per-entry loop, appending each entry
     # a variable record:
     hints: list[tuple[str, str, str]] = field(default_factory=list)  # attr, hint, default
     structs: list[tuple[str, str]] = field(default_factory=list)  # name, struct format
-    read: str = ""  # the body of the per-entry loop, appending each entry
     bind: str = ""  # an entry's values as `_r_` locals, from `r`
     write: str = ""  # appends an entry's bytes to `out`
     ref_fields: list[str] = field(default_factory=list)  # construct Struct of one entry
@@ -43,15 +46,30 @@ def record_view(plan: RecordPlan, cls: str, byte_order: str) -> RecordView:
     r = plan.record
     if r.variable:
         return _variable(plan, cls)
-    fields = [naming.snake(e.name) for e in r.elements]
     formats = []
     for e in r.elements:
         assert isinstance(e, IntField) and not ints.is_raw(e.type, byte_order), (
             "records hold plain integers")
         formats.append(ints.struct_code(e.type))
-    return RecordView(r.name, cls, r.doc, fields,
-                      {e.name: a for e, a in zip(r.elements, fields, strict=True)},
-                      (">" if byte_order == "big" else "<") + "".join(formats), r.size)
+    attrs = {e.name: naming.snake(e.name) for e in r.elements}
+    constants = {v.name: c for v in plan.values for c in v.checks if isinstance(c, MustEqual)}
+    view = RecordView(r.name, cls, r.doc, [attrs[e.name] for e in r.elements
+                                           if e.name not in constants], attrs,
+                      (">" if byte_order == "big" else "<") + "".join(formats), r.size,
+                      packed=[str(constants[e.name].value) if e.name in constants
+                              else f"r.{attrs[e.name]}" for e in r.elements])
+    if constants:  # checked entry by entry, each constant at its own offset
+        read = Emitter(depth=2)
+        read.line(f"{', '.join(_local(e.name) for e in r.elements)}, = unpack(buf, at)")
+        for e in r.elements:
+            if e.name in constants:
+                assert e.offset is not None, "a fixed record's members have offsets"
+                _constant_check(read, e.name, constants[e.name], _local(e.name),
+                                f"at + {e.offset}" if e.offset else "at")
+        free = ", ".join(_local(e.name) for e in r.elements if e.name not in constants)
+        read.line(f"append({cls}({free}))")
+        view.read = read.text()
+    return view
 
 
 def _local(name: str) -> str:
@@ -62,19 +80,16 @@ def _length(name: str) -> str:
     return f"len(_r_{name})"
 
 
-def _groups(plan: RecordPlan) -> list[list[IntField]]:
-    """Runs of integers of one byte order: one struct each."""
+def _groups(run: IntRun) -> list[list[IntField]]:
+    """A run's integers by byte order: one struct each."""
     groups: list[list[IntField]] = []
-    before: object = None
-    for e in plan.record.elements:
-        if isinstance(e, IntField):
-            assert e.type.width != 3, "records hold 1, 2, 4 or 8 byte integers"
-            if (groups and isinstance(before, IntField) and before is groups[-1][-1]
-                    and before.type.byte_order == e.type.byte_order):
-                groups[-1].append(e)
-            else:
-                groups.append([e])
-        before = e
+    for e in run.elements:
+        assert isinstance(e, IntField) and e.type.width != 3, (
+            "records hold 1, 2, 4 or 8 byte integers")
+        if groups and groups[-1][-1].type.byte_order == e.type.byte_order:
+            groups[-1].append(e)
+        else:
+            groups.append([e])
     return groups
 
 
@@ -90,16 +105,13 @@ def _variable(plan: RecordPlan, cls: str) -> RecordView:
         else:
             view.hints.append((attrs[e.name], "int", "0"))
     constants = [(v.node, c) for v in plan.values for c in v.checks if isinstance(c, MustEqual)]
-    groups = {id(g[0]): g for g in _groups(plan)}
-    for g in groups.values():
-        view.structs.append((f"_rec_{r.name}_{len(view.structs)}", ints.order_char(g[0].type)
-                             + "".join(ints.struct_code(e.type) for e in g)))
-    structs = iter(view.structs)
+    lengths = {id(c.element): c for c in plan.lengths}
 
     read, write, bind = Emitter(depth=2), Emitter(depth=3), Emitter(depth=3)
     overrun = f'raise MalformedSection(name, at, "a {r.name} entry runs past its section")'
-    for e in r.elements:
-        if isinstance(e, BytesField):
+    for step in plan.steps:
+        if isinstance(step, BytesField):
+            e = step
             read.line(f"_n = {translate(e.size, _local, no_length)}")
             with read.block("if _n < 0 or end - off < _n"):
                 read.line(overrun)
@@ -107,23 +119,30 @@ def _variable(plan: RecordPlan, cls: str) -> RecordView:
             if e.text:
                 read.line(f"_r_{e.name} = _text(_r_{e.name}, {e.name!r}, off)")
             read.line("off += _n")
-            with write.block(f"if len(_r_{e.name}) != {translate(e.size, _local, _length)}"):
+            size = lengths[id(e)].expr
+            assert size is not None, "a record's member is never padded"
+            with write.block(f"if len(_r_{e.name}) != {translate(size, _local, _length)}"):
                 write.line(f"raise EncodeError({e.name!r}, None, \"its length does not match "
                            f"its size field\")")
             write.line(f"out.append(_r_{e.name})")
-        elif id(e) in groups:
-            group = groups[id(e)]
-            name, _ = next(structs)
-            width = sum(g.type.width for g in group)
+            continue
+        with read.block(f"if end - off < {step.width}"):
+            read.line(overrun)
+        at = 0
+        for group in _groups(step):
+            name = f"_rec_{r.name}_{len(view.structs)}"
+            view.structs.append((name, ints.order_char(group[0].type)
+                                 + "".join(ints.struct_code(e.type) for e in group)))
             values = ", ".join(_local(g.name) for g in group)
-            with read.block(f"if end - off < {width}"):
-                read.line(overrun)
-            read.line(f"{values}, = {name}.unpack_from(buf, off)")
-            read.line(f"off += {width}")
-            for node, c in constants:
-                if node in group:  # checked once the group is read: `off` is past it
-                    _constant_check(read, node.name, c, _local(node.name))
+            read.line(f"{values}, = {name}.unpack_from(buf, off{f' + {at}' if at else ''})")
             write.line(f"out.append({name}.pack({values}))")
+            for g in group:  # the whole run is there: each checked at its own offset
+                for node, c in constants:
+                    if node is g:
+                        _constant_check(read, node.name, c, _local(node.name),
+                                        f"off + {at}" if at else "off")
+                at += g.type.width
+        read.line(f"off += {step.width}")
     read.line(f"append({cls}({', '.join(_local(e.name) for e in free)}))")
     view.read, view.write = read.text(), write.text()
 
@@ -148,7 +167,7 @@ def _variable(plan: RecordPlan, cls: str) -> RecordView:
             view.ref_fields.append(f"{e.name!r} / {ints.construct_int(e.type)}")
     ref = Emitter(depth=2)
     for node, c in constants:
-        _constant_check(ref, node.name, c, f"c.{node.name}")
+        _constant_check(ref, node.name, c, f"c.{node.name}", "at")
     for e in r.elements:
         if isinstance(e, BytesField) and e.text:
             ref.line(f"c[{e.name!r}] = _text(c[{e.name!r}], {e.name!r}, at)")
@@ -158,7 +177,7 @@ def _variable(plan: RecordPlan, cls: str) -> RecordView:
     return view
 
 
-def _constant_check(out: Emitter, name: str, c: MustEqual, local: str) -> None:
+def _constant_check(out: Emitter, name: str, c: MustEqual, local: str, at: str) -> None:
     with out.block(f"if {local} != {c.value}"):
-        out.line(f"raise ConstantMismatch({name!r}, off, {local}, {c.value}, "
+        out.line(f"raise ConstantMismatch({name!r}, {at}, {local}, {c.value}, "
                  f"{spelled_format(c.spelling).python!r})")

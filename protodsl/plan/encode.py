@@ -33,7 +33,7 @@ def lower_encode(frame: Frame, enums: dict[str, Enum], max_frame: int,
          if v.value is not None and not v.constant and not isinstance(v.value, ir.Checksum)
          and not (isinstance(v, VarintField) and isinstance(v.value, ir.Rest))], problems)
     fits = tuple(
-        _fit(v, enums, holder[v.name].present) for v in frame.values()
+        fit(v, enums, holder[v.name].present) for v in frame.values()
         if not (v.constant or isinstance(v.value, ir.Checksum)
                 or isinstance(v, VarintField) and isinstance(v.value, ir.Rest)))
     lengths = tuple(
@@ -91,7 +91,8 @@ def evaluation_order(values: list[ValueNode], problems: Problems) -> tuple[Compu
     return tuple(out)
 
 
-def _fit(v: ValueNode, enums: dict[str, Enum], present: ir.Expr | None) -> FitCheck:
+def fit(v: ValueNode, enums: dict[str, Enum], present: ir.Expr | None) -> FitCheck:
+    """What encode refuses of a value; a closed enum only where `enums` has it."""
     enum = enums.get(v.enum) if v.enum else None
     closed = enum if enum is not None and not enum.open else None
     if isinstance(v, BitMember):

@@ -11,7 +11,6 @@ from protodsl.ir.model import (
     Builder,
     BytesField,
     Element,
-    Enum,
     Frame,
     IntField,
     Protocol,
@@ -20,11 +19,15 @@ from protodsl.ir.model import (
 )
 from protodsl.passes.problems import Problems
 from protodsl.plan.decode import checks, lower_decode
-from protodsl.plan.encode import evaluation_order, lower_encode
+from protodsl.plan.encode import evaluation_order, fit, lower_encode
 from protodsl.plan.model import (
     BuilderPlan,
+    Check,
     Discriminator,
     FramePlan,
+    IntRun,
+    LengthCheck,
+    MustEqual,
     ProtocolPlan,
     RecordPlan,
     RolesPlan,
@@ -58,7 +61,7 @@ def lower(protocol: Protocol, problems: Problems) -> ProtocolPlan:
         frames=frames,
         discriminators=_discriminators(protocol),
         closed_enums=tuple(e for e in protocol.enums if not e.open and e.name in used),
-        records=tuple(_record(r, enums, problems) for r in protocol.records),
+        records=tuple(_record(r, problems) for r in protocol.records),
         builders=tuple(_builder(b, by_name[b.frame]) for b in protocol.builders),
         request_fields=tuple(sorted({
             node.field for b in protocol.builders for _, value in b.assignments
@@ -104,12 +107,43 @@ def _roles(frame: Frame) -> RolesPlan | None:
     return RolesPlan(ends, after)
 
 
-def _record(record: Record, enums: dict[str, Enum], problems: Problems) -> RecordPlan:
+def _record(record: Record, problems: Problems) -> RecordPlan:
+    """A record's members are plain integers (no enum members) in every codec:
+    its values are checked against their constants only."""
     computed: list[ValueNode] = [e for e in record.elements if isinstance(e, IntField)
                 and e.value is not None and not e.constant]
-    values = tuple(Value(e, 0, None, checks(e, enums))
-                   for e in record.elements if isinstance(e, IntField))
-    return RecordPlan(record, values, evaluation_order(computed, problems))
+    steps: list[IntRun | BytesField] = []
+    run: list[IntField | BitsField] = []
+    for e in (*record.elements, None):
+        if isinstance(e, IntField | BitsField):
+            run.append(e)
+            continue
+        if run:
+            steps.append(IntRun(tuple(run), _values(run), sum(i.type.width for i in run)))
+            run = []
+        if e is not None:
+            steps.append(e)
+    values = tuple(v for step in steps if isinstance(step, IntRun) for v in step.values)
+    return RecordPlan(
+        record, values, evaluation_order(computed, problems), tuple(steps),
+        fits=tuple(fit(v.node, {}, None) for v in values if not v.node.constant),
+        lengths=tuple(LengthCheck(e, e.size, None, None) for e in record.elements
+                      if isinstance(e, BytesField)),
+    )
+
+
+def _values(run: list[IntField | BitsField]) -> tuple[Value, ...]:
+    out: list[Value] = []
+    for e in run:
+        if isinstance(e, IntField):
+            out.append(Value(e, 0, None, _constant(e)))
+        else:
+            out.extend(Value(m, m.shift, m.mask, _constant(m)) for m in e.members)
+    return tuple(out)
+
+
+def _constant(v: ValueNode) -> tuple[Check, ...]:
+    return tuple(c for c in checks(v, {}) if isinstance(c, MustEqual))
 
 
 def _builder(b: Builder, frame: FramePlan) -> BuilderPlan:

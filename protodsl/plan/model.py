@@ -19,6 +19,7 @@ from protodsl.ir.model import (
     Element,
     Enum,
     Frame,
+    IntField,
     IntType,
     KvMapField,
     ListField,
@@ -292,14 +293,33 @@ class Discriminator:
 
 
 @dataclass(frozen=True)
+class IntRun:
+    """Integers (or bits containers) back to back in a record entry, `width`
+    bytes: a decoder checks the entry holds all of them before it checks any of
+    their `values`, each at its own offset in the run. A fixed record is one run."""
+
+    elements: tuple[IntField | BitsField, ...]
+    values: tuple[Value, ...]
+    width: int
+
+
+@dataclass(frozen=True)
 class RecordPlan:
     """A list entry: its integers and (a variable record) bytes sized by the
     entry's own earlier integers, in wire order; what decode checks of its
-    integers (`values`, in wire order); computed values in order."""
+    integers (`values`, in wire order: constants; a closed enum's members are
+    not checked in a record, whose members are plain integers in every codec);
+    `steps`, how decode reads an entry: runs of integers, and sized members,
+    each refused when it runs past the list's section. Encode: computed values
+    in order, then `fits` and `lengths` (each sized member's length against its
+    size, evaluated with the computed values)."""
 
     record: Record
     values: tuple[Value, ...]
     computed: tuple[Computed, ...]
+    steps: tuple[IntRun | BytesField, ...]
+    fits: tuple[FitCheck, ...]
+    lengths: tuple[LengthCheck, ...]
 
 
 @dataclass(frozen=True)
