@@ -15,8 +15,7 @@ from protodsl.codegen.wasm.roles import DECODE_FIXED, ENCODE_PREFIX
 from protodsl.codegen.wasm.view import build_view
 
 from protodsl.diagnostics import Diagnostic, SpecError
-from protodsl.ir.expr import Rest
-from protodsl.ir.model import BytesField, KvMapField, ListField, Protocol, VarintField
+from protodsl.ir.model import Protocol
 
 RUNTIME_HEADER = "protodsl_rt.h"
 
@@ -62,16 +61,6 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
                 f"frame '{frame.name}' has no roles; the MOSN plugin rejects it as malformed",
                 severity="warning",
             ))
-        for e in frame.elements:
-            if isinstance(e, ListField):
-                out.append(Diagnostic(e.span, f"the Wasm target does not support lists of "
-                                      f"records yet: '{e.name}'"))
-            if isinstance(e, VarintField):
-                out.append(Diagnostic(e.span, f"the Wasm target does not support varints "
-                                      f"or len(rest) yet: '{e.name}'"))
-            if isinstance(e, BytesField | KvMapField | ListField) and isinstance(e.size, Rest):
-                out.append(Diagnostic(e.span, f"the Wasm target does not support sizes of "
-                                      f"the rest of the frame yet: '{e.name}'"))
     return out
 
 

@@ -7,7 +7,7 @@ bytes are there), the pd_fail_v text of every refusal."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from protodsl.codegen.numbers import DECIMAL, NumberFormat, spelled_format
 from protodsl.codegen.wasm.expr import FrameNames, c_int, to_c
@@ -25,7 +25,14 @@ from protodsl.codegen.wasm.layout import (
 from protodsl.codegen.wasm.naming import c_string, ident
 
 from protodsl.ir import expr as ir
-from protodsl.ir.model import BitMember, BitsField, BytesField, IntField, KvMapField
+from protodsl.ir.model import (
+    BitMember,
+    BitsField,
+    IntField,
+    KvMapField,
+    ListField,
+    VarintField,
+)
 from protodsl.plan import Check as PlanCheck
 from protodsl.plan import (
     DecodePlan,
@@ -36,7 +43,7 @@ from protodsl.plan import (
     MustEqual,
     MustMatchChecksum,
     Read,
-    SizedFraming,
+    RestFraming,
     SizeStep,
     Value,
 )
@@ -48,19 +55,25 @@ CRC = NumberFormat(16, 8)  # a checksum shows as 8 hex digits
 class DecodeItem:
     """One element read by a frame decoder, at a fixed or running offset."""
 
-    kind: str  # "values" (an int or a bits container), "bytes" or "kvmap"
+    kind: str  # "values" (an int or a bits container), "varint", "bytes", "kvmap" or "list"
     comment: str
-    assigns: tuple[tuple[str, str], ...] = ()  # values: (lvalue, C expression)
+    assigns: tuple[tuple[str, str], ...] = ()  # values, varint: (lvalue, C expression)
     checks: tuple[Check, ...] = ()
-    member: str = ""  # bytes, kvmap: the struct member
-    size: str = ""  # bytes, kvmap: C expression of the byte count (pd_u32)
+    member: str = ""  # bytes, kvmap, list: the struct member
+    size: str = ""  # bytes, kvmap, list: C expression of the byte count (pd_u32)
     width: int = 0  # bytes held by a fixed-width item
+    need: str = ""  # C expression of the bytes it needs there (pd_u64 compared); "": any
+    advance: str = ""  # what `at` steps by past it
+    inline_size: tuple[str, str] | None = None  # (local, C expression) computed right here
+    negative: bool = False  # the inline size may be negative: refused
     pad: str | None = None  # bytes: the pad byte to strip
     fmt: str = ""  # kvmap: PD_KV(...)
+    checker: str = ""  # list: the record's checker of a section
+    max_bytes: int = 0  # varint: its most bytes
     where: str = ""  # C string naming frame.field for log lines
     offset: str = ""  # C text of the offset in the frame
     present: str | None = None  # conditional: C condition (parenthesised) for being on the wire
-    zeroed: tuple[str, ...] = ()  # values: the members set to 0 when it is not on the wire
+    zeroed: tuple[str, ...] = ()  # values, varint: the members set to 0 when not on the wire
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,16 @@ class SizeView:
 
 
 @dataclass(frozen=True)
+class RestView:
+    """The varint declaring a `len(rest)` frame's size, right after the header."""
+
+    comment: str
+    lvalue: str
+    max_bytes: int
+    where: str
+
+
+@dataclass(frozen=True)
 class DecoderView:
     header_size: int
     header: tuple[HeaderGroup, ...]
@@ -92,9 +115,12 @@ class DecoderView:
     prefix: tuple[DecodeItem, ...]  # fixed-width items after the header, before the sizes
     sizes: tuple[SizeView, ...]
     total: str
-    tail: tuple[DecodeItem, ...]
+    tail: tuple[DecodeItem, ...]  # with `rest`: the body, read inside the declared size
+    rest: RestView | None
+    inline_sizes: tuple[str, ...]  # pd_i64 locals of sizes computed where they are read
     uses_bits: bool
     uses_status: bool
+    uses_varint: bool  # a varint in the body: its end goes to `next` first
 
 
 @dataclass(frozen=True)
@@ -110,19 +136,38 @@ class DispatchRead:
 
 def decoder(plan: DecodePlan, names: FrameNames) -> DecoderView:
     framing = plan.framing
-    assert isinstance(framing, SizedFraming), "check_target rejects len(rest)"
     items = [_item(r, names, str(r.offset), f"buf + {r.offset}") for r in plan.header]
+    rest: RestView | None = None
+    if isinstance(framing, RestFraming):
+        length = framing.length.element
+        assert isinstance(length, VarintField)
+        rest = RestView(element_comment(length), names.field(length.name), length.max_bytes,
+                        where(names.frame, length.name))
+        prefix: tuple[DecodeItem, ...] = ()
+        sizes: tuple[SizeView, ...] = ()
+        total = ""
+        tail = tuple(_item(r, names, "at", "buf + at", bounded=True) for r in framing.body)
+    else:
+        prefix = tuple(_item(r, names, "at", "buf + at") for r in framing.prefix)
+        sizes = tuple(_size(s, names) for s in framing.sizes)
+        total = to_c(framing.total, names)
+        tail = tuple(_item(r, names, "at", "buf + at") for r in framing.tail)
+    elements = names.frame.elements
     return DecoderView(
         header_size=plan.header_size,
         header=_groups(plan.header, items),
         header_bytes=tuple(i for i in items
                            if i.kind == "bytes" and (i.checks or i.pad is not None)),
-        prefix=tuple(_item(r, names, "at", "buf + at") for r in framing.prefix),
-        sizes=tuple(_size(s, names) for s in framing.sizes),
-        total=to_c(framing.total, names),
-        tail=tuple(_item(r, names, "at", "buf + at") for r in framing.tail),
-        uses_bits=any(isinstance(e, BitsField) for e in names.frame.elements),
-        uses_status=any(isinstance(e, KvMapField) for e in names.frame.elements),
+        prefix=prefix,
+        sizes=sizes,
+        total=total,
+        tail=tail,
+        rest=rest,
+        inline_sizes=tuple(i.inline_size[0] for i in tail if i.inline_size is not None),
+        uses_bits=any(isinstance(e, BitsField) for e in elements),
+        uses_status=rest is not None or any(isinstance(e, KvMapField | ListField)
+                                            for e in elements),
+        uses_varint=any(i.kind == "varint" for i in tail),
     )
 
 
@@ -159,13 +204,16 @@ def _reads_u64(step: SizeStep, names: FrameNames) -> bool:
     return isinstance(v, IntField) and v.type.width == 8
 
 
-def _item(read: Read, names: FrameNames, offset: str, base: str) -> DecodeItem:
-    """How to read `read` at `base` (C pointer text), `offset` its offset text."""
+def _item(read: Read, names: FrameNames, offset: str, base: str, bounded: bool = False
+          ) -> DecodeItem:
+    """How to read `read` at `base` (C pointer text), `offset` its offset text;
+    `bounded`: in the body of a `len(rest)` frame, its size computed right there."""
     e = read.element
     comment = element_comment(e)
     if read.present is not None:
         comment += f"; only if {expr_text(read.present)}"
     present = names.test(read.present) if read.present is not None else None
+    at = where(names.frame, e.name)
     if isinstance(e, IntField):
         (value,) = read.values
         lvalue = names.field(e.name)
@@ -173,7 +221,8 @@ def _item(read: Read, names: FrameNames, offset: str, base: str) -> DecodeItem:
             kind="values", comment=comment,
             assigns=((lvalue, read_int(base, e.type)),),
             checks=_checks(value, lvalue, names, offset),
-            width=e.type.width, offset=offset, present=present, zeroed=(lvalue,),
+            width=e.type.width, need=f"{e.type.width}u", advance=f"{e.type.width}u",
+            where=at, offset=offset, present=present, zeroed=(lvalue,),
         )
     if isinstance(e, BitsField):
         assigns = [("bits", f"{reader(e.type)}({base}, {e.type.width})")]
@@ -184,31 +233,45 @@ def _item(read: Read, names: FrameNames, offset: str, base: str) -> DecodeItem:
             checks.extend(_checks(v, lvalue, names, offset))
         return DecodeItem(
             kind="values", comment=comment, assigns=tuple(assigns), checks=tuple(checks),
-            width=e.type.width, offset=offset, present=present,
+            width=e.type.width, need=f"{e.type.width}u", advance=f"{e.type.width}u",
+            where=at, offset=offset, present=present,
             zeroed=tuple(names.field(v.name) for v in read.values),
         )
-    assert isinstance(e, BytesField | KvMapField), "check_target rejects lists and varints"
-    member = names.field(e.name)
-    assert isinstance(read.size, Fixed | Measured), "check_target rejects len(rest)"
-    size = (f"{read.size.bytes}u" if isinstance(read.size, Fixed)
-            else f"(pd_u32){ident('n', e.name)}")
-    if isinstance(e, KvMapField):
+    if isinstance(e, VarintField):
+        (value,) = read.values
+        lvalue = names.field(e.name)
         return DecodeItem(
-            kind="kvmap", comment=comment, member=member, size=size, fmt=kv_fmt(e),
-            where=where(names.frame, e.name), offset=offset, present=present,
+            kind="varint", comment=comment, assigns=((lvalue, "(pd_i64)v"),),
+            checks=_checks(value, lvalue, names, offset), max_bytes=e.max_bytes,
+            where=at, offset=offset, present=present, zeroed=(lvalue,),
         )
-    text: tuple[Check, ...] = ()
+    member = names.field(e.name)
+    local = ident("n", e.name)
+    inline: tuple[str, str] | None = None
+    negative = False
+    if isinstance(read.size, Fixed):
+        size = need = f"{read.size.bytes}u"
+    elif not bounded:
+        size = need = f"(pd_u32){local}"
+    elif isinstance(read.size, Measured):
+        inline, negative = (local, to_c(read.size.expr, names)), read.size.may_be_negative
+        size, need = f"(pd_u32){local}", f"(pd_u64){local}"
+    else:  # the rest of the frame: never past it
+        inline, size, need = (local, "total - at"), f"(pd_u32){local}", ""
+    item = DecodeItem(kind="bytes", comment=comment, member=member, size=size, need=need,
+                      advance=size, inline_size=inline, negative=negative, where=at,
+                      offset=offset, present=present)
+    if isinstance(e, KvMapField):
+        return replace(item, kind="kvmap", fmt=kv_fmt(e))
+    if isinstance(e, ListField):
+        return replace(item, kind="list", checker=ident("lst", e.record))
     if e.text:
-        text = (Check(
+        item = replace(item, checks=(Check(
             f"pd_utf8_bad({member}.ptr, {member}.len) >= 0",
-            f"pd_fail_v({where(names.frame, e.name)}, {offset}, \"not UTF-8 at byte \", "
+            f"pd_fail_v({at}, {offset}, \"not UTF-8 at byte \", "
             f"pd_utf8_bad({member}.ptr, {member}.len), PD_DEC, \"\")",
-        ),)
-    return DecodeItem(
-        kind="bytes", comment=comment, member=member, size=size, width=read.width or 0,
-        checks=text, pad=None if e.pad is None else c_int(e.pad),
-        where=where(names.frame, e.name), offset=offset, present=present,
-    )
+        ),))
+    return replace(item, width=read.width or 0, pad=None if e.pad is None else c_int(e.pad))
 
 
 def _checks(value: Value, lvalue: str, names: FrameNames, offset: str) -> tuple[Check, ...]:

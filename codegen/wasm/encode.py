@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from protodsl.codegen.wasm.expr import FrameNames, c_int, to_c
 from protodsl.codegen.wasm.layout import (
     Check,
+    element_comment,
     expr_text,
     holds_any,
     putter,
@@ -23,8 +24,16 @@ from protodsl.codegen.wasm.layout import (
 from protodsl.codegen.wasm.naming import c_string, ident
 
 from protodsl.ir import expr as ir
-from protodsl.ir.model import BitsField, BytesField, IntField, KvMapField
-from protodsl.plan import EncodePlan, FitCheck, LengthCheck, Write
+from protodsl.ir.model import (
+    BitsField,
+    BytesField,
+    Element,
+    IntField,
+    ListField,
+    VarintField,
+    fixed_width,
+)
+from protodsl.plan import EncodePlan, FitCheck, LengthCheck, RecordPlan, Write
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,9 @@ class Guard:
 @dataclass(frozen=True)
 class WriteStep:
     """One element written: an integer (`put` of `width` bytes: `value`, or
-    the OR of `parts`), else the bytes of `member`, padded with `pad`."""
+    the OR of `parts`), a varint (`varint`: its value), a list whose records
+    compute a member (re-encoded by `encoder`), else the bytes of `member`,
+    padded with `pad`."""
 
     comment: str
     present: str | None  # conditional: C condition (parenthesised) for writing it
@@ -54,9 +65,35 @@ class WriteStep:
     width: int = 0
     value: str = ""
     parts: tuple[str, ...] = ()
+    varint: str = ""
+    encoder: str = ""
+    where: str = ""  # a list's C string, for its encoder's messages
     member: str = ""
     pad: str | None = None
     pad_width: int = 0
+
+
+@dataclass(frozen=True)
+class ListCheck:
+    """A list whose records compute a member: fin re-encodes it dry, so a value
+    that does not fit or a length that disagrees is refused before a write."""
+
+    encoder: str
+    member: str
+    where: str
+
+
+@dataclass(frozen=True)
+class RestSize:
+    """A `len(rest)` frame: its varint is the size of `body` (a C expression,
+    the bytes written after it), refused past `max`."""
+
+    comment: str
+    member: str
+    body: str
+    max: str
+    where: str
+    what: str
 
 
 @dataclass(frozen=True)
@@ -64,14 +101,18 @@ class EncoderView:
     constants: tuple[Assign, ...]
     computed: tuple[Assign, ...]
     guards: tuple[Guard, ...]
+    lists: tuple[ListCheck, ...]
+    rest: RestSize | None
     total: str
     writes: tuple[WriteStep, ...]
     checksum: bool  # the writer keeps the frame's start for a checksum
 
 
-def encoder(plan: EncodePlan, names: FrameNames) -> EncoderView:
+def encoder(plan: EncodePlan, names: FrameNames, records: dict[str, RecordPlan],
+            header_size: int) -> EncoderView:
+    """`records`: the plan's records by name; `header_size`: the bytes before a
+    `len(rest)` varint."""
     frame = names.frame
-    assert plan.total is not None, "check_target rejects len(rest)"
     checks: list[tuple[str | None, Check]] = []
     for fit in plan.fits:
         checks.extend((_present(fit.present, names), c) for c in _fit(fit, names))
@@ -85,6 +126,12 @@ def encoder(plan: EncodePlan, names: FrameNames) -> EncoderView:
             f'{c_string(f"does not hold the frame condition `{ir.spelled(plan.claim)}`:")}, '
             f"{names.field(read[0])})",
         )))
+    rest = _rest(plan, names) if plan.rest is not None else None
+    if rest is not None:
+        total = f"{header_size} + (pd_i64)pd_varint_len((pd_u64){rest.member}) + {rest.member}"
+    else:
+        assert plan.total is not None, "a frame without len(rest) has a total"
+        total = to_c(plan.total, names)
     return EncoderView(
         # The plan leaves constants to the writer; C keeps them in the struct,
         # where the frame's condition and MOSN's flag read them.
@@ -93,10 +140,43 @@ def encoder(plan: EncodePlan, names: FrameNames) -> EncoderView:
         computed=tuple(Assign(names.field(c.node.name), to_c(c.expr, names), expr_text(c.expr))
                        for c in plan.computed),
         guards=_guards(checks),
-        total=to_c(plan.total, names),
-        writes=tuple(_write(w, names) for w in plan.writes),
+        lists=tuple(ListCheck(ident("enc", e.record), names.field(e.name),
+                              where(frame, e.name))
+                    for e in frame.elements
+                    if isinstance(e, ListField) and records[e.record].computed),
+        rest=rest,
+        total=total,
+        writes=tuple(_write(w, names, records) for w in plan.writes),
         checksum=any(w.checksum is not None for w in plan.writes),
     )
+
+
+def _rest(plan: EncodePlan, names: FrameNames) -> RestSize:
+    """The varint's value: the bytes the writes after it put, as `_written`."""
+    rest = plan.rest
+    assert rest is not None
+    after = plan.writes[[w.element for w in plan.writes].index(rest) + 1:]
+    terms = []
+    for w in after:
+        term = _written(w.element, names)
+        terms.append(f"({names.test(w.present)} ? {term} : 0)" if w.present is not None
+                     else term)
+    member = names.field(rest.name)
+    return RestSize(
+        comment=f"{rest.name}: varint({rest.max_bytes}) = len(rest), the bytes after it",
+        member=member, body=" + ".join(terms) or "0", max=c_int(rest.max), where=where(
+            names.frame, rest.name), what=f"does not fit varint({rest.max_bytes}):")
+
+
+def _written(e: Element, names: FrameNames) -> str:
+    """C text of the bytes encode writes for `e` (a pd_i64): fin has checked every
+    length against its size; a list is re-encoded to as many bytes as it had."""
+    width = fixed_width(e)
+    if width is not None:
+        return str(width)
+    if isinstance(e, VarintField):
+        return f"(pd_i64)pd_varint_len((pd_u64){names.field(e.name)})"
+    return f"(pd_i64){names.field(e.name)}.len"
 
 
 def _present(present: ir.Expr | None, names: FrameNames) -> str | None:
@@ -147,7 +227,7 @@ def _length(length: LengthCheck, names: FrameNames) -> Check:
                        f"(pd_i64){member}.len)")
 
 
-def _write(w: Write, names: FrameNames) -> WriteStep:
+def _write(w: Write, names: FrameNames, records: dict[str, RecordPlan]) -> WriteStep:
     e = w.element
     present = _present(w.present, names)
     only = f"; only if {expr_text(w.present)}" if w.present is not None else ""
@@ -172,7 +252,13 @@ def _write(w: Write, names: FrameNames) -> WriteStep:
             parts=tuple(f"(((pd_u64){names.field(m.name)} & 0x{m.mask:x}u) << {m.shift})"
                         for m in e.members),
         )
-    assert isinstance(e, BytesField | KvMapField), "check_target rejects lists and varints"
+    if isinstance(e, VarintField):
+        return WriteStep(element_comment(e) + only, present,
+                         varint=f"(pd_u64){names.field(e.name)}")
+    if isinstance(e, ListField) and records[e.record].computed:
+        return WriteStep(f"{e.name}: {sized_text(e)}{only}", present,
+                         encoder=ident("enc", e.record), where=where(names.frame, e.name),
+                         member=names.field(e.name))
     pad = e.pad if isinstance(e, BytesField) else None
     return WriteStep(
         f"{e.name}: {sized_text(e)}{only}", present, member=names.field(e.name),

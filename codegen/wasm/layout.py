@@ -17,7 +17,9 @@ from protodsl.ir.model import (
     IntField,
     IntType,
     KvMapField,
+    ListField,
     ValueNode,
+    VarintField,
 )
 
 
@@ -103,6 +105,8 @@ def expr_text(e: ir.Expr) -> str:
     """An expression as the spec writes it, for comments."""
     if isinstance(e, ir.Checksum):
         return f"{e.kind}({e.first}, {e.last})"
+    if isinstance(e, ir.Rest):
+        return "rest"
     return comment_inline(ir.spelled(e))
 
 
@@ -115,12 +119,16 @@ def value_comment(v: ValueNode, t: str) -> str:
     parts = [f"{v.name}: {t}"]
     if v.enum is not None:
         parts.append(v.enum)
-    if v.value is not None:
+    if isinstance(v.value, ir.Rest):
+        parts.append("= len(rest)")
+    elif v.value is not None:
         parts.append("= " + expr_text(v.value))
     return " ".join(parts) + doc_suffix(v.doc)
 
 
-def sized_text(e: BytesField | KvMapField) -> str:
+def sized_text(e: BytesField | KvMapField | ListField) -> str:
+    if isinstance(e, ListField):
+        return f"list({e.record})[{expr_text(e.size)}]"
     if isinstance(e, KvMapField):
         null = ", null_drop" if e.null_drop else ""
         lengths = (type_text(e.key_length) if e.key_length == e.value_length else
@@ -139,7 +147,8 @@ def element_comment(e: Element) -> str:
     if isinstance(e, BitsField):
         members = ", ".join(f"{m.name}:{m.width}" for m in e.members)
         return f"bits {type_text(e.type)} {{{members}}}" + doc_suffix(e.doc)
-    assert isinstance(e, BytesField | KvMapField), "check_target rejects lists and varints"
+    if isinstance(e, VarintField):
+        return value_comment(e, f"varint({e.max_bytes})")
     return f"{e.name}: {sized_text(e)}" + doc_suffix(e.doc)
 
 
@@ -147,19 +156,17 @@ def element_comment(e: Element) -> str:
 
 
 def members(frame: Frame, literal: str | None) -> tuple[Member, ...]:
-    """The frame struct: a member per value and per sized element, and the kept
-    literal payload of a built frame."""
+    """The frame struct: a member per value and per sized element (a list is
+    its records' wire bytes), and the kept literal payload of a built frame."""
     out = []
     for e in frame.elements:
-        if isinstance(e, IntField):
-            out.append(Member(f"pd_i64 {ident('f', e.name)};",
-                              value_comment(e, type_text(e.type))))
+        if isinstance(e, IntField | VarintField):
+            out.append(Member(f"pd_i64 {ident('f', e.name)};", element_comment(e)))
         elif isinstance(e, BitsField):
             for m in e.members:
                 out.append(Member(f"pd_i64 {ident('f', m.name)};",
                                   value_comment(m, f"bits {m.width} of {type_text(e.type)}")))
         else:
-            assert isinstance(e, BytesField | KvMapField), "check_target rejects lists and varints"
             out.append(Member(f"pd_bytes {ident('f', e.name)};", sized_text(e) + doc_suffix(e.doc)))
     if literal is not None:
         out.append(Member(f"pd_bytes {literal};",

@@ -11,7 +11,15 @@ from protodsl.codegen.wasm.expr import FrameNames
 from protodsl.codegen.wasm.layout import kv_fmt, where
 from protodsl.codegen.wasm.naming import ident
 
-from protodsl.ir.model import BytesField, Element, IntField, KvMapField, fixed_width
+from protodsl.ir.model import (
+    BytesField,
+    Element,
+    IntField,
+    KvMapField,
+    ListField,
+    VarintField,
+    fixed_width,
+)
 from protodsl.plan import FramePlan, ProtocolPlan
 
 # Bytes of the EncodeData prefix: u32 0 | u8 flag | u64 id | u32 t/s | u32 frame_len.
@@ -23,7 +31,8 @@ DECODE_FIXED = 25
 
 @dataclass(frozen=True)
 class Keep:
-    """A variable field copied into the pool when the frame is remembered."""
+    """A variable field copied into the pool when the frame is remembered (a
+    list as its wire bytes, which encode writes again)."""
 
     member: str  # through `fr`
     name: str  # the struct member
@@ -101,7 +110,8 @@ def roles_view(plan: ProtocolPlan, frame: FramePlan, names: FrameNames) -> Roles
         kept_values=tuple(ident("f", v.name) for v in spec.values()
                           if v.value is None and v.name != roles.id),
         kept=tuple(Keep(names.field(e.name), ident("f", e.name)) for e in spec.elements
-                   if isinstance(e, BytesField | KvMapField) and e.name not in role_members),
+                   if isinstance(e, BytesField | KvMapField | ListField)
+                   and e.name not in role_members),
         literal=payload_literal(plan, frame),
     )
 
@@ -110,4 +120,8 @@ def _written_size(e: Element, names: FrameNames) -> str:
     """C text of the bytes encode writes for element `e` (fin has checked
     every length against its size)."""
     width = fixed_width(e)
-    return f"{width}u" if width is not None else f"(pd_u64){names.field(e.name)}.len"
+    if width is not None:
+        return f"{width}u"
+    if isinstance(e, VarintField):
+        return f"(pd_u64)pd_varint_len((pd_u64){names.field(e.name)})"
+    return f"(pd_u64){names.field(e.name)}.len"

@@ -13,9 +13,10 @@ from protodsl.codegen.wasm.encode import EncoderView, encoder
 from protodsl.codegen.wasm.expr import DiscriminatorNames, FrameNames, c_int
 from protodsl.codegen.wasm.layout import Member, kv_format, members
 from protodsl.codegen.wasm.naming import c_string, comment_inline, comment_lines, ident
+from protodsl.codegen.wasm.records import RecordView, record_view
 from protodsl.codegen.wasm.roles import RolesView, payload_literal, roles_view
 
-from protodsl.ir.model import Enum, KvMapField, Protocol
+from protodsl.ir.model import Enum, KvMapField, ListField, Protocol
 from protodsl.plan import FramePlan, ProtocolPlan, plan_of
 
 
@@ -69,6 +70,7 @@ class ProtocolView:
     # frame decoded it: the members of `struct pd_req` and the frames that fill it.
     request_members: tuple[str, ...]
     request_frames: tuple[FrameView, ...]
+    records: tuple[RecordView, ...]  # those a frame lists
     keepalive: BuilderView | None
     keepalive_reply: BuilderView | None
     hijack: BuilderView | None
@@ -93,6 +95,9 @@ def build_view(protocol: Protocol) -> ProtocolView:
         discriminators=dispatch_reads(plan.discriminators),
         request_members=tuple(ident("f", name) for name in plan.request_fields),
         request_frames=tuple(frames[f.index] for f in plan.request_frames),
+        records=tuple(record_view(r) for r in plan.records
+                      if any(isinstance(e, ListField) and e.record == r.record.name
+                             for f in protocol.frames for e in f.elements)),
         keepalive=builders.get("keepalive"),
         keepalive_reply=builders.get("keepalive_reply"),
         hijack=builders.get("hijack"),
@@ -131,7 +136,8 @@ def _frame(plan: ProtocolPlan, fp: FramePlan) -> FrameView:
         where=c_string(frame.name),
         members=members(frame, payload_literal(plan, fp)),
         decoder=decoder(fp.decode, names),
-        encoder=encoder(fp.encode, names),
+        encoder=encoder(fp.encode, names, {r.record.name: r for r in plan.records},
+                        fp.decode.header_size),
         roles=roles_view(plan, fp, names),
         when=DiscriminatorNames(frame).test(frame.when),
     )

@@ -439,6 +439,25 @@ PD_FN int pd_fail_v(const char *where, pd_u64 offset, const char *before, pd_i64
     return PD_MALFORMED;
 }
 
+/* As pd_fail_v, about a member of a record in a list of frame variant `frame`:
+ * "<frame>.<member> at offset ..." (a record is shared by the frames that list it). */
+PD_FN int pd_fail_in(const char *frame, const char *member, pd_u64 offset, const char *before,
+                     pd_i64 value, int fmt, const char *after)
+{
+    pd_log_begin();
+    pd_log_s(frame);
+    pd_log_s(".");
+    pd_log_s(member);
+    pd_log_s(" at offset ");
+    pd_log_u(offset);
+    pd_log_s(": ");
+    pd_log_s(before);
+    pd_log_n(value, fmt);
+    pd_log_s(after);
+    pd_log_end(PD_LOG_WARN);
+    return PD_MALFORMED;
+}
+
 /* "<protocol>: <call>: <where>: <what> <value>" for failures that have no wire offset. */
 PD_FN int pd_fail_call(const char *call, const char *where, const char *what, pd_u64 value)
 {
@@ -467,6 +486,44 @@ PD_FN int pd_fail_field(const char *call, const char *where, const char *what, p
     pd_log_i(value);
     pd_log_end(PD_LOG_WARN);
     return PD_MALFORMED;
+}
+
+/* --------------------------------------------------------------- varints */
+/* Unsigned LEB128, 7 bits a byte, least significant group first, of at most
+ * `most` (1 to 9) bytes: the Python codec's _read_varint. The value at
+ * buf[at, end) goes to *v and the offset after it to *next: PD_OK. PD_NEED_MORE
+ * when `end` comes first; longer than `most` bytes or not in its shortest form
+ * (a last byte 0 after the first): logged at `where`, PD_MALFORMED. */
+PD_FN int pd_varint(const pd_u8 *buf, pd_u32 at, pd_u32 end, unsigned most, const char *where,
+                    pd_u64 *v, pd_u32 *next)
+{
+    pd_u64 value = 0;
+    for (unsigned i = 0; i < most; i++) {
+        pd_u8 byte;
+        if ((pd_u64)at + i >= end)
+            return PD_NEED_MORE;
+        byte = buf[at + i];
+        value |= (pd_u64)(byte & 0x7Fu) << (7 * i);
+        if (byte < 0x80u) {
+            if (byte == 0 && i)
+                return pd_fail(where, at, "not in its shortest form");
+            *v = value;
+            *next = at + i + 1;
+            return PD_OK;
+        }
+    }
+    return pd_fail_v(where, at, "longer than ", (pd_i64)most, PD_DEC, " bytes");
+}
+
+/* Bytes of the shortest LEB128 encoding of v. */
+PD_FN pd_u32 pd_varint_len(pd_u64 v)
+{
+    pd_u32 n = 1;
+    while (v > 0x7Fu) {
+        v >>= 7;
+        n++;
+    }
+    return n;
 }
 
 /* ------------------------------------------------------ memory and arena */
@@ -676,6 +733,19 @@ PD_INLINE pd_u8 *pd_put_le(pd_u8 *p, const pd_u8 *end, unsigned n, pd_u64 v)
         v >>= 8;
     }
     return p + n;
+}
+
+/* v in its shortest LEB128 encoding. */
+PD_FN pd_u8 *pd_put_varint(pd_u8 *p, const pd_u8 *end, pd_u64 v)
+{
+    if (!p || (pd_size)(end - p) < pd_varint_len(v))
+        return 0;
+    while (v > 0x7Fu) {
+        *p++ = (pd_u8)(v | 0x80u);
+        v >>= 7;
+    }
+    *p++ = (pd_u8)v;
+    return p;
 }
 
 /* -DPD_IN_PLACE=0 gives every output its own buffer, as when there is no
