@@ -129,12 +129,14 @@ def record_view(plan: RecordPlan) -> RecordView:
     )
 
 
-def _step(step: IntRun | BytesField, names: RecordNames, needed: set[str]
+def _step(step: IntRun | BytesField, names: RecordNames, needed: set[str], checked: bool = True
           ) -> RunRead | MemberRead:
+    """How to read one step: the values in `needed`; their checks and the text
+    check where `checked` (decode; encode reads back what decode checked)."""
     if isinstance(step, BytesField):
         local = names.field(step.name)
         text = None
-        if step.text:
+        if step.text and checked:
             bad = "pd_utf8_bad(sec + i, (pd_u32)size)"
             text = Check(f"{bad} >= 0",
                          f"pd_fail_in(frame, {c_string(step.name)}, (pd_u64)at + i, "
@@ -149,7 +151,8 @@ def _step(step: IntRun | BytesField, names: RecordNames, needed: set[str]
         if isinstance(e, IntField):
             if e.name in needed:
                 assigns.append((names.field(e.name), read_int(base, e.type)))
-                checks.extend(_checks(by_node[id(e)], names, at))
+                if checked:
+                    checks.extend(_checks(by_node[id(e)], names, at))
         else:
             members = [by_node[id(m)] for m in e.members if m.name in needed]
             if members:
@@ -157,7 +160,8 @@ def _step(step: IntRun | BytesField, names: RecordNames, needed: set[str]
             for v in members:
                 assigns.append((names.field(v.name),
                                 f"(pd_i64)((bits >> {v.shift}) & 0x{v.mask:x}u)"))
-                checks.extend(_checks(v, names, at))
+                if checked:
+                    checks.extend(_checks(v, names, at))
         at += e.type.width
     return RunRead(_run_comment(step), step.width, tuple(assigns), tuple(checks))
 
@@ -197,7 +201,7 @@ def _member_comment(e: BytesField) -> str:
 def _encoder(plan: RecordPlan, names: RecordNames) -> EncoderView:
     """A variable record (the only kind that computes a member): integers, no bits."""
     everything = {e.name for e in plan.record.elements}
-    reads = tuple(_step(s, names, everything) for s in plan.steps)
+    reads = tuple(_step(s, names, everything, checked=False) for s in plan.steps)
     checks: list[Check] = []
     for fit in plan.fits:
         if not holds_any(fit.node):

@@ -13,6 +13,7 @@ from protodsl.passes.pipeline import compile_file, compile_source
 from protodsl.plan import (
     Fixed,
     FramePlan,
+    IntRun,
     Measured,
     MustBeMember,
     MustEqual,
@@ -131,6 +132,43 @@ def test_records_carry_their_checks() -> None:
     (tag,) = plan_of(compile_source(source, "p.proto-dsl")).records
     assert [(v.name, v.checks) for v in tag.values] == [
         ("marker", (MustEqual(0x7E, "0x7E"),)), ("key", ())]
+
+
+def test_records_carry_how_an_entry_is_read_and_written() -> None:
+    """Integers back to back are one step (their constants checked once the
+    entry holds all of them); encode fits every value not constant and every
+    member's length; a closed enum is a plain integer in a record."""
+    source = """protocol p "x-p" {
+  enum E: u8 {
+    a = 1
+  }
+  record Tag {
+    version: u8 = 1
+    n:       u16 = len(name)
+    name:    text[n]
+    kind:    E
+    flags:   u8
+    data_n:  u8 = len(data)
+    data:    bytes[data_n]
+  }
+  frame f when t == 1 {
+    t:    u8 = 1
+    size: u16 = len(tags)
+    tags: list(Tag)[size]
+  }
+}
+"""
+    (tag,) = plan_of(compile_source(source, "p.proto-dsl")).records
+    runs = [[e.name for e in s.elements] if isinstance(s, IntRun) else s.name
+            for s in tag.steps]
+    assert runs == [["version", "n"], "name", ["kind", "flags", "data_n"], "data"]
+    assert [s.width for s in tag.steps if isinstance(s, IntRun)] == [3, 3]
+    assert [(v.name, v.checks) for v in tag.values if v.checks] == [
+        ("version", (MustEqual(1, "1"),))]
+    assert [(f.node.name, f.what, f.enum) for f in tag.fits] == [
+        ("n", "u16", None), ("kind", "u8", None), ("flags", "u8", None), ("data_n", "u8", None)]
+    assert [c.element.name for c in tag.lengths] == ["name", "data"]
+    assert [c.node.name for c in tag.computed] == ["n", "data_n"]
 
 
 def test_a_value_that_reads_itself_has_no_plan() -> None:
