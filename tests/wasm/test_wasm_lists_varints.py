@@ -17,7 +17,7 @@ from protodsl.codecs import load_python
 from protodsl.host import MosnHost, streams
 from protodsl.host.streams import Connection, Decoded
 from protodsl.ir import Protocol
-from protodsl.passes.pipeline import compile_file
+from protodsl.passes.pipeline import compile_file, compile_source
 from protodsl.testing.outcomes import python_decode, wasm_decode
 from tests.helpers import SPECS
 from tests.wasm.conftest import write_and_build
@@ -335,3 +335,64 @@ def test_rest_prefixes_need_more(rest: Protocol, rest_wasm: Path) -> None:
         assert host.decode(ctx, wire).status == 0
     assert host.decode(ctx, b"\x30\x80\x80\x80").status == 99  # the varint goes on
     assert host.decode(ctx, b"\x30\x80\x80\x80\x80").status == 10
+
+
+# ---- computed record members are computed anew
+
+ODD = """protocol odd "x-odd" {
+  record Half {
+    n: u8 = len(x) * 2
+    x: bytes[n / 2]
+  }
+  record Triple {
+    m: u8 = len(y) * 3
+    y: bytes[m]
+  }
+  frame q when t == 1 {
+    t:  u8
+    id: u32
+    hs: u16 = len(halves)
+    ts: u16 = len(triples)
+    halves:  list(Half)[hs]
+    triples: list(Triple)[ts]
+    roles {
+      kind = request
+      id = id
+    }
+  }
+  frame r when t == 2 {
+    t:  u8
+    id: u32
+    roles {
+      kind = response
+      id = id
+    }
+  }
+}
+"""
+
+
+def test_record_members_are_computed_on_encode_as_python_does(tmp_path: Path) -> None:
+    """A decoded length the encoder computes otherwise (5 reads two bytes, two
+    bytes write 4); one it cannot hold, or that disagrees with its member, is
+    refused by both codecs."""
+    protocol = compile_source(ODD, "odd.proto-dsl")
+    codec = load_python(protocol)
+    host = MosnHost.from_file(write_and_build(tmp_path, protocol))
+    wire = bytes.fromhex("01 00000005 0005 0000 05aabb 03cc")
+    again = bytes.fromhex("01 00000005 0005 0000 04aabb 02cc")
+    assert codec.encode(codec.decode(wire).frame) == again
+    out = streams.send(host, decoded(host, wire), 5)
+    assert out.frame is not None and out.frame.frame == again
+    for triples, refused in (("00", ""), ("0a" + "00" * 10, "y length disagrees with its size: 10"),
+                             ("64" + "00" * 100, "m does not fit u8: 300")):
+        wire = bytes.fromhex(f"01 00000005 0000 {len(triples) // 2:04x} {triples}")
+        frame = codec.decode(wire).frame
+        out = streams.send(host, decoded(host, wire), 5)
+        if not refused:
+            assert out.frame is not None and out.frame.frame == codec.encode(frame) == wire
+            continue
+        with pytest.raises(codec.EncodeError):
+            codec.encode(frame)
+        assert out.status == 10
+        assert host.logs[-1].message == f"odd: encode: q.triples: {refused}"
