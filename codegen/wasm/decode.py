@@ -74,6 +74,7 @@ class DecodeItem:
     offset: str = ""  # C text of the offset in the frame
     present: str | None = None  # conditional: C condition (parenthesised) for being on the wire
     zeroed: tuple[str, ...] = ()  # values, varint: the members set to 0 when not on the wire
+    recounts: tuple[Check, ...] = ()  # counts of the records read up to here, checked after it
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,17 @@ class RestView:
 
 
 @dataclass(frozen=True)
+class DeclaredView:
+    """An integer of the header declaring the frame's size from offset `start`:
+    a header longer than that size runs past the frame's end at its last element."""
+
+    start: int
+    lvalue: str
+    last_where: str
+    last_offset: int
+
+
+@dataclass(frozen=True)
 class DecoderView:
     header_size: int
     header: tuple[HeaderGroup, ...]
@@ -115,8 +127,9 @@ class DecoderView:
     prefix: tuple[DecodeItem, ...]  # fixed-width items after the header, before the sizes
     sizes: tuple[SizeView, ...]
     total: str
-    tail: tuple[DecodeItem, ...]  # with `rest`: the body, read inside the declared size
+    tail: tuple[DecodeItem, ...]  # with `rest` or `declared`: the body, inside the declared size
     rest: RestView | None
+    declared: DeclaredView | None
     inline_sizes: tuple[str, ...]  # pd_i64 locals of sizes computed where they are read
     uses_bits: bool
     uses_status: bool
@@ -138,11 +151,19 @@ def decoder(plan: DecodePlan, names: FrameNames) -> DecoderView:
     framing = plan.framing
     items = [_item(r, names, str(r.offset), f"buf + {r.offset}") for r in plan.header]
     rest: RestView | None = None
+    declared: DeclaredView | None = None
     if isinstance(framing, RestFraming):
-        length = framing.length.element
-        assert isinstance(length, VarintField)
-        rest = RestView(element_comment(length), names.field(length.name), length.max_bytes,
-                        where(names.frame, length.name))
+        if framing.length is not None:
+            length = framing.length.element
+            assert isinstance(length, VarintField)
+            rest = RestView(element_comment(length), names.field(length.name),
+                            length.max_bytes, where(names.frame, length.name))
+        else:
+            assert framing.start is not None, "an integer of the header declares the size"
+            last = plan.header[-1]
+            assert last.offset is not None
+            declared = DeclaredView(framing.start, names.field(framing.size_field.name),
+                                    where(names.frame, last.name), last.offset)
         prefix: tuple[DecodeItem, ...] = ()
         sizes: tuple[SizeView, ...] = ()
         total = ""
@@ -163,6 +184,7 @@ def decoder(plan: DecodePlan, names: FrameNames) -> DecoderView:
         total=total,
         tail=tail,
         rest=rest,
+        declared=declared,
         inline_sizes=tuple(i.inline_size[0] for i in tail if i.inline_size is not None),
         uses_bits=any(isinstance(e, BitsField) for e in elements),
         uses_status=rest is not None or any(isinstance(e, KvMapField | ListField)
@@ -207,7 +229,19 @@ def _reads_u64(step: SizeStep, names: FrameNames) -> bool:
 def _item(read: Read, names: FrameNames, offset: str, base: str, bounded: bool = False
           ) -> DecodeItem:
     """How to read `read` at `base` (C pointer text), `offset` its offset text;
-    `bounded`: in the body of a `len(rest)` frame, its size computed right there."""
+    `bounded`: in the body of a `len(rest)` frame, its size computed right there.
+    Then the counts of the records read up to it, as the Python codec's
+    CountMismatch words them."""
+    item = _read(read, names, offset, base, bounded)
+    recounts = tuple(Check(
+        f"{names.field(c.node.name)} != {to_c(c.expr, names)}",
+        f"pd_fail_count({where(names.frame, c.node.name)}, "
+        f"{-1 if c.offset is None else c.offset}, {names.field(c.node.name)}, "
+        f"{to_c(c.expr, names)})") for c in read.recounts)
+    return replace(item, recounts=recounts) if recounts else item
+
+
+def _read(read: Read, names: FrameNames, offset: str, base: str, bounded: bool) -> DecodeItem:
     e = read.element
     comment = element_comment(e)
     if read.present is not None:

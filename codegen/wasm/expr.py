@@ -17,7 +17,7 @@ from typing import Protocol
 from protodsl.codegen.wasm.naming import ident
 
 from protodsl.ir import expr as ir
-from protodsl.ir.model import Builder, BytesField, Frame
+from protodsl.ir.model import Builder, BytesField, Frame, ListField, Record
 
 _CALLS = {
     "+": "pd_add",
@@ -52,6 +52,8 @@ class Names(Protocol):
 
     def length(self, name: str) -> str: ...
 
+    def count(self, name: str) -> str: ...
+
     def param(self, name: str) -> str: ...
 
     def param_field(self, param: str, field: str) -> str: ...
@@ -79,6 +81,8 @@ def to_c(expr: ir.Expr, names: Names) -> str:
             return names.field(name)
         case ir.LenOf(field=name):
             return names.length(name)
+        case ir.CountOf(field=name):
+            return names.count(name)
         case ir.Param(name=name):
             return names.param(name)
         case ir.ParamField(param=param, field=field):
@@ -120,10 +124,13 @@ def condition(text: str) -> str:
 
 
 class FrameNames:
-    """Names inside functions that work on one frame through the pointer `fr`."""
+    """Names inside functions that work on one frame through the pointer `fr`;
+    `records` by name, for counting a list's entries."""
 
-    def __init__(self, frame: Frame, ptr: str = "fr") -> None:
+    def __init__(self, frame: Frame, records: dict[str, Record] | None = None,
+                 ptr: str = "fr") -> None:
         self.frame = frame
+        self.records = records or {}
         self.ptr = ptr
 
     def field(self, name: str) -> str:
@@ -134,6 +141,17 @@ class FrameNames:
         if isinstance(element, BytesField) and element.pad is not None:
             return c_int(ir.evaluate(element.size))  # a padded field is always that wide
         return f"(pd_i64){self.ptr}->{ident('f', name)}.len"
+
+    def count(self, name: str) -> str:
+        """The entries of a decoded (checked) list: its bytes over a fixed
+        record's width, or a variable record's entries walked."""
+        element = self.frame.element(name)
+        assert isinstance(element, ListField), f"count({name}) of no list"
+        record = self.records[element.record]
+        member = f"{self.ptr}->{ident('f', name)}"
+        if record.variable:
+            return f"{ident('cnt', record.name)}({member})"
+        return f"(pd_i64)({member}.len / {record.size}u)"
 
     def param(self, name: str) -> str:
         raise ValueError(f"frame '{self.frame.name}' reads builder parameter '{name}'")
@@ -164,6 +182,9 @@ class BuilderNames:
 
     def length(self, name: str) -> str:
         raise ValueError(f"builder '{self.builder.kind}' reads len({name})")
+
+    def count(self, name: str) -> str:
+        raise ValueError(f"builder '{self.builder.kind}' reads count({name})")
 
     def param(self, name: str) -> str:
         return ident("p", name)

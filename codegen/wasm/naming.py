@@ -39,6 +39,7 @@ CATEGORIES = {
     "lit": "a builder's literal bytes; a frame's kept literal payload (struct member)",
     "lst": "checks a section of records as decode reads a list",
     "enc": "re-encodes the records of a decoded list",
+    "cnt": "counts the records of a decoded list",
     "m": "a record member (a local of its list's checker or encoder)",
 }
 

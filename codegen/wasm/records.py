@@ -40,6 +40,9 @@ class RecordNames:
     def length(self, name: str) -> str:
         return f"(pd_i64){ident('m', name)}.len"
 
+    def count(self, name: str) -> str:
+        raise ValueError(f"record '{self.record}' reads count({name})")
+
     def param(self, name: str) -> str:
         raise ValueError(f"record '{self.record}' reads builder parameter '{name}'")
 
@@ -103,9 +106,18 @@ class RecordView:
     overrun: str  # C string: an entry past the section
     not_whole: str  # C string: a fixed record's section of a size not a multiple
     encoder: EncoderView | None  # a record that computes a member
+    counter: CounterView | None  # a variable record some frame counts the entries of
 
 
-def record_view(plan: RecordPlan) -> RecordView:
+@dataclass(frozen=True)
+class CounterView:
+    fn: str
+    reads: tuple[RunRead | MemberRead, ...]  # what sizes the entries
+    values: tuple[str, ...]  # pd_i64 locals
+
+
+def record_view(plan: RecordPlan, counted: bool) -> RecordView:
+    """`counted`: a frame counts a list of these records."""
     r = plan.record
     names = RecordNames(r.name)
     needed = {v.name for v in plan.values if v.checks} | {
@@ -126,7 +138,16 @@ def record_view(plan: RecordPlan) -> RecordView:
         overrun=c_string(f"a {r.name} entry runs past its section"),
         not_whole=c_string(f" bytes are not whole {r.name} records of {r.size} bytes"),
         encoder=_encoder(plan, names) if plan.computed else None,
+        counter=_counter(plan, names) if counted and r.variable else None,
     )
+
+
+def _counter(plan: RecordPlan, names: RecordNames) -> CounterView:
+    sizes = {n for e in plan.record.elements if isinstance(e, BytesField)
+             for n in ir.fields_read(e.size)}
+    reads = tuple(_step(s, names, sizes, checked=False) for s in plan.steps)
+    return CounterView(ident("cnt", plan.record.name), reads, tuple(
+        lvalue for s in reads if isinstance(s, RunRead) for lvalue, _ in s.assigns))
 
 
 def _step(step: IntRun | BytesField, names: RecordNames, needed: set[str], checked: bool = True

@@ -16,6 +16,7 @@ from protodsl.codegen.wasm.naming import c_string, comment_inline, comment_lines
 from protodsl.codegen.wasm.records import RecordView, record_view
 from protodsl.codegen.wasm.roles import RolesView, payload_literal, roles_view
 
+from protodsl.ir import expr as ir
 from protodsl.ir.model import Enum, KvMapField, ListField, Protocol
 from protodsl.plan import FramePlan, ProtocolPlan, plan_of
 
@@ -95,13 +96,27 @@ def build_view(protocol: Protocol) -> ProtocolView:
         discriminators=dispatch_reads(plan.discriminators),
         request_members=tuple(ident("f", name) for name in plan.request_fields),
         request_frames=tuple(frames[f.index] for f in plan.request_frames),
-        records=tuple(record_view(r) for r in plan.records
+        records=tuple(record_view(r, r.record.name in _counted(plan)) for r in plan.records
                       if any(isinstance(e, ListField) and e.record == r.record.name
                              for f in protocol.frames for e in f.elements)),
         keepalive=builders.get("keepalive"),
         keepalive_reply=builders.get("keepalive_reply"),
         hijack=builders.get("hijack"),
     )
+
+
+def _counted(plan: ProtocolPlan) -> set[str]:
+    """The records whose lists some frame counts (`count(list)`): computed on
+    encode, checked on decode (the plan's recounts)."""
+    out = set()
+    for fp in plan.frames:
+        for c in fp.encode.computed:
+            for node in ir.walk(c.expr):
+                if isinstance(node, ir.CountOf):
+                    element = fp.frame.element(node.field)
+                    assert isinstance(element, ListField)
+                    out.add(element.record)
+    return out
 
 
 def _enum_check(enum: Enum) -> EnumCheck:
@@ -116,7 +131,7 @@ def _enum_check(enum: Enum) -> EnumCheck:
 
 def _frame(plan: ProtocolPlan, fp: FramePlan) -> FrameView:
     frame = fp.frame
-    names = FrameNames(frame)
+    names = FrameNames(frame, {r.name: r for r in plan.protocol.records})
     return FrameView(
         name=frame.name,
         index=fp.index,

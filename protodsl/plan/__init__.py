@@ -35,7 +35,6 @@ __all__ = [
     "BuilderPlan", "Check", "Computed", "DecodePlan", "Discriminator", "EncodePlan",
     "FitCheck", "Fixed", "FramePlan", "IntRun", "LengthCheck", "Measured", "MustBeMember",
     "MustEqual", "MustMatchChecksum", "ProtocolPlan", "Read", "RecordPlan", "Recount",
-    "RestFraming",
-    "RestOfFrame", "RolesPlan", "Size", "SizeStep", "SizedFraming", "Value", "Write",
-    "check_plan", "plan_of",
+    "RestFraming", "RestOfFrame", "RolesPlan", "Size", "SizeStep", "SizedFraming", "Value",
+    "Write", "check_plan", "plan_of",
 ]

@@ -458,6 +458,26 @@ PD_FN int pd_fail_in(const char *frame, const char *member, pd_u64 offset, const
     return PD_MALFORMED;
 }
 
+/* The Python codec's CountMismatch: "<where>[ at offset <offset>]: counts <got>
+ * records, but <want> were read"; a negative offset is none (the count's own
+ * offset is not fixed). */
+PD_FN int pd_fail_count(const char *where, pd_i64 offset, pd_i64 got, pd_i64 want)
+{
+    pd_log_begin();
+    pd_log_s(where);
+    if (offset >= 0) {
+        pd_log_s(" at offset ");
+        pd_log_i(offset);
+    }
+    pd_log_s(": counts ");
+    pd_log_i(got);
+    pd_log_s(" records, but ");
+    pd_log_i(want);
+    pd_log_s(" were read");
+    pd_log_end(PD_LOG_WARN);
+    return PD_MALFORMED;
+}
+
 /* "<protocol>: <call>: <where>: <what> <value>" for failures that have no wire offset. */
 PD_FN int pd_fail_call(const char *call, const char *where, const char *what, pd_u64 value)
 {
