@@ -396,3 +396,31 @@ def test_record_members_are_computed_on_encode_as_python_does(tmp_path: Path) ->
             codec.encode(frame)
         assert out.status == 10
         assert host.logs[-1].message == f"odd: encode: q.triples: {refused}"
+
+
+# ---- counts of records, a size an integer of the header declares
+
+LANGUAGE = HERE.parent.parent / "language" / "specs"
+
+
+def test_counts_and_declared_sizes_are_refused_as_python_refuses_them(tmp_path: Path) -> None:
+    counts = compile_file(LANGUAGE / "counts.proto-dsl")
+    sizes = compile_file(LANGUAGE / "sizes.proto-dsl")
+    cases = [
+        # tag_count 2, one Tag read (key "a", value "")
+        (counts, bytes.fromhex("01 00000005 02 0005 0001 00") + bytes.fromhex("0161010000"),
+         "call.tag_count at offset 5: counts 2 records, but 1 were read"),
+        # both 3, one Tag and one Pair
+        (counts, bytes.fromhex("01 00000005 01 0005 0003 04") + bytes.fromhex("0161010000")
+         + bytes(4), "call.both at offset 8: counts 3 records, but 2 were read"),
+        # total 2: shorter than the header after it
+        (sizes, bytes.fromhex("dab0 00000002 01 00000005 0000") + bytes(8),
+         "call.service at offset 13: runs past the frame's end at 8"),
+        (sizes, bytes.fromhex("dab0 0000fffb 01 00000005 0000") + bytes(8),
+         "call at offset 0: frame of 65537 bytes exceeds max_frame 65536"),
+    ]
+    for protocol, wire, message in cases:
+        codec = load_python(protocol)
+        host = MosnHost.from_file(write_and_build(tmp_path / protocol.name, protocol))
+        assert python_message(codec, wire) == message
+        assert wasm_message(host, protocol, wire) == message
