@@ -117,7 +117,7 @@ def encoder(plan: EncodePlan, names: FrameNames, records: dict[str, RecordPlan],
     for fit in plan.fits:
         checks.extend((_present(fit.present, names), c) for c in _fit(fit, names))
     for length in plan.lengths:
-        checks.append((_present(length.present, names), _length(length, names)))
+        checks += [(_present(length.present, names), c) for c in _length(length, names)]
     read = sorted(ir.fields_read(plan.claim))
     if read:  # MOSN's edits (an id, a status ...) must leave the frame the one it claims to be
         checks.append((None, Check(
@@ -211,20 +211,27 @@ def _fit(fit: FitCheck, names: FrameNames) -> list[Check]:
     return out
 
 
-def _length(length: LengthCheck, names: FrameNames) -> Check:
+def _length(length: LengthCheck, names: FrameNames) -> list[Check]:
     e = length.element
     member = names.field(e.name)
+    at = where(names.frame, e.name)
     if length.expr is None:
-        cond = f"{member}.len > {length.pad_width}u"
-        what = f"longer than its {length.pad_width} bytes:"
-    elif isinstance(e, BytesField) and ir.is_constant(length.expr):
+        assert isinstance(e, BytesField) and e.pad is not None
+        return [
+            Check(f"{member}.len > {length.pad_width}u",
+                  f"pd_fail_field(\"encode\", {at}, \"longer than its {length.pad_width} "
+                  f"bytes:\", (pd_i64){member}.len)"),
+            Check(f"{member}.len && {member}.ptr[{member}.len - 1] == {c_int(e.pad)}",
+                  f"pd_fail_field(\"encode\", {at}, \"ends with its pad byte, so it would "
+                  f"read back shorter; length:\", (pd_i64){member}.len)"),
+        ]
+    if isinstance(e, BytesField) and ir.is_constant(length.expr):
         width = ir.evaluate(length.expr)
         cond, what = f"{member}.len != {width}u", f"not {width} bytes but"
     else:
         cond = f"{to_c(length.expr, names)} != (pd_i64){member}.len"
         what = "length disagrees with its size:"
-    return Check(cond, f"pd_fail_field(\"encode\", {where(names.frame, e.name)}, \"{what}\", "
-                       f"(pd_i64){member}.len)")
+    return [Check(cond, f"pd_fail_field(\"encode\", {at}, \"{what}\", (pd_i64){member}.len)")]
 
 
 def _write(w: Write, names: FrameNames, records: dict[str, RecordPlan]) -> WriteStep:

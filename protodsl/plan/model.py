@@ -221,7 +221,8 @@ class FitCheck:
 @dataclass(frozen=True)
 class LengthCheck:
     """Encode refuses a sized element whose length disagrees with its size: not
-    `expr` bytes, or for a padded one more than `pad_width`."""
+    `expr` bytes, or for a padded one more than `pad_width` or ending with its
+    pad byte (decode strips the padding, so it would read back shorter)."""
 
     element: BytesField | KvMapField | ListField
     expr: ir.Expr | None  # None: padded to pad_width

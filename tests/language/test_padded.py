@@ -1,0 +1,56 @@
+"""Fixed-width padded fields: padded on encode, the padding stripped on decode,
+in the Python codec's two engines and the plugin alike; a value too long for
+the width, or one ending with the pad byte (it would read back shorter), is an
+EncodeError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from protodsl.codecs import build_wasm, load_python
+from protodsl.host import MosnHost, streams
+from protodsl.passes.pipeline import compile_file
+
+SPEC = Path(__file__).parent / "specs" / "padded.proto-dsl"
+
+
+@pytest.fixture(scope="module")
+def codec() -> ModuleType:
+    return load_python(compile_file(SPEC))
+
+
+def test_padded_on_write_trimmed_on_read(codec: ModuleType, tmp_path: Path) -> None:
+    call = codec.Call(id_=1, service="pay.Order", method="get", token=b"ab", body=b"")
+    data = codec.encode(call)
+    assert data[5:21] == b"pay.Order" + bytes(7)
+    assert data[21:29] == b"get     " and data[29:33] == b"ab  "
+    assert codec.reference_encode(call) == data
+    for decode in (codec.decode, codec.reference_decode):
+        assert decode(data).frame == call
+    host = MosnHost.from_file(build_wasm(compile_file(SPEC), tmp_path))
+    (decoded,) = streams.Connection(host).feed(data)
+    result = streams.send(host, decoded, 1)
+    assert result.status == 0 and result.frame is not None
+    assert result.frame.frame == data
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"method": "too-long!"}, "method: 9 bytes do not fit its width 8"),
+    ({"service": "x" * 17}, "service: 17 bytes do not fit its width 16"),
+    ({"method": "get "}, "method: ends with its pad byte 0x20, so it would read back shorter"),
+    ({"service": "a\0"}, "service: ends with its pad byte 0x00, so it would read back "
+                         "shorter"),
+    ({"token": b"a "}, "token: ends with its pad byte 0x20, so it would read back shorter"),
+])
+def test_what_does_not_fit_is_refused(
+    codec: ModuleType, fields: dict[str, object], message: str
+) -> None:
+    call = codec.Call(id_=1, **{"service": "s", "method": "m", "token": b"t", "body": b"",
+                                **fields})
+    for encode in (codec.encode, codec.reference_encode):
+        with pytest.raises(codec.EncodeError) as caught:
+            encode(call)
+        assert str(caught.value) == message
