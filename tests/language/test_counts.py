@@ -9,16 +9,10 @@ from types import ModuleType
 
 import pytest
 
-from protodsl.codecs import load_python
 from protodsl.diagnostics import SpecError
-from protodsl.passes.pipeline import compile_file, compile_source
+from protodsl.passes.pipeline import compile_source
 
 SPEC = Path(__file__).parent / "specs" / "counts.proto-dsl"
-
-
-@pytest.fixture(scope="module")
-def codec() -> ModuleType:
-    return load_python(compile_file(SPEC))
 
 
 def _frame(codec: ModuleType) -> object:

@@ -10,23 +10,11 @@ from types import ModuleType
 
 import pytest
 
-from protodsl.codecs import build_wasm, load_python
 from protodsl.host import MosnHost, streams
 from protodsl.ir import Binary, Protocol
 from protodsl.ir.expr import spelled
-from protodsl.passes.pipeline import compile_file
 
 SPEC = Path(__file__).parent / "specs" / "operators.proto-dsl"
-
-
-@pytest.fixture(scope="module")
-def protocol() -> Protocol:
-    return compile_file(SPEC)
-
-
-@pytest.fixture(scope="module")
-def codec(protocol: Protocol) -> ModuleType:
-    return load_python(protocol)
 
 
 def _expected(a: int, b: int) -> dict[str, int]:
@@ -53,7 +41,7 @@ CASES = [(0, 0), (1, 1), (0x1234, 0x56), (0xFFFF, 0xFF), (0x8000, 3), (7, 99), (
 
 @pytest.mark.parametrize(("a", "b"), CASES)
 def test_every_engine_computes_the_same_values(
-    a: int, b: int, codec: ModuleType, protocol: Protocol, tmp_path_factory: pytest.TempPathFactory
+    a: int, b: int, codec: ModuleType, wasm: Path
 ) -> None:
     tail = b"t" if (b ^ 1) == 0 or a >> 15 == 1 else b""
     data = codec.encode(codec.Call(id_=5, a=a, b=b, tail=tail))
@@ -63,17 +51,9 @@ def test_every_engine_computes_the_same_values(
     assert codec.reference_encode(frame) == data
     # The plugin recomputes the computed fields of a frame that carries zeros there.
     zeroed = codec.encode(frame)[:8] + bytes(4 + 1 + 2 + 2) + data[17:]
-    host = MosnHost.from_file(_wasm(protocol, tmp_path_factory))
+    host = MosnHost.from_file(wasm)
     (decoded,) = streams.Connection(host).feed(zeroed)
     result = streams.send(host, decoded, decoded.command.id)
     assert result.status == 0 and result.frame is not None, host.logs[-1:]
     assert result.frame.frame == data
 
-
-_BUILT: dict[str, Path] = {}
-
-
-def _wasm(protocol: Protocol, factory: pytest.TempPathFactory) -> Path:
-    if "wasm" not in _BUILT:
-        _BUILT["wasm"] = build_wasm(protocol, factory.mktemp("operators"))
-    return _BUILT["wasm"]

@@ -10,19 +10,12 @@ from types import ModuleType
 
 import pytest
 
-from protodsl.codecs import build_wasm, load_python
 from protodsl.host import MosnHost, streams
-from protodsl.passes.pipeline import compile_file
 
 SPEC = Path(__file__).parent / "specs" / "padded.proto-dsl"
 
 
-@pytest.fixture(scope="module")
-def codec() -> ModuleType:
-    return load_python(compile_file(SPEC))
-
-
-def test_padded_on_write_trimmed_on_read(codec: ModuleType, tmp_path: Path) -> None:
+def test_padded_on_write_trimmed_on_read(codec: ModuleType, wasm: Path) -> None:
     call = codec.Call(id_=1, service="pay.Order", method="get", token=b"ab", body=b"")
     data = codec.encode(call)
     assert data[5:21] == b"pay.Order" + bytes(7)
@@ -30,7 +23,7 @@ def test_padded_on_write_trimmed_on_read(codec: ModuleType, tmp_path: Path) -> N
     assert codec.reference_encode(call) == data
     for decode in (codec.decode, codec.reference_decode):
         assert decode(data).frame == call
-    host = MosnHost.from_file(build_wasm(compile_file(SPEC), tmp_path))
+    host = MosnHost.from_file(wasm)
     (decoded,) = streams.Connection(host).feed(data)
     result = streams.send(host, decoded, 1)
     assert result.status == 0 and result.frame is not None

@@ -10,17 +10,11 @@ from types import ModuleType
 
 import pytest
 
-from protodsl.codecs import load_python
 from protodsl.diagnostics import SpecError
 from protodsl.passes.pipeline import compile_file, compile_source
 from protodsl.plan import RestFraming, plan_of
 
 SPEC = Path(__file__).parent / "specs" / "sizes.proto-dsl"
-
-
-@pytest.fixture(scope="module")
-def codec() -> ModuleType:
-    return load_python(compile_file(SPEC))
 
 
 def test_the_plan_frames_by_the_declared_integer() -> None:

@@ -422,13 +422,11 @@ PD_FN int pd_fail(const char *where, pd_u64 offset, const char *what)
     return PD_MALFORMED;
 }
 
-/* As pd_fail, with the offending value: "...: <before><value><after>", the
- * value as pd_log_n shows it. */
-PD_FN int pd_fail_v(const char *where, pd_u64 offset, const char *before, pd_i64 value,
-                    int fmt, const char *after)
+/* The rest of a failure's log line after its field: " at offset N: <before>
+ * <value><after>", the value as pd_log_n shows it. */
+PD_FN int pd_fail_at(pd_u64 offset, const char *before, pd_i64 value, int fmt,
+                     const char *after)
 {
-    pd_log_begin();
-    pd_log_s(where);
     pd_log_s(" at offset ");
     pd_log_u(offset);
     pd_log_s(": ");
@@ -437,6 +435,15 @@ PD_FN int pd_fail_v(const char *where, pd_u64 offset, const char *before, pd_i64
     pd_log_s(after);
     pd_log_end(PD_LOG_WARN);
     return PD_MALFORMED;
+}
+
+/* As pd_fail, with the offending value: "...: <before><value><after>". */
+PD_FN int pd_fail_v(const char *where, pd_u64 offset, const char *before, pd_i64 value,
+                    int fmt, const char *after)
+{
+    pd_log_begin();
+    pd_log_s(where);
+    return pd_fail_at(offset, before, value, fmt, after);
 }
 
 /* As pd_fail_v, about a member of a record in a list of frame variant `frame`:
@@ -448,14 +455,7 @@ PD_FN int pd_fail_in(const char *frame, const char *member, pd_u64 offset, const
     pd_log_s(frame);
     pd_log_s(".");
     pd_log_s(member);
-    pd_log_s(" at offset ");
-    pd_log_u(offset);
-    pd_log_s(": ");
-    pd_log_s(before);
-    pd_log_n(value, fmt);
-    pd_log_s(after);
-    pd_log_end(PD_LOG_WARN);
-    return PD_MALFORMED;
+    return pd_fail_at(offset, before, value, fmt, after);
 }
 
 /* The Python codec's CountMismatch: "<where>[ at offset <offset>]: counts <got>
