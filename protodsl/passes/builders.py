@@ -86,8 +86,8 @@ def _assignments(decl: ast.Builder, frame: Frame, scope: Scope, problems: Proble
                                f"integer (`{a.name} = id`), which its id bytes take")
             elif id_value is not None:
                 problems.error(a.span, f"'{a.name}' assigned twice")
-                continue
-            id_value = _request_id(a.value, scope) or resolver.resolve(a.value, INT)
+            else:
+                id_value = _request_id(a.value, scope) or resolver.resolve(a.value, INT)
             continue
         if isinstance(element, BytesField):
             if not isinstance(a.value, ast.BytesLit):
