@@ -29,6 +29,8 @@ def builder_view(module: Module, plan: BuilderPlan) -> BuilderView:
     requests = " | ".join(module.classes[f.name] for f in module.plan.request_frames)
 
     def param(p: str, f: str | None) -> str:
+        if f in module.plan.request_ids:  # the request's id, not its bytes
+            return f"command_id({naming.snake(p)})"
         return f"int({naming.snake(p)}.{naming.snake(f)})" if f else naming.snake(p)
 
     args = []
@@ -37,6 +39,12 @@ def builder_view(module: Module, plan: BuilderPlan) -> BuilderView:
         assert node is not None
         text = translate(value, no_length, no_length, param)
         args.append(f"{names[name]}={module.wrap(node, text)}")
+    built = plan.id_bytes
+    if built is not None:
+        view = built.view
+        text = translate(built.value, no_length, no_length, param)
+        args.append(f"{names[built.field]}=_id_bytes({built.size}, {view.start}, {view.width}, "
+                    f"{view.byte_order!r}, {text})")
     for name, data in b.data:
         element = frame.element(name)
         literal = (repr(data.decode("utf-8")) if isinstance(element, BytesField)

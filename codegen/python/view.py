@@ -83,6 +83,7 @@ class ModuleView:
     disc_offset: int
     disc_reads: list[str]  # decode()'s reads of the discriminators
     disc_message: str  # UnknownVariant's message
+    id_views: bool = False  # some frame's id is part of a bytes field: the helpers for it
 
 
 def build_view(protocol: Protocol, source: str) -> ModuleView:
@@ -101,6 +102,7 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
         disc_field=first.value.name if first else "frame",
         disc_offset=first.offset if first else 0,
         disc_reads=discriminator_reads(plan), disc_message=variant_message(plan),
+        id_views=any(f.roles is not None and f.roles.id_view is not None for f in plan.frames),
     )
 
 
@@ -218,6 +220,16 @@ def _roles(fp: FramePlan, names: naming.FrameNames, view: FrameView) -> None:
     view.roles["heartbeat"] = (translate(roles.heartbeat, attr, no_length)
                                if roles.heartbeat is not None else "False")
     view.roles["id"] = roles.id and names[roles.id]
+    # The id, and what with_roles gives the id's field for a new `id`.
+    view.roles["id_get"] = f"int(frame.{names[roles.id]})"
+    view.roles["id_set"] = "id"
+    idv = fp.roles.id_view if fp.roles is not None else None
+    if idv is not None:
+        field = f"frame.{names[roles.id]}"
+        view.roles["id_get"] = (f"int.from_bytes({field}[{idv.start}:{idv.end}], "
+                                f"{idv.byte_order!r})")
+        view.roles["id_set"] = (f"_id_into({field}, {idv.start}, {idv.width}, "
+                                f"{idv.byte_order!r}, id, {fp.name!r}, {roles.id!r})")
     for role in ("timeout", "status", "headers", "payload"):
         target = getattr(roles, role)
         view.roles[role] = names[target] if target else ""

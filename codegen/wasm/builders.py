@@ -58,12 +58,25 @@ def builder_view(b: BuilderPlan, frame: FrameView) -> BuilderView:
         frame=frame,
         params=", ".join(params),
         assignments=tuple(_assign(f"fr->{ident('f', name)}", value, names)
-                          for name, value in builder.assignments),
+                          for name, value in builder.assignments) + _id_bytes(b, names),
         # An empty literal is the default, the zeroed member.
         literals=tuple(_literal(name, raw) for name, raw in builder.data if raw),
         payload_literal=(frame.roles.literal if frame.roles is not None and payload is not None
                          and data.get(payload) else None),
     )
+
+
+def _id_bytes(b: BuilderPlan, names: BuilderNames) -> tuple[tuple[str, str], ...]:
+    """The id field of a frame whose id is part of it: zeros, the id in the view
+    (a request's id bytes read there are its id, which `struct pd_req` holds)."""
+    built = b.id_bytes
+    if built is None:
+        return ()
+    view = built.view
+    little = int(view.byte_order == "little")
+    return ((f"fr->{ident('f', built.field)}",
+             f"pd_id_bytes({built.size}u, {view.start}u, {view.width}u, {little}, "
+             f"(pd_u64)({to_c(built.value, names)}))"),)
 
 
 def _assign(member: str, value: ir.Expr, names: BuilderNames) -> tuple[str, str]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from protodsl.codegen.wasm.expr import FrameNames
 from protodsl.codegen.wasm.layout import kv_fmt, where
-from protodsl.codegen.wasm.naming import ident
+from protodsl.codegen.wasm.naming import c_string, ident
 
 from protodsl.ir.model import (
     BytesField,
@@ -39,13 +39,29 @@ class Keep:
 
 
 @dataclass(frozen=True)
+class IdInto:
+    """Encode's new id into a view of a remembered bytes field (runtime
+    pd_id_into), refused with `refusal` (a C string) when it does not fit."""
+
+    field: str  # the pd_bytes member
+    args: str  # at, width, little
+    refusal: str
+    where: str
+
+
+@dataclass(frozen=True)
 class RolesView:
     kind: str
     base_flag: str
     oneway: str | None  # parenthesised C condition on `fr`
     heartbeat: str | None
-    id_member: str
+    id_member: str  # the id, through `fr` (an integer member, or a view's read)
     id_from_host: str  # the new id from `cmd`; encode checks that it fits
+    # What report writes as the id: read into a local first when it is a view,
+    # since report may write over the input the view's bytes are in.
+    id_report: str
+    id_into: IdInto | None  # the id is part of a bytes field
+    request_reads: tuple[tuple[str, str], ...]  # struct pd_req member, its value from `fr`
     tos_member: str | None
     tos_from_host: str | None
     headers: str | None  # member
@@ -90,13 +106,27 @@ def roles_view(plan: ProtocolPlan, frame: FramePlan, names: FrameNames) -> Roles
                          else "(pd_i64)cmd->timeout_or_status")
     headers = spec.element(roles.headers) if roles.headers else None
     role_members = {roles.headers, roles.payload} - {None}
+    view = layout.id_view
+    id_member = names.field(roles.id)
+    id_into = None
+    if view is not None:
+        args = f"{view.start}u, {view.width}u, {int(view.byte_order == 'little')}"
+        id_member = f"pd_id_of({id_member}, {args})"
+        id_into = IdInto(names.field(roles.id), args,
+                         c_string(f"id does not fit {view.width} bytes:"), where(spec, roles.id))
+    reads = {name: names.field(name) for name in plan.request_fields}
+    if roles.id in plan.request_ids:
+        reads[roles.id] = f"(pd_i64){id_member}"
     return RolesView(
         kind=roles.kind,
         base_flag="PD_FLAG_REQUEST" if roles.kind == "request" else "PD_FLAG_RESPONSE",
         oneway=names.test(roles.oneway) if roles.oneway is not None else None,
         heartbeat=names.test(roles.heartbeat) if roles.heartbeat is not None else None,
-        id_member=names.field(roles.id),
+        id_member=id_member,
         id_from_host="(pd_i64)cmd->replaced_id",
+        id_report="id" if view is not None else f"(pd_u64){id_member}",
+        id_into=id_into,
+        request_reads=tuple((ident("f", name), value) for name, value in reads.items()),
         tos_member=names.field(tos_name) if tos_name is not None else None,
         tos_from_host=tos_from_host,
         headers=names.field(roles.headers) if roles.headers else None,

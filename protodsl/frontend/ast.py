@@ -146,9 +146,22 @@ class Record:
 
 
 @dataclass(frozen=True)
+class ByteView:
+    """`request_id[8..16]` or `u64le(request_id[8..16])`: bytes `start` up to `end`
+    of a bytes field read as an unsigned integer (the id role of a UUID id)."""
+
+    type: str | None  # the integer type giving the byte order, when written
+    field: str
+    start: int
+    end: int
+    span: Span
+    field_span: Span
+
+
+@dataclass(frozen=True)
 class Role:
     name: str
-    value: Expr
+    value: Expr | ByteView
     span: Span
 
 

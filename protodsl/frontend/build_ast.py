@@ -208,8 +208,13 @@ class BuildAst(Transformer[Token, ast.Protocol]):
         return ast.Roles(roles, Span(self.filename, keyword.line, keyword.col, keyword.line,
                                      keyword.col + len("roles")))
 
-    def role(self, meta: Meta, name: Token, value: ast.Expr) -> ast.Role:
+    def role(self, meta: Meta, name: Token, value: ast.Expr | ast.ByteView) -> ast.Role:
         return ast.Role(str(name), value, self._tok_span(name))
+
+    def byte_view(self, meta: Meta, *tokens: Token) -> ast.ByteView:
+        *typed, field, start, end = tokens
+        return ast.ByteView(str(typed[0]) if typed else None, str(field), self._int(start),
+                            self._int(end), self._span(meta), self._tok_span(field))
 
     def builder(self, meta: Meta, kind: Token, frame: Token, *rest: Any) -> ast.Builder:
         tokens = [p for p in rest if isinstance(p, Token)]

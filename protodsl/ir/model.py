@@ -244,8 +244,30 @@ def values_of(elements: tuple[Element, ...]) -> tuple[ValueNode, ...]:
 
 
 @dataclass(frozen=True)
+class IdView:
+    """The id role as part of a fixed-size bytes field (a 16-byte UUID request
+    id): bytes `start` to `start + width` read as an unsigned integer, at most
+    8 bytes since MOSN's command id is a u64. Encode writes a new id there and
+    keeps the field's other bytes, so an echoed UUID maps back."""
+
+    start: int
+    width: int  # 1..8
+    byte_order: ByteOrder
+    span: Span
+
+    @property
+    def end(self) -> int:
+        return self.start + self.width
+
+    @property
+    def max(self) -> int:
+        return (1 << (8 * self.width)) - 1
+
+
+@dataclass(frozen=True)
 class Roles:
-    """What MOSN needs of a frame variant (see docs/mosn-abi.md)."""
+    """What MOSN needs of a frame variant (see docs/mosn-abi.md). With `id_view`,
+    `id` names the bytes field the view is part of."""
 
     kind: Kind
     oneway: Expr | None
@@ -256,6 +278,7 @@ class Roles:
     headers: str | None
     payload: str | None
     span: Span
+    id_view: IdView | None = None
 
 
 @dataclass(frozen=True)
@@ -332,6 +355,9 @@ class Builder:
     doc: str | None
     span: Span
     data: tuple[tuple[str, bytes], ...] = ()  # sized fields given a literal; others empty
+    # The built frame's id when the frame's id role is part of a bytes field
+    # (`request_id = id`): that view holds it, the field's other bytes are zero.
+    id_value: Expr | None = None
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
                                f"earlier frame claims: it must be the last frame")
         else:
             when = ExprResolver(scope, problems).resolve(decl.when, BOOL)
-        roles = resolve_roles(decl, elements, scope, problems)
+        roles = resolve_roles(decl, elements, scope, problems, byte_order)
         header = header_size(elements)
         size: ir.Expr = ir.Const(header, decl.span)
         if laid_out:

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from protodsl.frontend import ast
 from protodsl.ir import expr as ir
-from protodsl.ir.model import BytesField, Element, Kind, KvMapField, Roles, values_of
+from protodsl.ir.model import (
+    ByteOrder,
+    BytesField,
+    Element,
+    IdView,
+    Kind,
+    KvMapField,
+    Roles,
+    values_of,
+)
 from protodsl.passes.exprs import BOOL, ExprResolver, Scope, did_you_mean, report_unknown
 from protodsl.passes.problems import Problems
+from protodsl.passes.types import int_type
 
 ROLE_NAMES = ("kind", "oneway", "heartbeat", "id", "timeout", "status", "headers", "payload")
 
 
 def resolve_roles(
-    frame: ast.Frame, elements: tuple[Element, ...], scope: Scope, problems: Problems
+    frame: ast.Frame, elements: tuple[Element, ...], scope: Scope, problems: Problems,
+    order: ByteOrder = "big",
 ) -> Roles | None:
     if not frame.roles:
         return None
@@ -57,6 +68,10 @@ def resolve_roles(
         problems.error(given[wrong].span, f"a {kind} frame has no '{wrong}' role")
     if kind == "response" and "oneway" in given:
         problems.error(given["oneway"].span, "a response frame has no 'oneway' role")
+    for role in given.values():
+        if isinstance(role.value, ast.ByteView) and role.name != "id":
+            problems.error(role.value.span, f"role '{role.name}' cannot read part of a field; "
+                           f"only the id role may (`id = {role.value.field}[0..8]`)")
     resolver = ExprResolver(scope, problems)
     by_name = {e.name: e for e in elements}
 
@@ -75,13 +90,17 @@ def resolve_roles(
 
     def predicate(name: str) -> ir.Expr | None:
         role = given.get(name)
-        return resolver.resolve(role.value, BOOL) if role else None
+        if role is None or isinstance(role.value, ast.ByteView):
+            return None
+        return resolver.resolve(role.value, BOOL)
 
     def free_value(name: str) -> str | None:
         role = given.get(name)
         if role is None:
             return None
         target = role.value
+        if isinstance(target, ast.ByteView):
+            return target.field if name == "id" and id_view is not None else None
         if not known(target):
             return None
         if not isinstance(target, ast.NameRef) or target.name not in scope.values:
@@ -96,7 +115,7 @@ def resolve_roles(
 
     def section(name: str, kind_: type[BytesField] | type[KvMapField], what: str) -> str | None:
         role = given.get(name)
-        if role is None:
+        if role is None or isinstance(role.value, ast.ByteView):
             return None
         target = role.value
         if not known(target):
@@ -107,6 +126,9 @@ def resolve_roles(
             return None
         return element.name
 
+    id_role = given["id"].value
+    id_view = (_id_view(id_role, by_name, scope, order, problems)
+               if isinstance(id_role, ast.ByteView) else None)
     return Roles(
         kind=kind,
         oneway=predicate("oneway") if kind == "request" else None,
@@ -117,4 +139,52 @@ def resolve_roles(
         headers=section("headers", KvMapField, "a kvmap field"),
         payload=section("payload", BytesField, "a bytes field"),
         span=block.span,
+        id_view=id_view,
     )
+
+
+def _id_view(view: ast.ByteView, by_name: dict[str, Element], scope: Scope, order: ByteOrder,
+             problems: Problems) -> IdView | None:
+    """`id = request_id[8..16]`: bytes of a bytes field of fixed size, always on
+    the wire, at most 8 of them (MOSN's id is a u64), in the protocol's byte order
+    or the one a type around the view names (`u64le(request_id[8..16])`)."""
+    if view.field in scope.untyped or view.field in scope.broken:
+        return None
+    element = by_name.get(view.field)
+    if element is None:
+        report_unknown(scope, problems, view.field_span, f"unknown field '{view.field}'",
+                       did_you_mean(view.field, scope.fields()))
+        return None
+    if not isinstance(element, BytesField) or element.text:
+        problems.error(view.field_span, f"the id role reads part of a bytes field; "
+                       f"'{view.field}' is not one")
+        return None
+    if not ir.is_constant(element.size) or element.pad is not None:
+        problems.error(view.field_span, f"the id role reads part of a bytes field of fixed "
+                       f"size (bytes[16]); the size of '{view.field}' varies")
+        return None
+    if element.present is not None:
+        problems.error(view.field_span, f"the id role reads part of a field always on the "
+                       f"wire; '{view.field}' has a condition")
+        return None
+    size = ir.evaluate(element.size)
+    if not view.start < view.end <= size:
+        problems.error(view.span, f"bytes {view.start}..{view.end} are not inside "
+                       f"'{view.field}' (bytes[{size}]): the view is start..end, "
+                       f"0 <= start < end <= {size}")
+        return None
+    width = view.end - view.start
+    if width > 8:
+        problems.error(view.span, f"the id role reads at most 8 bytes (MOSN's command id is "
+                       f"a u64); {view.start}..{view.end} is {width}")
+        return None
+    if view.type is not None:
+        typed = int_type(view.type, order)
+        if typed is None or typed.signed or typed.width != width:
+            problems.error(view.span, f"'{view.type}' around the id's view must be an unsigned "
+                           f"integer type of its width, {width} bytes"
+                           + (f" (u{width * 8}le or u{width * 8}be)"
+                              if width in (1, 2, 3, 4, 8) else ""))
+            return None
+        order = typed.byte_order
+    return IdView(view.start, width, order, view.span)

@@ -3,6 +3,7 @@
 from protodsl.plan.lower import check_plan, plan_of
 from protodsl.plan.model import (
     BuilderPlan,
+    BuiltId,
     Check,
     Computed,
     DecodePlan,
@@ -32,7 +33,7 @@ from protodsl.plan.model import (
 )
 
 __all__ = [
-    "BuilderPlan", "Check", "Computed", "DecodePlan", "Discriminator", "EncodePlan",
+    "BuilderPlan", "BuiltId", "Check", "Computed", "DecodePlan", "Discriminator", "EncodePlan",
     "FitCheck", "Fixed", "FramePlan", "IntRun", "LengthCheck", "Measured", "MustBeMember",
     "MustEqual", "MustMatchChecksum", "ProtocolPlan", "Read", "RecordPlan", "Recount",
     "RestFraming", "RestOfFrame", "RolesPlan", "Size", "SizeStep", "SizedFraming", "Value",

@@ -22,6 +22,7 @@ from protodsl.plan.decode import checks, lower_decode
 from protodsl.plan.encode import evaluation_order, fit, lower_encode
 from protodsl.plan.model import (
     BuilderPlan,
+    BuiltId,
     Check,
     Discriminator,
     FramePlan,
@@ -64,11 +65,26 @@ def lower(protocol: Protocol, problems: Problems) -> ProtocolPlan:
         records=tuple(_record(r, problems) for r in protocol.records),
         builders=tuple(_builder(b, by_name[b.frame]) for b in protocol.builders),
         request_fields=tuple(sorted({
-            node.field for b in protocol.builders for _, value in b.assignments
+            node.field for b in protocol.builders for value in _builder_values(b)
             for node in ir.walk(value) if isinstance(node, ir.ParamField)})),
         request_frames=tuple(f for f in frames
                              if f.frame.roles is not None and f.frame.roles.kind == "request"),
+        request_ids=tuple(sorted({
+            node.field for b in protocol.builders if b.id_value is not None
+            for node in ir.walk(b.id_value) if isinstance(node, ir.ParamField)
+            and _is_id_view(protocol, node.field)})),
     )
+
+
+def _builder_values(b: Builder) -> tuple[ir.Expr, ...]:
+    """What a builder computes: its assignments and its id."""
+    return tuple(v for _, v in b.assignments) + ((b.id_value,) if b.id_value else ())
+
+
+def _is_id_view(protocol: Protocol, field: str) -> bool:
+    """Whether the request frames' `field` is the bytes their id is part of."""
+    return any(f.roles is not None and f.roles.kind == "request" and f.roles.id == field
+               and f.roles.id_view is not None for f in protocol.frames)
 
 
 def _discriminators(protocol: Protocol) -> tuple[Discriminator, ...]:
@@ -104,7 +120,7 @@ def _roles(frame: Frame) -> RolesPlan | None:
     if roles.headers is not None:
         at = [e.name for e in frame.elements].index(roles.headers)
         after = frame.elements[at + 1:]
-    return RolesPlan(ends, after)
+    return RolesPlan(ends, after, roles.id_view)
 
 
 def _record(record: Record, problems: Problems) -> RecordPlan:
@@ -149,5 +165,11 @@ def _constant(v: ValueNode) -> tuple[Check, ...]:
 def _builder(b: Builder, frame: FramePlan) -> BuilderPlan:
     answers = b.kind in ("keepalive_reply", "hijack")
     request = b.params[0] if answers and b.params else None
-    return BuilderPlan(b, frame, request, tuple(p for p in b.params if p != request))
+    roles = frame.frame.roles
+    built = None
+    if roles is not None and roles.id_view is not None and b.id_value is not None:
+        field = frame.frame.element(roles.id)
+        assert isinstance(field, BytesField), "roles.py: an id view is part of a bytes field"
+        built = BuiltId(roles.id, ir.evaluate(field.size), roles.id_view, b.id_value)
+    return BuilderPlan(b, frame, request, tuple(p for p in b.params if p != request), built)
 

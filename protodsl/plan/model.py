@@ -19,6 +19,7 @@ from protodsl.ir.model import (
     Element,
     Enum,
     Frame,
+    IdView,
     IntField,
     IntType,
     KvMapField,
@@ -269,6 +270,19 @@ class RolesPlan:
 
     payload_ends_frame: bool
     after_headers: tuple[Element, ...]
+    id_view: IdView | None = None  # the id is part of the bytes field roles.id names
+
+
+@dataclass(frozen=True)
+class BuiltId:
+    """A builder's id when its frame's id is part of a bytes field: the field is
+    `size` zero bytes with `value` in the view (builders give integers there,
+    not bytes; a request's id bytes read in `value` are its id, the view)."""
+
+    field: str
+    size: int
+    view: IdView
+    value: ir.Expr
 
 
 @dataclass(frozen=True)
@@ -332,6 +346,7 @@ class BuilderPlan:
     frame: FramePlan
     request: str | None  # the parameter holding the request answered
     integers: tuple[str, ...]  # the integer parameters (id, code)
+    id_bytes: BuiltId | None = None
 
 
 @dataclass(frozen=True)
@@ -344,6 +359,9 @@ class ProtocolPlan:
     builders: tuple[BuilderPlan, ...]
     request_fields: tuple[str, ...]  # what builders read of a request, sorted
     request_frames: tuple[FramePlan, ...]  # what a builder's request may be, in spec order
+    # Request fields builders read that are the requests' id views: each stands
+    # for the request's id, the integer its view holds (not the bytes).
+    request_ids: tuple[str, ...] = ()
 
     def frame(self, name: str) -> FramePlan:
         return next(f for f in self.frames if f.name == name)

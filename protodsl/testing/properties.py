@@ -188,9 +188,12 @@ def _edit_maker(spec: Frame) -> Callable[[Any, Entropy], Edit]:
     """New id, timeout or status, headers and payload for a frame of `spec`."""
     roles = spec.roles
     assert roles is not None
-    id_node = spec.value(roles.id)
-    assert id_node is not None
-    id_lo, id_hi = _value_range(id_node)
+    if roles.id_view is not None:  # a new id goes into part of a bytes field
+        id_lo, id_hi = 0, roles.id_view.max
+    else:
+        id_node = spec.value(roles.id)
+        assert id_node is not None
+        id_lo, id_hi = _value_range(id_node)
     ts = roles.timeout or roles.status
     ts_node = spec.value(ts) if ts else None
     headers_el = spec.element(roles.headers) if roles.headers else None

@@ -829,6 +829,53 @@ PD_FN int pd_out_done(int type, const pd_u8 *out, const pd_u8 *p, const pd_u8 *e
     return PD_OK;
 }
 
+/* --------------------------------------------------------------- id views */
+/* A frame's id as part of a bytes field (a UUID's last 8 bytes): `width`
+ * bytes (1 to 8) from `at`, little- or big-endian. */
+
+/* The id the view holds; 0 for a field shorter than the view (only a built
+ * frame whose arena ran out, which encode then refuses for its length). */
+PD_FN pd_u64 pd_id_of(pd_bytes b, unsigned at, unsigned width, int little)
+{
+    if (b.len < at + width)
+        return 0;
+    return little ? pd_rd_le(b.ptr + at, width) : pd_rd_be(b.ptr + at, width);
+}
+
+/* Write the low `width` bytes of `id` into the view, the other bytes kept. */
+PD_FN void pd_id_put(pd_u8 *p, unsigned at, unsigned width, int little, pd_u64 id)
+{
+    for (unsigned i = 0; i < width; i++)
+        p[at + (little ? i : width - 1 - i)] = (pd_u8)(id >> (8 * i));
+}
+
+/* A new id into a remembered frame's view: 0 when it does not fit `width`
+ * bytes (encode refuses it). Remembered bytes are the store pool's own copy,
+ * so they may be written; a field shorter than the view is left to fin. */
+PD_FN int pd_id_into(pd_bytes b, unsigned at, unsigned width, int little, pd_u64 id)
+{
+    if (width < 8 && id >> (8 * width))
+        return 0;
+    if (b.len >= at + width)
+        pd_id_put((pd_u8 *)(pd_uptr)b.ptr, at, width, little, id);
+    return 1;
+}
+
+/* A built frame's id field: `size` zero bytes in the call arena, `id` in the
+ * view; empty when the arena is full (fin refuses the length). */
+PD_FN pd_bytes pd_id_bytes(pd_u32 size, unsigned at, unsigned width, int little, pd_u64 id)
+{
+    pd_bytes out = {0, 0};
+    pd_u8 *p = pd_alloc(size);
+    if (!p)
+        return out;
+    __builtin_memset(p, 0, size);
+    pd_id_put(p, at, width, little, id);
+    out.ptr = p;
+    out.len = size;
+    return out;
+}
+
 /* ---------------------------------------------------------- header maps */
 /* Whether n bytes at a and b are the same (no libc here). */
 PD_INLINE int pd_same(const pd_u8 *a, const pd_u8 *b, pd_u32 n)
