@@ -12,8 +12,8 @@ _STRUCT_CODES = {1: "b", 2: "h", 4: "i", 8: "q"}
 
 
 def struct_code(t: IntType) -> str:
-    if t.width == 3:
-        return "3s"
+    if t.width in (3, 16):
+        return f"{t.width}s"
     code = _STRUCT_CODES[t.width]
     return code if t.signed else code.upper()
 
@@ -23,8 +23,9 @@ def order_char(t: IntType) -> str:
 
 
 def is_raw(t: IntType, order: str) -> bool:
-    """A header struct carries it as bytes: 24 bits, or not the protocol's order."""
-    return t.width == 3 or (t.width > 1 and t.byte_order != order)
+    """A header struct carries it as bytes: 24 or 128 bits, or not the protocol's
+    order."""
+    return t.width in (3, 16) or (t.width > 1 and t.byte_order != order)
 
 
 def head_code(r: Read, order: str) -> str:
@@ -59,5 +60,7 @@ def kv_format(e: KvMapField) -> str:
 
 
 def construct_int(t: IntType) -> str:
+    if t.wide:
+        return f"cs.BytesInteger(16, signed={t.signed}, swapped={t.byte_order == 'little'})"
     return (f"cs.Int{t.bits}{'s' if t.signed else 'u'}"
             f"{'b' if t.byte_order == 'big' else 'l'}")

@@ -15,6 +15,7 @@ from protodsl.codegen.wasm.layout import Member, kv_format, members
 from protodsl.codegen.wasm.naming import c_string, comment_inline, comment_lines, ident
 from protodsl.codegen.wasm.records import RecordView, record_view
 from protodsl.codegen.wasm.roles import RolesView, payload_literal, roles_view
+from protodsl.codegen.wasm.wide import as_bytes
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import Enum, KvMapField, ListField, Protocol
@@ -78,6 +79,7 @@ class ProtocolView:
 
 
 def build_view(protocol: Protocol) -> ProtocolView:
+    protocol = as_bytes(protocol)
     plan = plan_of(protocol)
     frames = tuple(_frame(plan, f) for f in plan.frames)
     builders = {b.builder.kind: builder_view(b, frames[b.frame.index]) for b in plan.builders}

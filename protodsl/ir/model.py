@@ -16,9 +16,15 @@ Kind = Literal["request", "response"]
 
 @dataclass(frozen=True)
 class IntType:
-    width: int  # bytes: 1, 2, 3, 4 or 8
+    width: int  # bytes: 1, 2, 3, 4, 8 or 16
     signed: bool
     byte_order: ByteOrder
+
+    @property
+    def wide(self) -> bool:
+        """A 128-bit integer: data only (no expression, role, constant or enum
+        reads it), which a backend of 64-bit integers carries as its bytes."""
+        return self.width > 8
 
     @property
     def bits(self) -> int:

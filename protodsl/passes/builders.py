@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from protodsl.frontend import ast
 from protodsl.ir import expr as ir
-from protodsl.ir.model import Builder, BytesField, Enum, Frame
+from protodsl.ir.model import Builder, BytesField, Enum, Frame, IntField
 from protodsl.passes.exprs import INT, ExprResolver, Scope, did_you_mean
 from protodsl.passes.problems import Problems
 
@@ -110,6 +110,10 @@ def _assignments(decl: ast.Builder, frame: Frame, scope: Scope, problems: Proble
         if target.value is not None:
             problems.error(a.span, f"'{a.name}' is {'constant' if target.constant else 'computed'}"
                            f"; it cannot be assigned")
+            continue
+        if isinstance(target, IntField) and target.type.wide:
+            problems.error(a.span, f"'{a.name}' is a 128-bit integer: data only, a built "
+                           f"frame has it 0")
             continue
         if a.name in given:
             problems.error(a.span, f"'{a.name}' assigned twice")

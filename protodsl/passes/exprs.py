@@ -34,6 +34,7 @@ class Scope:
     values: dict[str, str | None] = field(default_factory=dict)  # name -> enum
     sized: set[str] = field(default_factory=set)  # bytes, text, map and list fields
     lists: set[str] = field(default_factory=set)
+    wide: set[str] = field(default_factory=set)  # 128-bit integers: no expression reads them
     int_params: set[str] = field(default_factory=set)
     # A builder's request parameter: any request frame the protocol decodes.
     frame_params: dict[str, tuple[Frame, ...]] = field(default_factory=dict)
@@ -231,6 +232,9 @@ class ExprResolver:
         scope = self.scope
         if name in scope.untyped:
             raise Invalid()  # its unknown type is reported
+        if name in scope.wide:
+            raise self._fail(e, f"'{name}' is a 128-bit integer: data only, no expression "
+                             f"reads it")
         if name in scope.values:
             if hint is not None and hint in scope.enums and scope.enums[hint].member(name):
                 raise self._fail(e, f"ambiguous name '{name}': a field, and a member of "

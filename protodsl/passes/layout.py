@@ -57,6 +57,9 @@ def frame_scope(frame: ast.Frame, enums: dict[str, Enum], problems: Problems) ->
             elif node.type.name in enums or node.type.name == "varint" or int_type(
                     node.type.name, "big") is not None:
                 scope.values[node.name] = node.type.name if node.type.name in enums else None
+                wide = int_type(node.type.name, "big")
+                if wide is not None and wide.wide:
+                    scope.wide.add(node.name)
             else:
                 scope.untyped.add(node.name)  # reported where the field is laid out
     return scope
@@ -176,6 +179,10 @@ def _field(
     if typ is not None:
         if t.args or t.size is not None:
             problems.error(t.span, f"integer type '{name}' takes no arguments or size")
+        if typ.wide and (f.value is not None or f.default is not None):
+            problems.error(f.span, f"'{f.name}' is a 128-bit integer: data only, so it takes "
+                           f"no value or default")
+            return None
         value, constant, default = _value(f, typ, enum.name if enum else None, resolver,
                                           scope, problems)
         return IntField(f.name, typ, enum.name if enum else None, value, constant, default,
@@ -298,6 +305,10 @@ def lay_out_record(
             problems.error(e.span, f"record '{decl.name}' has a text or bytes member, so it "
                            f"can hold only integers besides: '{e.name}'")
             continue
+        if isinstance(e, IntField) and e.type.wide:
+            problems.error(e.span, f"record '{decl.name}' holds integers of at most 64 bits: "
+                           f"'{e.name}' is 128 bits")
+            continue
         if not isinstance(e, IntField | BitsField) or e.present is not None or computed:
             problems.error(e.span, f"record '{decl.name}' can hold only integers and bits "
                            f"that are free or constant, and text or bytes members sized by "
@@ -352,6 +363,9 @@ def _kvmap(
         return None
     key, value = length_types[0][1], length_types[-1][1]
     assert key is not None and value is not None
+    if key.wide or value.wide:
+        problems.error(t.span, "a kvmap's lengths are at most 64 bits")
+        return None
     between = b""
     if "between" in args:
         spelled = args["between"]
@@ -373,8 +387,9 @@ def _bits(
     order: ByteOrder, problems: Problems,
 ) -> BitsField | None:
     typ = int_type(b.base, order)
-    if typ is None or typ.signed:
-        problems.error(b.span, f"bits need an unsigned integer container, not '{b.base}'")
+    if typ is None or typ.signed or typ.wide:
+        problems.error(b.span, f"bits need an unsigned integer container of at most 64 bits, "
+                       f"not '{b.base}'")
         return None
     total = sum(m.width for m in b.members)
     if total != typ.bits:

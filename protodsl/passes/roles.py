@@ -106,6 +106,10 @@ def resolve_roles(
         if not isinstance(target, ast.NameRef) or target.name not in scope.values:
             problems.error(target.span, f"role '{name}' must name an integer field")
             return None
+        if target.name in scope.wide:
+            problems.error(target.span, f"role '{name}' must name an integer of at most 64 "
+                           f"bits; '{target.name}' is 128 bits (MOSN's values are 64-bit)")
+            return None
         node = next((v for v in values_of(elements) if v.name == target.name), None)
         if node is not None and node.value is not None:
             what = "constant" if node.constant else "computed"

@@ -11,9 +11,9 @@ from protodsl.ir.model import ByteOrder
 from protodsl.passes.exprs import did_you_mean
 from protodsl.passes.problems import Problems
 
-_INT_NAME = re.compile(r"(?P<sign>[ui])(?P<bits>8|16|24|32|64)(?P<order>le|be)?")
+_INT_NAME = re.compile(r"(?P<sign>[ui])(?P<bits>8|16|24|32|64|128)(?P<order>le|be)?")
 BUILTIN_TYPES = ("bytes", "text", "kvmap", "list")
-INT_TYPES = tuple(f"{sign}{bits}{order}" for sign in "ui" for bits in (8, 16, 24, 32, 64)
+INT_TYPES = tuple(f"{sign}{bits}{order}" for sign in "ui" for bits in (8, 16, 24, 32, 64, 128)
                   for order in ("", "le", "be"))
 
 
@@ -47,7 +47,12 @@ def resolve_enums(
             continue
         seen[decl.name] = decl
         base = int_type(decl.base, byte_order)
-        if base is None:
+        if base is not None and base.wide:
+            problems.error(decl.base_span or decl.span, f"enum '{decl.name}' needs a base of "
+                           f"at most 64 bits: 128-bit integers are data only")
+            base = IntType(8, base.signed, byte_order)
+            bad_base = True
+        elif base is None:
             problems.error(decl.base_span or decl.span, f"enum '{decl.name}' needs an integer "
                            f"base type (u8 .. u64, i8 .. i64), not '{decl.base}'",
                            did_you_mean(decl.base, INT_TYPES))
