@@ -253,9 +253,11 @@ class Roles:
     id: str
     timeout: str | None
     status: str | None
-    headers: str | None
+    headers: str | None  # a kvmap field, or a list of records (`header_members`)
     payload: str | None
     span: Span
+    # `headers = tags(key, value)`: the record members that are each entry's key and value
+    header_members: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from protodsl.plan.model import (
     FitCheck,
     Fixed,
     FramePlan,
+    HeaderRecords,
     IntRun,
     LengthCheck,
     Measured,
@@ -33,8 +34,9 @@ from protodsl.plan.model import (
 
 __all__ = [
     "BuilderPlan", "Check", "Computed", "DecodePlan", "Discriminator", "EncodePlan",
-    "FitCheck", "Fixed", "FramePlan", "IntRun", "LengthCheck", "Measured", "MustBeMember",
-    "MustEqual", "MustMatchChecksum", "ProtocolPlan", "Read", "RecordPlan", "Recount",
+    "FitCheck", "Fixed", "FramePlan", "HeaderRecords", "IntRun", "LengthCheck", "Measured",
+    "MustBeMember", "MustEqual", "MustMatchChecksum", "ProtocolPlan", "Read", "RecordPlan",
+    "Recount",
     "RestFraming", "RestOfFrame", "RolesPlan", "Size", "SizeStep", "SizedFraming", "Value",
     "Write", "check_plan", "plan_of",
 ]
