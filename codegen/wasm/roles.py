@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from protodsl.codegen.wasm.expr import FrameNames
+from protodsl.codegen.wasm.headers import HeaderListView, header_list_view
 from protodsl.codegen.wasm.layout import kv_fmt, where
 from protodsl.codegen.wasm.naming import ident
 
@@ -63,6 +64,10 @@ class RolesView:
     # member `literal`) and encode uses it when MOSN passes no payload, as MOSN
     # does for the keepalive and hijack frames it asks for.
     literal: str | None
+    # `headers = tags(key, value)`: the list's C functions, and the struct member
+    # keeping its entries as decoded, which encode merges MOSN's headers into.
+    header_list: HeaderListView | None
+    kept_headers: str | None
 
 
 def payload_literal(plan: ProtocolPlan, frame: FramePlan) -> str | None:
@@ -90,6 +95,9 @@ def roles_view(plan: ProtocolPlan, frame: FramePlan, names: FrameNames) -> Roles
                          else "(pd_i64)cmd->timeout_or_status")
     headers = spec.element(roles.headers) if roles.headers else None
     role_members = {roles.headers, roles.payload} - {None}
+    listed = layout.header_records
+    kept_headers = (Keep(names.field(listed.list.name), ident("hk", listed.list.name)),
+                    ) if listed else ()
     return RolesView(
         kind=roles.kind,
         base_flag="PD_FLAG_REQUEST" if roles.kind == "request" else "PD_FLAG_RESPONSE",
@@ -111,8 +119,10 @@ def roles_view(plan: ProtocolPlan, frame: FramePlan, names: FrameNames) -> Roles
                           if v.value is None and v.name != roles.id),
         kept=tuple(Keep(names.field(e.name), ident("f", e.name)) for e in spec.elements
                    if isinstance(e, BytesField | KvMapField | ListField)
-                   and e.name not in role_members),
+                   and e.name not in role_members) + kept_headers,
         literal=payload_literal(plan, frame),
+        header_list=header_list_view(listed) if listed else None,
+        kept_headers=kept_headers[0].name if kept_headers else None,
     )
 
 
