@@ -226,6 +226,11 @@ def _roles(module: Module, fp: FramePlan, names: naming.FrameNames, view: FrameV
     for role in ("timeout", "status", "headers", "payload"):
         target = getattr(roles, role)
         view.roles[role] = names[target] if target else ""
+    for role in ("timeout", "status"):
+        view.roles[f"{role}_get"] = f"frame.{view.roles[role]}" if view.roles[role] else ""
+    if roles.derived is not None:  # read-only: with_roles has no field to set
+        role = "timeout" if roles.kind == "request" else "status"
+        view.roles[f"{role}_get"] = translate(roles.derived, attr, lengths(fp.frame, attr))
     listed = fp.roles.header_records if fp.roles is not None else None
     if listed is None:
         view.roles["headers_get"] = f"frame.{view.roles['headers']}"

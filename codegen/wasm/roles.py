@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protodsl.codegen.wasm.expr import FrameNames
+from protodsl.codegen.wasm.expr import FrameNames, to_c
 from protodsl.codegen.wasm.headers import HeaderListView, header_list_view
 from protodsl.codegen.wasm.layout import kv_fmt, where
 from protodsl.codegen.wasm.naming import ident
@@ -47,7 +47,8 @@ class RolesView:
     heartbeat: str | None
     id_member: str
     id_from_host: str  # the new id from `cmd`; encode checks that it fits
-    tos_member: str | None
+    tos_member: str | None  # the field MOSN's timeout or status is written back to
+    tos_value: str | None  # what MOSN is told: that field, or a derived role's expression
     tos_from_host: str | None
     headers: str | None  # member
     headers_fmt: str
@@ -87,6 +88,8 @@ def roles_view(plan: ProtocolPlan, frame: FramePlan, names: FrameNames) -> Roles
         return None
     spec = frame.frame
     tos_name = roles.timeout if roles.kind == "request" else roles.status
+    tos_value = (names.field(tos_name) if tos_name is not None
+                 else to_c(roles.derived, names) if roles.derived is not None else None)
     tos_from_host = None
     if tos_name is not None:
         tos = spec.value(tos_name)
@@ -106,6 +109,7 @@ def roles_view(plan: ProtocolPlan, frame: FramePlan, names: FrameNames) -> Roles
         id_member=names.field(roles.id),
         id_from_host="(pd_i64)cmd->replaced_id",
         tos_member=names.field(tos_name) if tos_name is not None else None,
+        tos_value=tos_value,
         tos_from_host=tos_from_host,
         headers=names.field(roles.headers) if roles.headers else None,
         headers_fmt=kv_fmt(headers) if isinstance(headers, KvMapField) else "",

@@ -258,6 +258,10 @@ class Roles:
     span: Span
     # `headers = tags(key, value)`: the record members that are each entry's key and value
     header_members: tuple[str, str] | None = None
+    # `status = 200`, `status = match code { ... }`: the timeout or status MOSN reads,
+    # an expression of the frame's fields (timeout/status are then None). Read-only:
+    # encode never writes MOSN's value back into the frame.
+    derived: Expr | None = None
 
 
 @dataclass(frozen=True)

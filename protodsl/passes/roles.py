@@ -13,7 +13,7 @@ from protodsl.ir.model import (
     Roles,
     values_of,
 )
-from protodsl.passes.exprs import BOOL, ExprResolver, Scope, did_you_mean, report_unknown
+from protodsl.passes.exprs import BOOL, INT, ExprResolver, Scope, did_you_mean, report_unknown
 from protodsl.passes.problems import Problems
 
 ROLE_NAMES = ("kind", "oneway", "heartbeat", "id", "timeout", "status", "headers", "payload")
@@ -85,10 +85,18 @@ def resolve_roles(
         role = given.get(name)
         return resolver.resolve(role.value, BOOL) if role else None
 
+    def derived(name: str) -> ir.Expr | None:
+        """A timeout or status that is an expression (`match code { ... }`, `200`)
+        rather than the name of a field."""
+        role = given.get(name)
+        if role is None or isinstance(role.value, ast.NameRef):
+            return None
+        return resolver.resolve(role.value, INT)
+
     def free_value(name: str) -> str | None:
         role = given.get(name)
-        if role is None:
-            return None
+        if role is None or (name != "id" and not isinstance(role.value, ast.NameRef)):
+            return None  # none, or derived
         target = role.value
         if not known(target):
             return None
@@ -174,4 +182,5 @@ def resolve_roles(
         payload=section("payload", BytesField, "a bytes field"),
         span=block.span,
         header_members=listed[1] if listed else None,
+        derived=derived("timeout" if kind == "request" else "status"),
     )
