@@ -176,9 +176,9 @@ def command_json(protocol: Protocol, command: DecodedCommand, data: bytes) -> di
     key = "status" if command.kind == "response" else "timeout"
     role = (roles.status if key == "status" else roles.timeout) if roles else None
     value: int | None = None
-    if role is not None and spec is not None:
+    if spec is not None and roles is not None and (role is not None or roles.derived is not None):
         value = command.timeout_or_status
-        node = spec.value(role)
+        node = spec.value(role) if role is not None else None
         t = getattr(node, "type", None)
         if t is not None and t.signed and value >= 1 << (t.bits - 1):
             value -= 1 << t.bits

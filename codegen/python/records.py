@@ -40,12 +40,18 @@ class RecordView:
     ref_fields: list[str] = field(default_factory=list)  # construct Struct of one entry
     ref_read: str = ""  # checks and the entry, after construct parsed `c`
     ref_values: str = ""  # the dict construct builds from
+    # a record whose entries are MOSN's headers: the body of `_check_<name>(r, name)`
+    check: str = ""
 
 
-def record_view(plan: RecordPlan, cls: str, byte_order: str) -> RecordView:
+def record_view(plan: RecordPlan, cls: str, byte_order: str, headers: bool) -> RecordView:
+    """`headers`: a frame's MOSN headers are entries of this record."""
     r = plan.record
     if r.variable:
-        return _variable(plan, cls)
+        view = _variable(plan, cls)
+        if headers:
+            view.check = _check(plan, view.attrs)
+        return view
     formats = []
     for e in r.elements:
         assert isinstance(e, IntField) and not ints.is_raw(e.type, byte_order), (
@@ -175,6 +181,33 @@ def _variable(plan: RecordPlan, cls: str) -> RecordView:
     view.ref_read = ref.text()
     view.ref_values = "{" + ", ".join(f"{e.name!r}: _r_{e.name}" for e in r.elements) + "}"
     return view
+
+
+def _check(plan: RecordPlan, attrs: dict[str, str]) -> str:
+    """An entry made from MOSN's headers, checked as the plugin checks it, in
+    its words: each value fits, each member's length is its size."""
+    out = Emitter(depth=1)
+    for e in plan.record.elements:
+        if isinstance(e, BytesField):
+            out.line(f"_r_{e.name} = r.{attrs[e.name]}" + (".encode()" if e.text else ""))
+        elif isinstance(e, IntField) and e.value is None:
+            out.line(f"_r_{e.name} = r.{attrs[e.name]}")
+    constants = [(v.node, c) for v in plan.values for c in v.checks if isinstance(c, MustEqual)]
+    for node, c in constants:
+        out.line(f"_r_{node.name} = {c.value}")
+    for computed in plan.computed:
+        out.line(f"_r_{computed.node.name} = {translate(computed.expr, _local, _length)}")
+    for fit in plan.fits:
+        with out.block(f"if not {fit.lo} <= _r_{fit.node.name} <= {fit.hi}"):
+            out.line(f"raise EncodeError(name, None, f\"{fit.node.name} does not fit "
+                     f"{fit.what}: {{_r_{fit.node.name}}}\")")
+    for length in plan.lengths:
+        assert length.expr is not None, "a record's member is never padded"
+        name = length.element.name
+        with out.block(f"if len(_r_{name}) != {translate(length.expr, _local, _length)}"):
+            out.line(f"raise EncodeError(name, None, f\"{name} length disagrees with its "
+                     f"size: {{len(_r_{name})}}\")")
+    return out.text()
 
 
 def _constant_check(out: Emitter, name: str, c: MustEqual, local: str, at: str) -> None:

@@ -83,12 +83,15 @@ class ModuleView:
     disc_offset: int
     disc_reads: list[str]  # decode()'s reads of the discriminators
     disc_message: str  # UnknownVariant's message
+    header_lists: bool  # some frame's MOSN headers are records: print `_merge_headers`
     id_views: bool = False  # some frame's id is part of a bytes field: the helpers for it
 
 
 def build_view(protocol: Protocol, source: str) -> ModuleView:
     plan = plan_of(protocol)
     module = _module(plan)
+    header_records = {f.roles.header_records.record.record.name for f in plan.frames
+                      if f.roles is not None and f.roles.header_records is not None}
     frames = [_frame(module, f) for f in plan.frames]
     struct, values = discriminator(plan)
     first = plan.discriminators[0] if plan.discriminators else None
@@ -96,8 +99,10 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
         name=protocol.name, mosn_name=protocol.mosn_name, source=source, doc=protocol.doc,
         max_frame=protocol.max_frame, enums=list(module.enums.values()), frames=frames,
         builders=[builder_view(module, b) for b in plan.builders],
-        records=[record_view(r, module.records[r.record.name], protocol.byte_order)
+        records=[record_view(r, module.records[r.record.name], protocol.byte_order,
+                             r.record.name in header_records)
                  for r in plan.records],
+        header_lists=bool(header_records),
         disc_size=protocol.discriminator_size, disc_struct=struct, disc_values=values,
         disc_field=first.value.name if first else "frame",
         disc_offset=first.offset if first else 0,
@@ -150,7 +155,7 @@ def _frame(module: Module, fp: FramePlan) -> FrameView:
         wire_fields=[(n, names[n]) for n in wire],
         attrs={n: names[n] for n in wire if not n.startswith("_")},
     )
-    _roles(fp, names, view)
+    _roles(module, fp, names, view)
     return view
 
 
@@ -208,7 +213,7 @@ def _properties(fp: FramePlan, names: naming.FrameNames) -> list[tuple[str, str,
     return out
 
 
-def _roles(fp: FramePlan, names: naming.FrameNames, view: FrameView) -> None:
+def _roles(module: Module, fp: FramePlan, names: naming.FrameNames, view: FrameView) -> None:
     roles = fp.frame.roles
     if roles is None:
         return
@@ -233,3 +238,25 @@ def _roles(fp: FramePlan, names: naming.FrameNames, view: FrameView) -> None:
     for role in ("timeout", "status", "headers", "payload"):
         target = getattr(roles, role)
         view.roles[role] = names[target] if target else ""
+    for role in ("timeout", "status"):
+        view.roles[f"{role}_get"] = f"frame.{view.roles[role]}" if view.roles[role] else ""
+    if roles.derived is not None:  # read-only: with_roles has no field to set
+        role = "timeout" if roles.kind == "request" else "status"
+        view.roles[f"{role}_get"] = translate(roles.derived, attr, lengths(fp.frame, attr))
+    listed = fp.roles.header_records if fp.roles is not None else None
+    if listed is None:
+        view.roles["headers_get"] = f"frame.{view.roles['headers']}"
+        view.roles["headers_set"] = "headers"
+        return
+    record = module.records[listed.record.record.name]
+    key, value = (naming.snake(m.name) for m in (listed.key, listed.value))
+    items = f"frame.{names[listed.list.name]}"
+    view.roles["headers_get"] = (
+        f"[(r.{key}{'.encode()' if listed.key.text else ''}, "
+        f"r.{value}{'.encode()' if listed.value.text else ''}) for r in {items}]")
+    members = ((key, listed.key.name, listed.key.text),
+               (value, listed.value.name, listed.value.text))
+    view.roles["headers_set"] = (
+        f"_merge_headers({items}, headers, {members[0]!r}, {members[1]!r}, "
+        f"lambda k, v: {record}({key}=k, {value}=v), _check_{listed.record.record.name}, "
+        f"{listed.list.name!r}, {fp.frame.name!r})")

@@ -155,9 +155,11 @@ def element_comment(e: Element) -> str:
 # ------------------------------------------------------------------ struct
 
 
-def members(frame: Frame, literal: str | None) -> tuple[Member, ...]:
+def members(frame: Frame, literal: str | None, header_list: str | None) -> tuple[Member, ...]:
     """The frame struct: a member per value and per sized element (a list is
-    its records' wire bytes), and the kept literal payload of a built frame."""
+    its records' wire bytes), the kept literal payload of a built frame, and
+    the entries of the header list `header_list` as decoded (encode sets the
+    list itself from them and MOSN's headers, on every call)."""
     out = []
     for e in frame.elements:
         if isinstance(e, IntField | VarintField):
@@ -171,4 +173,7 @@ def members(frame: Frame, literal: str | None) -> tuple[Member, ...]:
     if literal is not None:
         out.append(Member(f"pd_bytes {literal};",
                           "a built frame's literal payload, for an encode that passes none"))
+    if header_list is not None:
+        out.append(Member(f"pd_bytes {ident('hk', header_list)};",
+                          f"{header_list} as decoded, for merging MOSN's headers into"))
     return tuple(out)

@@ -41,6 +41,10 @@ CATEGORIES = {
     "enc": "re-encodes the records of a decoded list",
     "cnt": "counts the records of a decoded list",
     "m": "a record member (a local of its list's checker or encoder)",
+    "hsz": "the bytes of a header list's entries as MOSN's header map",
+    "hput": "writes a header list's entries as MOSN's header map",
+    "hmrg": "merges MOSN's edited header map into a header list's entries",
+    "hk": "a header list's entries as decoded, kept for the merge (struct member)",
 }
 
 

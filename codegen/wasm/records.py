@@ -137,12 +137,13 @@ def record_view(plan: RecordPlan, counted: bool) -> RecordView:
         uses_frame=any(s.checks if isinstance(s, RunRead) else s.text for s in steps),
         overrun=c_string(f"a {r.name} entry runs past its section"),
         not_whole=c_string(f" bytes are not whole {r.name} records of {r.size} bytes"),
-        encoder=_encoder(plan, names) if plan.computed else None,
-        counter=_counter(plan, names) if counted and r.variable else None,
+        encoder=encoder(plan, names) if plan.computed else None,
+        counter=counter(plan, names) if counted and r.variable else None,
     )
 
 
-def _counter(plan: RecordPlan, names: RecordNames) -> CounterView:
+def counter(plan: RecordPlan, names: RecordNames) -> CounterView:
+    """A walk over a list's entries that reads only what sizes them."""
     sizes = {n for e in plan.record.elements if isinstance(e, BytesField)
              for n in ir.fields_read(e.size)}
     reads = tuple(_step(s, names, sizes, checked=False) for s in plan.steps)
@@ -219,7 +220,7 @@ def _member_comment(e: BytesField) -> str:
     return f"{e.name}: {'text' if e.text else 'bytes'}[{expr_text(e.size)}]"
 
 
-def _encoder(plan: RecordPlan, names: RecordNames) -> EncoderView:
+def encoder(plan: RecordPlan, names: RecordNames) -> EncoderView:
     """A variable record (the only kind that computes a member): integers, no bits."""
     everything = {e.name for e in plan.record.elements}
     reads = tuple(_step(s, names, everything, checked=False) for s in plan.steps)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protodsl.codegen.wasm.expr import FrameNames
+from protodsl.codegen.wasm.expr import FrameNames, to_c
+from protodsl.codegen.wasm.headers import HeaderListView, header_list_view
 from protodsl.codegen.wasm.layout import kv_fmt, where
 from protodsl.codegen.wasm.naming import c_string, ident
 
@@ -62,7 +63,8 @@ class RolesView:
     id_report: str
     id_into: IdInto | None  # the id is part of a bytes field
     request_reads: tuple[tuple[str, str], ...]  # struct pd_req member, its value from `fr`
-    tos_member: str | None
+    tos_member: str | None  # the field MOSN's timeout or status is written back to
+    tos_value: str | None  # what MOSN is told: that field, or a derived role's expression
     tos_from_host: str | None
     headers: str | None  # member
     headers_fmt: str
@@ -79,6 +81,10 @@ class RolesView:
     # member `literal`) and encode uses it when MOSN passes no payload, as MOSN
     # does for the keepalive and hijack frames it asks for.
     literal: str | None
+    # `headers = tags(key, value)`: the list's C functions, and the struct member
+    # keeping its entries as decoded, which encode merges MOSN's headers into.
+    header_list: HeaderListView | None
+    kept_headers: str | None
 
 
 def payload_literal(plan: ProtocolPlan, frame: FramePlan) -> str | None:
@@ -98,6 +104,8 @@ def roles_view(plan: ProtocolPlan, frame: FramePlan, names: FrameNames) -> Roles
         return None
     spec = frame.frame
     tos_name = roles.timeout if roles.kind == "request" else roles.status
+    tos_value = (names.field(tos_name) if tos_name is not None
+                 else to_c(roles.derived, names) if roles.derived is not None else None)
     tos_from_host = None
     if tos_name is not None:
         tos = spec.value(tos_name)
@@ -117,6 +125,9 @@ def roles_view(plan: ProtocolPlan, frame: FramePlan, names: FrameNames) -> Roles
     reads = {name: names.field(name) for name in plan.request_fields}
     if roles.id in plan.request_ids:
         reads[roles.id] = f"(pd_i64){id_member}"
+    listed = layout.header_records
+    kept_headers = (Keep(names.field(listed.list.name), ident("hk", listed.list.name)),
+                    ) if listed else ()
     return RolesView(
         kind=roles.kind,
         base_flag="PD_FLAG_REQUEST" if roles.kind == "request" else "PD_FLAG_RESPONSE",
@@ -128,6 +139,7 @@ def roles_view(plan: ProtocolPlan, frame: FramePlan, names: FrameNames) -> Roles
         id_into=id_into,
         request_reads=tuple((ident("f", name), value) for name, value in reads.items()),
         tos_member=names.field(tos_name) if tos_name is not None else None,
+        tos_value=tos_value,
         tos_from_host=tos_from_host,
         headers=names.field(roles.headers) if roles.headers else None,
         headers_fmt=kv_fmt(headers) if isinstance(headers, KvMapField) else "",
@@ -141,8 +153,10 @@ def roles_view(plan: ProtocolPlan, frame: FramePlan, names: FrameNames) -> Roles
                           if v.value is None and v.name != roles.id),
         kept=tuple(Keep(names.field(e.name), ident("f", e.name)) for e in spec.elements
                    if isinstance(e, BytesField | KvMapField | ListField)
-                   and e.name not in role_members),
+                   and e.name not in role_members) + kept_headers,
         literal=payload_literal(plan, frame),
+        header_list=header_list_view(listed) if listed else None,
+        kept_headers=kept_headers[0].name if kept_headers else None,
     )
 
 

@@ -11,6 +11,7 @@ from protodsl.codegen.wasm.builders import BuilderView, builder_view
 from protodsl.codegen.wasm.decode import DecoderView, DispatchRead, decoder, dispatch_reads
 from protodsl.codegen.wasm.encode import EncoderView, encoder
 from protodsl.codegen.wasm.expr import DiscriminatorNames, FrameNames, c_int
+from protodsl.codegen.wasm.headers import HeaderListView, header_list_view
 from protodsl.codegen.wasm.layout import Member, kv_format, members
 from protodsl.codegen.wasm.naming import c_string, comment_inline, comment_lines, ident
 from protodsl.codegen.wasm.records import RecordView, record_view
@@ -73,6 +74,7 @@ class ProtocolView:
     request_members: tuple[str, ...]
     request_frames: tuple[FrameView, ...]
     records: tuple[RecordView, ...]  # those a frame lists
+    header_lists: tuple[HeaderListView, ...]  # one per (record, key, value) a frame's headers are
     keepalive: BuilderView | None
     keepalive_reply: BuilderView | None
     hijack: BuilderView | None
@@ -101,6 +103,9 @@ def build_view(protocol: Protocol) -> ProtocolView:
         records=tuple(record_view(r, r.record.name in _counted(plan)) for r in plan.records
                       if any(isinstance(e, ListField) and e.record == r.record.name
                              for f in protocol.frames for e in f.elements)),
+        header_lists=tuple({v.merge_fn: v for v in (
+            header_list_view(f.roles.header_records) for f in plan.frames
+            if f.roles is not None and f.roles.header_records is not None)}.values()),
         keepalive=builders.get("keepalive"),
         keepalive_reply=builders.get("keepalive_reply"),
         hijack=builders.get("hijack"),
@@ -151,7 +156,9 @@ def _frame(plan: ProtocolPlan, fp: FramePlan) -> FrameView:
         req_from=ident("req", frame.name),
         accept=ident("accept", frame.name),
         where=c_string(frame.name),
-        members=members(frame, payload_literal(plan, fp)),
+        members=members(frame, payload_literal(plan, fp),
+                        fp.roles.header_records.list.name
+                        if fp.roles and fp.roles.header_records else None),
         decoder=decoder(fp.decode, names),
         encoder=encoder(fp.encode, names, {r.record.name: r for r in plan.records},
                         fp.decode.header_size),

@@ -281,10 +281,16 @@ class Roles:
     id: str
     timeout: str | None
     status: str | None
-    headers: str | None
+    headers: str | None  # a kvmap field, or a list of records (`header_members`)
     payload: str | None
     span: Span
     id_view: IdView | None = None
+    # `headers = tags(key, value)`: the record members that are each entry's key and value
+    header_members: tuple[str, str] | None = None
+    # `status = 200`, `status = match code { ... }`: the timeout or status MOSN reads,
+    # an expression of the frame's fields (timeout/status are then None). Read-only:
+    # encode never writes MOSN's value back into the frame.
+    derived: Expr | None = None
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ from protodsl.ir.model import (
     IdView,
     Kind,
     KvMapField,
+    ListField,
     Roles,
     values_of,
 )
-from protodsl.passes.exprs import BOOL, ExprResolver, Scope, did_you_mean, report_unknown
+from protodsl.passes.exprs import BOOL, INT, ExprResolver, Scope, did_you_mean, report_unknown
 from protodsl.passes.problems import Problems
 from protodsl.passes.types import int_type
 
@@ -94,10 +95,18 @@ def resolve_roles(
             return None
         return resolver.resolve(role.value, BOOL)
 
+    def derived(name: str) -> ir.Expr | None:
+        """A timeout or status that is an expression (`match code { ... }`, `200`)
+        rather than the name of a field."""
+        role = given.get(name)
+        if role is None or isinstance(role.value, ast.NameRef | ast.ByteView):
+            return None
+        return resolver.resolve(role.value, INT)
+
     def free_value(name: str) -> str | None:
         role = given.get(name)
-        if role is None:
-            return None
+        if role is None or (name != "id" and not isinstance(role.value, ast.NameRef)):
+            return None  # none, or derived
         target = role.value
         if isinstance(target, ast.ByteView):
             return target.field if name == "id" and id_view is not None else None
@@ -133,6 +142,55 @@ def resolve_roles(
     id_role = given["id"].value
     id_view = (_id_view(id_role, by_name, scope, order, problems)
                if isinstance(id_role, ast.ByteView) else None)
+
+    def header_records(call: ast.Call) -> tuple[str, tuple[str, str]] | None:
+        """`headers = tags(key, value)`: a list of records and the members of each
+        record that are a header's key and value, text or bytes."""
+        if not known(ast.NameRef(call.func, call.span)):
+            return None
+        element = by_name.get(call.func)
+        if not isinstance(element, ListField):
+            problems.error(call.span, f"role 'headers' names '{call.func}', not a list of records",
+                           note="`headers = map` names a kvmap field; `headers = "
+                           "list(key, value)` a list and the members of its records")
+            return None
+        record = scope.records.get(element.record)
+        if record is None:
+            return None  # reported with the record
+        members = {m.name: m for m in record.elements}
+        names: list[str] = []
+        for arg, what in zip(call.args, ("key", "value"), strict=False):
+            if not isinstance(arg, ast.NameRef):
+                problems.error(arg.span, f"the header {what} is a member of record "
+                               f"'{record.name}'")
+                continue
+            member = members.get(arg.name)
+            if member is None:
+                problems.error(arg.span, f"record '{record.name}' has no member '{arg.name}'",
+                               note=did_you_mean(arg.name, members))
+            elif not isinstance(member, BytesField):
+                problems.error(arg.span, f"the header {what} '{arg.name}' of record "
+                               f"'{record.name}' is an integer; it must be text or bytes")
+            else:
+                names.append(arg.name)
+        if len(call.args) != 2:
+            problems.error(call.span, f"role 'headers' names a list's key and value members: "
+                           f"{call.func}(key, value)")
+            return None
+        if len(names) != 2:
+            return None
+        if names[0] == names[1]:
+            problems.error(call.args[1].span, f"the header key and value are both '{names[0]}'")
+            return None
+        return element.name, (names[0], names[1])
+
+    headers_role = given.get("headers")
+    listed = None
+    if headers_role is not None and isinstance(headers_role.value, ast.Call):
+        listed = header_records(headers_role.value)
+        headers = listed[0] if listed else None
+    else:
+        headers = section("headers", KvMapField, "a kvmap field")
     return Roles(
         kind=kind,
         oneway=predicate("oneway") if kind == "request" else None,
@@ -140,10 +198,12 @@ def resolve_roles(
         id=free_value("id") or "",
         timeout=free_value("timeout") if kind == "request" else None,
         status=free_value("status") if kind == "response" else None,
-        headers=section("headers", KvMapField, "a kvmap field"),
+        headers=headers,
         payload=section("payload", BytesField, "a bytes field"),
         span=block.span,
         id_view=id_view,
+        header_members=listed[1] if listed else None,
+        derived=derived("timeout" if kind == "request" else "status"),
     )
 
 

@@ -12,6 +12,7 @@ from protodsl.plan.model import (
     FitCheck,
     Fixed,
     FramePlan,
+    HeaderRecords,
     IntRun,
     LengthCheck,
     Measured,
@@ -34,8 +35,9 @@ from protodsl.plan.model import (
 
 __all__ = [
     "BuilderPlan", "BuiltId", "Check", "Computed", "DecodePlan", "Discriminator", "EncodePlan",
-    "FitCheck", "Fixed", "FramePlan", "IntRun", "LengthCheck", "Measured", "MustBeMember",
-    "MustEqual", "MustMatchChecksum", "ProtocolPlan", "Read", "RecordPlan", "Recount",
+    "FitCheck", "Fixed", "FramePlan", "HeaderRecords", "IntRun", "LengthCheck", "Measured",
+    "MustBeMember", "MustEqual", "MustMatchChecksum", "ProtocolPlan", "Read", "RecordPlan",
+    "Recount",
     "RestFraming", "RestOfFrame", "RolesPlan", "Size", "SizeStep", "SizedFraming", "Value",
     "Write", "check_plan", "plan_of",
 ]

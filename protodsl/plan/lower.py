@@ -13,6 +13,7 @@ from protodsl.ir.model import (
     Element,
     Frame,
     IntField,
+    ListField,
     Protocol,
     Record,
     ValueNode,
@@ -26,6 +27,7 @@ from protodsl.plan.model import (
     Check,
     Discriminator,
     FramePlan,
+    HeaderRecords,
     IntRun,
     LengthCheck,
     MustEqual,
@@ -51,9 +53,10 @@ def check_plan(protocol: Protocol, problems: Problems) -> None:
 
 def lower(protocol: Protocol, problems: Problems) -> ProtocolPlan:
     enums = {e.name: e for e in protocol.enums}
+    records = tuple(_record(r, problems) for r in protocol.records)
     frames = tuple(
         FramePlan(f, i, lower_decode(f, enums),
-                  lower_encode(f, enums, protocol.max_frame, problems), _roles(f))
+                  lower_encode(f, enums, protocol.max_frame, problems), _roles(f, records))
         for i, f in enumerate(protocol.frames))
     by_name = {f.name: f for f in frames}
     used = {v.enum for f in protocol.frames for v in f.values() if v.enum is not None}
@@ -62,7 +65,7 @@ def lower(protocol: Protocol, problems: Problems) -> ProtocolPlan:
         frames=frames,
         discriminators=_discriminators(protocol),
         closed_enums=tuple(e for e in protocol.enums if not e.open and e.name in used),
-        records=tuple(_record(r, problems) for r in protocol.records),
+        records=records,
         builders=tuple(_builder(b, by_name[b.frame]) for b in protocol.builders),
         request_fields=tuple(sorted({
             node.field for b in protocol.builders for value in _builder_values(b)
@@ -108,7 +111,7 @@ def _discriminators(protocol: Protocol) -> tuple[Discriminator, ...]:
     return tuple(out)
 
 
-def _roles(frame: Frame) -> RolesPlan | None:
+def _roles(frame: Frame, records: tuple[RecordPlan, ...]) -> RolesPlan | None:
     roles = frame.roles
     if roles is None:
         return None
@@ -120,7 +123,24 @@ def _roles(frame: Frame) -> RolesPlan | None:
     if roles.headers is not None:
         at = [e.name for e in frame.elements].index(roles.headers)
         after = frame.elements[at + 1:]
-    return RolesPlan(ends, after, roles.id_view)
+    return RolesPlan(ends, after, roles.id_view, _header_records(frame, records))
+
+
+def _header_records(frame: Frame, records: tuple[RecordPlan, ...]) -> HeaderRecords | None:
+    roles = frame.roles
+    if roles is None or roles.header_members is None:
+        return None
+    listed = frame.element(roles.headers or "")
+    assert isinstance(listed, ListField), "roles.py: a header list is a list field"
+    record = next(r for r in records if r.record.name == listed.record)
+    members = {e.name: e for e in record.record.elements}
+    key, value = (members[name] for name in roles.header_members)
+    assert isinstance(key, BytesField) and isinstance(value, BytesField), "roles.py checked"
+    constants = {v.name: c.value for v in record.values for c in v.checks
+                 if isinstance(c, MustEqual)}
+    fresh = tuple((v.node, constants.get(v.name, 0)) for v in record.values
+                  if v.name in constants or v.free)
+    return HeaderRecords(listed, record, key, value, fresh)
 
 
 def _record(record: Record, problems: Problems) -> RecordPlan:

@@ -263,6 +263,24 @@ class EncodePlan:
 
 
 @dataclass(frozen=True)
+class HeaderRecords:
+    """`headers = tags(key, value)`: MOSN's headers are each entry's `key` and
+    `value` members, in wire order. Encode merges MOSN's edited map into the
+    entries decoded: the n-th entry with a key takes the n-th value MOSN has
+    for that key (in place), an entry whose key MOSN has no more values for is
+    dropped, and MOSN's pairs left over are appended as new entries, whose
+    integers are `fresh` (constants; 0 for a free one) before the computed ones
+    are computed. Every new or changed entry is checked as `record` checks an
+    entry on encode (`fits`, `lengths`); a text key or value must be UTF-8."""
+
+    list: ListField
+    record: RecordPlan
+    key: BytesField
+    value: BytesField
+    fresh: tuple[tuple[ValueNode, int], ...]
+
+
+@dataclass(frozen=True)
 class RolesPlan:
     """Layout facts MOSN's encode path uses: whether the payload ends the frame
     (so a frame can be written around the payload where the host put it), and
@@ -271,6 +289,7 @@ class RolesPlan:
     payload_ends_frame: bool
     after_headers: tuple[Element, ...]
     id_view: IdView | None = None  # the id is part of the bytes field roles.id names
+    header_records: HeaderRecords | None = None
 
 
 @dataclass(frozen=True)

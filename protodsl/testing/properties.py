@@ -20,6 +20,7 @@ from protodsl.ir import (
     Frame,
     IntField,
     KvMapField,
+    ListField,
     Protocol,
     VarintField,
 )
@@ -167,7 +168,7 @@ class Edit:
 
 
 def _edits(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[Edit]:
-    variants = [(strat.frame_maker(protocol, codec, f.name), _edit_maker(f))
+    variants = [(strat.frame_maker(protocol, codec, f.name), _edit_maker(f, codec))
                 for f in protocol.frames if f.roles is not None]
 
     def make(e: Entropy) -> Edit | None:
@@ -184,7 +185,28 @@ def _edited_frames(protocol: Protocol) -> tuple[str, ...]:
     return tuple(frame_label(f.name) for f in protocol.frames if f.roles is not None)
 
 
-def _edit_maker(spec: Frame) -> Callable[[Any, Entropy], Edit]:
+def _header_list_edits(codec: ModuleType) -> Callable[[Any, Entropy], list[tuple[bytes, bytes]]]:
+    """MOSN's edits of headers that are records: each header kept, changed, given
+    twice or removed, and new ones put anywhere, now and then a key or value too
+    long for its length or (a text member) not UTF-8."""
+    def blob(e: Entropy) -> bytes:
+        return e.text(40).encode() if e.byte() & 3 else e.blob(e.size(300))
+
+    def make(f: Any, e: Entropy) -> list[tuple[bytes, bytes]]:
+        out: list[tuple[bytes, bytes]] = []
+        for k, v in codec.headers(f):
+            what = e.byte() % 4
+            if what:
+                out.append((k, v if what == 1 else blob(e)))
+            if what == 3:
+                out.append((k, blob(e)))
+        for _ in range(e.size(4)):
+            out.insert(e.integer(0, len(out)), (blob(e), blob(e)))
+        return out
+    return make
+
+
+def _edit_maker(spec: Frame, codec: ModuleType) -> Callable[[Any, Entropy], Edit]:
     """New id, timeout or status, headers and payload for a frame of `spec`."""
     roles = spec.roles
     assert roles is not None
@@ -198,8 +220,12 @@ def _edit_maker(spec: Frame) -> Callable[[Any, Entropy], Edit]:
     ts_node = spec.value(ts) if ts else None
     headers_el = spec.element(roles.headers) if roles.headers else None
     payload_el = spec.element(roles.payload) if roles.payload else None
-    headers = (strat.sized_maker(spec, headers_el) if isinstance(headers_el, KvMapField)
-               else None)
+    headers: Callable[[Any, Entropy], list[tuple[bytes, bytes]]] | None = None
+    if isinstance(headers_el, KvMapField):
+        pairs = strat.sized_maker(spec, headers_el)
+        headers = lambda f, e: pairs(e)  # noqa: E731
+    elif isinstance(headers_el, ListField):
+        headers = _header_list_edits(codec)
     payload = (strat.sized_maker(spec, payload_el)
                if isinstance(payload_el, BytesField | KvMapField) else None)
 
@@ -208,7 +234,7 @@ def _edit_maker(spec: Frame) -> Callable[[Any, Entropy], Edit]:
             f,
             e.integer(max(0, id_lo), id_hi),
             e.integer(*_abi_range(ts_node)) if ts_node is not None else None,
-            headers(e) if headers is not None and e.byte() & 1 else None,
+            headers(f, e) if headers is not None and e.byte() & 1 else None,
             payload(e) if payload is not None and e.byte() & 1 else None,
         )
     return make
@@ -234,9 +260,9 @@ def _check_encode(sides: Sides, edit: Edit) -> None:
     wire = codec.encode(edit.frame)
     headers = edit.headers if edit.headers is not None else codec.headers(edit.frame)
     payload = edit.payload if edit.payload is not None else codec.payload(edit.frame)
-    changed = codec.with_roles(edit.frame, id=edit.new_id, timeout_or_status=edit.new_value,
-                               headers=headers, payload=payload)
-    try:
+    try:  # headers that are records may not hold MOSN's edits
+        changed = codec.with_roles(edit.frame, id=edit.new_id, timeout_or_status=edit.new_value,
+                                   headers=headers, payload=payload)
         python: bytes | None = codec.encode(changed)
     except codec.EncodeError:
         python = None

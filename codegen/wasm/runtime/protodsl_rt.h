@@ -1118,6 +1118,76 @@ PD_INLINE int pd_kv_from_abi(pd_bytes map, const struct pd_kv *f, const char *ca
     return PD_OK;
 }
 
+/* ------------------------------------------- header maps of list records */
+/* A header list (`headers = tags(key, value)`) merges MOSN's map into the
+ * entries decoded: these walk a (checked, pd_abi_map_ok) host map by pairs. */
+
+PD_FN int pd_bytes_eq(pd_bytes a, pd_bytes b)
+{
+    if (a.len != b.len)
+        return 0;
+    for (pd_u32 i = 0; i < a.len; i++)
+        if (a.ptr[i] != b.ptr[i])
+            return 0;
+    return 1;
+}
+
+/* The pair at byte offset *at of a host map, *at moved past it; a last key
+ * without a value has an empty one. */
+PD_FN void pd_abi_pair(pd_bytes map, pd_u32 *at, pd_bytes *key, pd_bytes *value)
+{
+    pd_bytes *part[2] = {key, value};
+    for (int k = 0; k < 2; k++) {
+        pd_u32 len = 0;
+        if (*at < map.len) {
+            len = (pd_u32)pd_rd_be(map.ptr + *at, 4);
+            *at += 4;
+        }
+        part[k]->ptr = map.ptr + *at;
+        part[k]->len = len;
+        *at += len;
+    }
+}
+
+PD_FN pd_u32 pd_abi_pairs(pd_bytes map)
+{
+    pd_bytes key, value;
+    pd_u32 n = 0;
+    for (pd_u32 at = 0; at < map.len; n++)
+        pd_abi_pair(map, &at, &key, &value);
+    return n;
+}
+
+/* MOSN's first pair with this key not yet `used` (a flag per pair): marked
+ * used, its value in *value; 0 when there is none. */
+PD_FN int pd_abi_take(pd_bytes map, pd_u8 *used, pd_bytes key, pd_bytes *value)
+{
+    pd_bytes k;
+    pd_u32 at = 0;
+    for (pd_u32 n = 0; at < map.len; n++) {
+        pd_abi_pair(map, &at, &k, value);
+        if (!used[n] && pd_bytes_eq(k, key)) {
+            used[n] = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Where to read a header list's bytes: away from [p, end) when they overlap it
+ * (a report written in place over its input), so that writing cannot overtake
+ * reading; 0 when there is no memory for the copy. */
+PD_FN const pd_u8 *pd_unalias(pd_bytes b, const pd_u8 *p, const pd_u8 *end)
+{
+    pd_u8 *copy;
+    if (!b.len || !p || b.ptr >= end || p >= b.ptr + b.len)
+        return b.ptr;
+    copy = pd_alloc(b.len);
+    if (copy)
+        __builtin_memcpy(copy, b.ptr, b.len);
+    return copy;
+}
+
 /* ---------------------------------------------------- host call buffers */
 
 /* Whether MOSN would read past the header map of an n-byte DecodeData buffer
