@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from protodsl.frontend import ast
 from protodsl.ir import expr as ir
-from protodsl.ir.model import Builder, BytesField, Enum, Frame
+from protodsl.ir.model import Builder, BytesField, Enum, Frame, SizedValue
+from protodsl.passes.builder_bytes import sized_value
 from protodsl.passes.exprs import INT, ExprResolver, Scope, did_you_mean
 from protodsl.passes.problems import Problems
 
@@ -74,18 +75,20 @@ def _assignments(decl: ast.Builder, frame: Frame, scope: Scope, problems: Proble
     values = {v.name: v for v in frame.values()}
     given: dict[str, ir.Expr] = {}
     data: dict[str, bytes] = {}
+    sized: dict[str, SizedValue] = {}
     reported = len(problems.items)
     for a in decl.assignments:
         target = values.get(a.name)
         element = frame.element(a.name)
         if isinstance(element, BytesField):
-            if not isinstance(a.value, ast.BytesLit):
-                problems.error(a.span, f"'{a.name}' is {'text' if element.text else 'bytes'}; "
-                               f"give it a literal: x\"4e 4e\" or \"text\"")
-            elif a.name in data:
+            if a.name in data or a.name in sized:
                 problems.error(a.span, f"'{a.name}' assigned twice")
-            else:
-                data[a.name] = a.value.value
+                continue
+            given_bytes = sized_value(a, element, frame, scope, resolver, problems)
+            if isinstance(given_bytes, bytes):
+                data[a.name] = given_bytes
+            elif given_bytes is not None:
+                sized[a.name] = given_bytes
             continue
         if isinstance(a.value, ast.BytesLit):
             problems.error(a.value.span, f"'{a.name}' is not a bytes or text field")
@@ -126,4 +129,5 @@ def _assignments(decl: ast.Builder, frame: Frame, scope: Scope, problems: Proble
                             f"field a `default` in the frame")
     ordered = tuple((e.name, data[e.name]) for e in frame.elements if e.name in data)
     return Builder(decl.kind, frame.name, decl.params, tuple(assignments), decl.doc,  # type: ignore[arg-type]
-                   decl.span, ordered)
+                   decl.span, ordered,
+                   tuple((e.name, sized[e.name]) for e in frame.elements if e.name in sized))

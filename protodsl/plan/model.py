@@ -325,7 +325,8 @@ class RecordPlan:
 @dataclass(frozen=True)
 class BuilderPlan:
     """A builder: every free value of its frame assigned (defaults included),
-    and the literal bytes it gives sized elements."""
+    the literal bytes it gives sized elements, and those it copies from the
+    request or chooses by an integer (the builder's `sized`)."""
 
     builder: Builder
     frame: FramePlan
@@ -343,6 +344,9 @@ class ProtocolPlan:
     builders: tuple[BuilderPlan, ...]
     request_fields: tuple[str, ...]  # what builders read of a request, sorted
     request_frames: tuple[FramePlan, ...]  # what a builder's request may be, in spec order
+    # The bytes and text fields builders copy of a request, sorted: a plugin keeps
+    # a heartbeat request's copy from its decode until the call that replies.
+    request_bytes: tuple[str, ...] = ()
 
     def frame(self, name: str) -> FramePlan:
         return next(f for f in self.frames if f.name == name)
