@@ -10,7 +10,8 @@ from protodsl.codegen.python import naming
 from protodsl.codegen.python.context import Module
 from protodsl.codegen.python.expr import no_length, translate
 
-from protodsl.ir.model import BytesField
+from protodsl.ir import expr as ir
+from protodsl.ir.model import BytesField, Frame
 from protodsl.plan import BuilderPlan
 
 
@@ -46,12 +47,25 @@ def builder_view(module: Module, plan: BuilderPlan) -> BuilderView:
         args.append(f"{names[built.field]}=_id_bytes({built.size}, {view.start}, {view.width}, "
                     f"{view.byte_order!r}, {text})")
     for name, data in b.data:
-        element = frame.element(name)
-        literal = (repr(data.decode("utf-8")) if isinstance(element, BytesField)
-                   and element.text else repr(data))
-        args.append(f"{names[name]}={literal}")
+        args.append(f"{names[name]}={_literal(frame, name, data)}")
+    for name, sized in b.sized:
+        if isinstance(sized, ir.ParamField):
+            args.append(f"{names[name]}={param(sized.param, None)}.{naming.snake(sized.field)}")
+            continue
+        subject = translate(sized.subject, no_length, no_length, param)
+        text = _literal(frame, name, sized.default)
+        for key, data in reversed(sized.cases):
+            text = f"{_literal(frame, name, data)} if {subject} == {key} else {text}"
+        args.append(f"{names[name]}={text}")
     params = []
     if plan.request is not None:
         params.append(f"{naming.snake(plan.request)}: {requests or 'Frame'}")
     params += [f"{naming.snake(p)}: int" for p in plan.integers]
     return BuilderView(b.kind, ", ".join(params), module.classes[frame.name], args, b.doc)
+
+
+def _literal(frame: Frame, name: str, data: bytes) -> str:
+    """A text field's literal is a str, a bytes field's bytes."""
+    element = frame.element(name)
+    return (repr(data.decode("utf-8")) if isinstance(element, BytesField) and element.text
+            else repr(data))

@@ -1,16 +1,19 @@
 """The frames MOSN asks the plugin to make (keepalive, its reply, a hijack
 answer), printed from the plan's builders: one C function per builder that
-fills a zeroed frame struct; its literal bytes are static arrays."""
+fills a zeroed frame struct; its literal bytes are static arrays, the bytes it
+copies view the request's (which the caller keeps alive until the frame is
+remembered), and a match of literals is a switch."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from protodsl.codegen.wasm.expr import BuilderNames, match_arms, to_c
+from protodsl.codegen.wasm.expr import BuilderNames, c_int, match_arms, to_c
 from protodsl.codegen.wasm.naming import comment_lines, ident
 
 from protodsl.ir import expr as ir
+from protodsl.ir.model import BytesChoice
 from protodsl.plan import BuilderPlan
 
 if TYPE_CHECKING:  # view.py imports this module
@@ -32,6 +35,24 @@ class Literal:
 
 
 @dataclass(frozen=True)
+class Arm:
+    """A case of a switch choosing a literal: `case 404:` or `default:`."""
+
+    label: str
+    value: str  # a pd_bytes compound literal
+    comment: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A bytes member set by a switch on an integer (the IR's BytesChoice)."""
+
+    member: str
+    subject: str
+    arms: tuple[Arm, ...]  # the default last
+
+
+@dataclass(frozen=True)
 class BuilderView:
     kind: str
     fn: str
@@ -40,6 +61,9 @@ class BuilderView:
     params: str  # C parameter list after the output struct
     assignments: tuple[tuple[str, str], ...]
     literals: tuple[Literal, ...]  # static arrays of the bytes fields given a literal
+    arm_arrays: tuple[Literal, ...]  # static arrays of the choices' arms
+    copies: tuple[tuple[str, str], ...]  # (member, the request's) of fields copied
+    choices: tuple[Choice, ...]
     payload_literal: str | None  # the frame's `literal` member, when this gives the payload one
 
 
@@ -51,6 +75,15 @@ def builder_view(b: BuilderPlan, frame: FrameView) -> BuilderView:
     roles = b.frame.frame.roles
     payload = roles.payload if roles is not None else None
     data = dict(builder.data)
+    copies, choices, arrays = [], [], []
+    for name, value in builder.sized:
+        member = f"fr->{ident('f', name)}"
+        if isinstance(value, ir.ParamField):
+            copies.append((member, names.param_field(value.param, value.field)))
+        else:
+            choice, literals = _choice(name, member, value, names)
+            choices.append(choice)
+            arrays += literals
     return BuilderView(
         kind=builder.kind,
         fn=ident("build", builder.kind),
@@ -61,6 +94,9 @@ def builder_view(b: BuilderPlan, frame: FrameView) -> BuilderView:
                           for name, value in builder.assignments) + _id_bytes(b, names),
         # An empty literal is the default, the zeroed member.
         literals=tuple(_literal(name, raw) for name, raw in builder.data if raw),
+        arm_arrays=tuple(arrays),
+        copies=tuple(copies),
+        choices=tuple(choices),
         payload_literal=(frame.roles.literal if frame.roles is not None and payload is not None
                          and data.get(payload) else None),
     )
@@ -89,9 +125,27 @@ def _assign(member: str, value: ir.Expr, names: BuilderNames) -> tuple[str, str]
     return member, f"({indent.join(match_arms(value, names))})"
 
 
-def _literal(name: str, data: bytes) -> Literal:
+def _choice(
+    name: str, member: str, value: BytesChoice, names: BuilderNames
+) -> tuple[Choice, list[Literal]]:
+    """The switch, and a static array for each non-empty literal of its arms."""
+    arms, arrays = [], []
+    cases: list[tuple[str, bytes]] = [(f"case {c_int(k)}", v) for k, v in value.cases]
+    for i, (label, data) in enumerate([*cases, ("default", value.default)]):
+        if data:
+            array = _literal(name, data, f"{name}_{i}")
+            arrays.append(array)
+            text = f"(pd_bytes){{{array.array}, {len(data)}u}}"
+        else:
+            text = "(pd_bytes){0, 0u}"
+        shown = f"x\"{data.hex(' ')}\"" if len(data) <= 32 else f"{len(data)} bytes"
+        arms.append(Arm(label, text, shown))
+    return Choice(member, to_c(value.subject, names), tuple(arms)), arrays
+
+
+def _literal(name: str, data: bytes, array: str | None = None) -> Literal:
     return Literal(
-        array=ident("lit", name),
+        array=ident("lit", array or name),
         member=f"fr->{ident('f', name)}",
         data=tuple(", ".join(f"0x{x:02x}" for x in data[i:i + BYTES_PER_LINE])
                    for i in range(0, len(data), BYTES_PER_LINE)),

@@ -12,7 +12,7 @@ from protodsl.codegen.wasm.decode import DecoderView, DispatchRead, decoder, dis
 from protodsl.codegen.wasm.encode import EncoderView, encoder
 from protodsl.codegen.wasm.expr import DiscriminatorNames, FrameNames, c_int
 from protodsl.codegen.wasm.headers import HeaderListView, header_list_view
-from protodsl.codegen.wasm.layout import Member, kv_format, members
+from protodsl.codegen.wasm.layout import Member, kv_format, members, where
 from protodsl.codegen.wasm.naming import c_string, comment_inline, comment_lines, ident
 from protodsl.codegen.wasm.records import RecordView, record_view
 from protodsl.codegen.wasm.roles import RolesView, payload_literal, roles_view
@@ -39,6 +39,9 @@ class FrameView:
     keep: str
     flag: str
     req_from: str  # a request frame: fills struct pd_req for the builders
+    # A request frame, when heartbeat replies copy bytes: (pd_req member, log
+    # name) of each bytes field the heartbeat's slot keeps for the reply.
+    hb_kept: tuple[tuple[str, str], ...]
     accept: str
     where: str
     members: tuple[Member, ...]
@@ -72,6 +75,8 @@ class ProtocolView:
     # What the builders read of the request they answer, from whichever request
     # frame decoded it: the members of `struct pd_req` and the frames that fill it.
     request_members: tuple[str, ...]
+    request_bytes: tuple[str, ...]  # pd_bytes members: fields copied
+    heartbeat_bytes: bool  # heartbeat slots keep the copied fields' bytes for the reply
     request_frames: tuple[FrameView, ...]
     records: tuple[RecordView, ...]  # those a frame lists
     header_lists: tuple[HeaderListView, ...]  # one per (record, key, value) a frame's headers are
@@ -99,6 +104,8 @@ def build_view(protocol: Protocol) -> ProtocolView:
         frames=frames,
         discriminators=dispatch_reads(plan.discriminators),
         request_members=tuple(ident("f", name) for name in plan.request_fields),
+        request_bytes=tuple(ident("f", name) for name in plan.request_bytes),
+        heartbeat_bytes=_heartbeat_bytes(plan),
         request_frames=tuple(frames[f.index] for f in plan.request_frames),
         records=tuple(record_view(r, r.record.name in _counted(plan)) for r in plan.records
                       if any(isinstance(e, ListField) and e.record == r.record.name
@@ -124,6 +131,12 @@ def _counted(plan: ProtocolPlan) -> set[str]:
                     assert isinstance(element, ListField)
                     out.add(element.record)
     return out
+
+
+def _heartbeat_bytes(plan: ProtocolPlan) -> bool:
+    """Whether a heartbeat request's copied bytes outlive its decode: a keepalive
+    reply reads them in a later call."""
+    return plan.builder("keepalive_reply") is not None and bool(plan.request_bytes)
 
 
 def _enum_check(enum: Enum) -> EnumCheck:
@@ -154,6 +167,8 @@ def _frame(plan: ProtocolPlan, fp: FramePlan) -> FrameView:
         keep=ident("keep", frame.name),
         flag=ident("flag", frame.name),
         req_from=ident("req", frame.name),
+        hb_kept=tuple((ident("f", name), where(frame, name)) for name in plan.request_bytes)
+        if _heartbeat_bytes(plan) and any(r is fp for r in plan.request_frames) else (),
         accept=ident("accept", frame.name),
         where=c_string(frame.name),
         members=members(frame, payload_literal(plan, fp),

@@ -72,7 +72,7 @@ class InSet:
 @dataclass(frozen=True)
 class MatchCase:
     key: int | None  # None is the `_` default
-    value: Expr
+    value: Expr | BytesLit  # a literal: the value of a builder's bytes or text field
     span: Span
 
 

@@ -233,12 +233,7 @@ class BuildAst(Transformer[Token, ast.Protocol]):
     def assignment(
         self, meta: Meta, name: Token, value: ast.Expr | ast.BytesLit, *more: ast.BytesLit
     ) -> ast.Assignment:
-        if more:  # adjacent byte literals: one literal spanning them all
-            assert isinstance(value, ast.BytesLit)
-            end = more[-1].span
-            value = ast.BytesLit(value.value + b"".join(m.value for m in more),
-                                 replace(value.span, end_line=end.end_line, end_col=end.end_col))
-        return ast.Assignment(str(name), value, self._tok_span(name))
+        return ast.Assignment(str(name), _joined(value, more), self._tok_span(name))
 
     def hex_bytes(self, meta: Meta, tok: Token) -> ast.BytesLit:
         digits = "".join(str(tok)[2:-1].split())
@@ -321,8 +316,10 @@ class BuildAst(Transformer[Token, ast.Protocol]):
     def match(self, meta: Meta, subject: ast.Expr, *cases: ast.MatchCase) -> ast.Match:
         return ast.Match(subject, cases, self._span(meta))
 
-    def match_case(self, meta: Meta, key: int | None, value: ast.Expr) -> ast.MatchCase:
-        return ast.MatchCase(key, value, self._span(meta))
+    def match_case(
+        self, meta: Meta, key: int | None, value: ast.Expr | ast.BytesLit, *more: ast.BytesLit
+    ) -> ast.MatchCase:
+        return ast.MatchCase(key, _joined(value, more), self._span(meta))
 
     def key_int(self, meta: Meta, tok: Token) -> int:
         return self._int(tok)
@@ -332,6 +329,18 @@ class BuildAst(Transformer[Token, ast.Protocol]):
 
     def key_default(self, meta: Meta) -> None:
         return None
+
+
+def _joined(
+    value: ast.Expr | ast.BytesLit, more: tuple[ast.BytesLit, ...]
+) -> ast.Expr | ast.BytesLit:
+    """Adjacent byte literals, as in C: one literal spanning them all."""
+    if not more:
+        return value
+    assert isinstance(value, ast.BytesLit)
+    end = more[-1].span
+    return ast.BytesLit(value.value + b"".join(m.value for m in more),
+                        replace(value.span, end_line=end.end_line, end_col=end.end_col))
 
 
 def located_error(span: Span, message: str) -> SpecError:

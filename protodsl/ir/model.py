@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from protodsl.diagnostics import Span
-from protodsl.ir.expr import Checksum, Expr, Rest
+from protodsl.ir.expr import Checksum, Expr, ParamField, Rest
 from protodsl.ir.expr import evaluate as _evaluate
 from protodsl.ir.expr import is_constant as _is_constant
 
@@ -355,6 +355,23 @@ class Frame:
 
 
 @dataclass(frozen=True)
+class BytesChoice:
+    """A builder's bytes or text value chosen by an integer, as a `match` chooses
+    one (`match code { 404 => "E404"  _ => "E500" }`): the literal of the case
+    equal to `subject`, else `default`. A hijack maps MOSN's code to text so."""
+
+    subject: Expr
+    cases: tuple[tuple[int, bytes], ...]
+    default: bytes
+    span: Span
+
+
+# A sized field's value besides a literal: the request's field of the same name
+# and kind (`tran_code = req.tran_code`), or a literal chosen by an integer.
+SizedValue = ParamField | BytesChoice
+
+
+@dataclass(frozen=True)
 class Builder:
     """How to make a frame MOSN asks for: `keepalive` (params: id),
     `keepalive_reply` (params: the request) or `hijack` (the request, a code).
@@ -370,6 +387,7 @@ class Builder:
     # The built frame's id when the frame's id role is part of a bytes field
     # (`request_id = id`): that view holds it, the field's other bytes are zero.
     id_value: Expr | None = None
+    sized: tuple[tuple[str, SizedValue], ...] = ()  # sized fields copied or chosen, wire order
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from protodsl.frontend import ast
 from protodsl.ir import expr as ir
-from protodsl.ir.model import Builder, BytesField, Enum, Frame, IntField
+from protodsl.ir.model import Builder, BytesField, Enum, Frame, IntField, SizedValue
+from protodsl.passes.builder_bytes import sized_value
 from protodsl.passes.exprs import INT, ExprResolver, Scope, did_you_mean
 from protodsl.passes.problems import Problems
 
@@ -74,6 +75,7 @@ def _assignments(decl: ast.Builder, frame: Frame, scope: Scope, problems: Proble
     values = {v.name: v for v in frame.values()}
     given: dict[str, ir.Expr] = {}
     data: dict[str, bytes] = {}
+    sized: dict[str, SizedValue] = {}
     reported = len(problems.items)
     view_field = frame.roles.id if frame.roles and frame.roles.id_view else None
     id_value: ir.Expr | None = None
@@ -90,13 +92,14 @@ def _assignments(decl: ast.Builder, frame: Frame, scope: Scope, problems: Proble
                 id_value = _request_id(a.value, scope) or resolver.resolve(a.value, INT)
             continue
         if isinstance(element, BytesField):
-            if not isinstance(a.value, ast.BytesLit):
-                problems.error(a.span, f"'{a.name}' is {'text' if element.text else 'bytes'}; "
-                               f"give it a literal: x\"4e 4e\" or \"text\"")
-            elif a.name in data:
+            if a.name in data or a.name in sized:
                 problems.error(a.span, f"'{a.name}' assigned twice")
-            else:
-                data[a.name] = a.value.value
+                continue
+            given_bytes = sized_value(a, element, frame, scope, resolver, problems)
+            if isinstance(given_bytes, bytes):
+                data[a.name] = given_bytes
+            elif given_bytes is not None:
+                sized[a.name] = given_bytes
             continue
         if isinstance(a.value, ast.BytesLit):
             problems.error(a.value.span, f"'{a.name}' is not a bytes or text field")
@@ -143,7 +146,8 @@ def _assignments(decl: ast.Builder, frame: Frame, scope: Scope, problems: Proble
     if view_field is not None and id_value is None:
         id_value = ir.Const(0, decl.span)
     return Builder(decl.kind, frame.name, decl.params, tuple(assignments), decl.doc,  # type: ignore[arg-type]
-                   decl.span, ordered, id_value)
+                   decl.span, ordered, id_value=id_value,
+                   sized=tuple((e.name, sized[e.name]) for e in frame.elements if e.name in sized))
 
 
 def _request_id(value: ast.Expr, scope: Scope) -> ir.Expr | None:

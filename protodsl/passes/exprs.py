@@ -92,7 +92,8 @@ class ExprResolver:
         except Invalid:
             return None
 
-    def _fail(self, e: ast.Expr, message: str, note: str | None = None) -> Invalid:
+    def _fail(self, e: ast.Expr | ast.BytesLit, message: str, note: str | None = None
+              ) -> Invalid:
         self.problems.error(e.span, message, note)
         return Invalid()
 
@@ -195,6 +196,11 @@ class ExprResolver:
                 default: ir.Expr | None = None
                 result_type = hint or INT
                 for case in cases:
+                    if isinstance(case.value, ast.BytesLit):
+                        raise self._fail(case.value, f"type mismatch: expected "
+                                         f"{_describe(result_type)}, found a bytes or text "
+                                         f"literal", note="a match yields literals only for a "
+                                         "builder's bytes or text field")
                     value, _ = self._typed(case.value, result_type, hint=hint)
                     if case.key is None:
                         default = value

@@ -70,6 +70,9 @@ def lower(protocol: Protocol, problems: Problems) -> ProtocolPlan:
         request_fields=tuple(sorted({
             node.field for b in protocol.builders for value in _builder_values(b)
             for node in ir.walk(value) if isinstance(node, ir.ParamField)})),
+        request_bytes=tuple(sorted({value.field for b in protocol.builders
+                                    for _, value in b.sized
+                                    if isinstance(value, ir.ParamField)})),
         request_frames=tuple(f for f in frames
                              if f.frame.roles is not None and f.frame.roles.kind == "request"),
         request_ids=tuple(sorted({

@@ -359,7 +359,8 @@ class RecordPlan:
 @dataclass(frozen=True)
 class BuilderPlan:
     """A builder: every free value of its frame assigned (defaults included),
-    and the literal bytes it gives sized elements."""
+    the literal bytes it gives sized elements, and those it copies from the
+    request or chooses by an integer (the builder's `sized`)."""
 
     builder: Builder
     frame: FramePlan
@@ -381,6 +382,9 @@ class ProtocolPlan:
     # Request fields builders read that are the requests' id views: each stands
     # for the request's id, the integer its view holds (not the bytes).
     request_ids: tuple[str, ...] = ()
+    # The bytes and text fields builders copy of a request, sorted: a plugin keeps
+    # a heartbeat request's copy from its decode until the call that replies.
+    request_bytes: tuple[str, ...] = ()
 
     def frame(self, name: str) -> FramePlan:
         return next(f for f in self.frames if f.name == name)

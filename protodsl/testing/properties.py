@@ -25,6 +25,7 @@ from protodsl.ir import (
     VarintField,
 )
 from protodsl.ir import expr as ir
+from protodsl.ir.model import BytesChoice
 from protodsl.testing import strategies as strat
 from protodsl.testing.entropy import Entropy, from_entropy
 from protodsl.testing.outcomes import (
@@ -387,9 +388,12 @@ def hijack_arms(protocol: Protocol) -> tuple[int, ...]:
     if builder is None or len(builder.params) < 2:
         return ()
     code = builder.params[1]
-    return tuple(sorted({key for _, value in builder.assignments for node in ir.walk(value)
-                         if isinstance(node, ir.Match) and node.subject == ir.Param(
-                             code, node.subject.span) for key, _ in node.cases}))
+    keys = {key for _, value in builder.assignments for node in ir.walk(value)
+            if isinstance(node, ir.Match) and node.subject == ir.Param(code, node.subject.span)
+            for key, _ in node.cases}
+    keys |= {key for _, sized in builder.sized if isinstance(sized, BytesChoice)
+             and sized.subject == ir.Param(code, sized.subject.span) for key, _ in sized.cases}
+    return tuple(sorted(keys))
 
 
 _OTHER_CODE = "hijack code (any other)"

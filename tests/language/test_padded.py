@@ -10,7 +10,9 @@ from types import ModuleType
 
 import pytest
 
+from protodsl.diagnostics import SpecError
 from protodsl.host import MosnHost, streams
+from protodsl.passes.pipeline import compile_source
 
 SPEC = Path(__file__).parent / "specs" / "padded.proto-dsl"
 
@@ -47,3 +49,31 @@ def test_what_does_not_fit_is_refused(
         with pytest.raises(codec.EncodeError) as caught:
             encode(call)
         assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(("literal", "message"), [
+    ('"E4 "', "'msg' is padded with 0x20; a literal ending with it would read back shorter"),
+    ('"E4040"', "'msg' is 4 bytes wide; this literal is 5"),
+])
+def test_a_builder_literal_fits_its_padding(literal: str, message: str) -> None:
+    source = f"""protocol p "x-p" {{
+  frame call when kind == 1 {{
+    kind: u8
+    id:   u32
+    roles {{ kind = request  id = id }}
+  }}
+  frame answer when kind == 2 {{
+    kind: u8
+    id:   u32
+    msg:  text(pad=0x20)[4]
+    roles {{ kind = response  id = id }}
+  }}
+  hijack answer(req, code) {{
+    id  = req.id
+    msg = {literal}
+  }}
+}}
+"""
+    with pytest.raises(SpecError) as caught:
+        compile_source(source, "p.proto-dsl")
+    assert message in str(caught.value)

@@ -9,6 +9,8 @@ import pytest
 
 from protodsl.diagnostics import SpecError
 from protodsl.ir import BitsField
+from protodsl.ir import expr as ir
+from protodsl.ir.model import BytesChoice
 from protodsl.passes.pipeline import compile_file, compile_source
 from protodsl.plan import (
     Fixed,
@@ -21,7 +23,7 @@ from protodsl.plan import (
     SizedFraming,
     plan_of,
 )
-from tests.helpers import SPECS
+from tests.helpers import ROOT, SPECS
 
 SPEC = """protocol p "x-p" {
   enum Kind: u8 {
@@ -176,3 +178,22 @@ def test_a_value_that_reads_itself_has_no_plan() -> None:
     with pytest.raises(SpecError) as caught:
         compile_source(source, "p.proto-dsl")
     assert "computed value 'head_len' reads itself" in str(caught.value)
+
+
+def test_what_builders_copy_of_the_request() -> None:
+    """The request's bytes and text fields builders copy (a plugin keeps them
+    between a heartbeat's decode and its reply), and the literals a match chooses."""
+    plan = plan_of(compile_file(ROOT / "tests" / "language" / "specs"
+                                / "builder_copies.proto-dsl"))
+    assert plan.request_bytes == ("token", "tran_code")
+    assert plan.request_fields == ("seq",)
+    hijack = plan.builder("hijack")
+    assert hijack is not None
+    sized = dict(hijack.builder.sized)
+    assert [name for name, _ in hijack.builder.sized] == ["tran_code", "msg", "token", "marker"]
+    assert sized["tran_code"] == ir.ParamField("req", "tran_code", sized["tran_code"].span)
+    msg = sized["msg"]
+    assert isinstance(msg, BytesChoice)
+    assert (msg.cases, msg.default) == (((404, b"E404"), (503, b"E503"), (200, b"")), b"E500")
+    bolt = plan_of(compile_file(SPECS / "bolt.proto-dsl"))
+    assert bolt.request_bytes == ()

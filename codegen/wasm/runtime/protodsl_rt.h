@@ -9,7 +9,8 @@
  *
  * The generated file defines PD_PROTOCOL (a string for log lines) and
  * PD_MAX_FRAME (bytes) before including this header. The PD_SLOTS,
- * PD_PER_CTX, PD_POOL_SIZE and PD_HB_SLOTS limits may be overridden with -D.
+ * PD_PER_CTX, PD_POOL_SIZE, PD_HB_SLOTS and PD_HB_BYTES limits may be
+ * overridden with -D.
  * Every static helper is marked unused so a protocol that needs only some of
  * them still compiles cleanly under -Wall -Wextra -Werror.
  */
@@ -1632,6 +1633,39 @@ PD_FN int pd_hb_claim(pd_u32 ctx)
     pd_hbs[slot].ctx = ctx;
     pd_hbs[slot].stamp = ++pd_hb_clock;
     return slot;
+}
+
+/* The bytes a keepalive reply copies from its heartbeat request, kept in the
+ * heartbeat slot's own room from the request's decode to the reply (a later
+ * call: the input is gone by then). A field that does not fit is not cut: it
+ * is kept empty, and `refused` names it so that the reply is refused. */
+#ifndef PD_HB_BYTES
+#define PD_HB_BYTES 1024u
+#endif
+
+struct pd_hb_room {
+    pd_u8 bytes[PD_HB_BYTES];
+    pd_u32 used;
+    const char *refused; /* FRAME.FIELD of the first field too long to keep, or 0 */
+    pd_u32 refused_len;
+};
+
+/* A copy of b in the room, or an empty view once a field did not fit. */
+PD_FN pd_bytes pd_hb_keep(struct pd_hb_room *room, pd_bytes b, const char *where)
+{
+    pd_bytes out = {room->bytes + room->used, b.len};
+    if (room->refused || b.len > PD_HB_BYTES - room->used) {
+        if (!room->refused) {
+            room->refused = where;
+            room->refused_len = b.len;
+        }
+        out.len = 0;
+        return out;
+    }
+    if (b.len)
+        __builtin_memcpy(room->bytes + room->used, b.ptr, b.len);
+    room->used += b.len;
+    return out;
 }
 
 /* ----------------------------------------------------- lifecycle exports */
