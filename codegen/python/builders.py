@@ -30,8 +30,6 @@ def builder_view(module: Module, plan: BuilderPlan) -> BuilderView:
     requests = " | ".join(module.classes[f.name] for f in module.plan.request_frames)
 
     def param(p: str, f: str | None) -> str:
-        if f in module.plan.request_ids:  # the request's id, not its bytes
-            return f"command_id({naming.snake(p)})"
         return f"int({naming.snake(p)}.{naming.snake(f)})" if f else naming.snake(p)
 
     args = []

@@ -123,8 +123,6 @@ def roles_view(plan: ProtocolPlan, frame: FramePlan, names: FrameNames) -> Roles
         id_into = IdInto(names.field(roles.id), args,
                          c_string(f"id does not fit {view.width} bytes:"), where(spec, roles.id))
     reads = {name: names.field(name) for name in plan.request_fields}
-    if roles.id in plan.request_ids:
-        reads[roles.id] = f"(pd_i64){id_member}"
     listed = layout.header_records
     kept_headers = (Keep(names.field(listed.list.name), ident("hk", listed.list.name)),
                     ) if listed else ()

@@ -82,14 +82,14 @@ def _assignments(decl: ast.Builder, frame: Frame, scope: Scope, problems: Proble
     for a in decl.assignments:
         target = values.get(a.name)
         element = frame.element(a.name)
-        if a.name == view_field:
+        if a.name == view_field and not _copies_bytes(a.value, scope):
             if isinstance(a.value, ast.BytesLit):
                 problems.error(a.value.span, f"'{a.name}' holds the frame's id: give it an "
                                f"integer (`{a.name} = id`), which its id bytes take")
             elif id_value is not None:
                 problems.error(a.span, f"'{a.name}' assigned twice")
             else:
-                id_value = _request_id(a.value, scope) or resolver.resolve(a.value, INT)
+                id_value = resolver.resolve(a.value, INT)
             continue
         if isinstance(element, BytesField):
             if a.name in data or a.name in sized:
@@ -143,20 +143,18 @@ def _assignments(decl: ast.Builder, frame: Frame, scope: Scope, problems: Proble
                        note=f"assign {'them' if len(missing) > 1 else 'it'} here, or give the "
                             f"field a `default` in the frame")
     ordered = tuple((e.name, data[e.name]) for e in frame.elements if e.name in data)
-    if view_field is not None and id_value is None:
+    if view_field is not None and id_value is None and view_field not in sized:
         id_value = ir.Const(0, decl.span)
     return Builder(decl.kind, frame.name, decl.params, tuple(assignments), decl.doc,  # type: ignore[arg-type]
                    decl.span, ordered, id_value=id_value,
                    sized=tuple((e.name, sized[e.name]) for e in frame.elements if e.name in sized))
 
 
-def _request_id(value: ast.Expr, scope: Scope) -> ir.Expr | None:
-    """`req.request_id` where every request frame's id is a view of its
-    `request_id` bytes: the request's id, the integer the view holds."""
+def _copies_bytes(value: ast.Expr | ast.BytesLit, scope: Scope) -> bool:
+    """`request_id = req.request_id` where the request's field is bytes in every
+    request frame: a copy of the whole field (a UUID echoed whole), whose id
+    view MOSN's id then replaces."""
     if not isinstance(value, ast.Dotted) or value.base not in scope.frame_params:
-        return None
-    frames = scope.frame_params[value.base]
-    if all(f.roles is not None and f.roles.id_view is not None and f.roles.id == value.name
-           for f in frames):
-        return ir.ParamField(value.base, value.name, value.span)
-    return None
+        return False
+    return all(isinstance(f.element(value.name), BytesField)
+               for f in scope.frame_params[value.base])

@@ -75,22 +75,12 @@ def lower(protocol: Protocol, problems: Problems) -> ProtocolPlan:
                                     if isinstance(value, ir.ParamField)})),
         request_frames=tuple(f for f in frames
                              if f.frame.roles is not None and f.frame.roles.kind == "request"),
-        request_ids=tuple(sorted({
-            node.field for b in protocol.builders if b.id_value is not None
-            for node in ir.walk(b.id_value) if isinstance(node, ir.ParamField)
-            and _is_id_view(protocol, node.field)})),
     )
 
 
 def _builder_values(b: Builder) -> tuple[ir.Expr, ...]:
     """What a builder computes: its assignments and its id."""
     return tuple(v for _, v in b.assignments) + ((b.id_value,) if b.id_value else ())
-
-
-def _is_id_view(protocol: Protocol, field: str) -> bool:
-    """Whether the request frames' `field` is the bytes their id is part of."""
-    return any(f.roles is not None and f.roles.kind == "request" and f.roles.id == field
-               and f.roles.id_view is not None for f in protocol.frames)
 
 
 def _discriminators(protocol: Protocol) -> tuple[Discriminator, ...]:

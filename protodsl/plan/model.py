@@ -379,9 +379,6 @@ class ProtocolPlan:
     builders: tuple[BuilderPlan, ...]
     request_fields: tuple[str, ...]  # what builders read of a request, sorted
     request_frames: tuple[FramePlan, ...]  # what a builder's request may be, in spec order
-    # Request fields builders read that are the requests' id views: each stands
-    # for the request's id, the integer its view holds (not the bytes).
-    request_ids: tuple[str, ...] = ()
     # The bytes and text fields builders copy of a request, sorted: a plugin keeps
     # a heartbeat request's copy from its decode until the call that replies.
     request_bytes: tuple[str, ...] = ()
