@@ -301,9 +301,23 @@ def lay_out_record(
                 e.value, ir.Checksum) and e.present is None:
             fixed.append(e)  # `filter_len: u16 = len(filter)`
             continue
-        if variable and isinstance(e, BitsField):
-            problems.error(e.span, f"record '{decl.name}' has a text or bytes member, so it "
-                           f"can hold only integers besides: '{e.name}'")
+        if isinstance(e, BitsField):
+            problems.error(e.span, f"record '{decl.name}' holds integers, text and bytes; "
+                           f"bits are not supported in a record yet")
+            continue
+        if isinstance(e, IntField) and e.type.width == 3:
+            problems.error(e.span, f"record '{decl.name}' holds integers of 1, 2, 4 or 8 "
+                           f"bytes; '{e.name}' is 24 bits")
+            continue
+        if isinstance(e, IntField) and not variable and e.type.width > 1 and (
+                e.type.byte_order != order):
+            problems.error(e.span, f"the integers of record '{decl.name}' are in the "
+                           f"protocol's byte order ({order}); '{e.name}' is not")
+            continue
+        if isinstance(e, IntField) and e.enum is not None and not enums[e.enum].open:
+            problems.error(e.span, f"record '{decl.name}': '{e.name}' is of the closed enum "
+                           f"'{e.enum}', whose values a list does not check yet; declare the "
+                           f"enum `open` or use its base type")
             continue
         if isinstance(e, IntField) and e.type.wide:
             problems.error(e.span, f"record '{decl.name}' holds integers of at most 64 bits: "

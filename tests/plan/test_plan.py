@@ -139,9 +139,9 @@ def test_records_carry_their_checks() -> None:
 def test_records_carry_how_an_entry_is_read_and_written() -> None:
     """Integers back to back are one step (their constants checked once the
     entry holds all of them); encode fits every value not constant and every
-    member's length; a closed enum is a plain integer in a record."""
+    member's length; an open enum is a plain integer in a record."""
     source = """protocol p "x-p" {
-  enum E: u8 {
+  enum E: u8 open {
     a = 1
   }
   record Tag {
