@@ -10,27 +10,9 @@ from types import ModuleType
 
 import pytest
 
-from protodsl.codecs import build_wasm, load_python
 from protodsl.host import MosnHost, streams
-from protodsl.ir import Protocol
-from protodsl.passes.pipeline import compile_file
 
 SPEC = Path(__file__).parent / "specs" / "derived_roles.proto-dsl"
-
-
-@pytest.fixture(scope="module")
-def protocol() -> Protocol:
-    return compile_file(SPEC)
-
-
-@pytest.fixture(scope="module")
-def codec(protocol: Protocol) -> ModuleType:
-    return load_python(protocol)
-
-
-@pytest.fixture(scope="module")
-def wasm(protocol: Protocol, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wasm(protocol, tmp_path_factory.mktemp("derived_roles"))
 
 
 @pytest.mark.parametrize(("wire", "value"), [

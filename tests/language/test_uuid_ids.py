@@ -13,26 +13,10 @@ import pytest
 from protodsl.codecs import build_wasm, load_python
 from protodsl.diagnostics import SpecError
 from protodsl.host import MosnHost, streams
-from protodsl.ir import Protocol
-from protodsl.passes.pipeline import compile_file, compile_source
+from protodsl.passes.pipeline import compile_source
 
 SPEC = Path(__file__).parent / "specs" / "uuid_ids.proto-dsl"
 UUID = bytes.fromhex("00112233445566778899aabbccddeeff")
-
-
-@pytest.fixture(scope="module")
-def protocol() -> Protocol:
-    return compile_file(SPEC)
-
-
-@pytest.fixture(scope="module")
-def codec(protocol: Protocol) -> ModuleType:
-    return load_python(protocol)
-
-
-@pytest.fixture(scope="module")
-def wasm(protocol: Protocol, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wasm(protocol, tmp_path_factory.mktemp("uuid_ids"))
 
 
 def test_decode_reports_the_view_in_every_engine(codec: ModuleType, wasm: Path) -> None:
