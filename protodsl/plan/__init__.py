@@ -12,6 +12,7 @@ from protodsl.plan.model import (
     FitCheck,
     Fixed,
     FramePlan,
+    DerivedHeader,
     HeaderRecords,
     IntRun,
     LengthCheck,
@@ -35,7 +36,7 @@ from protodsl.plan.model import (
 
 __all__ = [
     "BuilderPlan", "BuiltId", "Check", "Computed", "DecodePlan", "Discriminator", "EncodePlan",
-    "FitCheck", "Fixed", "FramePlan", "HeaderRecords", "IntRun", "LengthCheck", "Measured",
+    "DerivedHeader", "FitCheck", "Fixed", "FramePlan", "HeaderRecords", "IntRun", "LengthCheck", "Measured",
     "MustBeMember", "MustEqual", "MustMatchChecksum", "ProtocolPlan", "Read", "RecordPlan",
     "Recount",
     "RestFraming", "RestOfFrame", "RolesPlan", "Size", "SizeStep", "SizedFraming", "Value",
