@@ -268,6 +268,8 @@ def _roles(module: Module, fp: FramePlan, names: naming.FrameNames, view: FrameV
         view.roles["headers_get"] = f"frame.{stored}"
         view.roles["headers_set"] = "headers"
     derived = fp.roles.derived_headers if fp.roles is not None else ()
+    view.roles["derived_keys"] = ""
+    view.roles.setdefault("headers_get", "")
     if derived:
         view.roles["headers_get"] = " + ".join(
             ([view.roles["headers_get"]] if stored else [])
