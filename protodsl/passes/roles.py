@@ -55,6 +55,7 @@ def resolve_roles(
     if "kind" not in given or "id" not in given:
         return None
     kind_role = given["kind"]
+    assert kind_role.value is not None, "only the headers role is given without a value"
     kind: Kind
     match kind_role.value:
         case ast.NameRef(name="request"):

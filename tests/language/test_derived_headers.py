@@ -10,9 +10,9 @@ from types import ModuleType
 
 import pytest
 
+from protodsl.diagnostics import SpecError
 from protodsl.host import MosnHost, streams
 from protodsl.passes.pipeline import compile_source
-from protodsl.diagnostics import SpecError
 
 SPEC = Path(__file__).parent / "specs" / "derived_headers.proto-dsl"
 
