@@ -24,7 +24,7 @@ from protodsl.codegen.python.reference import FrameReference, discriminator
 from protodsl.ir import Protocol
 from protodsl.ir import expr as ir
 from protodsl.ir.model import BytesField, IntField, KvMapField, ListField, VarintField
-from protodsl.plan import FramePlan, ProtocolPlan, plan_of
+from protodsl.plan import DerivedHeader, FramePlan, ProtocolPlan, plan_of
 
 
 @dataclass
@@ -63,6 +63,9 @@ class FrameView:
     wire_fields: list[tuple[str, str]]  # spec name, attribute
     attrs: dict[str, str]  # every spec name -> attribute
     roles: dict[str, str] = field(default_factory=dict)
+    # Derived headers MOSN's edit goes back into: (index among the derived
+    # headers, attribute, text, frame name, field name).
+    derived_writes: list[tuple[int, str, bool, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -85,6 +88,7 @@ class ModuleView:
     disc_message: str  # UnknownVariant's message
     header_lists: bool  # some frame's MOSN headers are records: print `_merge_headers`
     id_views: bool = False  # some frame's id is part of a bytes field: the helpers for it
+    derived_headers: bool = False  # some frame derives headers: `_take_derived`
 
 
 def build_view(protocol: Protocol, source: str) -> ModuleView:
@@ -108,6 +112,8 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
         disc_offset=first.offset if first else 0,
         disc_reads=discriminator_reads(plan), disc_message=variant_message(plan),
         id_views=any(f.roles is not None and f.roles.id_view is not None for f in plan.frames),
+        derived_headers=any(f.roles is not None and f.roles.derived_headers
+                            for f in plan.frames),
     )
 
 
@@ -244,19 +250,38 @@ def _roles(module: Module, fp: FramePlan, names: naming.FrameNames, view: FrameV
         role = "timeout" if roles.kind == "request" else "status"
         view.roles[f"{role}_get"] = translate(roles.derived, attr, lengths(fp.frame, attr))
     listed = fp.roles.header_records if fp.roles is not None else None
-    if listed is None:
-        view.roles["headers_get"] = f"frame.{view.roles['headers']}"
+    stored = view.roles["headers"]
+    if listed is not None:
+        record = module.records[listed.record.record.name]
+        key, value = (naming.snake(m.name) for m in (listed.key, listed.value))
+        items = f"frame.{names[listed.list.name]}"
+        view.roles["headers_get"] = (
+            f"[(r.{key}{'.encode()' if listed.key.text else ''}, "
+            f"r.{value}{'.encode()' if listed.value.text else ''}) for r in {items}]")
+        members = ((key, listed.key.name, listed.key.text),
+                   (value, listed.value.name, listed.value.text))
+        view.roles["headers_set"] = (
+            f"_merge_headers({items}, headers, {members[0]!r}, {members[1]!r}, "
+            f"lambda k, v: {record}({key}=k, {value}=v), _check_{listed.record.record.name}, "
+            f"{listed.list.name!r}, {fp.frame.name!r})")
+    elif stored:
+        view.roles["headers_get"] = f"frame.{stored}"
         view.roles["headers_set"] = "headers"
-        return
-    record = module.records[listed.record.record.name]
-    key, value = (naming.snake(m.name) for m in (listed.key, listed.value))
-    items = f"frame.{names[listed.list.name]}"
-    view.roles["headers_get"] = (
-        f"[(r.{key}{'.encode()' if listed.key.text else ''}, "
-        f"r.{value}{'.encode()' if listed.value.text else ''}) for r in {items}]")
-    members = ((key, listed.key.name, listed.key.text),
-               (value, listed.value.name, listed.value.text))
-    view.roles["headers_set"] = (
-        f"_merge_headers({items}, headers, {members[0]!r}, {members[1]!r}, "
-        f"lambda k, v: {record}({key}=k, {value}=v), _check_{listed.record.record.name}, "
-        f"{listed.list.name!r}, {fp.frame.name!r})")
+    derived = fp.roles.derived_headers if fp.roles is not None else ()
+    view.roles["derived_keys"] = ""
+    view.roles.setdefault("headers_get", "")
+    if derived:
+        view.roles["headers_get"] = " + ".join(
+            ([view.roles["headers_get"]] if stored else [])
+            + [f"[{', '.join(_derived_pair(d, names) for d in derived)}]"])
+        view.roles["derived_keys"] = repr(tuple(d.key for d in derived))
+        view.derived_writes = [
+            (i, names[d.writes.name], d.writes.text, fp.frame.name, d.writes.name)
+            for i, d in enumerate(derived) if d.writes is not None]
+
+
+def _derived_pair(d: DerivedHeader, names: naming.FrameNames) -> str:
+    """A derived header as a Python (key, value) expression over `frame`."""
+    parts = [repr(p) if isinstance(p, bytes) else
+             f"frame.{names[p.name]}{'.encode()' if p.text else ''}" for p in d.parts]
+    return f"({d.key!r}, {' + '.join(parts)})"

@@ -155,11 +155,13 @@ def element_comment(e: Element) -> str:
 # ------------------------------------------------------------------ struct
 
 
-def members(frame: Frame, literal: str | None, header_list: str | None) -> tuple[Member, ...]:
+def members(frame: Frame, literal: str | None, header_list: str | None,
+            derived_writes: tuple[str, ...] = ()) -> tuple[Member, ...]:
     """The frame struct: a member per value and per sized element (a list is
-    its records' wire bytes), the kept literal payload of a built frame, and
-    the entries of the header list `header_list` as decoded (encode sets the
-    list itself from them and MOSN's headers, on every call)."""
+    its records' wire bytes), the kept literal payload of a built frame, the
+    entries of the header list `header_list` as decoded (encode sets the list
+    itself from them and MOSN's headers, on every call), and likewise each
+    field a derived header writes back, as decoded."""
     out = []
     for e in frame.elements:
         if isinstance(e, IntField | VarintField):
@@ -176,4 +178,7 @@ def members(frame: Frame, literal: str | None, header_list: str | None) -> tuple
     if header_list is not None:
         out.append(Member(f"pd_bytes {ident('hk', header_list)};",
                           f"{header_list} as decoded, for merging MOSN's headers into"))
+    for name in derived_writes:
+        out.append(Member(f"pd_bytes {ident('dk', name)};",
+                          f"{name} as decoded, unless MOSN's headers give it anew"))
     return tuple(out)

@@ -45,6 +45,7 @@ CATEGORIES = {
     "hput": "writes a header list's entries as MOSN's header map",
     "hmrg": "merges MOSN's edited header map into a header list's entries",
     "hk": "a header list's entries as decoded, kept for the merge (struct member)",
+    "dk": "a field a derived header writes back, as decoded (struct member)",
 }
 
 

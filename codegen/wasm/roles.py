@@ -8,7 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from protodsl.codegen.wasm.expr import FrameNames, to_c
-from protodsl.codegen.wasm.headers import HeaderListView, header_list_view
+from protodsl.codegen.wasm.headers import (
+    DerivedView,
+    HeaderListView,
+    derived_view,
+    header_list_view,
+)
 from protodsl.codegen.wasm.layout import kv_fmt, where
 from protodsl.codegen.wasm.naming import c_string, ident
 
@@ -85,6 +90,9 @@ class RolesView:
     # keeping its entries as decoded, which encode merges MOSN's headers into.
     header_list: HeaderListView | None
     kept_headers: str | None
+    # `headers = ... + { ... }`: the derived headers a report appends, and those
+    # whose MOSN value encode writes into their field (kept as decoded too).
+    derived: DerivedView | None
 
 
 def payload_literal(plan: ProtocolPlan, frame: FramePlan) -> str | None:
@@ -126,6 +134,9 @@ def roles_view(plan: ProtocolPlan, frame: FramePlan, names: FrameNames) -> Roles
     listed = layout.header_records
     kept_headers = (Keep(names.field(listed.list.name), ident("hk", listed.list.name)),
                     ) if listed else ()
+    derived = derived_view(spec, layout.derived_headers, names)
+    kept_derived = tuple(Keep(e.write.member, e.write.decoded) for e in derived.entries
+                         if e.write is not None) if derived else ()
     return RolesView(
         kind=roles.kind,
         base_flag="PD_FLAG_REQUEST" if roles.kind == "request" else "PD_FLAG_RESPONSE",
@@ -151,10 +162,11 @@ def roles_view(plan: ProtocolPlan, frame: FramePlan, names: FrameNames) -> Roles
                           if v.value is None and v.name != roles.id),
         kept=tuple(Keep(names.field(e.name), ident("f", e.name)) for e in spec.elements
                    if isinstance(e, BytesField | KvMapField | ListField)
-                   and e.name not in role_members) + kept_headers,
+                   and e.name not in role_members) + kept_headers + kept_derived,
         literal=payload_literal(plan, frame),
         header_list=header_list_view(listed) if listed else None,
         kept_headers=kept_headers[0].name if kept_headers else None,
+        derived=derived,
     )
 
 

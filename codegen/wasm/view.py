@@ -173,7 +173,9 @@ def _frame(plan: ProtocolPlan, fp: FramePlan) -> FrameView:
         where=c_string(frame.name),
         members=members(frame, payload_literal(plan, fp),
                         fp.roles.header_records.list.name
-                        if fp.roles and fp.roles.header_records else None),
+                        if fp.roles and fp.roles.header_records else None,
+                        tuple(d.writes.name for d in fp.roles.derived_headers
+                              if d.writes is not None) if fp.roles else ()),
         decoder=decoder(fp.decode, names),
         encoder=encoder(fp.encode, names, {r.record.name: r for r in plan.records},
                         fp.decode.header_size),

@@ -159,10 +159,30 @@ class ByteView:
 
 
 @dataclass(frozen=True)
+class TextLit:
+    """A string literal in a derived header entry."""
+
+    value: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class HeaderEntry:
+    """`service = service_name + ":" + version`: a header MOSN sees, joined from
+    string literals and text or bytes fields (a Call is refused by the roles pass:
+    no functions there)."""
+
+    name: str
+    parts: tuple[TextLit | NameRef | Call, ...]
+    span: Span  # the entry's name
+
+
+@dataclass(frozen=True)
 class Role:
     name: str
-    value: Expr | ByteView
+    value: Expr | ByteView | None  # None: `headers = { ... }`, derived entries only
     span: Span
+    entries: tuple[HeaderEntry, ...] = ()  # `headers = ... + { ... }`
 
 
 @dataclass(frozen=True)

@@ -211,6 +211,27 @@ class BuildAst(Transformer[Token, ast.Protocol]):
     def role(self, meta: Meta, name: Token, value: ast.Expr | ast.ByteView) -> ast.Role:
         return ast.Role(str(name), value, self._tok_span(name))
 
+    def derived_role(self, meta: Meta, name: Token, value: ast.Expr | None, _join: Token | None,
+                     entries: tuple[ast.HeaderEntry, ...]) -> ast.Role:
+        return ast.Role(str(name), value, self._tok_span(name), entries)
+
+    def header_entries(self, meta: Meta, *entries: ast.HeaderEntry | None
+                       ) -> tuple[ast.HeaderEntry, ...]:
+        return tuple(e for e in entries if e is not None)
+
+    def header_entry(self, meta: Meta, name: Token, *parts: ast.TextLit | ast.NameRef | ast.Call
+                     ) -> ast.HeaderEntry:
+        return ast.HeaderEntry(str(name), parts, self._tok_span(name))
+
+    def text_lit(self, meta: Meta, tok: Token) -> ast.TextLit:
+        return ast.TextLit(str(tok)[1:-1], self._span(meta))
+
+    def text_field(self, meta: Meta, tok: Token) -> ast.NameRef:
+        return ast.NameRef(str(tok), self._span(meta))
+
+    def text_call(self, meta: Meta, func: Token, arg: Token) -> ast.Call:
+        return ast.Call(str(func), (ast.NameRef(str(arg), self._tok_span(arg)),), self._span(meta))
+
     def byte_view(self, meta: Meta, *tokens: Token) -> ast.ByteView:
         *typed, field, start, end = tokens
         return ast.ByteView(str(typed[0]) if typed else None, str(field), self._int(start),

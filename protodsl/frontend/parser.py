@@ -36,6 +36,8 @@ _TERMINAL_WORDS = {
     "_RANGE": "'..'",
     "COMP_OP": "a comparison",
     "ADD_OP": "'+' or '-'",
+    "PLUS": "'+'",
+    "JOIN": "'+'",
     "MUL_OP": "'*', '/' or '%'",
     "SHIFT_OP": "'<<' or '>>'",
     "MINUS": "'-'",
@@ -53,7 +55,7 @@ _CHAINS = {"or_": 1, "and_": 1, "bitor": 1, "bitxor": 1, "bitand": 1, "shift": 2
 # Rules whose children are expressions but which are not expressions themselves;
 # `protocol` catches a deep expression under any item not listed here.
 _HOLDS_EXPR = {"frame", "field_value", "type_size", "named_arg", "positional_arg", "role",
-               "assignment", "protocol"}
+               "derived_role", "assignment", "protocol"}
 
 _docs_lock = threading.Lock()
 _docs: list[Token] = []

@@ -271,6 +271,23 @@ class IdView:
 
 
 @dataclass(frozen=True)
+class HeaderEntry:
+    """A header MOSN sees after the stored ones, derived from the frame's fields
+    (`service = service_name + ":" + version`): `parts` joined, each literal text
+    (bytes) or the name of a text or bytes field (str). `writes` is the field
+    when the entry is exactly that field: MOSN's edit goes back into it; any
+    other entry is read-only."""
+
+    name: str
+    parts: tuple[bytes | str, ...]
+    span: Span
+
+    @property
+    def writes(self) -> str | None:
+        return self.parts[0] if len(self.parts) == 1 and isinstance(self.parts[0], str) else None
+
+
+@dataclass(frozen=True)
 class Roles:
     """What MOSN needs of a frame variant (see docs/mosn-abi.md). With `id_view`,
     `id` names the bytes field the view is part of."""
@@ -291,6 +308,9 @@ class Roles:
     # an expression of the frame's fields (timeout/status are then None). Read-only:
     # encode never writes MOSN's value back into the frame.
     derived: Expr | None = None
+    # `headers = ... + { service = ..., method = method }`: headers MOSN sees after
+    # the stored ones (`headers`, which may be None), in the order declared.
+    entries: tuple[HeaderEntry, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from protodsl.ir.model import (
     ByteOrder,
     BytesField,
     Element,
+    HeaderEntry,
     IdView,
     Kind,
     KvMapField,
@@ -39,6 +40,9 @@ def resolve_roles(
             problems.error(role.span, f"unknown role '{role.name}'",
                            note=did_you_mean(role.name, ROLE_NAMES)
                            or "roles are " + ", ".join(ROLE_NAMES))
+        elif role.entries and role.name != "headers":
+            problems.error(role.span, f"role '{role.name}' takes no header entries; only "
+                           f"`headers = ... + {{ name = ... }}` does")
         elif role.name in given:
             problems.error(role.span, f"role '{role.name}' given twice",
                            related=((given[role.name].span, "first given here"),))
@@ -51,6 +55,7 @@ def resolve_roles(
     if "kind" not in given or "id" not in given:
         return None
     kind_role = given["kind"]
+    assert kind_role.value is not None, "only the headers role is given without a value"
     kind: Kind
     match kind_role.value:
         case ast.NameRef(name="request"):
@@ -91,7 +96,7 @@ def resolve_roles(
 
     def predicate(name: str) -> ir.Expr | None:
         role = given.get(name)
-        if role is None or isinstance(role.value, ast.ByteView):
+        if role is None or role.value is None or isinstance(role.value, ast.ByteView):
             return None
         return resolver.resolve(role.value, BOOL)
 
@@ -99,7 +104,8 @@ def resolve_roles(
         """A timeout or status that is an expression (`match code { ... }`, `200`)
         rather than the name of a field."""
         role = given.get(name)
-        if role is None or isinstance(role.value, ast.NameRef | ast.ByteView):
+        if role is None or role.value is None or isinstance(role.value,
+                                                             ast.NameRef | ast.ByteView):
             return None
         return resolver.resolve(role.value, INT)
 
@@ -108,6 +114,8 @@ def resolve_roles(
         if role is None or (name != "id" and not isinstance(role.value, ast.NameRef)):
             return None  # none, or derived
         target = role.value
+        if target is None:
+            return None
         if isinstance(target, ast.ByteView):
             return target.field if name == "id" and id_view is not None else None
         if not known(target):
@@ -128,7 +136,7 @@ def resolve_roles(
 
     def section(name: str, kind_: type[BytesField] | type[KvMapField], what: str) -> str | None:
         role = given.get(name)
-        if role is None or isinstance(role.value, ast.ByteView):
+        if role is None or role.value is None or isinstance(role.value, ast.ByteView):
             return None
         target = role.value
         if not known(target):
@@ -140,6 +148,7 @@ def resolve_roles(
         return element.name
 
     id_role = given["id"].value
+    assert id_role is not None, "only the headers role is given without a value"
     id_view = (_id_view(id_role, by_name, scope, order, problems)
                if isinstance(id_role, ast.ByteView) else None)
 
@@ -191,6 +200,11 @@ def resolve_roles(
         headers = listed[0] if listed else None
     else:
         headers = section("headers", KvMapField, "a kvmap field")
+    role_fields: dict[str, str] = {}  # the id's and the payload's fields: no entry writes them
+    for name in ("id", "payload"):
+        value = given[name].value if name in given else None
+        if isinstance(value, ast.NameRef | ast.ByteView):
+            role_fields[value.name if isinstance(value, ast.NameRef) else value.field] = name
     return Roles(
         kind=kind,
         oneway=predicate("oneway") if kind == "request" else None,
@@ -204,7 +218,75 @@ def resolve_roles(
         id_view=id_view,
         header_members=listed[1] if listed else None,
         derived=derived("timeout" if kind == "request" else "status"),
+        entries=_entries(headers_role.entries, by_name, scope, problems, role_fields)
+        if headers_role is not None else (),
     )
+
+
+def _entries(entries: tuple[ast.HeaderEntry, ...], by_name: dict[str, Element], scope: Scope,
+             problems: Problems, roles: dict[str, str]) -> tuple[HeaderEntry, ...]:
+    """Derived header entries: unique names, each joining string literals and text
+    or bytes fields always on the wire. One that is a single field writes MOSN's
+    edit back into it, so that field is no other role's and no other entry's."""
+    out: list[HeaderEntry] = []
+    seen: dict[str, ast.HeaderEntry] = {}
+    writers: dict[str, ast.HeaderEntry] = {}
+    for entry in entries:
+        if entry.name in seen:
+            problems.error(entry.span, f"header entry '{entry.name}' given twice",
+                           related=((seen[entry.name].span, "first given here"),))
+            continue
+        seen[entry.name] = entry
+        parts: list[bytes | str] = []
+        for part in entry.parts:
+            if isinstance(part, ast.TextLit):
+                parts.append(part.value.encode("utf-8"))
+            elif isinstance(part, ast.Call):
+                problems.error(part.span, f"a header entry calls no functions; '{part.func}' "
+                               f"is not one", note="an entry joins string literals and text or "
+                               "bytes fields with +; a padded field is read without its padding")
+            elif _text_field(entry, part, by_name, scope, problems):
+                parts.append(part.name)
+        if len(parts) != len(entry.parts):
+            continue
+        made = HeaderEntry(entry.name, tuple(parts), entry.span)
+        field = made.writes
+        if field is not None and field in roles:
+            problems.error(entry.parts[0].span, f"header entry '{entry.name}' would write "
+                           f"MOSN's edit into '{field}', the {roles[field]} role's field",
+                           note="join it with a literal to make the entry read-only")
+            continue
+        if field is not None and field in writers:
+            problems.error(entry.parts[0].span, f"header entries '{writers[field].name}' and "
+                           f"'{entry.name}' would both write MOSN's edit into '{field}'",
+                           related=((writers[field].span, "first written here"),))
+            continue
+        if field is not None:
+            writers[field] = entry
+        out.append(made)
+    return tuple(out)
+
+
+def _text_field(entry: ast.HeaderEntry, part: ast.NameRef, by_name: dict[str, Element],
+                scope: Scope, problems: Problems) -> bool:
+    """Whether `part` names a text or bytes field always on the wire (else reported)."""
+    if part.name in scope.untyped or part.name in scope.broken:
+        return False
+    element = by_name.get(part.name)
+    if element is None:
+        report_unknown(scope, problems, part.span, f"unknown field '{part.name}'",
+                       did_you_mean(part.name, scope.fields()))
+        return False
+    if not isinstance(element, BytesField):
+        what = "an integer" if part.name in scope.values else "not text or bytes"
+        problems.error(part.span, f"header entry '{entry.name}' reads '{part.name}', {what}; "
+                       f"an entry joins string literals and text or bytes fields")
+        return False
+    if element.present is not None:
+        problems.error(part.span, f"header entry '{entry.name}' reads '{part.name}', which has "
+                       f"a condition; an entry reads fields always on the wire")
+        return False
+    return True
 
 
 def _id_view(view: ast.ByteView, by_name: dict[str, Element], scope: Scope, order: ByteOrder,

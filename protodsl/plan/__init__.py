@@ -7,6 +7,7 @@ from protodsl.plan.model import (
     Check,
     Computed,
     DecodePlan,
+    DerivedHeader,
     Discriminator,
     EncodePlan,
     FitCheck,
@@ -34,8 +35,9 @@ from protodsl.plan.model import (
 )
 
 __all__ = [
-    "BuilderPlan", "BuiltId", "Check", "Computed", "DecodePlan", "Discriminator", "EncodePlan",
-    "FitCheck", "Fixed", "FramePlan", "HeaderRecords", "IntRun", "LengthCheck", "Measured",
+    "BuilderPlan", "BuiltId", "Check", "Computed", "DecodePlan", "DerivedHeader",
+    "Discriminator", "EncodePlan", "FitCheck", "Fixed", "FramePlan", "HeaderRecords", "IntRun",
+    "LengthCheck", "Measured",
     "MustBeMember", "MustEqual", "MustMatchChecksum", "ProtocolPlan", "Read", "RecordPlan",
     "Recount",
     "RestFraming", "RestOfFrame", "RolesPlan", "Size", "SizeStep", "SizedFraming", "Value",

@@ -25,6 +25,7 @@ from protodsl.plan.model import (
     BuilderPlan,
     BuiltId,
     Check,
+    DerivedHeader,
     Discriminator,
     FramePlan,
     HeaderRecords,
@@ -116,7 +117,26 @@ def _roles(frame: Frame, records: tuple[RecordPlan, ...]) -> RolesPlan | None:
     if roles.headers is not None:
         at = [e.name for e in frame.elements].index(roles.headers)
         after = frame.elements[at + 1:]
-    return RolesPlan(ends, after, roles.id_view, _header_records(frame, records))
+    return RolesPlan(ends, after, roles.id_view, _header_records(frame, records),
+                     _derived_headers(frame))
+
+
+def _derived_headers(frame: Frame) -> tuple[DerivedHeader, ...]:
+    assert frame.roles is not None
+    out = []
+    for entry in frame.roles.entries:
+        parts: list[bytes | BytesField] = []
+        for part in entry.parts:
+            if isinstance(part, bytes):
+                parts.append(part)
+                continue
+            field = frame.element(part)
+            assert isinstance(field, BytesField), "roles.py: an entry reads text or bytes"
+            parts.append(field)
+        writes = parts[0] if entry.writes is not None else None
+        out.append(DerivedHeader(entry.name.encode(), tuple(parts),
+                                 writes if isinstance(writes, BytesField) else None))
+    return tuple(out)
 
 
 def _header_records(frame: Frame, records: tuple[RecordPlan, ...]) -> HeaderRecords | None:

@@ -281,6 +281,22 @@ class HeaderRecords:
 
 
 @dataclass(frozen=True)
+class DerivedHeader:
+    """A header MOSN sees after the stored ones (`headers = ... + { key = ... }`):
+    `parts` joined, literal bytes or a text or bytes field's value (a padded
+    field's without its padding, as decode reads it). On encode MOSN's last pair
+    with `key` is this entry's and is taken out of the map before the stored
+    section is rebuilt from the rest, so a derived entry never lands there. An
+    entry that is exactly one field (`writes`) puts MOSN's value back into it
+    (UTF-8 for text; the field's encode checks refuse one that does not fit); any
+    other entry is read-only and MOSN's edit of it is dropped."""
+
+    key: bytes
+    parts: tuple[bytes | BytesField, ...]
+    writes: BytesField | None
+
+
+@dataclass(frozen=True)
 class RolesPlan:
     """Layout facts MOSN's encode path uses: whether the payload ends the frame
     (so a frame can be written around the payload where the host put it), and
@@ -290,6 +306,7 @@ class RolesPlan:
     after_headers: tuple[Element, ...]
     id_view: IdView | None = None  # the id is part of the bytes field roles.id names
     header_records: HeaderRecords | None = None
+    derived_headers: tuple[DerivedHeader, ...] = ()  # in the order declared
 
 
 @dataclass(frozen=True)

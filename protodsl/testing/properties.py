@@ -207,6 +207,26 @@ def _header_list_edits(codec: ModuleType) -> Callable[[Any, Entropy], list[tuple
     return make
 
 
+def _derived_edits(stored: Callable[[Any, Entropy], list[tuple[bytes, bytes]]] | None,
+                   count: int, codec: ModuleType
+                   ) -> Callable[[Any, Entropy], list[tuple[bytes, bytes]]]:
+    """MOSN's edits of the stored headers (`stored`; None: there are none) and of
+    the `count` derived ones that end the header map: each derived header kept,
+    changed to a short text (which a field may hold), to any bytes, or removed."""
+    def make(f: Any, e: Entropy) -> list[tuple[bytes, bytes]]:
+        out = stored(f, e) if stored is not None else []
+        for key, value in codec.headers(f)[-count:]:
+            what = e.byte() % 4
+            if what == 1:
+                out.append((key, value))
+            elif what == 2:
+                out.append((key, e.text(6).encode()))
+            elif what == 3:
+                out.append((key, e.blob(e.size(40))))
+        return out
+    return make
+
+
 def _edit_maker(spec: Frame, codec: ModuleType) -> Callable[[Any, Entropy], Edit]:
     """New id, timeout or status, headers and payload for a frame of `spec`."""
     roles = spec.roles
@@ -229,6 +249,8 @@ def _edit_maker(spec: Frame, codec: ModuleType) -> Callable[[Any, Entropy], Edit
         headers = _header_list_edits(codec)
     payload = (strat.sized_maker(spec, payload_el)
                if isinstance(payload_el, BytesField | KvMapField) else None)
+    if roles.entries:
+        headers = _derived_edits(headers, len(roles.entries), codec)
 
     def make(f: Any, e: Entropy) -> Edit:
         return Edit(

@@ -1175,6 +1175,76 @@ PD_FN int pd_abi_take(pd_bytes map, pd_u8 *used, pd_bytes key, pd_bytes *value)
     return 0;
 }
 
+/* ------------------------------------------------------ derived headers */
+/* A derived header (`headers = ... + { method = method }`) is MOSN's last pair
+ * with its key on encode; it is taken out of the map the stored section gets. */
+
+/* A key of the spec's as bytes. */
+PD_INLINE pd_bytes pd_lit(const char *s, pd_u32 n)
+{
+    pd_bytes b;
+    b.ptr = (const pd_u8 *)s;
+    b.len = n;
+    return b;
+}
+
+/* MOSN's last pair with this key not yet `used`: marked used, its value in
+ * *value; 0 when there is none (MOSN deleted the header). */
+PD_FN int pd_abi_take_last(pd_bytes map, pd_u8 *used, pd_bytes key, pd_bytes *value)
+{
+    pd_bytes k, v;
+    pd_u32 at = 0, last = 0;
+    int found = 0;
+    for (pd_u32 n = 0; at < map.len; n++) {
+        pd_abi_pair(map, &at, &k, &v);
+        if (!used[n] && pd_bytes_eq(k, key)) {
+            last = n;
+            *value = v;
+            found = 1;
+        }
+    }
+    if (found)
+        used[last] = 1;
+    return found;
+}
+
+/* A copy of b in the arena (the frame may be written over the host's map);
+ * ptr 0 when there is no memory. */
+PD_FN pd_bytes pd_abi_copy(pd_bytes b)
+{
+    pd_bytes out = {0, 0};
+    pd_u8 *p = pd_alloc((pd_u64)b.len + 1u);
+    if (!p)
+        return out;
+    for (pd_u32 i = 0; i < b.len; i++)
+        p[i] = b.ptr[i];
+    out.ptr = p;
+    out.len = b.len;
+    return out;
+}
+
+/* A host map without its pairs marked `used`, copied into the arena; ptr 0
+ * when there is no memory. */
+PD_FN pd_bytes pd_abi_without(pd_bytes map, const pd_u8 *used)
+{
+    pd_bytes out = {0, 0}, k, v;
+    pd_u8 *p = pd_alloc((pd_u64)map.len + 1u);
+    pd_u32 at = 0, len = 0;
+    if (!p)
+        return out;
+    for (pd_u32 n = 0; at < map.len; n++) {
+        pd_u32 from = at;
+        pd_abi_pair(map, &at, &k, &v);
+        if (used[n])
+            continue;
+        for (; from < at; from++)
+            p[len++] = map.ptr[from];
+    }
+    out.ptr = p;
+    out.len = len;
+    return out;
+}
+
 /* Where to read a header list's bytes: away from [p, end) when they overlap it
  * (a report written in place over its input), so that writing cannot overtake
  * reading; 0 when there is no memory for the copy. */
