@@ -147,7 +147,8 @@ class FrameReference:
             con = f"cs.Bytes(lambda _c: {self._size(r)})"
             if e.text:
                 pad = bytes([e.pad]) if e.pad is not None else b""
-                con = f"_Utf8({con}, {pad!r}, {e.name!r})"
+                header = self.frame.decode.header_size if r.offset is not None else 0
+                con = f"_Utf8({con}, {pad!r}, {e.name!r}, {header})"
         if r.present is not None:
             con = (f"cs.IfThenElse(lambda _c: {self.expr(r.present)}, {con}, "
                    f"cs.Computed({self._absent(r)}))")

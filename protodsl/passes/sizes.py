@@ -28,6 +28,8 @@ def expand_sizes(elements: tuple[Element, ...], problems: Problems) -> tuple[Ele
         def one(node: ir.Expr) -> ir.Expr | None:
             if not isinstance(node, ir.SizeOf):
                 return None
+            if node.first not in position or node.last not in position:
+                return ir.Const(0, node.span)  # a field that did not lay out: reported
             first, last = position[node.first], position[node.last]
             if first > last:
                 problems.error(node.span, f"size({node.first}..{node.last}): "

@@ -77,3 +77,17 @@ def test_a_builder_literal_fits_its_padding(literal: str, message: str) -> None:
     with pytest.raises(SpecError) as caught:
         compile_source(source, "p.proto-dsl")
     assert message in str(caught.value)
+
+
+def test_header_text_is_checked_once_the_header_is_there(codec: ModuleType, wasm: Path) -> None:
+    """A short header with bad text needs more in every engine; whole, it is malformed."""
+    call = codec.Call(id_=1, service="s", method="m", token=b"t", body=b"")
+    data = bytearray(codec.encode(call))
+    data[5] = 0xFF  # the service's first byte: not UTF-8
+    short = bytes(data[:30])
+    assert isinstance(codec.decode(short), codec.NeedMore)
+    assert isinstance(codec.reference_decode(short), codec.NeedMore)
+    assert streams.decode_one(MosnHost.from_file(wasm), short)[0] == 99
+    for decode in (codec.decode, codec.reference_decode):
+        with pytest.raises(codec.InvalidText):
+            decode(bytes(data))

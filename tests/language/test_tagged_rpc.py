@@ -12,7 +12,8 @@ from tests.helpers import SPECS
 
 SPEC = SPECS / "tagged-rpc.proto-dsl"
 UUID = bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0")
-TAGS = [(b"service", b"com.pay.Order:1.0"), (b"zone", b"gz01")]
+TAGS = [(b"zone", b"gz01"), (b"tenant", b"t1")]
+DERIVED = [(b"service", b"com.pay.Order:1.0"), (b"method", b"create")]
 
 
 def _call(codec: ModuleType, **fields: object) -> object:
@@ -27,15 +28,19 @@ def test_mosn_routes_on_the_tags_and_the_uuid_maps_back(codec: ModuleType, wasm:
     client, server = MosnHost.from_file(wasm), MosnHost.from_file(wasm)
     wire = codec.encode(_call(codec))
     (downstream,) = streams.Connection(client).feed(wire)
-    assert downstream.command.headers == TAGS
+    assert downstream.command.headers == [*TAGS, *DERIVED]
     assert downstream.command.id == int.from_bytes(UUID[8:], "big")
-    # MOSN adds a routing header and sends the call upstream under id 77
-    sent = streams.send(client, downstream, 77, headers=[*TAGS, (b"cell", b"a")])
+    # MOSN adds a routing header, renames the method (written back) and the service
+    # (derived from two fields: ignored), and sends the call upstream under id 77
+    edited = [*TAGS, (b"cell", b"a"), (b"service", b"other"), (b"method", b"cancel")]
+    sent = streams.send(client, downstream, 77, headers=edited)
     assert sent.status == 0 and sent.frame is not None
     upstream = codec.decode(sent.frame.frame).frame
     assert upstream.request_id == UUID[:8] + (77).to_bytes(8, "big")
     assert [(t.key.encode(), t.value) for t in upstream.tags] == [*TAGS, (b"cell", b"a")]
     assert upstream.tag_count == 3
+    assert (upstream.method, upstream.service, upstream.svc_version) == (
+        "cancel", "com.pay.Order", "1.0")
     # the server answers, echoing the UUID it got; MOSN maps it back to the caller
     answer = codec.encode(codec.Response(request_id=upstream.request_id, status=codec.Status.OK,
                                          tran_code="T0001", message="", tags=[], body=b"ok"))
