@@ -216,6 +216,7 @@ final class Consumer {
         String first = attempt("first_error", () -> svc.echo("before-idle"));
         Thread.sleep(idleSeconds * 1000L);
         String second = attempt("second_error", () -> svc.echo("after-idle"));
+        answered(2000);
         List<String> callConnections = new ArrayList<>();
         for (Wire.Frame f : wire.frames()) {
             if (!f.inbound() && f.request() && !f.event()) callConnections.add(f.local());
@@ -234,6 +235,20 @@ final class Consumer {
                 && sameConnection
                 && (int) w.get("connects") == 1
                 && (int) w.get("disconnects") == 0;
+    }
+
+    /**
+     * Waits up to `ms` until every heartbeat sent has its answer: one sent just before the last
+     * call may be answered after that call's response, and the summary is read once.
+     */
+    private void answered(long ms) throws InterruptedException {
+        long until = System.currentTimeMillis() + ms;
+        Map<String, Object> w = wire.summary();
+        while (!w.get("heartbeat_responses").equals(w.get("heartbeats_sent"))
+                && System.currentTimeMillis() < until) {
+            Thread.sleep(20);
+            w = wire.summary();
+        }
     }
 
     private boolean oneway(int count) throws InterruptedException {
