@@ -14,7 +14,7 @@ from protodsl.codegen.numbers import spelled_format
 from protodsl.codegen.python import ints, naming
 from protodsl.codegen.python.expr import no_length, translate
 
-from protodsl.ir.model import BytesField, IntField
+from protodsl.ir.model import BitsField, BytesField, IntField
 from protodsl.plan import IntRun, MustEqual, RecordPlan
 
 
@@ -172,15 +172,30 @@ def _variable(plan: RecordPlan, cls: str) -> RecordView:
             assert isinstance(e, IntField), "a variable record holds no bits (layout rejects them)"
             view.ref_fields.append(f"{e.name!r} / {ints.construct_int(e.type)}")
     ref = Emitter(depth=2)
+    at = _member_offsets(r.elements)
     for node, c in constants:
-        _constant_check(ref, node.name, c, f"c.{node.name}", "at")
-    for e in r.elements:
+        _constant_check(ref, node.name, c, f"c.{node.name}", at[node.name])
+    for e in reversed(r.elements):  # last first: the offsets read the bytes before
         if isinstance(e, BytesField) and e.text:
-            ref.line(f"c[{e.name!r}] = _text(c[{e.name!r}], {e.name!r}, at)")
+            ref.line(f"c[{e.name!r}] = _text(c[{e.name!r}], {e.name!r}, {at[e.name]})")
     ref.line(f"append({cls}({', '.join(f'c[{e.name!r}]' for e in free)}))")
     view.ref_read = ref.text()
     view.ref_values = "{" + ", ".join(f"{e.name!r}: _r_{e.name}" for e in r.elements) + "}"
     return view
+
+
+def _member_offsets(elements: tuple[IntField | BitsField | BytesField, ...]) -> dict[str, str]:
+    """Where each member of a parsed entry `c` starting at `at` is, as Python text,
+    so the reference names the offsets the straight path names."""
+    out: dict[str, str] = {}
+    fixed, sized = 0, ""
+    for e in elements:
+        out[e.name] = f"at + {fixed}{sized}"
+        if isinstance(e, BytesField):
+            sized += f" + len(c[{e.name!r}])"
+        else:
+            fixed += e.type.width
+    return out
 
 
 def _check(plan: RecordPlan, attrs: dict[str, str]) -> str:
