@@ -172,12 +172,12 @@ def _variable(plan: RecordPlan, cls: str) -> RecordView:
             assert isinstance(e, IntField), "a variable record holds no bits (layout rejects them)"
             view.ref_fields.append(f"{e.name!r} / {ints.construct_int(e.type)}")
     ref = Emitter(depth=2)
-    at = _member_offsets(r.elements)
+    offsets = _member_offsets(r.elements)
     for node, c in constants:
-        _constant_check(ref, node.name, c, f"c.{node.name}", at[node.name])
+        _constant_check(ref, node.name, c, f"c.{node.name}", offsets[node.name])
     for e in reversed(r.elements):  # last first: the offsets read the bytes before
         if isinstance(e, BytesField) and e.text:
-            ref.line(f"c[{e.name!r}] = _text(c[{e.name!r}], {e.name!r}, {at[e.name]})")
+            ref.line(f"c[{e.name!r}] = _text(c[{e.name!r}], {e.name!r}, {offsets[e.name]})")
     ref.line(f"append({cls}({', '.join(f'c[{e.name!r}]' for e in free)}))")
     view.ref_read = ref.text()
     view.ref_values = "{" + ", ".join(f"{e.name!r}: _r_{e.name}" for e in r.elements) + "}"
