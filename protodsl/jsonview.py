@@ -23,8 +23,9 @@ from typing import Any
 
 from protodsl.codegen.numbers import literal_format
 from protodsl.host import DecodedCommand
-from protodsl.ir import BitsField, Element, Frame, IntField, KvMapField, ListField, Protocol
+from protodsl.ir import BitsField, Frame, IntField, KvMapField, ListField, Protocol
 from protodsl.ir import expr as ir
+from protodsl.ir.model import names_of
 
 # Every key `frame_json` may print; all but `fields` (and `frame`, which picks
 # the variant) are output only.
@@ -127,12 +128,8 @@ def _absent_names(spec: Frame, values: dict[str, Any]) -> set[str]:
             except (KeyError, ZeroDivisionError, TypeError):
                 continue
             if not present:
-                absent.update(_names_in(e))
+                absent.update(names_of(e))
     return absent
-
-
-def _names_in(e: Element) -> list[str]:
-    return [m.name for m in e.members] if isinstance(e, BitsField) else [e.name]
 
 
 def variant_of(protocol: Protocol, data: bytes) -> Frame | None:
@@ -245,7 +242,7 @@ def frame_from_json(codec: ModuleType, protocol: Protocol, obj: Any) -> Any:
     if not isinstance(fields, dict):
         raise JsonFrameError("'fields' must be an object")
     free = set(spec.free_names())
-    optional = {n for e in spec.elements if e.present is not None for n in _names_in(e)}
+    optional = {n for e in spec.elements if e.present is not None for n in names_of(e)}
     kwargs: dict[str, Any] = {}
     for key, value in fields.items():
         if spec.value(key) is None and spec.element(key) is None:

@@ -238,6 +238,11 @@ def header_count(elements: tuple[Element, ...]) -> int:
     return len(elements)
 
 
+def names_of(e: Element) -> tuple[str, ...]:
+    """The spec names an element carries: itself, or its bit members."""
+    return tuple(m.name for m in e.members) if isinstance(e, BitsField) else (e.name,)
+
+
 def values_of(elements: tuple[Element, ...]) -> tuple[ValueNode, ...]:
     """Integer values in wire order: int fields and bit members."""
     out: list[ValueNode] = []
@@ -327,6 +332,10 @@ class Frame:
     def element(self, name: str) -> Element | None:
         return next((e for e in self.elements if e.name == name), None)
 
+    def holder(self, name: str) -> Element | None:
+        """The element a spec name is on the wire in: itself, or its bits container."""
+        return next((e for e in self.elements if name in names_of(e)), None)
+
     def prefix_count(self) -> int:
         return prefix_count(self.elements)
 
@@ -349,9 +358,9 @@ class Frame:
         if rest.value.start is None:
             assert rest.offset is not None, "check_rest: a declaring integer is in the header"
             return rest.offset + rest.type.width
-        first = next(e for e in self.elements if e.name == rest.value.start or (
-            isinstance(e, BitsField) and any(m.name == rest.value.start for m in e.members)))
-        assert first.offset is not None, "check_rest: a declared size starts in the header"
+        first = self.holder(rest.value.start)
+        assert first is not None and first.offset is not None, (
+            "check_rest: a declared size starts in the header")
         return first.offset
 
     def values(self) -> tuple[ValueNode, ...]:

@@ -28,7 +28,16 @@ def run_size(run: tuple[Element, ...], span: Span) -> ir.Expr | None:
         else:
             return None
         terms.append(term if e.present is None else ir.Binary("*", term, e.present, span))
-    total: ir.Expr = ir.Const(fixed, span)
-    for term in terms:
-        total = term if total == ir.Const(0, span) else ir.Binary("+", total, term, span)
+    return sum_of(([ir.Const(fixed, span)] if fixed or not terms else []) + terms, span)
+
+
+def sum_of(terms: list[ir.Expr], span: Span) -> ir.Expr:
+    """`((a + b) + c) + d`; a balanced tree when there are many terms, so that a
+    frame of thousands of fields does not make an expression thousands deep."""
+    if len(terms) > 16:
+        half = len(terms) // 2
+        return ir.Binary("+", sum_of(terms[:half], span), sum_of(terms[half:], span), span)
+    total = terms[0]
+    for term in terms[1:]:
+        total = ir.Binary("+", total, term, span)
     return total

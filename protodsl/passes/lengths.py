@@ -16,9 +16,11 @@ from protodsl.ir.model import (
     VarintField,
     fixed_width,
     header_count,
+    names_of,
     prefix_count,
     values_of,
 )
+from protodsl.ir.sizes import sum_of
 from protodsl.passes.problems import Problems
 
 Sized = BytesField | KvMapField | ListField
@@ -44,7 +46,7 @@ def check_rest(elements: tuple[Element, ...], problems: Problems) -> None:
                            f"be at a fixed offset: among the fixed-width fields that start "
                            f"the frame")
         first = e.value.start
-        if first is not None and not any(first in _names(x) for x in elements[:header]):
+        if first is not None and not any(first in names_of(x) for x in elements[:header]):
             problems.error(e.value.span, f"the size '{e.name}' declares starts at '{first}', "
                            f"which must be at a fixed offset: among the fixed-width fields "
                            f"that start the frame")
@@ -171,23 +173,7 @@ def frame_size(
                            f"'{sorted(outside)[0]}', which is not among the fixed-width "
                            f"fields at the start of the frame")
         terms.append(term)
-    return _sum(terms, span)
-
-
-def _sum(terms: list[ir.Expr], span: Span) -> ir.Expr:
-    """`((a + b) + c) + d`; a balanced tree when there are many terms, so that a
-    frame of thousands of fields does not make an expression thousands deep."""
-    if len(terms) > 16:
-        half = len(terms) // 2
-        return ir.Binary("+", _sum(terms[:half], span), _sum(terms[half:], span), span)
-    total = terms[0]
-    for term in terms[1:]:
-        total = ir.Binary("+", total, term, span)
-    return total
-
-
-def _names(e: Element) -> list[str]:
-    return [m.name for m in e.members] if isinstance(e, BitsField) else [e.name]
+    return sum_of(terms, span)
 
 
 def _span_of(e: ir.Expr, name: str) -> Span:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from protodsl.diagnostics import Span
 from protodsl.frontend import ast
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
@@ -82,17 +83,10 @@ def resolve_roles(
     by_name = {e.name: e for e in elements}
 
     def known(target: ast.Expr) -> bool:
-        """False for a field whose declaration is reported (say nothing more of it) and
-        for a name the frame does not declare (reported here)."""
-        if not isinstance(target, ast.NameRef):
-            return True
-        if target.name in scope.untyped or target.name in scope.broken:
-            return False
-        if target.name in scope.values or target.name in scope.sized:
-            return True
-        report_unknown(scope, problems, target.span, f"unknown field '{target.name}'",
-                       did_you_mean(target.name, scope.fields()))
-        return False
+        """A field's name must be the frame's (see _known); other roles' values are
+        checked where they are resolved."""
+        return not isinstance(target, ast.NameRef) or _known(
+            target.name, target.span, scope, problems)
 
     def predicate(name: str) -> ir.Expr | None:
         role = given.get(name)
@@ -267,16 +261,25 @@ def _entries(entries: tuple[ast.HeaderEntry, ...], by_name: dict[str, Element], 
     return tuple(out)
 
 
+def _known(name: str, span: Span, scope: Scope, problems: Problems) -> bool:
+    """Whether `name` is a field of the frame: False for one whose declaration is
+    reported (nothing more is said of it) and for a name the frame does not
+    declare (reported here)."""
+    if name in scope.untyped or name in scope.broken:
+        return False
+    if name in scope.values or name in scope.sized:
+        return True
+    report_unknown(scope, problems, span, f"unknown field '{name}'",
+                   did_you_mean(name, scope.fields()))
+    return False
+
+
 def _text_field(entry: ast.HeaderEntry, part: ast.NameRef, by_name: dict[str, Element],
                 scope: Scope, problems: Problems) -> bool:
     """Whether `part` names a text or bytes field always on the wire (else reported)."""
-    if part.name in scope.untyped or part.name in scope.broken:
+    if not _known(part.name, part.span, scope, problems):
         return False
     element = by_name.get(part.name)
-    if element is None:
-        report_unknown(scope, problems, part.span, f"unknown field '{part.name}'",
-                       did_you_mean(part.name, scope.fields()))
-        return False
     if not isinstance(element, BytesField):
         what = "an integer" if part.name in scope.values else "not text or bytes"
         problems.error(part.span, f"header entry '{entry.name}' reads '{part.name}', {what}; "
@@ -294,13 +297,9 @@ def _id_view(view: ast.ByteView, by_name: dict[str, Element], scope: Scope, orde
     """`id = request_id[8..16]`: bytes of a bytes field of fixed size, always on
     the wire, at most 8 of them (MOSN's id is a u64), in the protocol's byte order
     or the one a type around the view names (`u64le(request_id[8..16])`)."""
-    if view.field in scope.untyped or view.field in scope.broken:
+    if not _known(view.field, view.field_span, scope, problems):
         return None
     element = by_name.get(view.field)
-    if element is None:
-        report_unknown(scope, problems, view.field_span, f"unknown field '{view.field}'",
-                       did_you_mean(view.field, scope.fields()))
-        return None
     if not isinstance(element, BytesField) or element.text:
         problems.error(view.field_span, f"the id role reads part of a bytes field; "
                        f"'{view.field}' is not one")

@@ -16,13 +16,14 @@ from protodsl.ir.model import (
     KvMapField,
     ListField,
     VarintField,
+    names_of,
 )
 from protodsl.ir.sizes import run_size
 from protodsl.passes.problems import Problems
 
 
 def expand_sizes(elements: tuple[Element, ...], problems: Problems) -> tuple[Element, ...]:
-    position = {name: i for i, e in enumerate(elements) for name in _names(e)}
+    position = {name: i for i, e in enumerate(elements) for name in names_of(e)}
 
     def expand(e: ir.Expr, in_size: bool) -> ir.Expr:
         def one(node: ir.Expr) -> ir.Expr | None:
@@ -68,7 +69,3 @@ def expand_sizes(elements: tuple[Element, ...], problems: Problems) -> tuple[Ele
         elif isinstance(e, BytesField | KvMapField | ListField):
             out.append(dataclasses.replace(e, size=expand(e.size, True), present=present))
     return tuple(out)
-
-
-def _names(e: Element) -> list[str]:
-    return [m.name for m in e.members] if isinstance(e, BitsField) else [e.name]

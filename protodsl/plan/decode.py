@@ -93,15 +93,15 @@ def recounts(frame: Frame, e: Element) -> tuple[Recount, ...]:
     if not isinstance(e, ListField):
         return ()
     order = [x.name for x in frame.elements]
-    holder = {name: x for x in frame.elements
-              for name in ([m.name for m in x.members] if isinstance(x, BitsField) else [x.name])}
     out = []
     for v in frame.values():
         counted = [n.field for n in ir.walk(v.value) if isinstance(n, ir.CountOf)] if (
             v.value is not None) else []
         if counted and max(counted, key=order.index) == e.name:
             assert v.value is not None
-            out.append(Recount(v, v.value, holder[v.name].offset))
+            holder = frame.holder(v.name)
+            assert holder is not None
+            out.append(Recount(v, v.value, holder.offset))
     return tuple(out)
 
 
@@ -126,12 +126,10 @@ def checks(v: ValueNode, enums: dict[str, Enum], frame: Frame | None = None
 def checksum(frame: Frame, c: ir.Checksum) -> MustMatchChecksum:
     """The checksum and the frame offset of its range's first byte (fixed: the
     passes require it)."""
-    for e in frame.elements:
-        if e.name == c.first or (
-                isinstance(e, BitsField) and any(m.name == c.first for m in e.members)):
-            assert e.offset is not None, f"checksum range of '{frame.name}' has no fixed start"
-            return MustMatchChecksum(c.kind, e.offset)
-    raise AssertionError(f"checksum range of '{frame.name}' starts at no field")
+    first = frame.holder(c.first)
+    assert first is not None and first.offset is not None, (
+        f"checksum range of '{frame.name}' has no fixed start")
+    return MustMatchChecksum(c.kind, first.offset)
 
 
 def never_negative(frame: Frame, size: ir.Expr) -> bool:

@@ -8,9 +8,7 @@ import dataclasses
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
     BitMember,
-    BitsField,
     BytesField,
-    Element,
     Enum,
     Frame,
     IntField,
@@ -18,6 +16,7 @@ from protodsl.ir.model import (
     ListField,
     ValueNode,
     VarintField,
+    names_of,
 )
 from protodsl.ir.sizes import run_size
 from protodsl.passes.problems import Problems
@@ -27,32 +26,36 @@ from protodsl.plan.model import Computed, EncodePlan, FitCheck, LengthCheck, Wri
 
 def lower_encode(frame: Frame, enums: dict[str, Enum], max_frame: int,
                  problems: Problems) -> EncodePlan:
-    holder = {name: e for e in frame.elements for name in _names_in(e)}
+    holder = {name: e for e in frame.elements for name in names_of(e)}
+    rest = frame.rest_field()
+    # A varint's len(rest) is known once the body is written; an integer's is computed.
+    varint = rest if isinstance(rest, VarintField) else None
     computed = evaluation_order(
         [_declared(frame, v) if isinstance(v.value, ir.Rest) else v for v in frame.values()
          if v.value is not None and not v.constant and not isinstance(v.value, ir.Checksum)
-         and not (isinstance(v, VarintField) and isinstance(v.value, ir.Rest))], problems)
+         and v is not varint], problems)
     fits = tuple(
         fit(v, enums, holder[v.name].present) for v in frame.values()
-        if not (v.constant or isinstance(v.value, ir.Checksum)
-                or isinstance(v, VarintField) and isinstance(v.value, ir.Rest)))
+        if not (v.constant or isinstance(v.value, ir.Checksum) or v is varint))
     lengths = tuple(
         _length(e) for e in frame.elements
         if isinstance(e, BytesField | KvMapField | ListField)
         and not isinstance(e.size, ir.Rest) and not sized_by_own_length(frame, e))
-    rest = frame.rest_field()
     writes = tuple(
         Write(e, e.present,
               checksum(frame, e.value)
               if isinstance(e, IntField) and isinstance(e.value, ir.Checksum) else None,
               isinstance(e, KvMapField) and e.null_drop and min(e.null_lengths()) <= max_frame)
         for e in frame.elements)
-    start = frame.size_start()
-    total = (frame.size if rest is None else None if start is None else
-             ir.Binary("+", ir.Const(start, frame.span), ir.FieldValue(rest.name, frame.span),
-                       frame.span))
-    return EncodePlan(computed, fits, lengths, frame.when, total,
-                      rest if isinstance(rest, VarintField) else None, writes)
+    total: ir.Expr | None = frame.size  # from the fixed header
+    if varint is not None:
+        total = None
+    elif rest is not None:  # the integer's value, from where it starts counting
+        start = frame.size_start()
+        assert start is not None
+        total = ir.Binary("+", ir.Const(start, frame.span),
+                          ir.FieldValue(rest.name, frame.span), frame.span)
+    return EncodePlan(computed, fits, lengths, frame.when, total, varint, writes)
 
 
 def _declared(frame: Frame, v: ValueNode) -> ValueNode:
@@ -115,7 +118,3 @@ def sized_by_own_length(frame: Frame, e: BytesField | KvMapField | ListField) ->
     length = frame.value(e.size.field)
     return length is not None and isinstance(length.value, ir.LenOf) and (
         length.value.field == e.name)
-
-
-def _names_in(e: Element) -> list[str]:
-    return [m.name for m in e.members] if isinstance(e, BitsField) else [e.name]

@@ -28,6 +28,7 @@ from protodsl.ir.model import (
     Record,
     ValueNode,
     VarintField,
+    names_of,
 )
 
 # ------------------------------------------------------------------ checks
@@ -140,9 +141,7 @@ class Read:
     @property
     def names(self) -> tuple[str, ...]:
         """The spec names it carries: itself, or its bit members."""
-        if isinstance(self.element, BitsField):
-            return tuple(m.name for m in self.element.members)
-        return (self.element.name,)
+        return names_of(self.element)
 
 
 @dataclass(frozen=True)

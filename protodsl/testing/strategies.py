@@ -15,15 +15,14 @@ from hypothesis import strategies as st
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
     BitMember,
-    BitsField,
     BytesField,
-    Element,
     Frame,
     IntField,
     KvMapField,
     ListField,
     Protocol,
     VarintField,
+    names_of,
 )
 from protodsl.testing.entropy import Entropy, from_entropy
 
@@ -213,7 +212,7 @@ def _one_frame_maker(protocol: Protocol, codec: ModuleType, frame: Frame
     plain = [(v.name, attr[v.name]) for v in frame.values()
              if not isinstance(v.value, ir.Checksum)]
     free = set(frame.free_names())
-    optional = [(e.present, [attr[n] for n in _names_of(e) if n in free])
+    optional = [(e.present, [attr[n] for n in names_of(e) if n in free])
                 for e in frame.elements if e.present is not None]
 
     def make(e: Entropy) -> _Made | None:
@@ -232,10 +231,6 @@ def _one_frame_maker(protocol: Protocol, codec: ModuleType, frame: Frame
             return None
 
     return make
-
-
-def _names_of(e: Element) -> list[str]:
-    return [m.name for m in e.members] if isinstance(e, BitsField) else [e.name]
 
 
 def _when_holds(frame: Frame, values: dict[str, int]) -> bool:

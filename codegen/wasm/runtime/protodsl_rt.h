@@ -955,8 +955,7 @@ PD_INLINE int pd_kv_read(const pd_u8 *sec, pd_u32 n, pd_u32 at, const struct pd_
             unsigned w = pd_kv_width(f, part);
             pd_u64 len;
             if (part && f->between_len) {
-                pd_u32 have = n - i < f->between_len ? n - i : f->between_len;
-                if (have < f->between_len || !pd_same(sec + i, f->between, f->between_len))
+                if (n - i < f->between_len || !pd_same(sec + i, f->between, f->between_len))
                     return pd_fail(where, (pd_u64)at + i, f->between_error);
                 i += f->between_len;
             }
@@ -1125,12 +1124,7 @@ PD_INLINE int pd_kv_from_abi(pd_bytes map, const struct pd_kv *f, const char *ca
 
 PD_FN int pd_bytes_eq(pd_bytes a, pd_bytes b)
 {
-    if (a.len != b.len)
-        return 0;
-    for (pd_u32 i = 0; i < a.len; i++)
-        if (a.ptr[i] != b.ptr[i])
-            return 0;
-    return 1;
+    return a.len == b.len && pd_same(a.ptr, b.ptr, a.len);
 }
 
 /* The pair at byte offset *at of a host map, *at moved past it; a last key
