@@ -152,6 +152,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                         help="a file of raw bytes to decode, or - for stdin")
     decode.set_defaults(run=_decode)
 
+
     encode = command("encode", "encode frames given as decode's JSON", ENCODE_EPILOG)
     encode.add_argument("json", metavar="JSON",
                         help="JSON objects as decode prints them, or - to read them from "
@@ -159,6 +160,10 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     encode.add_argument("--raw", action="store_true",
                         help="write the bytes themselves, not a line of hex per object")
     encode.set_defaults(run=_encode)
+    for stream in (decode, encode):
+        stream.add_argument("--state", action="append", default=[], metavar="NAME=VALUE",
+                         help="the connection's state before the first frame, over the "
+                              "spec's initial values (repeatable; specs with a `state`)")
 
     test = command("test", "property-test the Python codec against the Wasm plugin",
                    "examples:\n  protodsl test specs/bolt.proto-dsl\n"
@@ -240,11 +245,37 @@ def _read_input(args: argparse.Namespace) -> bytes:
         raise CliError(f"cannot read {args.input}: {exc.strerror}") from None
 
 
+def _initial_state(protocol: Protocol, codec: ModuleType, given: list[str]) -> Any:
+    """The connection's state before the first frame: the spec's initial values,
+    with `--state NAME=VALUE` over them."""
+    values: dict[str, int] = {}
+    for item in given:
+        name, eq, text = item.partition("=")
+        member = protocol.state_member(name.strip())
+        if not eq:
+            raise CliError(f"--state {item}: expected NAME=VALUE")
+        if member is None:
+            known = ", ".join(m.name for m in protocol.state) or "none"
+            raise CliError(f"--state {item}: '{name}' is not a state member of "
+                           f"{protocol.name} (it has: {known})")
+        try:
+            value = int(text.strip(), 0)
+        except ValueError:
+            raise CliError(f"--state {item}: '{text}' is not an integer") from None
+        if not member.type.min <= value <= member.type.max:
+            raise CliError(f"--state {item}: out of range for {member.type.name}")
+        values[codec.STATE_ATTRS[member.name]] = value
+    return codec.State(**values)
+
+
 def _decode(args: argparse.Namespace) -> int:
     protocol = _load(args.spec)
     data = _read_input(args)
     if args.engine == "python":
-        objects = _decode_python(protocol, data)
+        objects = _decode_python(protocol, data, args.state)
+    elif args.state:
+        raise CliError("--state: a plugin's context starts in a new connection's state; "
+                       "give --state to the python engine")
     else:
         objects = _decode_wasm(protocol, data)
     for obj in objects:
@@ -266,15 +297,18 @@ def malformed(message: str, start: int) -> str:
             f"{start + int(at.group(1))}{message[at.end():]}")
 
 
-def _decode_python(protocol: Protocol, data: bytes) -> Iterator[dict[str, Any]]:
+def _decode_python(protocol: Protocol, data: bytes, given: list[str]
+                   ) -> Iterator[dict[str, Any]]:
+    """Frame after frame, the connection's state threaded from one to the next."""
     from protodsl.codecs import load_python
     from protodsl.jsonview import frame_json, need_more_json
 
     codec = load_python(protocol)
+    state = _initial_state(protocol, codec, given)
     offset = 0
     while True:
         try:
-            result = codec.decode(data[offset:])
+            result = codec.decode(data[offset:], state)
         except codec.ProtocolError as exc:
             raise CliError(malformed(str(exc), offset)) from None
         if isinstance(result, codec.NeedMore):
@@ -283,6 +317,7 @@ def _decode_python(protocol: Protocol, data: bytes) -> Iterator[dict[str, Any]]:
             return
         yield frame_json(codec, protocol, result.frame, result.consumed)
         offset += result.consumed
+        state = result.state
 
 
 def _decode_wasm(protocol: Protocol, data: bytes) -> Iterator[dict[str, Any]]:
@@ -340,11 +375,12 @@ def _read_text(arg: str) -> str:
 
 
 def _encode(args: argparse.Namespace) -> int:
-    from protodsl.codecs import load_python
+    from protodsl.codecs import bind_state, load_python
     from protodsl.jsonview import JsonFrameError, wire_from_json
 
     protocol = _load(args.spec)
     codec: ModuleType = load_python(protocol)
+    state = _initial_state(protocol, codec, args.state)
     objects = list(_json_objects(_read_text(args.json)))
     chunks: list[bytes] = []
     for i, (line, obj) in enumerate(objects):
@@ -353,7 +389,9 @@ def _encode(args: argparse.Namespace) -> int:
             raise CliError(f"{where}: a need_more object can only come last (its bytes are "
                            f"not a whole frame)")
         try:
-            chunks.append(wire_from_json(codec, protocol, obj))
+            chunks.append(wire_from_json(bind_state(codec, state), protocol, obj))
+            if "need_more" not in obj:
+                state = codec.decode(chunks[-1], state).state
         except (JsonFrameError, codec.ProtocolError) as exc:
             raise CliError(f"{where}: {exc}") from None
     if args.raw:

@@ -8,8 +8,11 @@ import importlib.util
 import shutil
 import sys
 import tempfile
+import types
+from functools import partial
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from protodsl.ir import Protocol
 
@@ -45,6 +48,17 @@ def import_source(module_name: str, source: str, filename: str) -> ModuleType:
         del sys.modules[module_name]
         raise
     return module
+
+
+def bind_state(codec: ModuleType, state: Any) -> ModuleType:
+    """`codec` with every call that takes a connection state given `state`: code
+    that knows nothing of state (the JSON view, the properties) reads it as any
+    codec."""
+    bound = types.ModuleType(codec.__name__, codec.__doc__)
+    bound.__dict__.update(codec.__dict__)
+    for name in ("decode", "reference_decode", "encode", "reference_encode", "decode_all"):
+        setattr(bound, name, partial(getattr(codec, name), state=state))
+    return bound
 
 
 def build_wasm(protocol: Protocol, cache: Path | None = None) -> Path:

@@ -34,7 +34,7 @@ from protodsl.plan import (
 
 
 class FrameDecoder:
-    """`_decode_FRAME(_buf, _end)`'s body and its short-header check table."""
+    """`_decode_FRAME(_buf, _end, _st)`'s body and its short-header check table."""
 
     def __init__(self, module: Module, frame: FramePlan, cls: str) -> None:
         self.module = module
@@ -311,7 +311,8 @@ class FrameDecoder:
                 else:
                     value = self.module.wrap(v.node, local)
                 out.line(f"_fr.{local} = {value}")
-        out.line("return _tuple_new(Decoded, (_fr, _size))")
+        after = f"_next_{self.frame.name}(_fr, _st)" if self.frame.frame.sets else "_st"
+        out.line(f"return _tuple_new(Decoded, (_fr, _size, {after}))")
 
 
 def _finish_bytes(out: Emitter, e: BytesField, local: str, at: str) -> None:

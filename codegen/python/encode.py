@@ -29,7 +29,7 @@ from protodsl.plan import FramePlan, Write
 
 
 class FrameEncoder:
-    """`_encode_FRAME(_f)`'s body."""
+    """`_encode_FRAME(_f, _st)`'s body."""
 
     def __init__(self, module: Module, frame: FramePlan, cls: str, head: str) -> None:
         self.module = module

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from protodsl.codegen.python import naming
+
 from protodsl.ir import expr as ir
 from protodsl.ir.model import BytesField, Frame, KvMapField, ListField
 
@@ -20,10 +22,12 @@ def translate(
     length: Callable[[str], str],
     param: Callable[[str, str | None], str] = lambda p, f: p,
     records: Callable[[str], str] | None = None,
+    state: Callable[[str], str] = lambda n: f"_st.{naming.snake(n)}",
 ) -> str:
     """`value(name)` and `length(name)` give the text reading a field's value and a
     sized field's encoded length; `param(name, field)` reads builder parameters;
-    `records(name)` a list's records (by default its value)."""
+    `records(name)` a list's records (by default its value); `state(name)` a
+    state member (by default of the State `_st`, checked to be set)."""
     records = records or value
 
     def go(node: ir.Expr, outer: int) -> str:
@@ -46,6 +50,8 @@ def translate(
                 return param(name, None), 12
             case ir.ParamField(param=p, field=f):
                 return param(p, f), 12
+            case ir.StateValue(name=name):
+                return state(name), 12
             case ir.Unary(op="not", operand=o):
                 return f"not {go(o, 3)}", 3
             case ir.Unary(op="-", operand=o):

@@ -22,7 +22,8 @@ RESERVED = frozenset({
     "encode", "decode_all",
     "reference_decode", "reference_encode", "kind", "command_id", "is_heartbeat", "timeout",
     "status", "headers", "payload", "with_roles", "keepalive", "keepalive_reply", "hijack",
-    "PROTOCOL", "MOSN_NAME", "MAX_FRAME", "field_values",
+    "PROTOCOL", "MOSN_NAME", "MAX_FRAME", "field_values", "State", "StateUnset", "next_state",
+    "STATE_ATTRS",
 })
 # Module-level names that generated function and class bodies use: a field (a
 # local there, or a class attribute) by one of these names would shadow it.
@@ -30,7 +31,7 @@ SHADOWING = frozenset({
     "struct", "cs", "enum", "dataclasses", "dataclass", "field", "ProtocolError",
     "ConstantMismatch", "UnknownEnumValue", "UnknownVariant", "FrameTooLarge", "NegativeSize",
     "MalformedSection", "InvalidText", "EncodeError", "NeedMore", "Decoded", "MAX_FRAME",
-    "ChecksumMismatch", "zlib", "encode",
+    "ChecksumMismatch", "zlib", "encode", "State", "StateUnset",
 })
 _ENUM_MEMBER_RESERVED = frozenset({"name", "value", "mro"})
 

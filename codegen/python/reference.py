@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from protodsl.codegen.python import ints
+from protodsl.codegen.python import ints, naming
 from protodsl.codegen.python.context import Module, absent, closed_enum, constant, holders, reads
 from protodsl.codegen.python.expr import lengths, translate
 
@@ -60,7 +60,8 @@ class FrameReference:
         return f"{root}[{name!r}]"
 
     def expr(self, e: ir.Expr) -> str:
-        return translate(e, self.path, lengths(self.frame.frame, self.path, encoded=True))
+        return translate(e, self.path, lengths(self.frame.frame, self.path, encoded=True),
+                         state=lambda n: f"_c._params._st.{naming.snake(n)}")
 
     def fields(self) -> list[str]:
         """The Struct's members."""
@@ -249,12 +250,15 @@ def _list_codec(plan: ProtocolPlan, record: str) -> str:
 
 
 def discriminator(plan: ProtocolPlan) -> tuple[list[str], list[tuple[str, list[str]]]]:
-    """`_choose`'s construct Struct, reading the first frame's leading elements
-    up to the discriminators' end (no checks), and each value's path in it."""
+    """`_choose`'s construct Struct, reading the leading elements of the first
+    frame that has every discriminator up to their end (no checks), and each
+    value's path in it."""
     end = max((d.offset + d.container.width for d in plan.discriminators), default=0)
     fields: list[str] = []
     values: list[tuple[str, list[str]]] = []
-    for r in reads(plan.frames[0]) if plan.frames else ():
+    holder = next((f for f in plan.frames if all(
+        f.frame.holder(d.value.name) is not None for d in plan.discriminators)), None)
+    for r in reads(holder) if holder is not None else ():
         e = r.element
         if e.offset is None or r.width is None or e.offset + r.width > end:
             break

@@ -63,6 +63,8 @@ class FrameView:
     wire_fields: list[tuple[str, str]]  # spec name, attribute
     attrs: dict[str, str]  # every spec name -> attribute
     roles: dict[str, str] = field(default_factory=dict)
+    state_reads: list[tuple[str, str]] = field(default_factory=list)  # member, attribute
+    next_state: list[str] = field(default_factory=list)  # State(...)'s arguments, when it sets
     # Derived headers MOSN's edit goes back into: (index among the derived
     # headers, attribute, text, frame name, field name).
     derived_writes: list[tuple[int, str, bool, str, str]] = field(default_factory=list)
@@ -89,6 +91,16 @@ class ModuleView:
     header_lists: bool  # some frame's MOSN headers are records: print `_merge_headers`
     id_views: bool = False  # some frame's id is part of a bytes field: the helpers for it
     derived_headers: bool = False  # some frame derives headers: `_take_derived`
+    state: list[StateView] = field(default_factory=list)
+    when_state_reads: list[tuple[str, str]] = field(default_factory=list)  # member, attribute
+
+
+@dataclass
+class StateView:
+    attr: str
+    spec_name: str
+    initial: str  # Python text: the initial value, or None
+    doc: str | None
 
 
 def build_view(protocol: Protocol, source: str) -> ModuleView:
@@ -114,7 +126,20 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
         id_views=any(f.roles is not None and f.roles.id_view is not None for f in plan.frames),
         derived_headers=any(f.roles is not None and f.roles.derived_headers
                             for f in plan.frames),
+        state=[StateView(naming.snake(m.name), m.name, repr(m.initial), m.doc)
+               for m in protocol.state],
+        when_state_reads=_state_attrs(sorted(set().union(
+            *(ir.state_read(f.when) for f in protocol.frames)))),
     )
+
+
+def _int(text: str) -> str:
+    """A plain int for the State, not an enum member: constants are already."""
+    return text if text.lstrip("-").isdigit() else f"int({text})"
+
+
+def _state_attrs(members: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(m, naming.snake(m)) for m in members]
 
 
 def _module(plan: ProtocolPlan) -> Module:
@@ -154,7 +179,8 @@ def _frame(module: Module, fp: FramePlan) -> FrameView:
         construct_fields=reference.fields(), from_container=reference.from_container(),
         to_container=reference.to_container(),
         when=translate(frame.when, lambda n: f"_disc[{n!r}]", no_length),
-        when_fast=translate(frame.when, lambda n: f"_d_{n}", no_length),
+        when_fast=translate(frame.when, lambda n: f"_d_{n}", no_length,
+                            state=lambda n: f"state.{naming.snake(n)}"),
         claim=translate(fp.encode.claim, lambda n: f"_f.{names[n]}", no_length),
         claim_text=ir.spelled(fp.encode.claim),
         claim_fields=[(n, names[n]) for n in claimed],
@@ -162,6 +188,14 @@ def _frame(module: Module, fp: FramePlan) -> FrameView:
         attrs={n: names[n] for n in wire if not n.startswith("_")},
     )
     _roles(module, fp, names, view)
+    view.state_reads = _state_attrs(frame.state_reads())
+    if frame.sets:
+        sets = {s.name: s.value for s in frame.sets}
+        of_frame = lambda n: f"_f.{names[n]}"  # noqa: E731
+        view.next_state = [
+            f"{naming.snake(m.name)}={_int(translate(sets[m.name], of_frame, no_length))}"
+            if m.name in sets else f"{naming.snake(m.name)}=_st.{naming.snake(m.name)}"
+            for m in module.plan.protocol.state]
     return view
 
 

@@ -192,6 +192,35 @@ class Roles:
 
 
 @dataclass(frozen=True)
+class StateMember:
+    """`level: u8` or `preface: u8 = 1`: one value a connection carries between frames."""
+
+    name: str
+    type: str
+    initial: Expr | None
+    doc: str | None
+    span: Span
+    type_span: Span
+
+
+@dataclass(frozen=True)
+class StateDecl:
+    """`state { ... }`: the members of the connection's state."""
+
+    members: tuple[StateMember, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class StateSet:
+    """`set state.level = level`: the value a member has after this frame passes."""
+
+    name: str
+    value: Expr
+    span: Span  # the member's name
+
+
+@dataclass(frozen=True)
 class Frame:
     name: str
     when: Expr | None  # None: `otherwise`, every input no earlier frame claims
@@ -199,6 +228,7 @@ class Frame:
     roles: tuple[Roles, ...]
     doc: str | None
     span: Span
+    sets: tuple[StateSet, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -269,3 +299,4 @@ class Protocol:
     doc: str | None
     span: Span
     records: tuple[Record, ...] = ()
+    state: tuple[StateDecl, ...] = ()

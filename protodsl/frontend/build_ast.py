@@ -113,7 +113,21 @@ class BuildAst(Transformer[Token, ast.Protocol]):
             doc=self._doc(meta),
             span=self._tok_span(name),
             records=tuple(i for i in items if isinstance(i, ast.Record)),
+            state=tuple(i for i in items if isinstance(i, ast.StateDecl)),
         )
+
+    def state_decl(self, meta: Meta, opening: Token, *members: ast.StateMember
+                   ) -> ast.StateDecl:
+        return ast.StateDecl(members, self._tok_span(opening))
+
+    def state_member(self, meta: Meta, name: Token, type_name: Token, initial: ast.Expr | None
+                     ) -> ast.StateMember:
+        return ast.StateMember(str(name), str(type_name), initial, self._doc(meta),
+                               self._tok_span(name), self._tok_span(type_name))
+
+    def state_set(self, meta: Meta, _words: Token, name: Token, value: ast.Expr
+                  ) -> ast.StateSet:
+        return ast.StateSet(str(name), value, self._tok_span(name))
 
     def byte_order(self, meta: Meta, value: Token) -> ast.Setting:
         return ast.Setting("byte_order", str(value), self._tok_span(value))
@@ -140,10 +154,11 @@ class BuildAst(Transformer[Token, ast.Protocol]):
         return ast.Frame(
             name=str(name),
             when=None if isinstance(when, Token) else when,
-            items=tuple(i for i in items if not isinstance(i, ast.Roles)),
+            items=tuple(i for i in items if not isinstance(i, ast.Roles | ast.StateSet)),
             roles=tuple(i for i in items if isinstance(i, ast.Roles)),
             doc=self._doc(meta),
             span=self._tok_span(name),
+            sets=tuple(i for i in items if isinstance(i, ast.StateSet)),
         )
 
     def field(

@@ -14,6 +14,7 @@ from protodsl.ir.expr import (
     Param,
     ParamField,
     Rest,
+    StateValue,
     Unary,
     walk,
 )
@@ -33,6 +34,8 @@ from protodsl.ir.model import (
     Protocol,
     Record,
     Roles,
+    StateMember,
+    StateSet,
     VarintField,
 )
 
@@ -40,5 +43,6 @@ __all__ = [
     "Binary", "BitMember", "BitsField", "Builder", "BytesField", "Checksum", "Const", "CountOf",
     "Element", "Enum", "EnumMember", "EnumValue", "Expr", "FieldValue", "Frame", "InSet",
     "IntField", "IntType", "KvMapField", "LenOf", "ListField", "Match", "Param", "ParamField",
-    "Protocol", "Record", "Rest", "Roles", "Unary", "VarintField", "walk",
+    "Protocol", "Record", "Rest", "Roles", "StateMember", "StateSet", "StateValue", "Unary",
+    "VarintField", "walk",
 ]

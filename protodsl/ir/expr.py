@@ -67,6 +67,20 @@ class ParamField:
 
 
 @dataclass(frozen=True)
+class StateValue:
+    """A member of the connection's state (`state.level`): what an earlier frame
+    set, or its initial value. Read only by `when`, `if` and `set`."""
+
+    name: str
+    span: Span
+
+    @property
+    def key(self) -> str:
+        """Its name in an evaluation environment, apart from the frame's fields."""
+        return f"state.{self.name}"
+
+
+@dataclass(frozen=True)
 class Unary:
     op: str  # "-" or "not"
     operand: Expr
@@ -132,8 +146,8 @@ class SizeOf:
     span: Span
 
 
-Expr = (Const | EnumValue | FieldValue | LenOf | CountOf | Param | ParamField | Unary | Binary
-        | InSet | Match | Checksum | Rest | SizeOf)
+Expr = (Const | EnumValue | FieldValue | LenOf | CountOf | Param | ParamField | StateValue
+        | Unary | Binary | InSet | Match | Checksum | Rest | SizeOf)
 
 BOOLEAN_OPS = frozenset({"or", "and", "==", "!=", "<", "<=", ">", ">="})
 
@@ -183,6 +197,11 @@ def fields_read(expr: Expr) -> set[str]:
     return {n.field for n in walk(expr) if isinstance(n, FieldValue | LenOf | CountOf)}
 
 
+def state_read(expr: Expr) -> set[str]:
+    """Names of the state members an expression reads."""
+    return {n.name for n in walk(expr) if isinstance(n, StateValue)}
+
+
 def is_constant(expr: Expr) -> bool:
     return all(isinstance(n, Const | EnumValue | Unary | Binary) for n in walk(expr))
 
@@ -197,6 +216,8 @@ def evaluate(expr: Expr, env: dict[str, int] | None = None) -> int:
             return env[name]
         case ParamField(param=p, field=f):
             return env[f"{p}.{f}"]
+        case StateValue() as sv:
+            return env[sv.key]
         case Unary(op="-", operand=o):
             return -evaluate(o, env)
         case Unary(op="not", operand=o):
@@ -241,6 +262,8 @@ def spelled(expr: Expr) -> str:
                 return f"count({name})", 12
             case ParamField(param=p, field=f):
                 return f"{p}.{f}", 12
+            case StateValue() as sv:
+                return sv.key, 12
             case Unary(op="not", operand=o):
                 return f"not {go(o, 3)}", 3
             case Unary(op="-", operand=o):
@@ -267,6 +290,8 @@ def compiled(expr: Expr) -> Callable[[dict[str, int]], int]:
             return lambda env: env[name]
         case ParamField(param=p, field=f):
             key = f"{p}.{f}"
+            return lambda env: env[key]
+        case StateValue(key=key):
             return lambda env: env[key]
         case Unary(op="-", operand=o):
             inner = compiled(o)

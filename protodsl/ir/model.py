@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from protodsl.diagnostics import Span
-from protodsl.ir.expr import Checksum, Expr, ParamField, Rest
+from protodsl.ir.expr import Checksum, Expr, ParamField, Rest, state_read
 from protodsl.ir.expr import evaluate as _evaluate
 from protodsl.ir.expr import is_constant as _is_constant
 
@@ -319,6 +319,29 @@ class Roles:
 
 
 @dataclass(frozen=True)
+class StateMember:
+    """One value a connection carries from frame to frame (`level: u8`). With no
+    `initial` it is unset until a frame sets it: a frame that reads it then is
+    malformed, never a guess."""
+
+    name: str
+    type: IntType
+    initial: int | None
+    doc: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class StateSet:
+    """`set state.NAME = value`: after the frame passes (decoded or encoded), the
+    member holds `value`, an expression of the frame's fields and the state before."""
+
+    name: str
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
 class Frame:
     name: str
     when: Expr
@@ -328,9 +351,17 @@ class Frame:
     size: Expr  # the whole frame's length, in fields of the fixed header; Rest: len(rest)
     doc: str | None
     span: Span
+    sets: tuple[StateSet, ...] = ()
 
     def element(self, name: str) -> Element | None:
         return next((e for e in self.elements if e.name == name), None)
+
+    def state_reads(self) -> tuple[str, ...]:
+        """The state members the frame reads (in `when`, an `if` or a `set`), sorted:
+        each must be set before the frame decodes or encodes."""
+        exprs = [self.when, *(s.value for s in self.sets),
+                 *(e.present for e in self.elements if e.present is not None)]
+        return tuple(sorted(set().union(*(state_read(x) for x in exprs))))
 
     def holder(self, name: str) -> Element | None:
         """The element a spec name is on the wire in: itself, or its bits container."""
@@ -433,6 +464,7 @@ class Protocol:
     span: Span
     records: tuple[Record, ...] = ()
     unclaimed: tuple[str, ...] = ()  # discriminator values no frame claims (malformed)
+    state: tuple[StateMember, ...] = ()
 
     def record(self, name: str) -> Record | None:
         return next((r for r in self.records if r.name == name), None)
@@ -442,6 +474,9 @@ class Protocol:
 
     def frame(self, name: str) -> Frame | None:
         return next((f for f in self.frames if f.name == name), None)
+
+    def state_member(self, name: str) -> StateMember | None:
+        return next((m for m in self.state if m.name == name), None)
 
     def builder(self, kind: str) -> Builder | None:
         return next((b for b in self.builders if b.kind == kind), None)

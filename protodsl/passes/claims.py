@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from protodsl.diagnostics import Span
 from protodsl.ir import expr as ir
-from protodsl.ir.model import BitsField, Enum, Frame, IntField
+from protodsl.ir.model import BitsField, Enum, Frame, IntField, StateMember
 from protodsl.passes.problems import Problems
 
 EXHAUSTIVE = 1 << 16
@@ -42,9 +42,17 @@ class Domain:
         return f"{self.name} = {value}" + (f" ({member})" if member else "")
 
 
-def _domain(frames: tuple[Frame, ...], name: str, enums: dict[str, Enum]) -> Domain:
-    """From the first frame (variants.py made sure every frame agrees)."""
-    for e in frames[0].elements:
+def _domain(frames: tuple[Frame, ...], name: str, enums: dict[str, Enum],
+            state: dict[str, StateMember]) -> Domain:
+    """From the first frame (variants.py made sure every frame agrees), or from the
+    state member's type (`state.level`)."""
+    member_of_state = state.get(name.removeprefix("state.")) if name.startswith("state.") else None
+    if member_of_state is not None:
+        lo, hi = member_of_state.type.min, member_of_state.type.max
+        return Domain(name, lo, hi, tuple(range(lo, hi + 1)) if hi - lo < EXHAUSTIVE else None,
+                      None)
+    holder = next(f for f in frames if f.holder(name) is not None)
+    for e in holder.elements:
         if isinstance(e, IntField) and e.name == name:
             lo, hi, enum = e.type.min, e.type.max, e.enum
             break
@@ -54,7 +62,7 @@ def _domain(frames: tuple[Frame, ...], name: str, enums: dict[str, Enum]) -> Dom
                 lo, hi, enum = 0, member.mask, member.enum
                 break
     else:
-        raise ValueError(f"'{name}' is not a field of frame '{frames[0].name}'")
+        raise ValueError(f"'{name}' is not a field of frame '{holder.name}'")
     found = enums.get(enum) if enum else None
     if found is not None and not found.open:
         values = tuple(sorted({m.value for m in found.members}))
@@ -106,10 +114,13 @@ class Claims:
 
 
 def check_claims(frames: tuple[Frame, ...], otherwise: frozenset[str], enums: dict[str, Enum],
-                 problems: Problems) -> Claims:
-    """Report unreachable and overlapping frames; return what no frame claims."""
-    names = sorted(set().union(*(ir.fields_read(f.when) for f in frames)))
-    domains = [_domain(frames, n, enums) for n in names]
+                 state: tuple[StateMember, ...], problems: Problems) -> Claims:
+    """Report unreachable and overlapping frames; return what no frame claims.
+    A state member a `when` reads is a discriminator like a field (`state.preface`)."""
+    names = sorted(set().union(*(ir.fields_read(f.when) | {
+        f"state.{n}" for n in ir.state_read(f.when)} for f in frames)))
+    members = {m.name: m for m in state}
+    domains = [_domain(frames, n, enums, members) for n in names]
     conditions = [ir.compiled(f.when) for f in frames]
     combos, exhaustive = _combinations(domains, frames)
     first_claims: set[int] = set()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from protodsl.diagnostics import Span
 from protodsl.frontend import ast
 from protodsl.ir import expr as ir
-from protodsl.ir.model import Enum, Frame, Record
+from protodsl.ir.model import Enum, Frame, Record, StateMember
 from protodsl.passes.problems import Problems
 
 # An expression's type: "int", "bool", or the name of an enum.
@@ -39,6 +39,7 @@ class Scope:
     # A builder's request parameter: any request frame the protocol decodes.
     frame_params: dict[str, tuple[Frame, ...]] = field(default_factory=dict)
     records: dict[str, Record] = field(default_factory=dict)
+    state: dict[str, StateMember] = field(default_factory=dict)  # the connection's members
     # Names whose declaration is already reported, so that no use of them is: fields
     # of an unknown type (`untyped`: neither integers nor sized), fields that did not
     # lay out (`broken`), records that did not (`broken_records`).
@@ -82,15 +83,21 @@ class ExprResolver:
     def __init__(self, scope: Scope, problems: Problems) -> None:
         self.scope = scope
         self.problems = problems
+        self._state_readable = False
 
-    def resolve(self, e: ast.Expr, want: Type, hint: str | None = None) -> ir.Expr | None:
-        """Resolve `e` as a value of type `want`; None after reporting a problem."""
+    def resolve(self, e: ast.Expr, want: Type, hint: str | None = None, state: bool = False
+                ) -> ir.Expr | None:
+        """Resolve `e` as a value of type `want`; None after reporting a problem.
+        With `state`, it may read the connection's state (`when`, `if`, `set`)."""
+        self._state_readable = state
         try:
             out, typ = self._expr(e, hint)
             self._expect(e, typ, want)
             return out
         except Invalid:
             return None
+        finally:
+            self._state_readable = False
 
     def _fail(self, e: ast.Expr | ast.BytesLit, message: str, note: str | None = None
               ) -> Invalid:
@@ -274,6 +281,8 @@ class ExprResolver:
 
     def _dotted(self, e: ast.Expr, base: str, name: str) -> tuple[ir.Expr, Type]:
         scope = self.scope
+        if base == "state":  # a keyword: no enum or parameter has the name
+            return self._state(e, name), INT
         if base in scope.enums:
             member = scope.enums[base].member(name)
             if member is None:
@@ -299,6 +308,20 @@ class ExprResolver:
             return ir.ParamField(base, name, e.span), first.enum or INT
         raise self._unknown(e, f"unknown name '{base}'", did_you_mean(
             base, set(scope.enums) | set(scope.frame_params) | scope.int_params | scope.fields()))
+
+
+    def _state(self, e: ast.Expr, name: str) -> ir.StateValue:
+        if not self.scope.state:
+            raise self._fail(e, f"'state.{name}': the protocol declares no state",
+                             note="declare it: state { " + name + ": u8 }")
+        if name not in self.scope.state:
+            raise self._unknown(e, f"unknown state member '{name}'",
+                                did_you_mean(name, self.scope.state))
+        if not self._state_readable:
+            raise self._fail(e, f"'state.{name}' is read here, but the state is read only by "
+                             f"a frame's `when`, a field's `if` and a `set`",
+                             note="a layout may depend on the state; a value cannot")
+        return ir.StateValue(name, e.span)
 
 
 def _describe(t: Type) -> str:

@@ -19,6 +19,7 @@ from protodsl.passes.mosn_name import check_mosn_name
 from protodsl.passes.problems import Problems
 from protodsl.passes.roles import resolve_roles
 from protodsl.passes.sizes import expand_sizes
+from protodsl.passes.state import resolve_sets, resolve_state
 from protodsl.passes.types import resolve_enums
 from protodsl.passes.variants import check_variants
 from protodsl.plan import check_plan
@@ -67,6 +68,7 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
     byte_order, max_frame = _settings(tree, problems)
     enums = resolve_enums(tree.enums, byte_order, problems)
     enum_map = {e.name: e for e in enums}
+    state = resolve_state(tree.state, byte_order, problems)
     records = {}
     for record_decl in tree.records:
         first = next((t.span for t in tree.enums if t.name == record_decl.name), None) or next(
@@ -90,6 +92,7 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
         seen[decl.name] = decl.span
         reported = len(problems.items)
         scope = frame_scope(decl, enum_map, problems)
+        scope.state = {m.name: m for m in state}
         scope.records = records
         scope.broken_records = {r.name for r in tree.records} - set(records)
         scopes[decl.name] = scope
@@ -102,7 +105,8 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
                 problems.error(decl.span, f"frame '{decl.name}' is `otherwise`, every input no "
                                f"earlier frame claims: it must be the last frame")
         else:
-            when = ExprResolver(scope, problems).resolve(decl.when, BOOL)
+            when = ExprResolver(scope, problems).resolve(decl.when, BOOL, state=True)
+        sets = resolve_sets(decl, scope, problems)
         roles = resolve_roles(decl, elements, scope, problems, byte_order)
         header = header_size(elements)
         size: ir.Expr = ir.Const(header, decl.span)
@@ -117,7 +121,7 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
                            f"bytes, more than max_frame ({max_frame})")
         frames.append(Frame(
             decl.name, when or ir.Const(0, decl.span), elements, roles, header, size,
-            decl.doc, decl.span,
+            decl.doc, decl.span, sets,
         ))
     if not frames:
         problems.error(tree.span, f"protocol '{tree.name}' declares no frame")
@@ -127,13 +131,13 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
     if problems:
         return None
     otherwise = frozenset(d.name for d in tree.frames if d.when is None)
-    claims = check_claims(tuple(frames), otherwise, enum_map, problems)
+    claims = check_claims(tuple(frames), otherwise, enum_map, state, problems)
     decls = {d.name: d for d in tree.frames}
     frames = list(apply_defaults(decls, tuple(frames), scopes, claims, problems))
     builders = resolve_builders(tree.builders, tuple(frames), enum_map, problems)
     protocol = Protocol(
         tree.name, tree.mosn_name, byte_order, max_frame, enums, tuple(frames), discriminator,
-        builders, tree.doc, tree.span, tuple(records.values()), claims.unclaimed,
+        builders, tree.doc, tree.span, tuple(records.values()), claims.unclaimed, state,
     )
     if not problems:
         check_plan(protocol, problems)

@@ -24,16 +24,21 @@ def _locate(frame: Frame, name: str) -> Place | None:
 
 
 def check_variants(frames: tuple[Frame, ...], problems: Problems) -> int:
-    """Validate discriminators; return the bytes needed to choose a variant."""
+    """Validate discriminators; return the bytes needed to choose a variant. A
+    frame has every field any `when` reads, except one whose `when` reads no field
+    (`state.preface == 1`): that one must only be long enough for a decoder to
+    read them before it chooses."""
     needed = 0
     names: set[str] = set()
     for frame in frames:
         names |= ir.fields_read(frame.when)
     for name in sorted(names):
         places = {f.name: _locate(f, name) for f in frames}
-        first_frame = frames[0]
+        readers = [f for f in frames if places[f.name] is not None
+                   or ir.fields_read(f.when)]
+        first_frame = readers[0]
         reference = places[first_frame.name]
-        for frame in frames:
+        for frame in readers:
             place = places[frame.name]
             span = frame.when.span
             if place is None:
@@ -52,6 +57,12 @@ def check_variants(frames: tuple[Frame, ...], problems: Problems) -> int:
                 container = next(e for e in frame.elements
                                  if isinstance(e, IntField | BitsField) and _holds(e, name))
                 needed = max(needed, place[0] + container.type.width)
+    for frame in frames:
+        if any(_locate(frame, n) is None for n in names) and frame.header_size < needed:
+            problems.error(frame.when.span, f"frame '{frame.name}' is chosen without the "
+                           f"fields the other frames are chosen by, so its fixed start must "
+                           f"hold the {needed} bytes a decoder reads to choose; it has "
+                           f"{frame.header_size}")
     return needed
 
 

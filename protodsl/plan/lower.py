@@ -85,24 +85,25 @@ def _builder_values(b: Builder) -> tuple[ir.Expr, ...]:
 
 
 def _discriminators(protocol: Protocol) -> tuple[Discriminator, ...]:
-    """Every value a `when` reads, where the first frame has it (variants.py
-    made sure every frame has it there too), in wire order."""
+    """Every value a `when` reads, where the first frame that has it has it
+    (variants.py made sure every frame that has it has it there too; a frame
+    chosen by the state alone may lack it), in wire order."""
     read: set[str] = set().union(*(ir.fields_read(f.when) for f in protocol.frames))
     enums = {e.name: e for e in protocol.enums}
-    first = protocol.frames[0]
     out = []
-    for e in first.elements:
-        if isinstance(e, IntField) and e.name in read:
+    for name in read:
+        holder = next(f for f in protocol.frames if f.holder(name) is not None)
+        e = holder.holder(name)
+        if isinstance(e, IntField):
             assert e.offset is not None
-            out.append(Discriminator(Value(e, 0, None, checks(e, enums, first)), e.type,
+            out.append(Discriminator(Value(e, 0, None, checks(e, enums, holder)), e.type,
                                      e.offset))
         elif isinstance(e, BitsField):
-            for m in e.members:
-                if m.name in read:
-                    assert e.offset is not None
-                    out.append(Discriminator(Value(m, m.shift, m.mask, checks(m, enums, first)),
-                                             e.type, e.offset))
-    return tuple(out)
+            m = next(m for m in e.members if m.name == name)
+            assert e.offset is not None
+            out.append(Discriminator(Value(m, m.shift, m.mask, checks(m, enums, holder)),
+                                     e.type, e.offset))
+    return tuple(sorted(out, key=lambda d: (d.offset, -d.value.shift)))
 
 
 def _roles(frame: Frame, records: tuple[RecordPlan, ...]) -> RolesPlan | None:

@@ -37,6 +37,7 @@ from protodsl.testing.outcomes import (
     status_outcome,
     wasm_decode,
 )
+from protodsl.testing.scenarios import Scenario
 
 
 class Mismatch(AssertionError):
@@ -56,10 +57,17 @@ class Sides:
     what the examples of the running property reached (frames, builders, codes)."""
 
     protocol: Protocol
-    codec: ModuleType
+    codec: ModuleType  # bound to the scenario's state (scenarios.py)
     wasm: Path | None = None
     _host: MosnHost | None = field(default=None, repr=False)
     covered: Counter[str] = field(default_factory=Counter, repr=False)
+    scenario: Scenario = field(default_factory=lambda: Scenario((), True))
+
+    def reaches(self, label: str) -> bool:
+        """Whether this connection state can reach what a label names (a frame)."""
+        kind, _, name = label.partition(" ")
+        frame = self.protocol.frame(name) if kind == "frame" else None
+        return frame is None or self.scenario.reaches(frame)
 
     def cover_frame(self, frame: Any) -> None:
         self.covered[frame_label(self.protocol.frames[
@@ -131,7 +139,7 @@ def _check_roundtrip(sides: Sides, frame: Any) -> None:
         raise Mismatch("straight encode differs from the construct reference", None,
                        wire.hex(), reference.hex())
     decoded = codec.decode(wire)
-    if decoded != (frame, len(wire)):
+    if decoded[:2] != (frame, len(wire)):
         raise Mismatch("decode(encode(f)) != f", wire, frame, decoded)
     if codec.reference_decode(wire) != decoded:
         raise Mismatch("reference decode differs", wire, decoded, codec.reference_decode(wire))

@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TextIO
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
@@ -28,13 +29,14 @@ from protodsl.codecs import build_wasm, import_source, python_source
 from protodsl.ir import Protocol
 from protodsl.testing.annotate import annotate
 from protodsl.testing.properties import Mismatch, Property, Sides, applicable, wasm_ready
+from protodsl.testing.scenarios import Scenario, scenarios
 
 DEFAULT_EXAMPLES = 200
 
 
 @dataclass
 class Result:
-    name: str
+    name: str  # the property's, and for a stateful spec the connection state's
     examples: int
     seconds: float
     error: BaseException | None = None
@@ -90,7 +92,8 @@ def run_property(prop: Property, sides: Sides, examples: int, seed: int | None) 
         sides.reset()
         failed = Result(prop.name, count, time.perf_counter() - start, exc, last[0])
         return replace(failed, details=_describe_failure(sides, failed))
-    covered = {label: sides.covered[label] for label in prop.requires(sides.protocol)}
+    covered = {label: sides.covered[label] for label in prop.requires(sides.protocol)
+               if sides.reaches(label)}
     missing = [label for label, n in covered.items() if n == 0]
     passed = Result(prop.name, count, time.perf_counter() - start, covered=covered)
     if not missing:
@@ -118,22 +121,45 @@ def _fewer_collections() -> Iterator[None]:
 
 def run_all(protocol: Protocol, wasm: Path | None, examples: int, seed: int | None,
             jobs: int = 1) -> Run:
-    """Every applicable property, in `jobs` processes (1: this one)."""
+    """Every applicable property, in every connection state worth trying (one for a
+    stateless spec), in `jobs` processes (1: this one)."""
     source = python_source(protocol)
-    sides = Sides(protocol, import_source(*source), wasm)
-    properties = applicable(protocol, wasm is not None)
-    jobs = max(1, min(jobs, len(properties)))
+    codec = import_source(*source)
+    work = cases(protocol, wasm is not None)
+    jobs = max(1, min(jobs, len(work)))
     start = time.perf_counter()
     if jobs == 1:
-        results = [run_property(p, sides, examples, seed) for p in properties]
+        results = [run_case(protocol, codec, wasm, p, s, examples, seed) for p, s in work]
     else:
         # Spawned, not forked: a fork would inherit wasmtime's threads half-alive.
         spawn = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(jobs, mp_context=spawn, initializer=_start_worker,
                                  initargs=(protocol, source, wasm)) as pool:
-            results = list(pool.map(_run_in_worker, [p.name for p in properties],
-                                    [examples] * len(properties), [seed] * len(properties)))
-    return Run(sides, results, time.perf_counter() - start, jobs)
+            results = list(pool.map(_run_in_worker, range(len(work)),
+                                    [examples] * len(work), [seed] * len(work)))
+    return Run(Sides(protocol, codec, wasm), results, time.perf_counter() - start, jobs)
+
+
+def cases(protocol: Protocol, wasm: bool) -> list[tuple[Property, Scenario]]:
+    """(property, connection state) pairs to run. A plugin's context starts in a
+    new connection's state, so the Wasm properties run in that state only."""
+    out = []
+    for scenario in scenarios(protocol):
+        for prop in applicable(protocol, wasm):
+            if scenario.initial or not prop.needs_wasm:
+                out.append((prop, scenario))
+    return out
+
+
+def run_case(protocol: Protocol, codec: ModuleType, wasm: Path | None, prop: Property,
+             scenario: Scenario, examples: int, seed: int | None) -> Result:
+    sides = Sides(protocol, scenario.bind(codec), wasm, scenario=scenario)
+    result = run_property(prop, sides, examples, seed)
+    return replace(result, name=case_name(prop, scenario, protocol))
+
+
+def case_name(prop: Property, scenario: Scenario, protocol: Protocol) -> str:
+    return f"{prop.name} [{scenario.label}]" if protocol.state else prop.name
 
 
 def default_jobs() -> int:
@@ -144,18 +170,18 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-_WORKER_SIDES: list[Sides] = []
+_WORKER: list[tuple[Protocol, ModuleType, Path | None]] = []
 
 
 def _start_worker(protocol: Protocol, source: tuple[str, str, str], wasm: Path | None) -> None:
     """Each worker imports the codec the parent generated, and loads its own plugin."""
-    _WORKER_SIDES.append(Sides(protocol, import_source(*source), wasm))
+    _WORKER.append((protocol, import_source(*source), wasm))
 
 
-def _run_in_worker(name: str, examples: int, seed: int | None) -> Result:
-    sides = _WORKER_SIDES[0]
-    prop = next(p for p in applicable(sides.protocol, sides.wasm is not None) if p.name == name)
-    result = run_property(prop, sides, examples, seed)
+def _run_in_worker(index: int, examples: int, seed: int | None) -> Result:
+    protocol, codec, wasm = _WORKER[0]
+    prop, scenario = cases(protocol, wasm is not None)[index]
+    result = run_case(protocol, codec, wasm, prop, scenario, examples, seed)
     if result.passed:
         return result
     return replace(result, error=PropertyFailed(f"{type(result.error).__name__}: {result.error}"),

@@ -215,9 +215,11 @@ def _one_frame_maker(protocol: Protocol, codec: ModuleType, frame: Frame
     optional = [(e.present, [attr[n] for n in names_of(e) if n in free])
                 for e in frame.elements if e.present is not None]
 
+    state = getattr(codec, "SCENARIO", {})  # a stateful spec's codec is bound to a state
+
     def make(e: Entropy) -> _Made | None:
         f = cls(**{a: m(e) for a, m in fields})
-        values = {name: int(getattr(f, a)) for name, a in plain}
+        values = {name: int(getattr(f, a)) for name, a in plain} | state
         if not ir.evaluate(frame.when, values) or any(_when_holds(o, values) for o in earlier):
             return None
         for present, names in optional:  # a field left off the wire decodes as zero or empty
@@ -227,7 +229,7 @@ def _one_frame_maker(protocol: Protocol, codec: ModuleType, frame: Frame
                     setattr(f, a, 0 if isinstance(current, int) else type(current)())
         try:
             return f, codec.encode(f)
-        except codec.EncodeError:
+        except (codec.EncodeError, codec.StateUnset):
             return None
 
     return make

@@ -4,14 +4,17 @@ quick Hypothesis profile by default (PROTODSL_LONG=1 for the long one)."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import settings
 
 from protodsl.codecs import build_wasm, load_python
+from protodsl.ir import Protocol
 from protodsl.passes.pipeline import compile_file
-from protodsl.testing.properties import Sides, applicable, wasm_ready
-from protodsl.testing.runner import run_property
+from protodsl.testing.properties import Property, wasm_ready
+from protodsl.testing.runner import cases, run_case
+from protodsl.testing.scenarios import Scenario
 from tests.helpers import ROOT, SPECS
 
 # The product's specs, and the test specs written to reach corners of the language.
@@ -20,33 +23,34 @@ SPEC_FILES = sorted(SPECS.glob("*.proto-dsl")) + sorted(
 
 
 def _cases() -> list[object]:
-    cases = []
+    out = []
     for path in SPEC_FILES:
         protocol = compile_file(path)
-        for prop in applicable(protocol, wasm=wasm_ready(protocol)):
-            cases.append(pytest.param(path, prop, id=f"{path.parent.parent.name}/{path.stem}: "
-                                                     f"{prop.name}"))
-    return cases
+        for prop, scenario in cases(protocol, wasm=wasm_ready(protocol)):
+            name = f"{prop.name} [{scenario.label}]" if protocol.state else prop.name
+            out.append(pytest.param(path, prop, scenario,
+                                    id=f"{path.parent.parent.name}/{path.stem}: {name}"))
+    return out
 
 
-_SIDES: dict[Path, Sides] = {}
+_BUILT: dict[Path, tuple[Protocol, ModuleType, Path | None]] = {}
 
 
-def _sides(path: Path) -> Sides:
-    if path not in _SIDES:
+def _built(path: Path) -> tuple[Protocol, ModuleType, Path | None]:
+    if path not in _BUILT:
         protocol = compile_file(path)
         wasm = build_wasm(protocol) if wasm_ready(protocol) else None
-        _SIDES[path] = Sides(protocol, load_python(protocol), wasm)
-    return _SIDES[path]
+        _BUILT[path] = (protocol, load_python(protocol), wasm)
+    return _BUILT[path]
 
 
-@pytest.mark.parametrize(("path", "prop"), _cases())
-def test_property(path: Path, prop: object) -> None:
-    sides = _sides(path)
+@pytest.mark.parametrize(("path", "prop", "scenario"), _cases())
+def test_property(path: Path, prop: Property, scenario: Scenario) -> None:
+    protocol, codec, wasm = _built(path)
     # A property fails when no example reached some frame: with many variants (MQTT's
     # 14 packet types) the quick profile's examples are too few to draw each one, so
     # ask for about ten a frame at least.
-    examples = max(settings.default.max_examples, 10 * len(sides.protocol.frames))
-    result = run_property(prop, sides, examples, seed=None)  # type: ignore[arg-type]
+    examples = max(settings.default.max_examples, 10 * len(protocol.frames))
+    result = run_case(protocol, codec, wasm, prop, scenario, examples, seed=None)
     assert result.passed, result.details
     assert result.examples > 0

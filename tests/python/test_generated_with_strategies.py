@@ -17,7 +17,7 @@ CODEC = load_python(BOLT)
 def test_bolt_roundtrip_both_readings(frame: object) -> None:
     wire = CODEC.encode(frame)
     assert CODEC.reference_encode(frame) == wire
-    assert CODEC.decode(wire) == (frame, len(wire)) == CODEC.reference_decode(wire)
+    assert CODEC.decode(wire) == (frame, len(wire), CODEC.State()) == CODEC.reference_decode(wire)
 
 
 @given(pst.streams(BOLT, CODEC))

@@ -223,6 +223,6 @@ def test_priority_push_promise_continuation_both_ways(theirs: hf.Frame, hex_: st
     assert wire.hex() == hex_
     for decode, encode in ((CODEC.decode, CODEC.encode),
                            (CODEC.reference_decode, CODEC.reference_encode)):
-        assert decode(wire) == CODEC.Decoded(want, len(wire))
+        assert decode(wire) == CODEC.Decoded(want, len(wire), CODEC.State())
         assert encode(want) == wire
     _same_fields(want, _parse_with_hyperframe(CODEC.encode(want)))

@@ -214,7 +214,7 @@ def test_subscribe_both_ways() -> None:
                                                  CODEC.TopicFilter("c/#", 2)])
     for decode, encode in ((CODEC.decode, CODEC.encode),
                            (CODEC.reference_decode, CODEC.reference_encode)):
-        assert decode(wire) == CODEC.Decoded(want, len(wire))
+        assert decode(wire) == CODEC.Decoded(want, len(wire), CODEC.State())
         assert encode(want) == wire
     ours = CODEC.encode(CODEC.Subscribe(packet_id=7, topics=[CODEC.TopicFilter("x/+/é", 0)]))
     dissected = sm.MQTT(ours)
@@ -253,7 +253,7 @@ def test_acks_and_unsubscribe_both_ways(pkt: Any, hex_: str, want: Any) -> None:
     assert wire.hex() == hex_
     for decode, encode in ((CODEC.decode, CODEC.encode),
                            (CODEC.reference_decode, CODEC.reference_encode)):
-        assert decode(wire) == CODEC.Decoded(want, len(wire))
+        assert decode(wire) == CODEC.Decoded(want, len(wire), CODEC.State())
         assert encode(want) == wire
     got = _scapy_fields(sm.MQTT(CODEC.encode(want)))
     assert got == _scapy_fields(sm.MQTT(wire)) and _our_fields(want, got) == got

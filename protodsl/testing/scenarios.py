@@ -1,0 +1,97 @@
+"""Connection states to test a stateful spec in.
+
+A frame's layout may read the connection's state, so a property runs once per
+state worth trying: the new connection's (`State()`), and every combination of
+the values the spec's conditions compare each member with (MQTT's protocol
+level 4 and 5). In each, the codec is bound to that state, so a property reads
+it like any other codec; the frames a state cannot reach (a member they read is
+unset, or their `when` is false whatever the fields say) need no example there."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from types import ModuleType
+
+from protodsl.codecs import bind_state
+from protodsl.ir import expr as ir
+from protodsl.ir.model import Frame, Protocol
+
+MOST = 16
+"""At most this many states per spec: the first combinations, in order."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A connection state: each member's value, None where unset."""
+
+    values: tuple[tuple[str, int | None], ...]
+    initial: bool  # a new connection's state: the one a plugin's context starts in
+
+    @property
+    def label(self) -> str:
+        if self.initial:
+            return "new connection"
+        return ", ".join(f"{n}={'unset' if v is None else v}" for n, v in self.values)
+
+    def reaches(self, frame: Frame) -> bool:
+        """Whether some frame of this variant can pass in this state."""
+        known = {f"state.{n}": v for n, v in self.values if v is not None}
+        if any(f"state.{n}" not in known for n in frame.state_reads()):
+            return False
+
+        def fill(node: ir.Expr) -> ir.Expr | None:
+            return ir.Const(known[node.key], node.span) if isinstance(node, ir.StateValue) else None
+
+        when = ir.substitute(frame.when, fill)
+        return not ir.is_constant(when) or bool(ir.evaluate(when))
+
+    def bind(self, codec: ModuleType) -> ModuleType:
+        """`codec` with every call that takes a state given this one."""
+        if not self.values:
+            return codec
+        bound = bind_state(codec, codec.State(**{codec.STATE_ATTRS[n]: v
+                                                  for n, v in self.values}))
+        # What strategies.py evaluates a `when` with, besides the frame's fields.
+        bound.__dict__["SCENARIO"] = {f"state.{n}": v for n, v in self.values if v is not None}
+        return bound
+
+
+def scenarios(protocol: Protocol) -> tuple[Scenario, ...]:
+    """A new connection's state first, then the states the conditions tell apart."""
+    members = protocol.state
+    if not members:
+        return (Scenario((), True),)
+    initial = Scenario(tuple((m.name, m.initial) for m in members), True)
+    options = [_compared(protocol, m.name) | ({m.initial} if m.initial is not None else set())
+               for m in members]
+    out = [initial]
+    for combo in itertools.product(*(sorted(o) or [0] for o in options)):
+        values = tuple(zip((m.name for m in members), combo, strict=True))
+        if values != initial.values and len(out) < MOST:
+            out.append(Scenario(values, False))
+    return tuple(out)
+
+
+def _compared(protocol: Protocol, member: str) -> set[int]:
+    """The constants a condition compares `member` with."""
+    exprs = [f.when for f in protocol.frames] + [
+        e.present for f in protocol.frames for e in f.elements if e.present is not None]
+    declared = protocol.state_member(member)
+    assert declared is not None
+    out: set[int] = set()
+    for expr in exprs:
+        for node in ir.walk(expr):
+            match node:
+                case ir.Binary(op=op, left=ir.StateValue(name=n), right=other) | ir.Binary(
+                        op=op, left=other, right=ir.StateValue(name=n)) if (
+                        n == member and ir.is_constant(other)):
+                    value = ir.evaluate(other)
+                    out.add(value)
+                    if op in ("<", "<=", ">", ">=") and value > declared.type.min:
+                        out.add(value - 1)  # the other side of the bound
+                case ir.InSet(operand=ir.StateValue(name=n), values=values) if n == member:
+                    out.update(values)
+                case _:
+                    pass
+    return out
