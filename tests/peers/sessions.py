@@ -25,7 +25,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from tests.peers.recorder import Recorder, Recording
-from tests.peers.streams import mqtt_packets
+from tests.peers.streams import h2_frames, mqtt_packets
 
 HOST = "127.0.0.1"
 TIMEOUT = 10.0
@@ -392,8 +392,31 @@ def h2_client(recorder: Recorder, tools: Tools, tmp: Path) -> None:
             pass
 
 
+def h2_errors(recorder: Recorder, tools: Tools, tmp: Path) -> None:
+    """What nghttpd sends only when the client errs: RST_STREAM and GOAWAY.
+    The h2 library (outbound checks off) POSTs more DATA than its
+    content-length says: a stream error, RST_STREAM. Then a WINDOW_UPDATE of
+    zero on stream 0, which h2 will not send, written by hand: a connection
+    error, GOAWAY. (nghttp2 makes most other errors connection errors.)"""
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(
+        client_side=True, validate_outbound_headers=False))
+    with socket.create_connection((HOST, recorder.port), timeout=TIMEOUT) as sock:
+        conn.initiate_connection()
+        conn.send_headers(1, [(":method", "POST"), (":scheme", "http"),
+                              (":authority", f"{HOST}:{recorder.port}"), (":path", "/echo"),
+                              ("content-length", "5")])
+        conn.send_data(1, b"0123456789", end_stream=True)
+        sock.sendall(conn.data_to_send())
+        recorder.wait_until(lambda r: any(t == 0x3 for t, *_ in h2_frames(
+            r.connections[0].data("s2c"))) if r.connections else False, TIMEOUT)
+        sock.sendall(bytes.fromhex("000004" "08" "00" "00000000" "00000000"))
+        while sock.recv(1 << 16):
+            pass
+
+
 HTTP2: dict[str, Script] = {
     "nghttp-assets": nghttp_assets,
     "nghttp-upload": nghttp_upload,
     "h2-client": h2_client,
+    "h2-errors": h2_errors,
 }
