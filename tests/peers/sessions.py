@@ -12,19 +12,18 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import h2.config
 import h2.connection
 import h2.events
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from tests.peers.recorder import Recorder, Recording
+from tests.peers.recorder import Direction, Recorder, Recording
 from tests.peers.streams import h2_frames, mqtt_packets
 
 HOST = "127.0.0.1"
@@ -77,18 +76,20 @@ def finish(process: subprocess.Popen[bytes]) -> None:
         process.kill()
         process.wait()
         raise
-    assert process.returncode == 0, f"{process.args} exited {process.returncode}:\n{err!r}"
+    assert process.returncode == 0, (
+        f"{process.args!r} exited {process.returncode}:\n{err.decode(errors='replace')}")
 
 
 # --- MQTT -------------------------------------------------------------------
 
-def mqtt_count(recording: Recording, ptype: int, direction: str = "s2c") -> int:
+def mqtt_count(recording: Recording, ptype: int, direction: Direction = "s2c") -> int:
     """How many packets of a type crossed in a direction, over all connections."""
-    return sum(1 for conn in recording.connections
-               for t, _ in mqtt_packets(conn.data(direction)) if t == ptype)  # type: ignore[arg-type]
+    return len([t for conn in recording.connections
+                for t, _ in mqtt_packets(conn.data(direction)) if t == ptype])
 
 
-def wait_mqtt(recorder: Recorder, ptype: int, count: int = 1, direction: str = "s2c") -> None:
+def wait_mqtt(recorder: Recorder, ptype: int, count: int = 1,
+              direction: Direction = "s2c") -> None:
     recorder.wait_until(lambda r: mqtt_count(r, ptype, direction) >= count, TIMEOUT)
 
 
@@ -163,7 +164,8 @@ def cli_will(version: str) -> Script:
 class _PahoRun:
     """A paho client on its own network thread, with events to wait on."""
 
-    def __init__(self, recorder: Recorder, client_id: str, protocol: int) -> None:
+    def __init__(self, recorder: Recorder, client_id: str,
+                 protocol: MQTTProtocolVersion) -> None:
         self.recorder = recorder
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                                   protocol=protocol)
@@ -180,6 +182,11 @@ class _PahoRun:
 
     def receive(self, count: int) -> list[paho.MQTTMessage]:
         return [self.messages.get(timeout=TIMEOUT) for _ in range(count)]
+
+
+def _properties(packet_type: int) -> Properties:
+    """paho's Properties constructor is untyped."""
+    return Properties(packet_type)  # type: ignore[no-untyped-call]
 
 
 def paho_v311(recorder: Recorder, tools: Tools, tmp: Path) -> None:
@@ -215,14 +222,14 @@ def paho_v5(recorder: Recorder, tools: Tools, tmp: Path) -> None:
     empty topic); a QoS 2 round trip; UNSUBSCRIBE; PINGREQ; DISCONNECT with a
     reason code and properties."""
     p = _PahoRun(recorder, "paho-v5", paho.MQTTv5)
-    connect = Properties(PacketTypes.CONNECT)
+    connect = _properties(PacketTypes.CONNECT)
     connect.SessionExpiryInterval = 30
     connect.ReceiveMaximum = 10
     connect.MaximumPacketSize = 1 << 20
     connect.TopicAliasMaximum = 4
     connect.RequestProblemInformation = 1
     connect.UserProperty = [("client", "paho"), ("run", "peers")]
-    will = Properties(PacketTypes.WILLMESSAGE)
+    will = _properties(PacketTypes.WILLMESSAGE)
     will.WillDelayInterval = 0
     will.ContentType = "text/plain"
     p.client.will_set("peers/paho5/will", b"gone", qos=1, properties=will)
@@ -231,7 +238,7 @@ def paho_v5(recorder: Recorder, tools: Tools, tmp: Path) -> None:
     p.client.loop_start()
     try:
         p.expect("connack")
-        sub = Properties(PacketTypes.SUBSCRIBE)
+        sub = _properties(PacketTypes.SUBSCRIBE)
         sub.SubscriptionIdentifier = 7
         sub.UserProperty = [("sub", "1")]
         p.client.subscribe([
@@ -240,7 +247,7 @@ def paho_v5(recorder: Recorder, tools: Tools, tmp: Path) -> None:
             ("peers/paho5/b/+", SubscribeOptions(qos=1, retainHandling=2)),
         ], properties=sub)
         p.expect("suback")
-        pub = Properties(PacketTypes.PUBLISH)
+        pub = _properties(PacketTypes.PUBLISH)
         pub.UserProperty = [("k", "v"), ("k", "w")]
         pub.ContentType = "application/json"
         pub.MessageExpiryInterval = 120
@@ -248,17 +255,17 @@ def paho_v5(recorder: Recorder, tools: Tools, tmp: Path) -> None:
         pub.TopicAlias = 1
         p.client.publish("peers/paho5/a", b'{"n": 1}', qos=2,
                          properties=pub).wait_for_publish(TIMEOUT)
-        alias = Properties(PacketTypes.PUBLISH)
+        alias = _properties(PacketTypes.PUBLISH)
         alias.TopicAlias = 1
         p.client.publish("", b'{"n": 2}', qos=1, properties=alias).wait_for_publish(TIMEOUT)
         p.client.publish("peers/paho5/b/c", b"plain", qos=0).wait_for_publish(TIMEOUT)
         p.receive(3)
-        unsub = Properties(PacketTypes.UNSUBSCRIBE)
+        unsub = _properties(PacketTypes.UNSUBSCRIBE)
         unsub.UserProperty = [("bye", "1")]
         p.client.unsubscribe(["peers/paho5/a", "peers/paho5/b/+"], properties=unsub)
         p.expect("unsuback")
         wait_mqtt(recorder, PINGRESP)
-        bye = Properties(PacketTypes.DISCONNECT)
+        bye = _properties(PacketTypes.DISCONNECT)
         bye.SessionExpiryInterval = 0
         bye.ReasonString = "done"
         p.client.disconnect(ReasonCode(PacketTypes.DISCONNECT, "Disconnect with will message"),

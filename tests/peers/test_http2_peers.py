@@ -21,7 +21,7 @@ from protodsl.codecs import load_python
 from protodsl.passes.pipeline import compile_file
 from tests.helpers import SPECS
 from tests.peers import sessions
-from tests.peers.recorder import DIRECTIONS, Recording
+from tests.peers.recorder import DIRECTIONS, Direction, Recording
 from tests.peers.streams import (
     H2_PREFACE,
     Stream,
@@ -36,10 +36,10 @@ SAVE = os.environ.get("PROTODSL_PEER_RECORDINGS")  # a folder to save the record
 CASES = [(n, d) for n in sessions.HTTP2 for d in DIRECTIONS]
 IDS = [f"{n}-{d}" for n, d in CASES]
 
-_DECODED: dict[int, list[dict[str, Stream]]] = {}
+_DECODED: dict[int, list[dict[Direction, Stream]]] = {}
 
 
-def _streams(recordings: dict[str, Recording], name: str, direction: str) -> list[Stream]:
+def _streams(recordings: dict[str, Recording], name: str, direction: Direction) -> list[Stream]:
     """One direction of each of the session's connections, decoded (once)."""
     recording = recordings[name]
     if id(recording) not in _DECODED:
@@ -55,7 +55,7 @@ def _problems(streams: list[Stream]) -> list[str]:
 
 @pytest.mark.parametrize(("name", "direction"), CASES, ids=IDS)
 def test_streams_decode_to_the_last_byte(h2_recordings: dict[str, Recording], name: str,
-                                         direction: str) -> None:
+                                         direction: Direction) -> None:
     streams = _streams(h2_recordings, name, direction)
     assert streams, f"{name} recorded no connection"
     assert not _problems(streams), "\n".join(_problems(streams))
@@ -63,7 +63,7 @@ def test_streams_decode_to_the_last_byte(h2_recordings: dict[str, Recording], na
 
 @pytest.mark.parametrize(("name", "direction"), CASES, ids=IDS)
 def test_frames_reencode_byte_for_byte(h2_recordings: dict[str, Recording], name: str,
-                                       direction: str) -> None:
+                                       direction: Direction) -> None:
     streams = _streams(h2_recordings, name, direction)
     for stream in streams:
         for f in stream.frames:
@@ -129,7 +129,7 @@ def _same_fields(ours: Any, theirs: hf.Frame) -> None:
 
 @pytest.mark.parametrize(("name", "direction"), CASES, ids=IDS)
 def test_hyperframe_agrees(h2_recordings: dict[str, Recording], name: str,
-                           direction: str) -> None:
+                           direction: Direction) -> None:
     streams = _streams(h2_recordings, name, direction)
     for stream in streams:
         for f in stream.frames:
@@ -142,7 +142,7 @@ def test_hyperframe_agrees(h2_recordings: dict[str, Recording], name: str,
 
 @pytest.mark.parametrize(("name", "direction"), CASES, ids=IDS)
 def test_header_blocks_decode_with_hpack(h2_recordings: dict[str, Recording], name: str,
-                                         direction: str) -> None:
+                                         direction: Direction) -> None:
     """The blocks of HEADERS and PUSH_PROMISE and the CONTINUATIONs that follow
     them, joined as our frames say (END_HEADERS), decode with one hpack
     decoder a direction: the frames carry the blocks exactly, in order."""
@@ -171,12 +171,12 @@ NAMES = {0x0: "DATA", 0x1: "HEADERS", 0x2: "PRIORITY", 0x3: "RST_STREAM", 0x4: "
          0x9: "CONTINUATION"}
 
 
-def _seen(recordings: dict[str, Recording], direction: str) -> set[str]:
+def _seen(recordings: dict[str, Recording], direction: Direction) -> set[str]:
     """Frame types (and flags of note) by the 9-byte frame header alone."""
     seen = set()
     for recording in recordings.values():
         for conn in recording.connections:
-            for t, flags, _, _ in h2_frames(conn.data(direction)):  # type: ignore[arg-type]
+            for t, flags, _, _ in h2_frames(conn.data(direction)):
                 seen.add(NAMES.get(t, hex(t)))
                 if t in (0x0, 0x1, 0x5) and flags & 0x8:
                     seen.add(f"{NAMES[t]}+PADDED")

@@ -20,7 +20,7 @@ from protodsl.codecs import load_python
 from protodsl.passes.pipeline import compile_file
 from tests.helpers import SPECS
 from tests.peers import sessions
-from tests.peers.recorder import Recording
+from tests.peers.recorder import DIRECTIONS, Direction, Recording
 from tests.peers.streams import (
     Stream,
     check_next_state,
@@ -33,10 +33,10 @@ MQTT = load_python(compile_file(SPECS / "mqtt.proto-dsl"))
 SAVE = os.environ.get("PROTODSL_PEER_RECORDINGS")  # a folder to save the recordings in
 
 
-_DECODED: dict[int, list[dict[str, Stream]]] = {}
+_DECODED: dict[int, list[dict[Direction, Stream]]] = {}
 
 
-def _streams(recordings: dict[str, Recording], name: str) -> list[dict[str, Stream]]:
+def _streams(recordings: dict[str, Recording], name: str) -> list[dict[Direction, Stream]]:
     """The session's connections decoded (once), both engines compared."""
     recording = recordings[name]
     if id(recording) not in _DECODED:
@@ -46,7 +46,7 @@ def _streams(recordings: dict[str, Recording], name: str) -> list[dict[str, Stre
     return _DECODED[id(recording)]
 
 
-def _problems(streams: list[dict[str, Stream]]) -> list[str]:
+def _problems(streams: list[dict[Direction, Stream]]) -> list[str]:
     return [f"connection {i}: {p}" for i, conn in enumerate(streams)
             for s in conn.values() if (p := s.problem())]
 
@@ -137,7 +137,7 @@ def _our_fields(frame: Any, like: dict[str, Any]) -> dict[str, Any]:
     return {k: values[k].encode() if isinstance(values[k], str) else values[k] for k in like}
 
 
-def _level(conn: dict[str, Stream]) -> int:
+def _level(conn: dict[Direction, Stream]) -> int:
     """The protocol level of the connection's CONNECT (4 if none decoded)."""
     for f in conn["c2s"].frames:
         values = MQTT.field_values(f.frame)
@@ -162,17 +162,17 @@ def test_scapy_agrees(mqtt_recordings: dict[str, Recording], name: str) -> None:
     assert checked
 
 
-def _types(recordings: dict[str, Recording], names: list[str], direction: str) -> set[int]:
+def _types(recordings: dict[str, Recording], names: list[str], direction: Direction) -> set[int]:
     return {t for n in names for conn in recordings[n].connections
-            for t, _ in mqtt_packets(conn.data(direction))}  # type: ignore[arg-type]
+            for t, _ in mqtt_packets(conn.data(direction))}
 
 
 def _publish_flags(recordings: dict[str, Recording], names: list[str]) -> set[str]:
     seen = set()
     for n in names:
         for conn in recordings[n].connections:
-            for d in ("c2s", "s2c"):
-                for t, wire in mqtt_packets(conn.data(d)):  # type: ignore[arg-type]
+            for d in DIRECTIONS:
+                for t, wire in mqtt_packets(conn.data(d)):
                     if t == 3:
                         seen |= {f"{d} qos{(wire[0] >> 1) & 3}"} | (
                             {f"{d} retain"} if wire[0] & 1 else set())
