@@ -95,6 +95,7 @@ def _same_fields(ours: Any, theirs: hf.Frame) -> None:
     if "end_headers" in values:
         assert bool(values["end_headers"]) == ("END_HEADERS" in flags)
     if "padded" in values:
+        assert isinstance(theirs, hf.Padding)
         assert bool(values["padded"]) == ("PADDED" in flags)
         assert values["pad_length"] == theirs.pad_length
     if isinstance(theirs, hf.DataFrame):
