@@ -16,6 +16,7 @@ from typing import Any
 import hpack
 import pytest
 from hyperframe import frame as hf
+from hyperframe.exceptions import InvalidDataError
 
 from protodsl.codecs import load_python
 from protodsl.passes.pipeline import compile_file
@@ -135,7 +136,13 @@ def test_hyperframe_agrees(h2_recordings: dict[str, Recording], name: str,
     for stream in streams:
         for f in stream.frames:
             try:
-                _same_fields(f.frame, _parse_with_hyperframe(f.wire))
+                theirs = _parse_with_hyperframe(f.wire)
+            except InvalidDataError:  # what it refuses: h2-errors' zero WINDOW_UPDATE
+                values = H2.field_values(f.frame)
+                assert (values["type"], values["increment"]) == (0x8, 0), f.frame
+                continue
+            try:
+                _same_fields(f.frame, theirs)
             except AssertionError as exc:
                 raise AssertionError(f"{f.direction} at byte {f.offset}: {f.frame!r}") from exc
     assert not _problems(streams), "\n".join(_problems(streams))
