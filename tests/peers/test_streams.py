@@ -110,3 +110,13 @@ def test_recording_json_round_trip() -> None:
     again = Recording.from_json(recording.to_json())
     assert again.connections[0].chunks == recording.connections[0].chunks
     assert again.connections[0].closed
+
+
+def test_recorded_order_is_causal(mqtt_recordings: dict[str, Recording]) -> None:
+    """A chunk is recorded before it is forwarded, so no MQTT connection's
+    first chunk is the server's: a server says nothing before CONNECT. (HTTP/2
+    is not asserted: a server may send its SETTINGS before the client's
+    preface arrives, though nghttpd has not been seen to.)"""
+    for recording in mqtt_recordings.values():
+        for conn in recording.connections:
+            assert conn.chunks[0][0] == "c2s", recording.name
