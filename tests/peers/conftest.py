@@ -130,10 +130,13 @@ def _record_all(scripts: dict[str, sessions.Script], target: int, tools: session
                 tmp: Path) -> dict[str, Recording]:
     """Runs every session at once (each on its own recorder): the suite's wall
     time is the slowest session's, not the sum."""
-    with ThreadPoolExecutor(len(scripts)) as pool:
-        futures = {name: pool.submit(sessions.record, name, script, target, tools, tmp)
-                   for name, script in scripts.items()}
-        return {name: f.result() for name, f in futures.items()}
+    try:
+        with ThreadPoolExecutor(len(scripts)) as pool:
+            futures = {name: pool.submit(sessions.record, name, script, target, tools, tmp)
+                       for name, script in scripts.items()}
+            return {name: f.result() for name, f in futures.items()}
+    finally:
+        sessions.reap()
 
 
 @pytest.fixture(scope="session")

@@ -63,9 +63,25 @@ def run(argv: list[str]) -> None:
     assert result.returncode == 0, f"{argv} exited {result.returncode}:\n{result.stderr}"
 
 
+_SPAWNED: list[subprocess.Popen[bytes]] = []
+
+
 def spawn(argv: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    """A background client; reap() kills it if a failed session left it behind
+    (mosquitto_sub would otherwise reconnect forever)."""
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    _SPAWNED.append(process)
+    return process
+
+
+def reap() -> None:
+    """Kills the background clients still running; call once no session runs."""
+    while _SPAWNED:
+        process = _SPAWNED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def finish(process: subprocess.Popen[bytes]) -> None:
