@@ -215,12 +215,16 @@ def _one_frame_maker(protocol: Protocol, codec: ModuleType, frame: Frame
     optional = [(e.present, [attr[n] for n in names_of(e) if n in free])
                 for e in frame.elements if e.present is not None]
 
-    state = getattr(codec, "SCENARIO", {})  # a stateful spec's codec is bound to a state
+    # A stateful spec's codec is bound to a connection state (testing/scenarios.py);
+    # else the codec's calls use a new connection's.
+    state = getattr(codec, "SCENARIO", None)
+    if state is None:
+        state = {f"state.{m.name}": m.initial for m in protocol.state if m.initial is not None}
 
     def make(e: Entropy) -> _Made | None:
         f = cls(**{a: m(e) for a, m in fields})
         values = {name: int(getattr(f, a)) for name, a in plain} | state
-        if not ir.evaluate(frame.when, values) or any(_when_holds(o, values) for o in earlier):
+        if not _when_holds(frame, values) or any(_when_holds(o, values) for o in earlier):
             return None
         for present, names in optional:  # a field left off the wire decodes as zero or empty
             if not ir.evaluate(present, values):

@@ -165,6 +165,9 @@ def _for_hyperframe(ours: Any) -> Any:
 
 @given(pst.frames(HTTP2, CODEC).map(_for_hyperframe))
 def test_our_frames_parse_the_same_in_hyperframe(ours: Any) -> None:
+    if isinstance(ours, CODEC.Preface):  # no frame to hyperframe: the RFC's 24 bytes
+        assert CODEC.encode(ours) == b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+        return
     values = CODEC.field_values(ours)
     if values["type"] == 0x8 and values["increment"] == 0:
         return  # hyperframe refuses a zero window increment, as RFC 9113 requires
