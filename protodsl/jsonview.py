@@ -66,9 +66,13 @@ def _show(codec: ModuleType, protocol: Protocol, node: Any, value: Any) -> Any:
         record = protocol.record(node.record)
         spec_names = {attr: name for name, attr in codec.ATTRS[node.record].items()}
         members = {e.name: e for e in record.elements} if record else {}
-        return [{spec_names.get(k, k): _show(codec, protocol, members.get(spec_names.get(k, k)),
-                                             v)
-                 for k, v in dataclasses.asdict(item).items()} for item in value]
+        out = []
+        for item in value:
+            shown = {spec_names.get(k, k): v for k, v in dataclasses.asdict(item).items()}
+            ints = {k: int(v) for k, v in shown.items() if isinstance(v, int)}
+            out.append({k: _show(codec, protocol, members.get(k), v) for k, v in shown.items()
+                        if _on_wire(members.get(k), ints)})
+        return out
     if isinstance(value, list):
         return [[show_bytes(k), show_bytes(v)] for k, v in value]
     if isinstance(value, int) and not isinstance(value, bool):
@@ -76,6 +80,12 @@ def _show(codec: ModuleType, protocol: Protocol, node: Any, value: Any) -> Any:
         member = next((m for m in enum.members if m.value == value), None) if enum else None
         return member.name if member is not None else int(value)
     return value
+
+
+def _on_wire(member: Any, values: dict[str, int]) -> bool:
+    """A record member an entry carries: no condition, or its condition holds."""
+    present = getattr(member, "present", None)
+    return present is None or bool(ir.evaluate(present, values))
 
 
 def frame_of(codec: ModuleType, protocol: Protocol, frame: Any) -> Frame:
@@ -425,6 +435,17 @@ def _record_member(value: Any, hint: str | None, where: str) -> Any:
     return _int(value, where)
 
 
+def _member_value(protocol: Protocol, enum_name: str | None, value: Any, where: str) -> Any:
+    """An enum's member named in JSON (as decode prints it) is its number."""
+    if enum_name is None or not isinstance(value, str):
+        return value
+    enum = protocol.enum(enum_name)
+    member = enum.member(value) if enum else None
+    if member is None:
+        raise JsonFrameError(f"{where}: '{value}' is not a member of {enum_name}")
+    return member.value
+
+
 def _pairs(value: Any, where: str) -> list[tuple[bytes, bytes]]:
     if not isinstance(value, list) or not all(isinstance(p, list) and len(p) == 2 for p in value):
         raise JsonFrameError(f"{where}: expected a list of [key, value]")
@@ -435,13 +456,7 @@ def _field_value(codec: ModuleType, protocol: Protocol, spec: Frame, key: str, v
                  ) -> Any:
     node = spec.value(key)
     if node is not None:
-        if isinstance(value, str) and node.enum:
-            enum = protocol.enum(node.enum)
-            member = enum.member(value) if enum else None
-            if member is None:
-                raise JsonFrameError(f"{key}: '{value}' is not a member of {node.enum}")
-            return member.value
-        return _int(value, key)
+        return _int(_member_value(protocol, node.enum, value, key), key)
     element = spec.element(key)
     if isinstance(element, KvMapField):
         return _pairs(value, key)
@@ -450,10 +465,14 @@ def _field_value(codec: ModuleType, protocol: Protocol, spec: Frame, key: str, v
             raise JsonFrameError(f"{key}: expected a list of objects")
         cls = codec.RECORDS[element.record]
         attrs = codec.ATTRS[element.record]
+        record = protocol.record(element.record)
+        enums = {e.name: e.enum for e in record.elements if isinstance(e, IntField) and e.enum
+                 } if record else {}
         try:
             hints = {f.name: str(f.type) for f in dataclasses.fields(cls)}
-            return [cls(**{attrs.get(k, k): _record_member(v, hints.get(attrs.get(k, k)),
-                                                           f"{key}.{k}")
+            return [cls(**{attrs.get(k, k): _record_member(
+                        _member_value(protocol, enums.get(k), v, f"{key}.{k}"),
+                        hints.get(attrs.get(k, k)), f"{key}.{k}")
                            for k, v in item.items()})
                     for item in value]
         except TypeError as exc:

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from protodsl.codegen.emitter import Emitter
 from protodsl.codegen.numbers import spelled_format
 from protodsl.codegen.python import ints, naming
+from protodsl.codegen.python.context import EnumView
 from protodsl.codegen.python.expr import no_length, translate
 
-from protodsl.ir.model import BitsField, BytesField, IntField
-from protodsl.plan import IntRun, MustEqual, RecordPlan
+from protodsl.ir.model import BitsField, BytesField, IntField, VarintField
+from protodsl.plan import Check, IntRun, LengthCheck, MustBeMember, MustEqual, RecordPlan
 
 
 @dataclass
@@ -44,11 +45,12 @@ class RecordView:
     check: str = ""
 
 
-def record_view(plan: RecordPlan, cls: str, byte_order: str, headers: bool) -> RecordView:
+def record_view(plan: RecordPlan, cls: str, byte_order: str, headers: bool,
+                enums: dict[str, EnumView]) -> RecordView:
     """`headers`: a frame's MOSN headers are entries of this record."""
     r = plan.record
     if r.variable:
-        view = _variable(plan, cls)
+        view = _variable(plan, cls, enums)
         if headers:
             view.check = _check(plan, view.attrs)
         return view
@@ -99,7 +101,7 @@ def _groups(run: IntRun) -> list[list[IntField]]:
     return groups
 
 
-def _variable(plan: RecordPlan, cls: str) -> RecordView:
+def _variable(plan: RecordPlan, cls: str, enums: dict[str, EnumView]) -> RecordView:
     r = plan.record
     attrs = {e.name: naming.snake(e.name) for e in r.elements}
     free = [e for e in r.elements if not (isinstance(e, IntField) and e.value is not None)]
@@ -110,92 +112,156 @@ def _variable(plan: RecordPlan, cls: str) -> RecordView:
             view.hints.append((attrs[e.name], *(("str", '""') if e.text else ("bytes", 'b""'))))
         else:
             view.hints.append((attrs[e.name], "int", "0"))
-    constants = [(v.node, c) for v in plan.values for c in v.checks if isinstance(c, MustEqual)]
-    lengths = {id(c.element): c for c in plan.lengths}
-
     read, write, bind = Emitter(depth=2), Emitter(depth=3), Emitter(depth=3)
-    overrun = f'raise MalformedSection(name, at, "a {r.name} entry runs past its section")'
+    steps = _Steps(view, {v.name: v.checks for v in plan.values}, enums,
+                   {id(c.element): c for c in plan.lengths})
     for step in plan.steps:
-        if isinstance(step, BytesField):
-            e = step
-            read.line(f"_n = {translate(e.size, _local, no_length)}")
-            with read.block("if _n < 0 or end - off < _n"):
-                read.line(overrun)
-            read.line(f"_r_{e.name} = buf[off:off + _n]")
-            if e.text:
-                read.line(f"_r_{e.name} = _text(_r_{e.name}, {e.name!r}, off)")
-            read.line("off += _n")
-            size = lengths[id(e)].expr
-            assert size is not None, "a record's member is never padded"
-            with write.block(f"if len(_r_{e.name}) != {translate(size, _local, _length)}"):
-                write.line(f"raise EncodeError({e.name!r}, None, \"its length does not match "
-                           f"its size field\")")
-            write.line(f"out.append(_r_{e.name})")
+        if step.present is None:
+            steps.read(read, step)
+            steps.write(write, step)
             continue
-        with read.block(f"if end - off < {step.width}"):
-            read.line(overrun)
-        at = 0
-        for group in _groups(step):
-            name = f"_rec_{r.name}_{len(view.structs)}"
-            view.structs.append((name, ints.order_char(group[0].type)
-                                 + "".join(ints.struct_code(e.type) for e in group)))
-            values = ", ".join(_local(g.name) for g in group)
-            read.line(f"{values}, = {name}.unpack_from(buf, off{f' + {at}' if at else ''})")
-            write.line(f"out.append({name}.pack({values}))")
-            for g in group:  # the whole run is there: each checked at its own offset
-                for node, c in constants:
-                    if node is g:
-                        _constant_check(read, node.name, c, _local(node.name),
-                                        f"off + {at}" if at else "off")
-                at += g.type.width
-        read.line(f"off += {step.width}")
+        # A member only some entries have: zero or empty in the others.
+        condition = translate(step.present, _local, no_length)
+        element = step.elements[0] if isinstance(step, IntRun) else step
+        with read.branches([f"if {condition}", "else"]) as (there, missing):
+            steps.read(there, step)
+            missing.line(f"_r_{element.name} = {_empty(element)}")
+        with write.block(f"if {condition}"):
+            steps.write(write, step)
     read.line(f"append({cls}({', '.join(_local(e.name) for e in free)}))")
     view.read, view.write = read.text(), write.text()
 
+    constants = [(v.node, c) for v in plan.values for c in v.checks if isinstance(c, MustEqual)]
     for e in r.elements:
         if isinstance(e, BytesField):
             bind.line(f"_r_{e.name} = r.{attrs[e.name]}" + (".encode()" if e.text else ""))
-        elif isinstance(e, IntField) and e.value is None:
+        elif isinstance(e, IntField | VarintField) and e.value is None:
             bind.line(f"_r_{e.name} = r.{attrs[e.name]}")
     for node, c in constants:
         bind.line(f"_r_{node.name} = {c.value}")
     for computed in plan.computed:
         bind.line(f"_r_{computed.node.name} = {translate(computed.expr, _local, _length)}")
     view.bind = bind.text()
-
-    context: Callable[[str], str] = lambda n: f"_c[{n!r}]"  # noqa: E731
-    for e in r.elements:
-        if isinstance(e, BytesField):
-            view.ref_fields.append(f"{e.name!r} / cs.Bytes(lambda _c: "
-                                   f"{translate(e.size, context, no_length)})")
-        else:
-            assert isinstance(e, IntField), "a variable record holds no bits (layout rejects them)"
-            view.ref_fields.append(f"{e.name!r} / {ints.construct_int(e.type)}")
-    ref = Emitter(depth=2)
-    offsets = _member_offsets(r.elements)
-    for node, c in constants:
-        _constant_check(ref, node.name, c, f"c.{node.name}", offsets[node.name])
-    for e in reversed(r.elements):  # last first: the offsets read the bytes before
-        if isinstance(e, BytesField) and e.text:
-            ref.line(f"c[{e.name!r}] = _text(c[{e.name!r}], {e.name!r}, {offsets[e.name]})")
-    ref.line(f"append({cls}({', '.join(f'c[{e.name!r}]' for e in free)}))")
-    view.ref_read = ref.text()
-    view.ref_values = "{" + ", ".join(f"{e.name!r}: _r_{e.name}" for e in r.elements) + "}"
+    _reference(plan, view, enums, free)
     return view
 
 
-def _member_offsets(elements: tuple[IntField | BitsField | BytesField, ...]) -> dict[str, str]:
-    """Where each member of a parsed entry `c` starting at `at` is, as Python text,
-    so the reference names the offsets the straight path names."""
-    out: dict[str, str] = {}
-    fixed, sized = 0, ""
-    for e in elements:
-        out[e.name] = f"at + {fixed}{sized}"
+def _reference(plan: RecordPlan, view: RecordView, enums: dict[str, EnumView],
+               free: list[IntField | BitsField | BytesField | VarintField]) -> None:
+    """The construct Struct of one entry, each member's start kept (`_at_NAME`,
+    a Tell) so that its checks name the offsets the straight path names."""
+    context: Callable[[str], str] = lambda n: f"_c[{n!r}]"  # noqa: E731
+    for e in plan.record.elements:
         if isinstance(e, BytesField):
-            sized += f" + len(c[{e.name!r}])"
+            con = f"cs.Bytes(lambda _c: {translate(e.size, context, no_length)})"
+        elif isinstance(e, VarintField):
+            con = f"_VarInt({e.max_bytes}, {e.name!r})"
         else:
-            fixed += e.type.width
-    return out
+            assert isinstance(e, IntField), "a variable record holds no bits (layout rejects them)"
+            con = ints.construct_int(e.type)
+        if e.present is not None:
+            absent = "0" if not isinstance(e, BytesField) else 'b""'
+            con = (f"cs.IfThenElse(lambda _c: {translate(e.present, context, no_length)}, "
+                   f"{con}, cs.Computed({absent}))")
+        view.ref_fields += [f"'_at_{e.name}' / cs.Tell", f"{e.name!r} / {con}"]
+    ref = Emitter(depth=2)
+    checks = _Steps(view, {v.name: v.checks for v in plan.values}, enums, {})
+    for v in plan.values:
+        checks.checks_of(ref, v.name, f"c[{v.name!r}]", f"off + c._at_{v.name}")
+    for e in plan.record.elements:
+        if isinstance(e, BytesField) and e.text:
+            ref.line(f"c[{e.name!r}] = _text(c[{e.name!r}], {e.name!r}, off + c._at_{e.name})")
+    ref.line(f"append({view.cls}({', '.join(f'c[{e.name!r}]' for e in free)}))")
+    view.ref_read = ref.text()
+    view.ref_values = "{" + ", ".join(f"{e.name!r}: _r_{e.name}"
+                                      for e in plan.record.elements) + "}"
+
+
+def _empty(e: IntField | BitsField | BytesField | VarintField) -> str:
+    if isinstance(e, BytesField):
+        return '""' if e.text else 'b""'
+    return "0"
+
+
+@dataclass
+class _Steps:
+    """How a variable record's entry reads and writes each of its steps."""
+
+    view: RecordView
+    checks: dict[str, tuple[Check, ...]]
+    enums: dict[str, EnumView]
+    lengths: dict[int, LengthCheck]
+
+    def read(self, out: Emitter, step: IntRun | BytesField | VarintField) -> None:
+        r = self.view
+        overrun = f'raise MalformedSection(name, at, "a {r.name} entry runs past its section")'
+        if isinstance(step, BytesField):
+            out.line(f"_n = {translate(step.size, _local, no_length)}")
+            with out.block("if _n < 0 or end - off < _n"):
+                out.line(overrun)
+            out.line(f"_r_{step.name} = buf[off:off + _n]")
+            if step.text:
+                out.line(f"_r_{step.name} = _text(_r_{step.name}, {step.name!r}, off)")
+            out.line("off += _n")
+        elif isinstance(step, VarintField):
+            out.line(f"_r_{step.name}, _o = _read_varint(buf, off, end, {step.max_bytes}, "
+                     f"{step.name!r})")
+            with out.block("if _o < 0"):
+                out.line(overrun)
+            self._checks(out, step.name, "off")
+            out.line("off = _o")
+        else:
+            with out.block(f"if end - off < {step.width}"):
+                out.line(overrun)
+            at = 0
+            for group, name in zip(_groups(step), self._structs(step), strict=True):
+                values = ", ".join(_local(g.name) for g in group)
+                out.line(f"{values}, = {name}.unpack_from(buf, off{f' + {at}' if at else ''})")
+                for g in group:  # the whole run is there: each checked at its own offset
+                    self._checks(out, g.name, f"off + {at}" if at else "off")
+                    at += g.type.width
+            out.line(f"off += {step.width}")
+
+    def write(self, out: Emitter, step: IntRun | BytesField | VarintField) -> None:
+        if isinstance(step, BytesField):
+            size = self.lengths[id(step)].expr
+            assert size is not None, "a record's member is never padded"
+            with out.block(f"if len(_r_{step.name}) != {translate(size, _local, _length)}"):
+                out.line(f"raise EncodeError({step.name!r}, None, \"its length does not match "
+                         f"its size field\")")
+            out.line(f"out.append(_r_{step.name})")
+        elif isinstance(step, VarintField):
+            out.line(f"out.append(_varint_bytes(_r_{step.name}, {step.max_bytes}, "
+                     f"{step.name!r}))")
+        else:
+            for group, name in zip(_groups(step), self._structs(step), strict=True):
+                out.line(f"out.append({name}.pack({', '.join(_local(g.name) for g in group)}))")
+
+    def _structs(self, step: IntRun) -> list[str]:
+        """The module-level struct of each byte-order group of a run, made once."""
+        names = []
+        for group in _groups(step):
+            fmt = ints.order_char(group[0].type) + "".join(ints.struct_code(e.type)
+                                                           for e in group)
+            name = f"_rec_{self.view.name}_{group[0].name}"
+            if (name, fmt) not in self.view.structs:
+                self.view.structs.append((name, fmt))
+            names.append(name)
+        return names
+
+    def _checks(self, out: Emitter, name: str, at: str) -> None:
+        self.checks_of(out, name, _local(name), at)
+
+    def checks_of(self, out: Emitter, name: str, local: str, at: str) -> None:
+        """A member's constant and closed enum, its value in `local`, at `at`."""
+        for c in self.checks.get(name, ()):
+            if isinstance(c, MustEqual):
+                _constant_check(out, name, c, local, at)
+            elif isinstance(c, MustBeMember):
+                enum = self.enums[c.enum.name]
+                with out.block(f"if {local} not in {enum.lookup}"):
+                    out.line(f"raise UnknownEnumValue({name!r}, {at}, {local}, "
+                             f"{enum.name!r})")
 
 
 def _check(plan: RecordPlan, attrs: dict[str, str]) -> str:

@@ -116,7 +116,7 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
         max_frame=protocol.max_frame, enums=list(module.enums.values()), frames=frames,
         builders=[builder_view(module, b) for b in plan.builders],
         records=[record_view(r, module.records[r.record.name], protocol.byte_order,
-                             r.record.name in header_records)
+                             r.record.name in header_records, module.enums)
                  for r in plan.records],
         header_lists=bool(header_records),
         disc_size=protocol.discriminator_size, disc_struct=struct, disc_values=values,

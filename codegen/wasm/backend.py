@@ -15,7 +15,7 @@ from protodsl.codegen.wasm.roles import DECODE_FIXED, ENCODE_PREFIX
 from protodsl.codegen.wasm.view import build_view
 
 from protodsl.diagnostics import Diagnostic, SpecError
-from protodsl.ir.model import Protocol
+from protodsl.ir.model import IntField, Protocol, VarintField
 
 RUNTIME_HEADER = "protodsl_rt.h"
 
@@ -61,6 +61,23 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
                 f"frame '{frame.name}' has no roles; the MOSN plugin rejects it as malformed",
                 severity="warning",
             ))
+    out += _records_beyond_the_plugin(protocol)
+    return out
+
+
+def _records_beyond_the_plugin(protocol: Protocol) -> list[Diagnostic]:
+    """Record members the plugin does not read yet (the Python codec does)."""
+    out: list[Diagnostic] = []
+    for record in protocol.records:
+        for e in record.elements:
+            enum = protocol.enum(e.enum) if isinstance(e, IntField) and e.enum else None
+            what = ("a varint" if isinstance(e, VarintField) else
+                    "a member with a condition" if e.present is not None else
+                    "a member of a closed enum" if enum is not None and not enum.open else None)
+            if what is not None:
+                out.append(Diagnostic(
+                    e.span, f"record '{record.name}': '{e.name}' is {what}, which the Wasm "
+                    f"plugin does not read in a record yet (the Python codec does)"))
     return out
 
 

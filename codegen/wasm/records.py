@@ -24,7 +24,7 @@ from protodsl.codegen.wasm.layout import (
 from protodsl.codegen.wasm.naming import c_string, comment_inline, ident
 
 from protodsl.ir import expr as ir
-from protodsl.ir.model import BitsField, BytesField, IntField, ValueNode
+from protodsl.ir.model import BitsField, BytesField, IntField, ValueNode, VarintField
 from protodsl.plan import IntRun, MustEqual, RecordPlan, Value
 
 
@@ -151,10 +151,11 @@ def counter(plan: RecordPlan, names: RecordNames) -> CounterView:
         lvalue for s in reads if isinstance(s, RunRead) for lvalue, _ in s.assigns))
 
 
-def _step(step: IntRun | BytesField, names: RecordNames, needed: set[str], checked: bool = True
-          ) -> RunRead | MemberRead:
+def _step(step: IntRun | BytesField | VarintField, names: RecordNames, needed: set[str],
+          checked: bool = True) -> RunRead | MemberRead:
     """How to read one step: the values in `needed`; their checks and the text
     check where `checked` (decode; encode reads back what decode checked)."""
+    assert not isinstance(step, VarintField), "check_target refuses a varint in a record"
     if isinstance(step, BytesField):
         local = names.field(step.name)
         text = None

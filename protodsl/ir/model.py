@@ -177,17 +177,23 @@ class KvMapField:
         return (1 << self.key_length.bits) - 1, (1 << self.value_length.bits) - 1
 
 
+RecordMember = IntField | BitsField | BytesField | VarintField
+
+
 @dataclass(frozen=True)
 class Record:
-    """A named run of fields, repeated by a ListField: fixed-width integers and
-    bits, or (`variable`) integers and length-prefixed text/bytes members."""
+    """A named run of fields, repeated by a ListField: fixed-width integers, or
+    (`variable`, read member by member) also length-prefixed text and bytes,
+    varints, members of a closed enum and members present only when a condition
+    on earlier members holds (MQTT 5's properties: an id, then a value whose type
+    the id chooses)."""
 
     name: str
-    elements: tuple[IntField | BitsField | BytesField, ...]  # offsets relative to the record
+    elements: tuple[RecordMember, ...]  # offsets relative to the record
     size: int  # the record's width; for a variable record, its least width
     doc: str | None
     span: Span
-    variable: bool = False  # holds a member sized by an earlier field of the record
+    variable: bool = False  # read member by member, not as one struct
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from protodsl.ir.model import (
     KvMapField,
     ListField,
     Record,
+    RecordMember,
     VarintField,
 )
 from protodsl.passes.exprs import BOOL, INT, ExprResolver, Scope, did_you_mean, report_unknown
@@ -289,17 +290,24 @@ def lay_out_record(
     elements = lay_out(stand_in, scope, order, problems)
     if len(problems.items) != reported:
         return None  # a member that did not lay out: the record's shape would only echo it
-    variable = any(isinstance(e, BytesField) for e in elements)
-    fixed: list[IntField | BitsField | BytesField] = []
+    # Read member by member (not as one struct): sized, varint, conditional members
+    # and closed enums, whose values decode checks one by one.
+    variable = any(isinstance(e, BytesField | VarintField) or e.present is not None or (
+        isinstance(e, IntField) and e.enum is not None and not enums[e.enum].open)
+        for e in elements)
+    fixed: list[RecordMember] = []
     for e in elements:
-        computed = isinstance(e, IntField) and e.value is not None and not e.constant
-        if isinstance(e, BytesField) and e.present is None and e.pad is None and not isinstance(
-                e.size, ir.Rest):
+        computed = isinstance(e, IntField | VarintField) and e.value is not None and (
+            not e.constant)
+        if isinstance(e, BytesField) and e.pad is None and not isinstance(e.size, ir.Rest):
             fixed.append(e)
             continue
         if isinstance(e, IntField) and computed and variable and not isinstance(
-                e.value, ir.Checksum) and e.present is None:
+                e.value, ir.Checksum):
             fixed.append(e)  # `filter_len: u16 = len(filter)`
+            continue
+        if isinstance(e, VarintField) and not computed and not isinstance(e.value, ir.Rest):
+            fixed.append(e)
             continue
         if isinstance(e, BitsField):
             problems.error(e.span, f"record '{decl.name}' holds integers, text and bytes; "
@@ -314,17 +322,12 @@ def lay_out_record(
             problems.error(e.span, f"the integers of record '{decl.name}' are in the "
                            f"protocol's byte order ({order}); '{e.name}' is not")
             continue
-        if isinstance(e, IntField) and e.enum is not None and not enums[e.enum].open:
-            problems.error(e.span, f"record '{decl.name}': '{e.name}' is of the closed enum "
-                           f"'{e.enum}', whose values a list does not check yet; declare the "
-                           f"enum `open` or use its base type")
-            continue
         if isinstance(e, IntField) and e.type.wide:
             problems.error(e.span, f"record '{decl.name}' holds integers of at most 64 bits: "
                            f"'{e.name}' is 128 bits")
             continue
-        if not isinstance(e, IntField | BitsField) or e.present is not None or computed:
-            problems.error(e.span, f"record '{decl.name}' can hold only integers and bits "
+        if not isinstance(e, IntField) or computed:
+            problems.error(e.span, f"record '{decl.name}' can hold only integers and varints "
                            f"that are free or constant, and text or bytes members sized by "
                            f"an earlier integer (`n: u16 = len(x)  x: text[n]`): '{e.name}'")
             continue
@@ -337,9 +340,20 @@ def lay_out_record(
         check_lengths(tuple(fixed), problems)
         if len(problems.items) != reported:
             return None
-    size = sum(e.type.width if isinstance(e, IntField | BitsField) else
-               (ir.evaluate(e.size) if ir.is_constant(e.size) else 0) for e in fixed)
-    return Record(decl.name, tuple(fixed), size, decl.doc, decl.span, variable)
+    return Record(decl.name, tuple(fixed), sum(_least_width(e) for e in fixed), decl.doc,
+                  decl.span, variable)
+
+
+def _least_width(e: RecordMember) -> int:
+    """The fewest bytes a record member takes: none when its condition may fail."""
+    if e.present is not None:
+        return 0
+    if isinstance(e, VarintField):
+        return 1
+    if isinstance(e, IntField | BitsField):
+        return e.type.width
+    return ir.evaluate(e.size) if ir.is_constant(e.size) else 0
+
 
 
 def _args(t: ast.TypeRef, problems: Problems) -> dict[str, ir.Expr]:

@@ -11,12 +11,15 @@ from protodsl.ir.model import (
     Builder,
     BytesField,
     Element,
+    Enum,
     Frame,
     IntField,
     ListField,
     Protocol,
     Record,
     ValueNode,
+    VarintField,
+    names_of,
 )
 from protodsl.passes.problems import Problems
 from protodsl.plan.decode import checks, lower_decode
@@ -31,6 +34,7 @@ from protodsl.plan.model import (
     HeaderRecords,
     IntRun,
     LengthCheck,
+    MustBeMember,
     MustEqual,
     ProtocolPlan,
     RecordPlan,
@@ -54,7 +58,7 @@ def check_plan(protocol: Protocol, problems: Problems) -> None:
 
 def lower(protocol: Protocol, problems: Problems) -> ProtocolPlan:
     enums = {e.name: e for e in protocol.enums}
-    records = tuple(_record(r, problems) for r in protocol.records)
+    records = tuple(_record(r, enums, problems) for r in protocol.records)
     frames = tuple(
         FramePlan(f, i, lower_decode(f, enums),
                   lower_encode(f, enums, protocol.max_frame, problems), _roles(f, records))
@@ -157,43 +161,62 @@ def _header_records(frame: Frame, records: tuple[RecordPlan, ...]) -> HeaderReco
     return HeaderRecords(listed, record, key, value, fresh)
 
 
-def _record(record: Record, problems: Problems) -> RecordPlan:
-    """A record's members are plain integers (no enum members) in every codec:
-    its values are checked against their constants only."""
+def _record(record: Record, enums: dict[str, Enum], problems: Problems) -> RecordPlan:
+    """A record's members are plain integers in every codec: decode checks their
+    constants and closed enums, and they stay numbers. Runs of unconditional
+    integers are read together; a varint, a sized member and a member present
+    only when its condition holds are each a step of their own."""
     computed: list[ValueNode] = [e for e in record.elements if isinstance(e, IntField)
-                and e.value is not None and not e.constant]
-    steps: list[IntRun | BytesField] = []
+                                 and e.value is not None and not e.constant]
+    steps: list[IntRun | BytesField | VarintField] = []
     run: list[IntField | BitsField] = []
-    for e in (*record.elements, None):
-        if isinstance(e, IntField | BitsField):
+
+    def close_run() -> None:
+        if run:
+            steps.append(IntRun(tuple(run), _values(run, enums), sum(i.type.width for i in run)))
+            run.clear()
+
+    for e in record.elements:
+        if isinstance(e, IntField | BitsField) and e.present is None:
             run.append(e)
             continue
-        if run:
-            steps.append(IntRun(tuple(run), _values(run), sum(i.type.width for i in run)))
-            run = []
-        if e is not None:
+        close_run()
+        if isinstance(e, IntField | BitsField):
+            steps.append(IntRun((e,), _values([e], enums), e.type.width, e.present))
+        else:
             steps.append(e)
-    values = tuple(v for step in steps if isinstance(step, IntRun) for v in step.values)
+    close_run()
+    values = tuple(v for step in steps for v in (
+        step.values if isinstance(step, IntRun) else
+        (Value(step, 0, None, _kept(checks(step, enums))),) if isinstance(step, VarintField)
+        else ()))
     return RecordPlan(
         record, values, evaluation_order(computed, problems), tuple(steps),
-        fits=tuple(fit(v.node, {}, None) for v in values if not v.node.constant),
-        lengths=tuple(LengthCheck(e, e.size, None, None) for e in record.elements
+        fits=tuple(fit(v.node, {}, _present_of(record, v.node)) for v in values
+                   if not v.node.constant),
+        lengths=tuple(LengthCheck(e, e.size, None, e.present) for e in record.elements
                       if isinstance(e, BytesField)),
     )
 
 
-def _values(run: list[IntField | BitsField]) -> tuple[Value, ...]:
+def _present_of(record: Record, v: ValueNode) -> ir.Expr | None:
+    holder = next(e for e in record.elements if v.name in names_of(e))
+    return holder.present
+
+
+def _values(run: list[IntField | BitsField], enums: dict[str, Enum]) -> tuple[Value, ...]:
     out: list[Value] = []
     for e in run:
         if isinstance(e, IntField):
-            out.append(Value(e, 0, None, _constant(e)))
+            out.append(Value(e, 0, None, _kept(checks(e, enums))))
         else:
-            out.extend(Value(m, m.shift, m.mask, _constant(m)) for m in e.members)
+            out.extend(Value(m, m.shift, m.mask, _kept(checks(m, enums))) for m in e.members)
     return tuple(out)
 
 
-def _constant(v: ValueNode) -> tuple[Check, ...]:
-    return tuple(c for c in checks(v, {}) if isinstance(c, MustEqual))
+def _kept(found: tuple[Check, ...]) -> tuple[Check, ...]:
+    """What a record entry checks of a member: its constant and its closed enum."""
+    return tuple(c for c in found if isinstance(c, MustEqual | MustBeMember))
 
 
 def _builder(b: Builder, frame: FramePlan) -> BuilderPlan:

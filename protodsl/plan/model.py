@@ -351,6 +351,7 @@ class IntRun:
     elements: tuple[IntField | BitsField, ...]
     values: tuple[Value, ...]
     width: int
+    present: ir.Expr | None = None  # a run of one member, read only when this holds
 
 
 @dataclass(frozen=True)
@@ -367,7 +368,7 @@ class RecordPlan:
     record: Record
     values: tuple[Value, ...]
     computed: tuple[Computed, ...]
-    steps: tuple[IntRun | BytesField, ...]
+    steps: tuple[IntRun | BytesField | VarintField, ...]
     fits: tuple[FitCheck, ...]
     lengths: tuple[LengthCheck, ...]
 
