@@ -315,7 +315,7 @@ def _decode_python(protocol: Protocol, data: bytes, given: list[str]
             if result.have:
                 yield need_more_json(data[offset:])
             return
-        yield frame_json(codec, protocol, result.frame, result.consumed)
+        yield frame_json(codec, protocol, result.frame, result.consumed, state)
         offset += result.consumed
         state = result.state
 

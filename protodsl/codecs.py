@@ -58,7 +58,23 @@ def bind_state(codec: ModuleType, state: Any) -> ModuleType:
     bound.__dict__.update(codec.__dict__)
     for name in ("decode", "reference_decode", "encode", "reference_encode", "decode_all"):
         setattr(bound, name, partial(getattr(codec, name), state=state))
+    bound.__dict__["BOUND_STATE"] = state
     return bound
+
+
+def state_of(codec: ModuleType, state: Any = None) -> Any:
+    """`state`, or by default the state `codec` is bound to, else a new connection's."""
+    if state is not None:
+        return state
+    return getattr(codec, "BOUND_STATE", None) or codec.State()
+
+
+def state_env(codec: ModuleType, state: Any = None) -> dict[str, int]:
+    """The members of `state_of(codec, state)` that are set, as IR evaluation reads
+    them: `state.NAME`."""
+    state = state_of(codec, state)
+    return {f"state.{name}": value for name, attr in codec.STATE_ATTRS.items()
+            if (value := getattr(state, attr)) is not None}
 
 
 def build_wasm(protocol: Protocol, cache: Path | None = None) -> Path:

@@ -21,6 +21,7 @@ import json
 from types import ModuleType
 from typing import Any
 
+from protodsl.codecs import state_env, state_of
 from protodsl.codegen.numbers import literal_format
 from protodsl.host import DecodedCommand
 from protodsl.ir import BitsField, Frame, IntField, KvMapField, ListField, Protocol
@@ -98,7 +99,10 @@ def need_more_json(rest: bytes) -> dict[str, Any]:
     return {"need_more": True, "have": len(rest), "hex": rest.hex()}
 
 
-def frame_json(codec: ModuleType, protocol: Protocol, frame: Any, consumed: int) -> dict[str, Any]:
+def frame_json(codec: ModuleType, protocol: Protocol, frame: Any, consumed: int,
+               state: Any = None) -> dict[str, Any]:
+    """`frame` as decode prints it; `state`: the connection's before it (by default
+    the one `codec` is bound to, else a new connection's)."""
     spec = frame_of(codec, protocol, frame)
     out: dict[str, Any] = {"frame": spec.name}
     roles = spec.roles
@@ -114,27 +118,32 @@ def frame_json(codec: ModuleType, protocol: Protocol, frame: Any, consumed: int)
                           if roles.headers else None)
         out["payload_hex"] = codec.payload(frame).hex() if roles.payload else None
     out["consumed"] = consumed
-    values = codec.field_values(frame)
-    absent = _absent_names(spec, values)
+    state = state_of(codec, state)
+    values = codec.field_values(frame, state)
+    absent = _absent_names(spec, values, state_env(codec, state))
     out["fields"] = {name: None if name in absent else
                      _show(codec, protocol, spec.value(name) or spec.element(name), value)
                      for name, value in values.items()}
     return out
 
 
-def _absent_names(spec: Frame, values: dict[str, Any]) -> set[str]:
-    """Names of the fields that are not on the wire: their condition is false."""
-    env: dict[str, int] = {}
+def _absent_names(spec: Frame, values: dict[str, Any], state: dict[str, int]) -> set[str]:
+    """Names of the fields that are not on the wire: their condition is false (in
+    the connection's `state`; `more()` as encode reads it)."""
+    env: dict[str, int] = dict(state)
     for name, value in values.items():
         if isinstance(value, int):
             env[name] = int(value)
         elif isinstance(value, bytes | str):
             env[name] = len(value.encode() if isinstance(value, str) else value)
+        elif isinstance(value, list):
+            env[name] = len(value)  # what `more()` asks of it: empty or not
     absent: set[str] = set()
     for e in spec.elements:
-        if e.present is not None:
+        written = spec.written_when(e)
+        if written is not None:
             try:
-                present = ir.evaluate(e.present, env)
+                present = ir.evaluate(written, env)
             except (KeyError, ZeroDivisionError, TypeError):
                 continue
             if not present:

@@ -23,11 +23,13 @@ def translate(
     param: Callable[[str, str | None], str] = lambda p, f: p,
     records: Callable[[str], str] | None = None,
     state: Callable[[str], str] = lambda n: f"_st.{naming.snake(n)}",
+    more: str = "_off < _size",
 ) -> str:
     """`value(name)` and `length(name)` give the text reading a field's value and a
     sized field's encoded length; `param(name, field)` reads builder parameters;
     `records(name)` a list's records (by default its value); `state(name)` a
-    state member (by default of the State `_st`, checked to be set)."""
+    state member (by default of the State `_st`, checked to be set); `more`
+    whether the frame has bytes left (by default in a decoder's body)."""
     records = records or value
 
     def go(node: ir.Expr, outer: int) -> str:
@@ -52,6 +54,8 @@ def translate(
                 return param(p, f), 12
             case ir.StateValue(name=name):
                 return state(name), 12
+            case ir.More():
+                return more, 4
             case ir.Unary(op="not", operand=o):
                 return f"not {go(o, 3)}", 3
             case ir.Unary(op="-", operand=o):

@@ -59,9 +59,18 @@ class FrameReference:
             return f"{root}[{holder.name!r}][{name!r}]"
         return f"{root}[{name!r}]"
 
-    def expr(self, e: ir.Expr) -> str:
+    def expr(self, e: ir.Expr, more: str = "_more(_c)") -> str:
         return translate(e, self.path, lengths(self.frame.frame, self.path, encoded=True),
-                         state=lambda n: f"_c._params._st.{naming.snake(n)}")
+                         state=lambda n: f"_c._params._st.{naming.snake(n)}", more=more)
+
+    def _condition(self, r: Read) -> str:
+        """A read's condition; `more()` is the bytes left when construct parses,
+        and what encode writes when it builds."""
+        assert r.present is not None
+        if not any(isinstance(n, ir.More) for n in ir.walk(r.present)):
+            return self.expr(r.present)
+        given = self.expr(self.frame.frame.given_from(r.element))
+        return self.expr(r.present, more=f"(_more(_c) if _c._parsing else {given})")
 
     def fields(self) -> list[str]:
         """The Struct's members."""
@@ -151,7 +160,7 @@ class FrameReference:
                 header = self.frame.decode.header_size if r.offset is not None else 0
                 con = f"_Utf8({con}, {pad!r}, {e.name!r}, {header})"
         if r.present is not None:
-            con = (f"cs.IfThenElse(lambda _c: {self.expr(r.present)}, {con}, "
+            con = (f"cs.IfThenElse(lambda _c: {self._condition(r)}, {con}, "
                    f"cs.Computed({self._absent(r)}))")
         return f"_Located({e.name!r}, {e.offset}, {con})"
 

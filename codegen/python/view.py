@@ -45,6 +45,9 @@ class FrameView:
     fields: list[FieldView]
     constants: list[tuple[str, str, int]]  # attribute, spec name, value
     computed: list[tuple[str, str, str]]  # property, spec name, expression over self
+    # a frame whose layout reads the state: its computed values by spec name, over
+    # `frame` and `state` (no properties: the frame alone does not know its size)
+    wire_computed: dict[str, str]
     head: str  # module-level struct name
     head_format: str
     head_size: int
@@ -171,7 +174,9 @@ def _frame(module: Module, fp: FramePlan) -> FrameView:
         fields=[_field(module, fp, names, n) for n in free_names(fp)],
         constants=[(names[v.name], v.name, ir.evaluate(v.value)) for v in frame.values()
                    if v.constant and v.value is not None],
-        computed=_properties(fp, names),
+        computed=[] if frame.state_reads() else _properties(fp, names),
+        wire_computed={spec: text for _, spec, text in _properties(fp, names, "frame")}
+        if frame.state_reads() else {},
         head=decoder.head, head_format=decoder.head_format(),
         head_size=fp.decode.header_size, checks=decoder.checks,
         check_rows=decoder.check_rows(), decode=decoder.body(),
@@ -225,28 +230,32 @@ def _field(module: Module, fp: FramePlan, names: naming.FrameNames, name: str) -
     return FieldView(names[name], name, hint, default, doc)
 
 
-def _properties(fp: FramePlan, names: naming.FrameNames) -> list[tuple[str, str, str]]:
+def _properties(fp: FramePlan, names: naming.FrameNames, owner: str = "self"
+                ) -> list[tuple[str, str, str]]:
     """Computed values as properties of the class: their expression, or read off
-    the encoding (a checksum, always the frame's last field; a `len(rest)`)."""
+    the encoding (a checksum, always the frame's last field; a `len(rest)`).
+    With another `owner` (`frame`), as `field_values` computes them: a frame
+    whose layout reads the connection's state is encoded in the `state` given."""
     frame = fp.frame
-    of_self = lambda n: f"self.{names[n]}"  # noqa: E731
+    of_owner = lambda n: f"{owner}.{names[n]}"  # noqa: E731
+    wire = f"encode({owner}, state)" if owner != "self" else "encode(self)"
     computed = {c.node.name: c.expr for c in fp.encode.computed}
     out = []
     for v in frame.values():
         if v.value is None or v.constant:
             continue
         if v.name in computed:
-            text = translate(computed[v.name], of_self, lengths(frame, of_self))
+            text = translate(computed[v.name], of_owner, lengths(frame, of_owner))
         elif isinstance(v.value, ir.Rest):
             assert isinstance(v, VarintField)
-            text = (f"_read_varint(encode(self), {fp.decode.header_size}, MAX_FRAME, "
+            text = (f"_read_varint({wire}, {fp.decode.header_size}, MAX_FRAME, "
                     f"{v.max_bytes}, {v.name!r})[0]")
         elif isinstance(v.value, ir.Checksum):
             assert isinstance(v, IntField)
-            text = f"int.from_bytes(encode(self)[-{v.type.width}:], {v.type.byte_order!r})"
+            text = f"int.from_bytes({wire}[-{v.type.width}:], {v.type.byte_order!r})"
             present = holders(fp)[v.name].present
             if present is not None:
-                text = f"{text} if {translate(present, of_self, no_length)} else 0"
+                text = f"{text} if {translate(present, of_owner, no_length)} else 0"
         else:
             raise AssertionError(f"computed value '{v.name}' has no plan")
         out.append((names[v.name], v.name, text))

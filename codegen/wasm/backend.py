@@ -15,6 +15,7 @@ from protodsl.codegen.wasm.roles import DECODE_FIXED, ENCODE_PREFIX
 from protodsl.codegen.wasm.view import build_view
 
 from protodsl.diagnostics import Diagnostic, SpecError
+from protodsl.ir import expr as ir
 from protodsl.ir.model import IntField, Protocol, VarintField
 
 RUNTIME_HEADER = "protodsl_rt.h"
@@ -61,13 +62,21 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
                 f"frame '{frame.name}' has no roles; the MOSN plugin rejects it as malformed",
                 severity="warning",
             ))
-    out += _records_beyond_the_plugin(protocol)
+    out += _beyond_the_plugin(protocol)
     return out
 
 
-def _records_beyond_the_plugin(protocol: Protocol) -> list[Diagnostic]:
-    """Record members the plugin does not read yet (the Python codec does)."""
+def _beyond_the_plugin(protocol: Protocol) -> list[Diagnostic]:
+    """What the plugin does not read yet (the Python codec does): `more()`, and
+    some record members."""
     out: list[Diagnostic] = []
+    for frame in protocol.frames:
+        for e in frame.elements:
+            if e.present is not None and any(isinstance(n, ir.More) for n in ir.walk(e.present)):
+                out.append(Diagnostic(
+                    e.present.span, f"frame '{frame.name}': '{e.name}' is read while the frame "
+                    f"has bytes left (more()), which the Wasm plugin does not read yet (the "
+                    f"Python codec does)"))
     for record in protocol.records:
         for e in record.elements:
             enum = protocol.enum(e.enum) if isinstance(e, IntField) and e.enum else None

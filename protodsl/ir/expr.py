@@ -81,6 +81,19 @@ class StateValue:
 
 
 @dataclass(frozen=True)
+class More:
+    """`more()` in a field's condition: the frame's declared size has bytes left
+    where the field starts. On decode that is what it says; on encode the field
+    is written when it, or a field after it, is not zero or empty (MQTT 5: "the
+    Reason Code and Property Length can be omitted if ..."), see
+    `Frame.written_when`."""
+
+    span: Span
+
+    key = "more()"
+
+
+@dataclass(frozen=True)
 class Unary:
     op: str  # "-" or "not"
     operand: Expr
@@ -147,7 +160,7 @@ class SizeOf:
 
 
 Expr = (Const | EnumValue | FieldValue | LenOf | CountOf | Param | ParamField | StateValue
-        | Unary | Binary | InSet | Match | Checksum | Rest | SizeOf)
+        | More | Unary | Binary | InSet | Match | Checksum | Rest | SizeOf)
 
 BOOLEAN_OPS = frozenset({"or", "and", "==", "!=", "<", "<=", ">", ">="})
 
@@ -218,6 +231,8 @@ def evaluate(expr: Expr, env: dict[str, int] | None = None) -> int:
             return env[f"{p}.{f}"]
         case StateValue() as sv:
             return env[sv.key]
+        case More():
+            return env[More.key]
         case Unary(op="-", operand=o):
             return -evaluate(o, env)
         case Unary(op="not", operand=o):
@@ -264,6 +279,8 @@ def spelled(expr: Expr) -> str:
                 return f"{p}.{f}", 12
             case StateValue() as sv:
                 return sv.key, 12
+            case More():
+                return More.key, 12
             case Unary(op="not", operand=o):
                 return f"not {go(o, 3)}", 3
             case Unary(op="-", operand=o):
@@ -293,6 +310,8 @@ def compiled(expr: Expr) -> Callable[[dict[str, int]], int]:
             return lambda env: env[key]
         case StateValue(key=key):
             return lambda env: env[key]
+        case More():
+            return lambda env: env[More.key]
         case Unary(op="-", operand=o):
             inner = compiled(o)
             return lambda env: -inner(env)

@@ -6,7 +6,20 @@ from dataclasses import dataclass
 from typing import Literal
 
 from protodsl.diagnostics import Span
-from protodsl.ir.expr import Checksum, Expr, ParamField, Rest, state_read
+from protodsl.ir.expr import (
+    Binary,
+    Checksum,
+    Const,
+    Expr,
+    FieldValue,
+    LenOf,
+    More,
+    ParamField,
+    Rest,
+    state_read,
+    substitute,
+    walk,
+)
 from protodsl.ir.expr import evaluate as _evaluate
 from protodsl.ir.expr import is_constant as _is_constant
 
@@ -361,6 +374,28 @@ class Frame:
 
     def element(self, name: str) -> Element | None:
         return next((e for e in self.elements if e.name == name), None)
+
+    def written_when(self, e: Element) -> Expr | None:
+        """When encode writes element `e`: its condition, with `more()` read as
+        `given_from(e)`."""
+        if e.present is None or not any(isinstance(n, More) for n in walk(e.present)):
+            return e.present
+        given = self.given_from(e)
+        return substitute(e.present, lambda n: given if isinstance(n, More) else None)
+
+    def given_from(self, e: Element) -> Expr:
+        """`more()` on encode: `e` or a later field is not zero or empty."""
+        assert e.present is not None
+        span = e.present.span
+        given: Expr | None = None
+        for x in self.elements[self.elements.index(e):]:
+            for name in names_of(x):
+                test: Expr = (Binary("!=", FieldValue(name, span), Const(0, span), span)
+                              if isinstance(x, IntField | BitsField | VarintField) else
+                              Binary(">", LenOf(name, span), Const(0, span), span))
+                given = test if given is None else Binary("or", given, test, span)
+        assert given is not None
+        return given
 
     def state_reads(self) -> tuple[str, ...]:
         """The state members the frame reads (in `when`, an `if` or a `set`), sorted:

@@ -84,12 +84,14 @@ class ExprResolver:
         self.scope = scope
         self.problems = problems
         self._state_readable = False
+        self._more_readable = False
 
-    def resolve(self, e: ast.Expr, want: Type, hint: str | None = None, state: bool = False
-                ) -> ir.Expr | None:
+    def resolve(self, e: ast.Expr, want: Type, hint: str | None = None, state: bool = False,
+                more: bool = False) -> ir.Expr | None:
         """Resolve `e` as a value of type `want`; None after reporting a problem.
-        With `state`, it may read the connection's state (`when`, `if`, `set`)."""
-        self._state_readable = state
+        With `state`, it may read the connection's state (`when`, `if`, `set`);
+        with `more`, whether the frame has bytes left (a field's `if`)."""
+        self._state_readable, self._more_readable = state, more
         try:
             out, typ = self._expr(e, hint)
             self._expect(e, typ, want)
@@ -97,7 +99,7 @@ class ExprResolver:
         except Invalid:
             return None
         finally:
-            self._state_readable = False
+            self._state_readable = self._more_readable = False
 
     def _fail(self, e: ast.Expr | ast.BytesLit, message: str, note: str | None = None
               ) -> Invalid:
@@ -161,10 +163,17 @@ class ExprResolver:
                 return ir.SizeOf(first, last, e.span), INT
             case ast.Call(func="size"):
                 raise self._fail(e, "size() takes a run of fields: size(first..last)")
+            case ast.Call(func="more", args=()):
+                if not self._more_readable:
+                    raise self._fail(e, "more() is read only by a field's `if`: whether the "
+                                     "frame has bytes left where the field starts")
+                return ir.More(e.span), BOOL
+            case ast.Call(func="more"):
+                raise self._fail(e, "more() takes no arguments")
             case ast.Call(func=func):
-                raise self._fail(e, f"unknown function '{func}' (len(field), count(list) and "
-                                 f"size(first..last) exist)",
-                                 did_you_mean(func, ("len", "count", "size")))
+                raise self._fail(e, f"unknown function '{func}' (len(field), count(list), "
+                                 f"size(first..last) and more() exist)",
+                                 did_you_mean(func, ("len", "count", "size", "more")))
             case ast.Unary(op="not", operand=o):
                 inner, _ = self._typed(o, BOOL)
                 return ir.Unary("not", inner, e.span), BOOL

@@ -81,7 +81,7 @@ def lay_out(
         else:
             element = _field(item, offset, scope, resolver, order, problems)
         if element is not None and item.present is not None:
-            present = resolver.resolve(item.present, BOOL, state=True)
+            present = resolver.resolve(item.present, BOOL, state=True, more=True)
             element = dataclasses.replace(element, present=present) if present else None
         if element is None:  # reported: no use of it is reported again
             named = item.members if isinstance(item, ast.Bits) else (item,)

@@ -20,6 +20,7 @@ from protodsl.passes.problems import Problems
 from protodsl.passes.roles import resolve_roles
 from protodsl.passes.sizes import expand_sizes
 from protodsl.passes.state import resolve_sets, resolve_state
+from protodsl.passes.trailing import check_more, check_record_more
 from protodsl.passes.types import resolve_enums
 from protodsl.passes.variants import check_variants
 from protodsl.plan import check_plan
@@ -79,6 +80,7 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
             continue
         record = lay_out_record(record_decl, enum_map, byte_order, problems)
         if record is not None:
+            check_record_more(record, problems)
             records[record.name] = record
     check_record_defaults(tree.records, problems)
     frames: list[Frame] = []
@@ -114,6 +116,8 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
             reported = len(problems.items)
             check_rest(elements, problems)
             check_lengths(elements, problems)
+            check_more(Frame(decl.name, ir.Const(1, decl.span), elements, None, header,
+                             size, decl.doc, decl.span), problems)
             if len(problems.items) == reported:
                 size = frame_size(elements, header, decl.span, problems)
         if header > max_frame:

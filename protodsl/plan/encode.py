@@ -35,14 +35,14 @@ def lower_encode(frame: Frame, enums: dict[str, Enum], max_frame: int,
          if v.value is not None and not v.constant and not isinstance(v.value, ir.Checksum)
          and v is not varint], problems)
     fits = tuple(
-        fit(v, enums, holder[v.name].present) for v in frame.values()
+        fit(v, enums, frame.written_when(holder[v.name])) for v in frame.values()
         if not (v.constant or isinstance(v.value, ir.Checksum) or v is varint))
     lengths = tuple(
-        _length(e) for e in frame.elements
+        _length(e, frame.written_when(e)) for e in frame.elements
         if isinstance(e, BytesField | KvMapField | ListField)
         and not isinstance(e.size, ir.Rest) and not sized_by_own_length(frame, e))
     writes = tuple(
-        Write(e, e.present,
+        Write(e, frame.written_when(e),
               checksum(frame, e.value)
               if isinstance(e, IntField) and isinstance(e.value, ir.Checksum) else None,
               isinstance(e, KvMapField) and e.null_drop and min(e.null_lengths()) <= max_frame)
@@ -105,10 +105,10 @@ def fit(v: ValueNode, enums: dict[str, Enum], present: ir.Expr | None) -> FitChe
     return FitCheck(v, v.type.min, v.type.max, v.type.name, closed, present)
 
 
-def _length(e: BytesField | KvMapField | ListField) -> LengthCheck:
+def _length(e: BytesField | KvMapField | ListField, written: ir.Expr | None) -> LengthCheck:
     if isinstance(e, BytesField) and e.pad is not None:
         return LengthCheck(e, None, ir.evaluate(e.size), None)  # padded: fits or not, always
-    return LengthCheck(e, e.size, None, e.present)
+    return LengthCheck(e, e.size, None, written)
 
 
 def sized_by_own_length(frame: Frame, e: BytesField | KvMapField | ListField) -> bool:

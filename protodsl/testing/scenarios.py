@@ -50,11 +50,8 @@ class Scenario:
         """`codec` with every call that takes a state given this one."""
         if not self.values:
             return codec
-        bound = bind_state(codec, codec.State(**{codec.STATE_ATTRS[n]: v
-                                                  for n, v in self.values}))
-        # What strategies.py evaluates a `when` with, besides the frame's fields.
-        bound.__dict__["SCENARIO"] = {f"state.{n}": v for n, v in self.values if v is not None}
-        return bound
+        return bind_state(codec, codec.State(**{codec.STATE_ATTRS[n]: v
+                                                for n, v in self.values}))
 
 
 def scenarios(protocol: Protocol) -> tuple[Scenario, ...]:

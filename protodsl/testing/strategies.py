@@ -12,6 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from protodsl.codecs import state_env
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
     BitMember,
@@ -225,14 +226,12 @@ def _one_frame_maker(protocol: Protocol, codec: ModuleType, frame: Frame
     plain = [(v.name, attr[v.name]) for v in frame.values()
              if not isinstance(v.value, ir.Checksum)]
     free = set(frame.free_names())
-    optional = [(e.present, [attr[n] for n in names_of(e) if n in free])
+    # `more()`: the fields are written when given (not zero or empty), as drawn.
+    optional = [(ir.substitute(e.present, _more_holds), [attr[n] for n in names_of(e)
+                                                          if n in free])
                 for e in frame.elements if e.present is not None]
 
-    # A stateful spec's codec is bound to a connection state (testing/scenarios.py);
-    # else the codec's calls use a new connection's.
-    state = getattr(codec, "SCENARIO", None)
-    if state is None:
-        state = {f"state.{m.name}": m.initial for m in protocol.state if m.initial is not None}
+    state = state_env(codec)  # a stateful spec's codec is bound to a connection state
 
     def make(e: Entropy) -> _Made | None:
         f = cls(**{a: m(e) for a, m in fields})
@@ -250,6 +249,10 @@ def _one_frame_maker(protocol: Protocol, codec: ModuleType, frame: Frame
             return None
 
     return make
+
+
+def _more_holds(node: ir.Expr) -> ir.Expr | None:
+    return ir.Const(1, node.span) if isinstance(node, ir.More) else None
 
 
 def _when_holds(frame: Frame, values: dict[str, int]) -> bool:
