@@ -19,6 +19,7 @@ from protodsl.ir import Protocol
 from protodsl.ir.model import IntField, VarintField
 from protodsl.passes.pipeline import compile_file
 from protodsl.testing import strategies as pst
+from protodsl.testing.scenarios import scenarios
 from tests.helpers import ROOT, SPECS
 
 SPEC_FILES = sorted(SPECS.glob("*.proto-dsl")) + sorted(
@@ -31,9 +32,11 @@ _LOADED: dict[Path, tuple[Protocol, ModuleType]] = {}
 
 
 def loaded(path: Path) -> tuple[Protocol, ModuleType]:
+    """The spec and its codec, in a new connection's state (a stateful spec's
+    strategies read the state its codec is bound to)."""
     if path not in _LOADED:
         protocol = compile_file(path)
-        _LOADED[path] = (protocol, load_python(protocol))
+        _LOADED[path] = (protocol, scenarios(protocol)[0].bind(load_python(protocol)))
     return _LOADED[path]
 
 

@@ -27,6 +27,10 @@ CFLAGS = (
 )
 
 
+STATE_MEMBERS_MAX = 64
+"""A state's members in the plugin: each has a bit in a 64-bit word of set bits."""
+
+
 class BuildError(RuntimeError):
     """zig cc rejected the generated C; the message carries its stderr."""
 
@@ -55,6 +59,25 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
                 note=f"MOSN needs both request and response frames; add `kind = {kind}` to the "
                      f"roles of a {kind} frame",
             ))
+    if len(protocol.state) > STATE_MEMBERS_MAX:
+        out.append(Diagnostic(
+            protocol.state[STATE_MEMBERS_MAX].span,
+            f"protocol '{protocol.name}' cannot be a MOSN plugin: its state has "
+            f"{len(protocol.state)} members, the plugin keeps at most {STATE_MEMBERS_MAX}",
+        ))
+    setting = [f for f in protocol.frames if f.sets]
+    if setting:
+        names = ", ".join(f"'{f.name}'" for f in setting)
+        out.append(Diagnostic(
+            setting[0].sets[0].span,
+            "MOSN gives a plugin a new context per frame (docs/mosn-abi.md): a state a "
+            "frame sets does not reach the next frame through MOSN; frames decode in a new "
+            "connection's state",
+            note=f"frames that set state: {names}; the plugin keeps a state per context, "
+                 f"which carries it only where one context decodes a whole stream "
+                 f"(`protodsl decode --engine wasm`)",
+            severity="warning",
+        ))
     for frame in protocol.frames:
         if frame.roles is None:
             out.append(Diagnostic(

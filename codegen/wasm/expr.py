@@ -87,6 +87,10 @@ def to_c(expr: ir.Expr, names: Names) -> str:
             return names.param(name)
         case ir.ParamField(param=param, field=field):
             return names.param_field(param, field)
+        case ir.StateValue(name=name):
+            # The state the frame at hand is decoded, built or encoded in
+            # (plugin.c.j2, "connection state"); checked to be set before.
+            return f"pd_st.{ident('s', name)}"
         case ir.Unary(op="-", operand=o):
             return f"pd_neg({to_c(o, names)})"
         case ir.Unary(op="not", operand=o):

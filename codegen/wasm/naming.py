@@ -46,6 +46,9 @@ CATEGORIES = {
     "hmrg": "merges MOSN's edited header map into a header list's entries",
     "hk": "a header list's entries as decoded, kept for the merge (struct member)",
     "dk": "a field a derived header writes back, as decoded (struct member)",
+    "s": "a member of the connection's state (struct pd_state member)",
+    "next": "the connection's state after a frame that sets some of it",
+    "needs": "checks that the state members a frame reads are set",
 }
 
 

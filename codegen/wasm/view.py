@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from protodsl.codegen.wasm.builders import BuilderView, builder_view
 from protodsl.codegen.wasm.decode import DecoderView, DispatchRead, decoder, dispatch_reads
 from protodsl.codegen.wasm.encode import EncoderView, encoder
-from protodsl.codegen.wasm.expr import DiscriminatorNames, FrameNames, c_int
+from protodsl.codegen.wasm.expr import DiscriminatorNames, FrameNames, c_int, to_c
 from protodsl.codegen.wasm.headers import HeaderListView, header_list_view
 from protodsl.codegen.wasm.layout import Member, kv_format, members, where
 from protodsl.codegen.wasm.naming import c_string, comment_inline, comment_lines, ident
@@ -49,6 +49,31 @@ class FrameView:
     encoder: EncoderView
     roles: RolesView | None
     when: str  # parenthesised C condition on the discriminator locals
+    # The connection's state (a spec with a state block): the function checking
+    # that the members the frame reads are set, and its checks; the function
+    # giving the state after the frame, and its assignments.
+    needs: str | None = None
+    state_checks: tuple[StateCheck, ...] = ()
+    next: str | None = None
+    sets: tuple[tuple[str, str], ...] = ()  # (pd_state member, C value)
+
+
+@dataclass(frozen=True)
+class StateCheck:
+    """A state member read before a frame: its set bit, and the Python codec's
+    StateUnset message when it is not set."""
+
+    mask: str
+    message: str  # C string literal
+
+
+@dataclass(frozen=True)
+class StateMemberView:
+    member: str
+    name: str
+    doc: str
+    initial: str  # C literal; 0 when unset
+    mask: str  # its bit in pd_state's `set`
 
 
 @dataclass(frozen=True)
@@ -83,12 +108,16 @@ class ProtocolView:
     keepalive: BuilderView | None
     keepalive_reply: BuilderView | None
     hijack: BuilderView | None
+    state: tuple[StateMemberView, ...] = ()
+    state_initial_set: str = "0"  # the set bits of a new connection's state
+    when_state_checks: tuple[StateCheck, ...] = ()  # members a `when` reads, before any
 
 
 def build_view(protocol: Protocol) -> ProtocolView:
     protocol = as_bytes(protocol)
     plan = plan_of(protocol)
     frames = tuple(_frame(plan, f) for f in plan.frames)
+    masks = _state_masks(protocol)
     builders = {b.builder.kind: builder_view(b, frames[b.frame.index]) for b in plan.builders}
     return ProtocolView(
         name=protocol.name,
@@ -116,7 +145,33 @@ def build_view(protocol: Protocol) -> ProtocolView:
         keepalive=builders.get("keepalive"),
         keepalive_reply=builders.get("keepalive_reply"),
         hijack=builders.get("hijack"),
+        state=tuple(StateMemberView(ident("s", m.name), m.name, comment_inline(m.doc),
+                                    c_int(m.initial or 0), masks[m.name])
+                    for m in protocol.state),
+        state_initial_set=_mask_literal(sum(1 << i for i, m in enumerate(protocol.state)
+                                            if m.initial is not None)),
+        when_state_checks=_state_checks(
+            protocol, sorted(set().union(*(ir.state_read(f.when) for f in protocol.frames))),
+            "frame"),
     )
+
+
+def _mask_literal(bits: int) -> str:
+    return f"0x{bits:x}ull"
+
+
+def _state_masks(protocol: Protocol) -> dict[str, str]:
+    """Each state member's bit in `struct pd_state`'s set bits, in declaration order."""
+    return {m.name: _mask_literal(1 << i) for i, m in enumerate(protocol.state)}
+
+
+def _state_checks(protocol: Protocol, members: list[str] | tuple[str, ...], frame: str
+                  ) -> tuple[StateCheck, ...]:
+    """Checks in the order the Python codec's `_require` makes them, with its words."""
+    masks = _state_masks(protocol)
+    return tuple(StateCheck(masks[m], c_string(
+        f"state.{m}: state '{m}' is read by frame '{frame}' but was never set "
+        f"(no earlier frame set it)")) for m in members)
 
 
 def _counted(plan: ProtocolPlan) -> set[str]:
@@ -152,6 +207,7 @@ def _enum_check(enum: Enum) -> EnumCheck:
 def _frame(plan: ProtocolPlan, fp: FramePlan) -> FrameView:
     frame = fp.frame
     names = FrameNames(frame, {r.name: r for r in plan.protocol.records})
+    reads = frame.state_reads()
     return FrameView(
         name=frame.name,
         index=fp.index,
@@ -181,4 +237,8 @@ def _frame(plan: ProtocolPlan, fp: FramePlan) -> FrameView:
                         fp.decode.header_size),
         roles=roles_view(plan, fp, names),
         when=DiscriminatorNames(frame).test(frame.when),
+        needs=ident("needs", frame.name) if reads else None,
+        state_checks=_state_checks(plan.protocol, reads, frame.name),
+        next=ident("next", frame.name) if frame.sets else None,
+        sets=tuple((ident("s", s.name), to_c(s.value, names)) for s in frame.sets),
     )

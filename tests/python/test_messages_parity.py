@@ -16,6 +16,7 @@ from protodsl.codecs import build_wasm, load_python
 from protodsl.host import MosnHost
 from protodsl.ir import Protocol
 from protodsl.passes.pipeline import compile_file
+from protodsl.testing.scenarios import scenarios
 from protodsl.testing.strategies import hostile_bytes, mutations
 from tests.helpers import ROOT, SPECS
 
@@ -58,7 +59,9 @@ def _messages(codec: ModuleType, host: MosnHost, protocol: Protocol, data: bytes
 @pytest.mark.parametrize("path", SPEC_PATHS, ids=lambda p: p.name)
 def test_both_engines_word_an_error_alike(path: Path) -> None:
     protocol = compile_file(path)
-    codec = load_python(protocol)
+    # A plugin's context starts in a new connection's state: the codec too (a
+    # stateful spec's strategies read the state its codec is bound to).
+    codec = scenarios(protocol)[0].bind(load_python(protocol))
     host = MosnHost.from_file(build_wasm(protocol))
     both = []
 

@@ -1740,9 +1740,20 @@ PD_EXPORT("proxy_abi_mosn_version_0_2_0") void proxy_abi_mosn_version_0_2_0(void
  * without it; this plugin has nothing to set up. */
 PD_EXPORT("_start") void pd_start(void) {}
 
+#ifdef PD_STATE
+/* A spec with connection state keeps one per context in the generated code
+ * (docs/mosn-abi.md, "Connection state"): a new or deleted context is in a
+ * new connection's state. */
+static void pd_state_drop(pd_u32 ctx);
+#endif
+
 PD_EXPORT("proxy_on_context_create") void proxy_on_context_create(pd_u32 ctx, pd_u32 parent)
 {
+#ifdef PD_STATE
+    pd_state_drop(ctx);
+#else
     (void)ctx;
+#endif
     (void)parent;
 }
 
@@ -1773,11 +1784,14 @@ PD_EXPORT("proxy_on_done") int proxy_on_done(pd_u32 ctx)
 
 PD_EXPORT("proxy_on_log") void proxy_on_log(pd_u32 ctx) { (void)ctx; }
 
-/* A connection closed: forget its commands and its last heartbeat. */
+/* A context is gone: forget its commands, its last heartbeat and its state. */
 PD_EXPORT("proxy_on_delete") void proxy_on_delete(pd_u32 ctx)
 {
     int hb = pd_hb_find(ctx);
     pd_store_drop_ctx(ctx);
+#ifdef PD_STATE
+    pd_state_drop(ctx);
+#endif
     if (hb >= 0) {
         pd_hbs[hb].used = 0;
         pd_hb_used--;
