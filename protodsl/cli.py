@@ -188,9 +188,16 @@ def _load(path: str) -> Protocol:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from protodsl.codegen.wasm import backend as wasm
+
     protocol = _load(args.spec)
     frames = ", ".join(f.name for f in protocol.frames)
     print(f"{args.spec}: ok: protocol {protocol.name} ({frames})")
+    plugin = wasm.check_target(protocol)
+    if protocol.frames and not any(d.severity == "error" for d in plugin):
+        source = Path(args.spec).read_text("utf-8")
+        for warning in plugin:  # what a MOSN plugin of this spec would do differently
+            print(warning.render(source), file=sys.stderr)
     if args.verbose:
         unclaimed = getattr(protocol, "unclaimed", ())
         print(f"{args.spec}: no frame claims (decodes as malformed): {'; '.join(unclaimed)}"

@@ -174,9 +174,10 @@ def _frame(module: Module, fp: FramePlan) -> FrameView:
         fields=[_field(module, fp, names, n) for n in free_names(fp)],
         constants=[(names[v.name], v.name, ir.evaluate(v.value)) for v in frame.values()
                    if v.constant and v.value is not None],
-        computed=[] if frame.state_reads() else _properties(fp, names),
-        wire_computed={spec: text for _, spec, text in _properties(fp, names, "frame")}
-        if frame.state_reads() else {},
+        computed=[(a, spec, text) for a, spec, text, wire in _properties(fp, names)
+                  if not (wire and frame.state_reads())],
+        wire_computed={spec: text for _, spec, text, wire in _properties(fp, names, "frame")
+                       if wire and frame.state_reads()},
         head=decoder.head, head_format=decoder.head_format(),
         head_size=fp.decode.header_size, checks=decoder.checks,
         check_rows=decoder.check_rows(), decode=decoder.body(),
@@ -231,11 +232,12 @@ def _field(module: Module, fp: FramePlan, names: naming.FrameNames, name: str) -
 
 
 def _properties(fp: FramePlan, names: naming.FrameNames, owner: str = "self"
-                ) -> list[tuple[str, str, str]]:
+                ) -> list[tuple[str, str, str, bool]]:
     """Computed values as properties of the class: their expression, or read off
-    the encoding (a checksum, always the frame's last field; a `len(rest)`).
-    With another `owner` (`frame`), as `field_values` computes them: a frame
-    whose layout reads the connection's state is encoded in the `state` given."""
+    the encoding (a checksum, always the frame's last field; a `len(rest)`: True
+    last). With another `owner` (`frame`), as `field_values` computes them: a
+    frame whose layout reads the connection's state is encoded in the `state`
+    given, so what is read off its encoding is no property."""
     frame = fp.frame
     of_owner = lambda n: f"{owner}.{names[n]}"  # noqa: E731
     wire = f"encode({owner}, state)" if owner != "self" else "encode(self)"
@@ -244,6 +246,7 @@ def _properties(fp: FramePlan, names: naming.FrameNames, owner: str = "self"
     for v in frame.values():
         if v.value is None or v.constant:
             continue
+        read_off = v.name not in computed  # from the encoding, not an expression
         if v.name in computed:
             text = translate(computed[v.name], of_owner, lengths(frame, of_owner))
         elif isinstance(v.value, ir.Rest):
@@ -258,7 +261,7 @@ def _properties(fp: FramePlan, names: naming.FrameNames, owner: str = "self"
                 text = f"{text} if {translate(present, of_owner, no_length)} else 0"
         else:
             raise AssertionError(f"computed value '{v.name}' has no plan")
-        out.append((names[v.name], v.name, text))
+        out.append((names[v.name], v.name, text, read_off))
     return out
 
 

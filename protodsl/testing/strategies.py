@@ -232,8 +232,12 @@ def _one_frame_maker(protocol: Protocol, codec: ModuleType, frame: Frame
                 for e in frame.elements if e.present is not None]
 
     state = state_env(codec)  # a stateful spec's codec is bound to a connection state
+    # A frame that reads a member this state leaves unset cannot be made in it.
+    makeable = all(f"state.{m}" in state for m in frame.state_reads())
 
     def make(e: Entropy) -> _Made | None:
+        if not makeable:
+            return None
         f = cls(**{a: m(e) for a, m in fields})
         values = {name: int(getattr(f, a)) for name, a in plain} | state
         if not _when_holds(frame, values) or any(_when_holds(o, values) for o in earlier):
