@@ -95,7 +95,6 @@ class ModuleView:
     id_views: bool = False  # some frame's id is part of a bytes field: the helpers for it
     derived_headers: bool = False  # some frame derives headers: `_take_derived`
     state: list[StateView] = field(default_factory=list)
-    when_state_reads: list[tuple[str, str]] = field(default_factory=list)  # member, attribute
 
 
 @dataclass
@@ -131,8 +130,6 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
                             for f in plan.frames),
         state=[StateView(naming.snake(m.name), m.name, repr(m.initial), m.doc)
                for m in protocol.state],
-        when_state_reads=_state_attrs(sorted(set().union(
-            *(ir.state_read(f.when) for f in protocol.frames)))),
     )
 
 
@@ -184,9 +181,11 @@ def _frame(module: Module, fp: FramePlan) -> FrameView:
         encode=FrameEncoder(module, fp, cls, decoder.head).body(),
         construct_fields=reference.fields(), from_container=reference.from_container(),
         to_container=reference.to_container(),
-        when=translate(frame.when, lambda n: f"_disc[{n!r}]", no_length),
+        when=translate(frame.when, lambda n: f"_disc[{n!r}]", no_length,
+                       state=lambda n: f"_set(_st.{naming.snake(n)}, {n!r}, {frame.name!r})"),
         when_fast=translate(frame.when, lambda n: f"_d_{n}", no_length,
-                            state=lambda n: f"state.{naming.snake(n)}"),
+                            state=lambda n: f"_set(state.{naming.snake(n)}, {n!r}, "
+                                            f"{frame.name!r})"),
         claim=translate(fp.encode.claim, lambda n: f"_f.{names[n]}", no_length),
         claim_text=ir.spelled(fp.encode.claim),
         claim_fields=[(n, names[n]) for n in claimed],

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from protodsl.codegen.wasm.naming import ident
+from protodsl.codegen.wasm.naming import c_string, ident
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import Builder, BytesField, Frame, ListField, Record
@@ -90,7 +90,8 @@ def to_c(expr: ir.Expr, names: Names) -> str:
         case ir.StateValue(name=name):
             # The state the frame at hand is decoded, built or encoded in
             # (plugin.c.j2, "connection state"); checked to be set before.
-            return f"pd_st.{ident('s', name)}"
+            return names.state(name) if isinstance(names, DiscriminatorNames) else (
+                f"pd_st.{ident('s', name)}")
         case ir.Unary(op="-", operand=o):
             return f"pd_neg({to_c(o, names)})"
         case ir.Unary(op="not", operand=o):
@@ -169,10 +170,21 @@ class FrameNames:
 
 
 class DiscriminatorNames(FrameNames):
-    """`when` conditions read the discriminator locals of the dispatcher."""
+    """`when` conditions read the discriminator locals of the dispatcher, and
+    the state through `pd_state_get`, which notes an unset member as the Python
+    codec's `_set` raises for it: when the decoder tries that frame."""
+
+    def __init__(self, frame: Frame, state_masks: dict[str, str] | None = None) -> None:
+        super().__init__(frame)
+        self.state_masks = state_masks or {}
 
     def field(self, name: str) -> str:
         return ident("d", name)
+
+    def state(self, name: str) -> str:
+        message = c_string(f"state.{name}: state '{name}' is read by frame "
+                           f"'{self.frame.name}' but was never set (no earlier frame set it)")
+        return f"pd_state_get({self.state_masks[name]}, pd_st.{ident('s', name)}, {message})"
 
 
 class BuilderNames:

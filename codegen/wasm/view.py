@@ -49,6 +49,7 @@ class FrameView:
     encoder: EncoderView
     roles: RolesView | None
     when: str  # parenthesised C condition on the discriminator locals
+    when_reads_state: bool  # tried with the state's set bits checked (pd_state_get)
     # The connection's state (a spec with a state block): the function checking
     # that the members the frame reads are set, and its checks; the function
     # giving the state after the frame, and its assignments.
@@ -110,7 +111,6 @@ class ProtocolView:
     hijack: BuilderView | None
     state: tuple[StateMemberView, ...] = ()
     state_initial_set: str = "0"  # the set bits of a new connection's state
-    when_state_checks: tuple[StateCheck, ...] = ()  # members a `when` reads, before any
 
 
 def build_view(protocol: Protocol) -> ProtocolView:
@@ -150,9 +150,6 @@ def build_view(protocol: Protocol) -> ProtocolView:
                     for m in protocol.state),
         state_initial_set=_mask_literal(sum(1 << i for i, m in enumerate(protocol.state)
                                             if m.initial is not None)),
-        when_state_checks=_state_checks(
-            protocol, sorted(set().union(*(ir.state_read(f.when) for f in protocol.frames))),
-            "frame"),
     )
 
 
@@ -236,7 +233,8 @@ def _frame(plan: ProtocolPlan, fp: FramePlan) -> FrameView:
         encoder=encoder(fp.encode, names, {r.record.name: r for r in plan.records},
                         fp.decode.header_size),
         roles=roles_view(plan, fp, names),
-        when=DiscriminatorNames(frame).test(frame.when),
+        when=DiscriminatorNames(frame, _state_masks(plan.protocol)).test(frame.when),
+        when_reads_state=bool(ir.state_read(frame.when)),
         needs=ident("needs", frame.name) if reads else None,
         state_checks=_state_checks(plan.protocol, reads, frame.name),
         next=ident("next", frame.name) if frame.sets else None,

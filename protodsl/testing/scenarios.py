@@ -43,7 +43,7 @@ class Scenario:
         def fill(node: ir.Expr) -> ir.Expr | None:
             return ir.Const(known[node.key], node.span) if isinstance(node, ir.StateValue) else None
 
-        when = ir.substitute(frame.when, fill)
+        when = _folded(ir.substitute(frame.when, fill))
         return not ir.is_constant(when) or bool(ir.evaluate(when))
 
     def bind(self, codec: ModuleType) -> ModuleType:
@@ -52,6 +52,24 @@ class Scenario:
             return codec
         return bind_state(codec, codec.State(**{codec.STATE_ATTRS[n]: v
                                                 for n, v in self.values}))
+
+
+def _folded(e: ir.Expr) -> ir.Expr:
+    """`e` with its constant parts computed, and `and`/`or` cut short by one, so
+    that `kind == 7 and 0 != 0` is known false."""
+    match e:
+        case ir.Binary(op=op, left=left, right=right):
+            a, b = _folded(left), _folded(right)
+            for side in (a, b):
+                if op in ("and", "or") and ir.is_constant(side) and (
+                        bool(ir.evaluate(side)) == (op == "or")):
+                    return ir.Const(int(op == "or"), e.span)
+            e = ir.Binary(op, a, b, e.span)
+        case ir.Unary(op=op, operand=o):
+            e = ir.Unary(op, _folded(o), e.span)
+        case _:
+            pass
+    return ir.Const(ir.evaluate(e), e.span) if ir.is_constant(e) else e
 
 
 def scenarios(protocol: Protocol) -> tuple[Scenario, ...]:
@@ -87,6 +105,8 @@ def _compared(protocol: Protocol, member: str) -> set[int]:
                     out.add(value)
                     if op in ("<", "<=", ">", ">=") and value > declared.type.min:
                         out.add(value - 1)  # the other side of the bound
+                    elif op in ("==", "!=") and value < declared.type.max:
+                        out.add(value + 1)  # a value it is not
                 case ir.InSet(operand=ir.StateValue(name=n), values=values) if n == member:
                     out.update(values)
                 case _:

@@ -123,6 +123,33 @@ def test_a_frame_that_reads_an_unset_member_is_malformed(
     assert after.session == 0x17
 
 
+def test_a_when_that_reads_an_unset_member_fails_as_that_frame_is_tried(
+        host: MosnHost, codec: ModuleType, protocol: Protocol) -> None:
+    """`bye` is chosen by `kind == 7 and state.session != 0`: before any hello a
+    bye is malformed in both engines, in the same words; other frames decode as
+    ever (the member is read only when the decoder tries `bye`); in session 0 no
+    frame claims a bye."""
+    bye = struct.pack(">BI", 7, 9)
+    with pytest.raises(codec.StateUnset) as raised:
+        codec.decode(bye)
+    assert str(raised.value) == ("state.session: state 'session' is read by frame 'bye' but "
+                                 "was never set (no earlier frame set it)")
+    ctx = host.new_context()
+    assert host.decode(ctx, bye).status == MALFORMED
+    assert logged(host, protocol) == str(raised.value)
+    assert host.decode(host.new_context(), request(1, 1)).status == 0
+    zero = codec.decode(hello(2, 0)).state
+    with pytest.raises(codec.UnknownVariant):
+        codec.decode(bye, zero)
+    ctx = host.new_context()
+    assert host.decode(ctx, hello(2, 0)).status == 0
+    assert host.decode(ctx, bye).status == MALFORMED
+    ctx = host.new_context()
+    assert host.decode(ctx, hello(2, 5)).status == 0
+    assert host.decode(ctx, bye).status == 0
+    assert codec.decode(bye, codec.decode(hello(2, 5)).state).frame == codec.Bye(id_=9)
+
+
 def test_encode_is_laid_out_by_the_decode_state_and_sets_the_context(
         host: MosnHost, codec: ModuleType) -> None:
     """A request decoded in version 1 and announcing 2 is encoded as the Python
