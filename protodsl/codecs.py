@@ -56,7 +56,8 @@ def bind_state(codec: ModuleType, state: Any) -> ModuleType:
     codec."""
     bound = types.ModuleType(codec.__name__, codec.__doc__)
     bound.__dict__.update(codec.__dict__)
-    for name in ("decode", "reference_decode", "encode", "reference_encode", "decode_all"):
+    for name in ("decode", "reference_decode", "encode", "reference_encode", "decode_all",
+                 "field_values"):
         setattr(bound, name, partial(getattr(codec, name), state=state))
     bound.__dict__["BOUND_STATE"] = state
     return bound

@@ -119,7 +119,7 @@ def frame_json(codec: ModuleType, protocol: Protocol, frame: Any, consumed: int,
         out["payload_hex"] = codec.payload(frame).hex() if roles.payload else None
     out["consumed"] = consumed
     state = state_of(codec, state)
-    values = codec.field_values(frame, state)
+    values = codec.field_values(frame, state=state)
     absent = _absent_names(spec, values, state_env(codec, state))
     out["fields"] = {name: None if name in absent else
                      _show(codec, protocol, spec.value(name) or spec.element(name), value)

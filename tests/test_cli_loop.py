@@ -24,23 +24,26 @@ def _spec_of(vector_file: str, frame: dict[str, object]) -> str:
             "mqtt.json": "mqtt"}[vector_file]
 
 
-def _streams() -> list[tuple[str, str, bytes]]:
-    """(name, spec, bytes) for every stream the vectors make."""
-    out: list[tuple[str, str, bytes]] = []
+def _streams() -> list[tuple[str, str, bytes, list[str]]]:
+    """(name, spec, bytes, the connection state's options) for every stream the
+    vectors make: a file's `state` is the connection its frames are decoded on."""
+    out: list[tuple[str, str, bytes, list[str]]] = []
     for path in sorted(VECTORS.glob("*.json")):
         vectors = load_vectors(path.name)
+        state = [f"--state={k}={v}" for k, v in vectors.get("state", {}).items()]
         by_spec: dict[str, list[bytes]] = {}
         for frame in vectors["frames"]:
             spec = _spec_of(path.name, frame)
             data = bytes.fromhex(frame["hex"])
             by_spec.setdefault(spec, []).append(data)
-            out.append((f"{path.stem}:{frame['name']}", spec, data))
+            out.append((f"{path.stem}:{frame['name']}", spec, data, state))
         partial = [bytes.fromhex(m["hex"]) for m in vectors.get("malformed_or_partial", [])
                    if m["expect"].get("result") == "need_more"]
         for spec, frames in by_spec.items():
-            out.append((f"{path.stem}:all-{spec}", spec, b"".join(frames)))
+            out.append((f"{path.stem}:all-{spec}", spec, b"".join(frames), state))
             for i, tail in enumerate(partial):
-                out.append((f"{path.stem}:all-{spec}+partial{i}", spec, b"".join(frames) + tail))
+                out.append((f"{path.stem}:all-{spec}+partial{i}", spec,
+                            b"".join(frames) + tail, state))
     return out
 
 
@@ -48,7 +51,7 @@ STREAMS = _streams()
 
 
 def test_every_vector_file_gives_streams() -> None:
-    files = {name.split(":")[0] for name, _, _ in STREAMS}
+    files = {name.split(":")[0] for name, _, _, _ in STREAMS}
     assert files == {p.stem for p in VECTORS.glob("*.json")}
     assert len(STREAMS) >= 35
 
@@ -69,15 +72,17 @@ def _run(argv: list[str], stdin: bytes) -> tuple[int, bytes, str]:
     return code, buffer.getvalue(), err.getvalue()
 
 
-@pytest.mark.parametrize(("name", "spec", "data"), STREAMS, ids=[s[0] for s in STREAMS])
-def test_decode_then_encode_gives_the_input_back(name: str, spec: str, data: bytes) -> None:
+@pytest.mark.parametrize(("name", "spec", "data", "state"), STREAMS,
+                         ids=[s[0] for s in STREAMS])
+def test_decode_then_encode_gives_the_input_back(name: str, spec: str, data: bytes,
+                                                 state: list[str]) -> None:
     path = str(SPECS / f"{spec}.proto-dsl")
-    code, lines, err = _run(["decode", path, "-"], data)
+    code, lines, err = _run(["decode", path, *state, "-"], data)
     assert code == 0, err
-    code, raw, err = _run(["encode", path, "--raw", "-"], lines)
+    code, raw, err = _run(["encode", path, *state, "--raw", "-"], lines)
     assert code == 0, err
     assert raw == data
-    code, hexes, err = _run(["encode", path, "-"], lines)
+    code, hexes, err = _run(["encode", path, *state, "-"], lines)
     assert code == 0, err
     assert bytes.fromhex(hexes.decode()) == data  # hex: a line per frame, as xxd -r -p reads
 
@@ -87,14 +92,15 @@ def test_through_a_shell_pipe(vector_file: str, tmp_path: Path) -> None:
     """`protodsl decode SPEC FILE | protodsl encode SPEC --raw - | cmp - FILE` for
     the longest stream each vector file makes, with the installed script."""
     stem = vector_file.removesuffix(".json")
-    name, spec, data = max((s for s in STREAMS if s[0].startswith(stem + ":all-")),
-                           key=lambda s: len(s[2]))
+    name, spec, data, state = max((s for s in STREAMS if s[0].startswith(stem + ":all-")),
+                                  key=lambda s: len(s[2]))
     path = tmp_path / "stream.bin"
     path.write_bytes(data)
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     spec_path = SPECS / f"{spec}.proto-dsl"
     result = subprocess.run(
-        ["sh", "-c", f'set -e; protodsl decode "{spec_path}" "{path}" '
-                     f'| protodsl encode "{spec_path}" --raw - | cmp - "{path}"'],
+        ["sh", "-c", f'set -e; protodsl decode "{spec_path}" {" ".join(state)} "{path}" '
+                     f'| protodsl encode "{spec_path}" {" ".join(state)} --raw - '
+                     f'| cmp - "{path}"'],
         env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, f"{name}: {result.stderr}"

@@ -384,11 +384,13 @@ class Frame:
         return substitute(e.present, lambda n: given if isinstance(n, More) else None)
 
     def given_from(self, e: Element) -> Expr:
-        """`more()` on encode: `e` or a later field is not zero or empty."""
+        """`more()` on encode: `e` or a later field a user sets is not zero or empty."""
         assert e.present is not None
         span = e.present.span
         given: Expr | None = None
         for x in self.elements[self.elements.index(e):]:
+            if isinstance(x, IntField | VarintField) and x.value is not None:
+                continue  # computed (a length) or constant: given by what it reads
             for name in names_of(x):
                 test: Expr = (Binary("!=", FieldValue(name, span), Const(0, span), span)
                               if isinstance(x, IntField | BitsField | VarintField) else

@@ -223,8 +223,8 @@ def _one_frame_maker(protocol: Protocol, codec: ModuleType, frame: Frame
         assert isinstance(element, BytesField | KvMapField)
         fields.append((attr[name], sized_maker(frame, element)))
     earlier = protocol.frames[:index]
-    plain = [(v.name, attr[v.name]) for v in frame.values()
-             if not isinstance(v.value, ir.Checksum)]
+    plain = [(v.name, attr[v.name]) for v in frame.values()  # not read off the encoding
+             if not isinstance(v.value, ir.Checksum | ir.Rest)]
     free = set(frame.free_names())
     # `more()`: the fields are written when given (not zero or empty), as drawn.
     optional = [(ir.substitute(e.present, _more_holds), [attr[n] for n in names_of(e)

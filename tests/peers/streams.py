@@ -1,13 +1,9 @@
-"""Decoding recorded connections with a generated codec, in ONE place, because
-the codec API is changing: connection state is coming to the language.
-
-- Today: `decode(buf)`, `reference_decode(buf)`, `encode(frame)`; each
-  direction is decoded on its own.
-- Coming (feature-detected by `hasattr(module, "State")`): `decode(buf, state)`
-  returns `Decoded(frame, consumed, state)`, `encode(frame, state)`,
-  `next_state(frame, state)`. State is per connection and shared by both
-  directions: chunks are replayed in recorded order, each direction with its
-  own buffer, one state threaded through every frame of both.
+"""Decoding recorded connections with a generated codec: `decode(buf, state)`
+returns `Decoded(frame, consumed, state)`, `encode(frame, state)`,
+`next_state(frame, state)`. State is per connection and shared by both
+directions: chunks are replayed in recorded order, each direction with its own
+buffer, one state threaded through every frame of both (MQTT's CONNECT, from
+the client, sets the level the server's CONNACK is laid out by).
 
 Also here: tiny independent framers (MQTT fixed header, HTTP/2 frame header),
 used to say which packet types the sessions produced whatever the codec can
@@ -26,11 +22,6 @@ H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 ENGINES = ("decode", "reference_decode")
 
 
-def stateful(module: ModuleType) -> bool:
-    """Whether the generated module has connection state (the coming API)."""
-    return hasattr(module, "State")
-
-
 @dataclass
 class Frame:
     """One decoded frame and the exact bytes it came from."""
@@ -39,8 +30,8 @@ class Frame:
     offset: int  # in its direction's byte stream
     wire: bytes
     frame: Any
-    state_before: Any = None  # None with the stateless API
-    state_after: Any = None
+    state_before: Any
+    state_after: Any
 
 
 @dataclass
@@ -67,17 +58,13 @@ class Stream:
         return None
 
 
-def _call_decode(module: ModuleType, engine: str, buf: bytes, state: Any) -> Any:
-    fn = getattr(module, engine)
-    return fn(buf) if state is None else fn(buf, state)
-
-
 def decode_connection(module: ModuleType, chunks: list[tuple[Direction, bytes]],
                       engine: str = "decode") -> dict[Direction, Stream]:
     """Replays a connection's chunks in order and decodes every whole frame as
-    soon as its last byte arrives. With state, an error stops both directions
-    (the state cannot go on); without, each direction goes on on its own."""
-    state = module.State() if stateful(module) else None
+    soon as its last byte arrives. An error stops both directions: the state
+    cannot go on."""
+    state = module.State()
+    decode = getattr(module, engine)
     bufs: dict[Direction, bytearray] = {d: bytearray() for d in DIRECTIONS}
     pos: dict[Direction, int] = {d: 0 for d in DIRECTIONS}
     streams = {d: Stream(d) for d in DIRECTIONS}
@@ -92,24 +79,21 @@ def decode_connection(module: ModuleType, chunks: list[tuple[Direction, bytes]],
             if not rest:
                 break
             try:
-                result = _call_decode(module, engine, rest, state)
+                result = decode(rest, state)
             except module.ProtocolError as exc:
                 stream.error = (f"{direction}: {type(exc).__name__} at byte {start} "
                                 f"(frame {len(stream.frames)}): {exc}; next bytes "
                                 f"{rest[:24].hex()}")
-                if state is not None:
-                    stopped = True
-                    other = streams["s2c" if direction == "c2s" else "c2s"]
-                    other.error = other.error or f"{other.direction}: stopped: {direction} failed"
+                stopped = True
+                other = streams["s2c" if direction == "c2s" else "c2s"]
+                other.error = other.error or f"{other.direction}: stopped: {direction} failed"
                 break
             if isinstance(result, module.NeedMore):
                 break
-            after = getattr(result, "state", None)
             stream.frames.append(Frame(direction, start, rest[:result.consumed], result.frame,
-                                       state, after))
+                                       state, result.state))
             pos[direction] = start + result.consumed
-            if state is not None:
-                state = after
+            state = result.state
     return streams
 
 
@@ -134,14 +118,13 @@ def decode_both(module: ModuleType, conn: Connection) -> dict[Direction, Stream]
 def reencode(module: ModuleType, f: Frame, engine: str = "encode") -> bytes:
     """The frame encoded again, in the state it was decoded in."""
     fn: Callable[..., bytes] = getattr(module, engine)
-    return fn(f.frame) if f.state_before is None else fn(f.frame, f.state_before)
+    return fn(f.frame, f.state_before)
 
 
 def check_next_state(module: ModuleType, f: Frame) -> None:
-    """With state: `next_state` agrees with the state decode returned."""
-    if f.state_before is not None and hasattr(module, "next_state"):
-        assert module.next_state(f.frame, f.state_before) == f.state_after, (
-            f"{f.direction} at byte {f.offset}: next_state disagrees with decode")
+    """`next_state` agrees with the state decode returned."""
+    assert module.next_state(f.frame, f.state_before) == f.state_after, (
+        f"{f.direction} at byte {f.offset}: next_state disagrees with decode")
 
 
 # --- independent framers: what crossed the wire, whatever the codec says ----

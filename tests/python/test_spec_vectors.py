@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from protodsl.codecs import load_python
+from protodsl.codecs import bind_state, load_python
 from protodsl.passes.pipeline import compile_file
 from tests.helpers import SPECS, load_vectors
 
@@ -89,7 +89,8 @@ def test_mqtt_vector(vector: dict[str, Any]) -> None:
     readings decode every listed field and re-encode byte for byte. MQTT has no
     MOSN roles, so the frame is named by its spec frame, not by kind and id."""
     protocol = compile_file(SPECS / "mqtt.proto-dsl")
-    codec = load_python(protocol)
+    plain = load_python(protocol)
+    codec = bind_state(plain, plain.State(**load_vectors("mqtt.json")["state"]))
     data = bytes.fromhex(vector["hex"])
     expect = vector["expect"]
     for decode, encode in ((codec.decode, codec.encode),
