@@ -4,8 +4,9 @@ decodes to its last byte in both engines, every frame re-encodes byte for byte,
 hyperframe agrees on every frame, hpack decodes every header block the frames
 carry, and the sessions reach all ten frame types.
 
-The client's stream starts with the 24-byte preface, which needs connection
-state in the spec: the client-to-server tests fail until it has it."""
+The client's stream starts with the 24-byte preface, once (connection state:
+`state.preface`): both directions decode from their first byte, with the
+codec and with the CLI."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 from hyperframe import frame as hf
 from hyperframe.exceptions import InvalidDataError
 
+from protodsl.cli import main
 from protodsl.codecs import load_python
 from protodsl.passes.pipeline import compile_file
 from tests.helpers import SPECS
@@ -217,6 +219,22 @@ def test_every_client_stream_starts_with_the_preface(
         for conn in recording.connections:
             data = conn.data("c2s")
             assert data.startswith(H2_PREFACE) and data[len(H2_PREFACE) + 3] == 0x4
+
+
+def test_the_cli_decodes_each_stream_from_its_first_byte(
+        h2_recordings: dict[str, Recording], capsys: pytest.CaptureFixture[str]) -> None:
+    """`protodsl decode` of a client's stream: the preface, then its frames;
+    of a server's, its frames; decode | encode gives both back."""
+    spec = str(SPECS / "http2-frame.proto-dsl")
+    conn = h2_recordings["nghttp-assets"].connections[0]
+    for direction in DIRECTIONS:
+        data = conn.data(direction)
+        assert main(["decode", spec, "--hex", data.hex()]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert len(lines) == len(list(h2_frames(data))) + (direction == "c2s")
+        assert ('"frame": "preface"' in lines[0]) == (direction == "c2s")
+        assert main(["encode", spec, "\n".join(lines)]) == 0
+        assert bytes.fromhex(capsys.readouterr().out.replace("\n", "")) == data
 
 
 def test_frame_kinds_decoded_server_to_client(h2_recordings: dict[str, Recording]) -> None:

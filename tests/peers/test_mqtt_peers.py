@@ -2,10 +2,9 @@
 paho-mqtt (clients), MQTT 3.1.1 and 5.0, recorded both ways on every
 connection. Every recorded stream decodes to its last byte in both engines,
 every frame re-encodes byte for byte, scapy agrees on the fields it dissects,
-and the sessions reach every packet type.
-
-MQTT 5 needs connection state (the CONNECT's level decides whether later
-packets carry properties): its tests fail until the spec has it."""
+and the sessions reach every packet type. The CONNECT's level is connection
+state (from 5 on, packets carry properties): one state threads through both
+directions, and the CLI threads it through each direction's stream."""
 
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 from scapy.contrib import mqtt as sm
 
+from protodsl.cli import main
 from protodsl.codecs import load_python
 from protodsl.passes.pipeline import compile_file
 from tests.helpers import SPECS
@@ -211,17 +211,48 @@ def test_v5_sessions_reach_all_15_packet_types(mqtt_recordings: dict[str, Record
 
 def test_v5_connections_announce_level_5(mqtt_recordings: dict[str, Recording]) -> None:
     """The v5 sessions really speak v5 (byte 8 of a CONNECT with a 1-byte
-    remaining length is the level), so their failures today are the state's."""
+    remaining length is the level)."""
     for n in sessions.MQTT_V5:
         for conn in mqtt_recordings[n].connections:
             first = next(mqtt_packets(conn.data("c2s")))[1]
             assert first[0] == 0x10 and first[8] == 5, (n, first[:12].hex())
 
 
-def test_frame_kinds_decoded(mqtt_recordings: dict[str, Recording]) -> None:
-    """Every frame class of the spec is reached by a decoded 3.1.1 frame."""
-    kinds = {type(f.frame).__name__
-             for n in sessions.MQTT_V311 for conn in _streams(mqtt_recordings, n)
-             for s in conn.values() for f in s.frames}
-    assert len(kinds) == 14, sorted(kinds)
+@pytest.mark.parametrize(("names", "count"), [(sessions.MQTT_V311, 14), (sessions.MQTT_V5, 15)])
+def test_frame_kinds_decoded(mqtt_recordings: dict[str, Recording], names: list[str],
+                             count: int) -> None:
+    """Every frame class of the spec is reached by a decoded frame: 14 in
+    3.1.1, all 15 in 5.0, and in 5.0 frames with properties of every kind."""
+    frames = [f.frame for n in names for conn in _streams(mqtt_recordings, n)
+              for s in conn.values() for f in s.frames]
+    assert len({type(f).__name__ for f in frames}) == count
+    if count == 15:
+        ids = {int(p.id_) for f in frames for name in ("properties", "will_properties")
+               for p in getattr(f, name, [])}
+        shapes = {"byte": 0x01, "four": 0x02, "text": 0x03, "binary": 0x09, "varint": 0x0B,
+                  "two": 0x23, "pair": 0x26}
+        assert {k for k, v in shapes.items() if v in ids} == set(shapes), sorted(ids)
+
+
+@pytest.mark.parametrize("name", list(sessions.MQTT))
+def test_the_cli_threads_the_state_through_each_direction(
+        mqtt_recordings: dict[str, Recording], name: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`protodsl decode` reads a client's stream from its first byte (its
+    CONNECT sets the level); a server's stream is laid out by a level it never
+    sees, so it needs `--state level=N`, and without it says so. decode | encode
+    gives each stream back byte for byte."""
+    spec = str(SPECS / "mqtt.proto-dsl")
+    conn = mqtt_recordings[name].connections[0]
+    level = next(mqtt_packets(conn.data("c2s")))[1][8]
+    for direction, state in (("c2s", []), ("s2c", [f"--state=level={level}"])):
+        data = conn.data(direction)
+        assert main(["decode", spec, *state, "--hex", data.hex()]) == 0
+        lines = capsys.readouterr().out
+        assert lines.count("\n") == len(list(mqtt_packets(data)))
+        assert main(["encode", spec, *state, lines]) == 0
+        assert bytes.fromhex(capsys.readouterr().out.replace("\n", "")) == data
+    assert main(["decode", spec, "--hex", conn.data("s2c").hex()]) == 1
+    assert ("state 'level' is read by frame 'connack' but was never set"
+            in capsys.readouterr().err)
 
