@@ -103,10 +103,11 @@ def _compared(protocol: Protocol, member: str) -> set[int]:
                         n == member and ir.is_constant(other)):
                     value = ir.evaluate(other)
                     out.add(value)
-                    if op in ("<", "<=", ">", ">=") and value > declared.type.min:
-                        out.add(value - 1)  # the other side of the bound
-                    elif op in ("==", "!=") and value < declared.type.max:
-                        out.add(value + 1)  # a value it is not
+                    # the other side: of a bound, or a value it is not
+                    if value > declared.type.min:
+                        out.add(value - 1)
+                    elif op in ("==", "!="):
+                        out.add(value + 1)
                 case ir.InSet(operand=ir.StateValue(name=n), values=values) if n == member:
                     out.update(values)
                 case _:
