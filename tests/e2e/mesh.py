@@ -14,7 +14,10 @@ from types import ModuleType
 from typing import Any
 
 from tests.e2e.mosn import Config, Mosn, Ports, free_port, pointed
-from tests.e2e.relay import Recording, Relay
+from tests.recorder import Connection, Recorder
+
+# A hop's directions as the suite names them: towards the server, and back.
+_DIRECTION = {"upstream": "c2s", "downstream": "s2c"}
 
 
 class Mesh:
@@ -24,28 +27,26 @@ class Mesh:
     def __init__(self, mosnd: Path, config: Config, workdir: Path, upstream: int,
                  relay_server: bool = True) -> None:
         server_listener = free_port()
-        self.relays = {"mesh": Relay(server_listener)}
+        self.relays = {"mesh": Recorder(server_listener, "mesh")}
         if relay_server:
-            self.relays["server"] = Relay(upstream)
+            self.relays["server"] = Recorder(upstream, "server")
             upstream = self.relays["server"].port
         ports = Ports(free_port(), server_listener, upstream, free_port(),
                       mesh=self.relays["mesh"].port)
         self.mosn = Mosn(mosnd, pointed(config, ports), workdir)
-        self.relays["client"] = Relay(ports.client)
+        self.relays["client"] = Recorder(ports.client, "client")
         self.entry = self.relays["client"].port
         self.direct = ports.client  # MOSN's client listener, without the relay
 
-    def recordings(self, hop: str) -> list[Recording]:
-        return self.relays[hop].recordings
+    def recordings(self, hop: str) -> list[Connection]:
+        return self.relays[hop].recording.connections
 
     def frames(self, codec: ModuleType, hop: str, direction: str) -> list[Any]:
         """Every frame the hop carried in one direction ("upstream": towards the
         server), over all its connections, decoded with the Python codec."""
         out: list[Any] = []
         for record in self.recordings(hop):
-            with record.lock:
-                data = bytes(getattr(record, direction))
-            frames, _ = codec.decode_all(data)
+            frames, _ = codec.decode_all(record.data(_DIRECTION[direction]))
             out += frames
         return out
 
@@ -57,8 +58,7 @@ class Mesh:
             for record in self.recordings(hop):
                 for direction in ("upstream", "downstream"):
                     for _ in range(20):
-                        with record.lock:
-                            data = bytes(getattr(record, direction))
+                        data = record.data(_DIRECTION[direction])
                         frames, rest = codec.decode_all(data)
                         if not rest:
                             break

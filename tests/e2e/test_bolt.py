@@ -81,8 +81,8 @@ def test_oneway_requests_reach_the_server_and_get_no_answer(
     setup.oneway(mesh, 10)
     hop = setup.meshes[mesh]
     record = hop.recordings("client")[-1]  # this client's connection
-    sent, _ = setup.codec.decode_all(bytes(record.upstream))
-    answers, _ = setup.codec.decode_all(bytes(record.downstream))
+    sent, _ = setup.codec.decode_all(record.data("c2s"))
+    answers, _ = setup.codec.decode_all(record.data("s2c"))
     oneway = {f.request_id for f in sent if setup.codec.kind(f) == "oneway"}
     assert len(oneway) == 10
     assert not oneway & {f.request_id for f in answers}

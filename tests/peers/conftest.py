@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.peers import sessions
-from tests.peers.recorder import Recording
+from tests.recorder import Recording
 
 # Binary -> the Debian package that ships it.
 PACKAGES = {"mosquitto": "mosquitto", "mosquitto_pub": "mosquitto-clients",

@@ -23,8 +23,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from tests.peers.recorder import Direction, Recorder, Recording
 from tests.peers.streams import h2_frames, mqtt_packets
+from tests.recorder import Direction, Recorder, Recording
 
 HOST = "127.0.0.1"
 TIMEOUT = 10.0

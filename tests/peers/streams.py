@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from tests.peers.recorder import DIRECTIONS, Connection, Direction
+from tests.recorder import DIRECTIONS, Connection, Direction
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 ENGINES = ("decode", "reference_decode")

@@ -24,7 +24,6 @@ from protodsl.codecs import load_python
 from protodsl.passes.pipeline import compile_file
 from tests.helpers import SPECS
 from tests.peers import sessions
-from tests.peers.recorder import DIRECTIONS, Direction, Recording
 from tests.peers.streams import (
     H2_PREFACE,
     Stream,
@@ -33,6 +32,7 @@ from tests.peers.streams import (
     h2_frames,
     reencode,
 )
+from tests.recorder import DIRECTIONS, Direction, Recording
 
 H2 = load_python(compile_file(SPECS / "http2-frame.proto-dsl"))
 SAVE = os.environ.get("PROTODSL_PEER_RECORDINGS")  # a folder to save the recordings in

@@ -20,7 +20,6 @@ from protodsl.codecs import load_python
 from protodsl.passes.pipeline import compile_file
 from tests.helpers import SPECS
 from tests.peers import sessions
-from tests.peers.recorder import DIRECTIONS, Direction, Recording
 from tests.peers.streams import (
     Frame,
     Stream,
@@ -29,6 +28,7 @@ from tests.peers.streams import (
     mqtt_packets,
     reencode,
 )
+from tests.recorder import DIRECTIONS, Direction, Recording
 
 MQTT = load_python(compile_file(SPECS / "mqtt.proto-dsl"))
 SAVE = os.environ.get("PROTODSL_PEER_RECORDINGS")  # a folder to save the recordings in

@@ -11,8 +11,8 @@ from protodsl.codecs import load_python
 from protodsl.passes.pipeline import compile_file
 from tests.helpers import SPECS
 from tests.peers import sessions
-from tests.peers.recorder import Connection, Recording
 from tests.peers.streams import check_next_state, decode_both, decode_connection, reencode
+from tests.recorder import Connection, Recording
 
 MQTT = load_python(compile_file(SPECS / "mqtt.proto-dsl"))
 

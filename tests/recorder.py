@@ -1,5 +1,7 @@
-"""A recording TCP relay on loopback that keeps the ORDER of chunks across both
-directions of a connection (tests/e2e/relay.py keeps one bytearray a direction).
+"""A recording TCP relay on loopback: put between two real parts, it passes every
+byte on and keeps each connection's chunks in the order it read them, both
+directions, so a test can decode every frame that crossed a hop (tests/e2e's
+MOSN hops, tests/peers' MQTT and HTTP/2 sessions).
 
 Order matters because connection state flows across directions: MQTT v5's
 protocol level, announced in the client's CONNECT, decides the layout of the
