@@ -116,8 +116,7 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
             reported = len(problems.items)
             check_rest(elements, problems)
             check_lengths(elements, problems)
-            check_more(Frame(decl.name, ir.Const(1, decl.span), elements, None, header,
-                             size, decl.doc, decl.span), problems)
+            check_more(decl.name, elements, problems)
             if len(problems.items) == reported:
                 size = frame_size(elements, header, decl.span, problems)
         if header > max_frame:

@@ -5,7 +5,7 @@ bytes are left, and only after the field that declares it."""
 from __future__ import annotations
 
 from protodsl.ir import expr as ir
-from protodsl.ir.model import Element, Frame, Record
+from protodsl.ir.model import Element, IntField, Record, VarintField
 from protodsl.passes.problems import Problems
 
 
@@ -13,16 +13,15 @@ def _reads_more(e: Element) -> bool:
     return e.present is not None and any(isinstance(n, ir.More) for n in ir.walk(e.present))
 
 
-def check_more(frame: Frame, problems: Problems) -> None:
-    rest = frame.rest_field()
+def check_more(frame: str, elements: tuple[Element, ...], problems: Problems) -> None:
     after = False
-    for e in frame.elements:
+    for e in elements:
         if _reads_more(e) and not after:
             assert e.present is not None
-            problems.error(e.present.span, f"more() asks whether frame '{frame.name}' has "
-                           f"bytes left, which only a field after the one declaring the "
-                           f"frame's size (`= len(rest)`) can ask")
-        after = after or e is rest
+            problems.error(e.present.span, f"more() asks whether frame '{frame}' has bytes "
+                           f"left, which only a field after the one declaring the frame's "
+                           f"size (`= len(rest)`) can ask")
+        after = after or (isinstance(e, IntField | VarintField) and isinstance(e.value, ir.Rest))
 
 
 def check_record_more(record: Record, problems: Problems) -> None:
