@@ -21,6 +21,7 @@ from protodsl.codecs import bind_state, load_python
 from protodsl.passes.pipeline import compile_file
 from protodsl.testing import strategies as pst
 from tests.helpers import SPECS
+from tests.mqtt_oracle import scapy_fields
 
 MQTT = compile_file(SPECS / "mqtt.proto-dsl")
 _PLAIN = load_python(MQTT)
@@ -78,49 +79,6 @@ def scapy_packets(draw: Any) -> Any:
     return sm.MQTT(type=12 if kind == "pingreq" else 13)
 
 
-_ACKS = {4: sm.MQTTPuback, 5: sm.MQTTPubrec, 6: sm.MQTTPubrel, 7: sm.MQTTPubcomp,
-         11: sm.MQTTUnsuback}
-
-
-def _scapy_fields(pkt: Any) -> dict[str, Any]:
-    """What scapy says, in the spec's names (text as bytes, as scapy keeps it)."""
-    out: dict[str, Any] = {"type": pkt.type, "remaining": pkt.len}
-    if pkt.type == 1:
-        c = pkt[sm.MQTTConnect]
-        out |= {"protocol_name": c.protoname, "level": c.protolevel,
-                "username_flag": c.usernameflag, "password_flag": c.passwordflag,
-                "will_retain": c.willretainflag, "will_qos": c.willQOSflag,
-                "will_flag": c.willflag, "clean_session": c.cleansess,
-                "keep_alive": c.klive, "client_id": c.clientId}
-        if c.willflag:
-            out |= {"will_topic": c.willtopic, "will_message": c.willmsg}
-        if c.usernameflag:
-            out["username"] = c.username
-        if c.passwordflag:
-            out["password"] = c.password
-    elif pkt.type == 2:
-        c = pkt[sm.MQTTConnack]
-        out |= {"session_present": c.sessPresentFlag, "return_code": c.retcode}
-    elif pkt.type == 3:
-        c = pkt[sm.MQTTPublish]
-        out |= {"dup": pkt.DUP, "qos": pkt.QOS, "retain": pkt.RETAIN, "topic": c.topic,
-                "payload": c.value}
-        if pkt.QOS:
-            out["packet_id"] = c.msgid
-    elif pkt.type in _ACKS:
-        out["packet_id"] = pkt[_ACKS[pkt.type]].msgid
-    elif pkt.type == 8:
-        c = pkt[sm.MQTTSubscribe]
-        out |= {"packet_id": c.msgid, "topics": [(t.topic, t.QOS) for t in c.topics]}
-    elif pkt.type == 9:
-        c = pkt[sm.MQTTSuback]
-        out |= {"packet_id": c.msgid, "return_codes": list(c.retcodes)}
-    elif pkt.type == 10:
-        c = pkt[sm.MQTTUnsubscribe]
-        out |= {"packet_id": c.msgid, "topics": [t.topic for t in c.topics]}
-    if pkt.type != 3:  # the fixed header's flags; PUBLISH's are DUP, QoS and RETAIN
-        out["flags"] = (pkt.DUP << 3) | (pkt.QOS << 1) | pkt.RETAIN
-    return out
 
 
 def _our_fields(frame: Any, like: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +95,7 @@ def _our_fields(frame: Any, like: dict[str, Any]) -> dict[str, Any]:
 @given(scapy_packets())
 def test_scapy_packets_decode_alike_and_reencode(pkt: Any) -> None:
     wire = bytes(pkt)
-    expected = _scapy_fields(sm.MQTT(wire))
+    expected = scapy_fields(sm.MQTT(wire))
     straight, reference = CODEC.decode(wire), CODEC.reference_decode(wire)
     assert straight == reference
     assert straight.consumed == len(wire)
@@ -153,7 +111,7 @@ def test_our_frames_dissect_alike_in_scapy(frame: Any) -> None:
         return  # scapy dissects at most conf.max_list_count (100) list entries, then gives up
     wire = CODEC.encode(frame)
     pkt = sm.MQTT(wire)  # every other frame we build is one scapy can represent
-    got = _scapy_fields(pkt)
+    got = scapy_fields(pkt)
     assert _our_fields(frame, got) == got
     assert bytes(pkt) == wire
 
@@ -257,8 +215,8 @@ def test_acks_and_unsubscribe_both_ways(pkt: Any, hex_: str, want: Any) -> None:
                            (CODEC.reference_decode, CODEC.reference_encode)):
         assert decode(wire) == CODEC.Decoded(want, len(wire), CODEC.BOUND_STATE)
         assert encode(want) == wire
-    got = _scapy_fields(sm.MQTT(CODEC.encode(want)))
-    assert got == _scapy_fields(sm.MQTT(wire)) and _our_fields(want, got) == got
+    got = scapy_fields(sm.MQTT(CODEC.encode(want)))
+    assert got == scapy_fields(sm.MQTT(wire)) and _our_fields(want, got) == got
 
 
 def test_pubrel_and_unsubscribe_flags_are_0b0010() -> None:
