@@ -24,20 +24,25 @@ from tests.helpers import ROOT, SPECS
 
 SPEC_FILES = sorted(SPECS.glob("*.proto-dsl")) + sorted(
     (ROOT / "tests").glob("*/specs/*.proto-dsl"))
-IDS = [f"{p.parent.parent.name}/{p.stem}" for p in SPEC_FILES]
+# Each spec in each connection state worth trying (one for a stateless spec).
+CASES = [(p, i, s.label) for p in SPEC_FILES for i, s in enumerate(scenarios(compile_file(p)))]
+IDS = [f"{p.parent.parent.name}/{p.stem}" + (f" [{label}]" if i else "")
+       for p, i, label in CASES]
+CASE_PARAMS = [(p, i) for p, i, _ in CASES]
 # Peak Python allocation allowed for decoding a header that claims a huge frame.
 SMALL = 256 * 1024
 
-_LOADED: dict[Path, tuple[Protocol, ModuleType]] = {}
+_LOADED: dict[tuple[Path, int], tuple[Protocol, ModuleType]] = {}
 
 
-def loaded(path: Path) -> tuple[Protocol, ModuleType]:
-    """The spec and its codec, in a new connection's state (a stateful spec's
-    strategies read the state its codec is bound to)."""
-    if path not in _LOADED:
+def loaded(path: Path, scenario: int = 0) -> tuple[Protocol, ModuleType]:
+    """The spec and its codec bound to a connection state (0: a new connection's;
+    a stateful spec's strategies read the state its codec is bound to)."""
+    if (path, scenario) not in _LOADED:
         protocol = compile_file(path)
-        _LOADED[path] = (protocol, scenarios(protocol)[0].bind(load_python(protocol)))
-    return _LOADED[path]
+        _LOADED[path, scenario] = (
+            protocol, scenarios(protocol)[scenario].bind(load_python(protocol)))
+    return _LOADED[path, scenario]
 
 
 def outcome(codec: ModuleType, decode: Any, data: bytes) -> str:
@@ -53,9 +58,9 @@ def outcome(codec: ModuleType, decode: Any, data: bytes) -> str:
     return "frame"
 
 
-@pytest.mark.parametrize("path", SPEC_FILES, ids=IDS)
-def test_any_bytes_raise_only_protocol_error(path: Path) -> None:
-    protocol, codec = loaded(path)
+@pytest.mark.parametrize(("path", "scenario"), CASE_PARAMS, ids=IDS)
+def test_any_bytes_raise_only_protocol_error(path: Path, scenario: int) -> None:
+    protocol, codec = loaded(path, scenario)
 
     @settings(suppress_health_check=list(HealthCheck), deadline=None)
     @given(st.one_of(pst.hostile_bytes(protocol, codec), st.binary(max_size=64)))
@@ -131,9 +136,9 @@ def _leb128(value: int) -> bytes:
             return bytes(out)
 
 
-@pytest.mark.parametrize("path", SPEC_FILES, ids=IDS)
-def test_huge_length_claims_allocate_nothing(path: Path) -> None:
-    protocol, codec = loaded(path)
+@pytest.mark.parametrize(("path", "scenario"), CASE_PARAMS, ids=IDS)
+def test_huge_length_claims_allocate_nothing(path: Path, scenario: int) -> None:
+    protocol, codec = loaded(path, scenario)
     claims = _claims(protocol, codec, 8)
     assert claims
     for what, data in claims:
