@@ -42,12 +42,14 @@ Prints one JSON object per line: each whole frame (its variant, MOSN roles,
 `if` condition does not hold, is null), then {"need_more": true, "have": N,
 "hex": ...} for bytes after the last whole frame. A malformed frame stops the
 stream: the error, with its offset in the input, goes to stderr and the exit
-status is 1.
+status is 1. A spec with a `state` threads it from frame to frame, starting
+from a new connection's (the spec's initial values) with `--state` over them.
 
 examples:
   protodsl decode specs/bolt.proto-dsl --hex 01010000010000000b01ffffffff0000000000000000
   protodsl decode specs/bolt.proto-dsl --engine wasm frames.bin
-  cat frames.bin | protodsl decode specs/bolt.proto-dsl -"""
+  cat frames.bin | protodsl decode specs/bolt.proto-dsl -
+  protodsl decode specs/mqtt.proto-dsl --state level=5 server-to-client.bin"""
 
 ENCODE_EPILOG = """\
 Reads what `decode` prints: JSON objects, one per line (any whitespace between
