@@ -151,7 +151,7 @@ def _check_names(protocol: Protocol) -> list[Diagnostic]:
         for prefix in ("", "New"):
             take(prefix + camel(frame.name), f"frame '{frame.name}'", frame.span)
         fields: dict[str, str] = {"FrameName": "a method"}
-        for node, span in _struct_members(frame):
+        for node, span in struct_members(frame):
             go = camel(node)
             if go in fields:
                 out.append(Diagnostic(span, f"frame '{frame.name}': '{node}' is {go} in Go, as "
@@ -160,7 +160,7 @@ def _check_names(protocol: Protocol) -> list[Diagnostic]:
     return out
 
 
-def _struct_members(frame: Frame) -> list[tuple[str, Span]]:
+def struct_members(frame: Frame) -> list[tuple[str, Span]]:
     out: list[tuple[str, Span]] = []
     for v in frame.values():
         if v.value is None:

@@ -170,7 +170,7 @@ func putLen(out []byte, v uint64, width int, little bool) []byte {
 // readKV reads length-prefixed key, `between`, length-prefixed value, repeated
 // to fill buf[off:end], as the Python codec's _read_kvmap.
 func readKV(buf []byte, off, end, kw, vw int, little bool, between string, nullDrop bool, name string) ([]KV, error) {
-	var pairs []KV
+	pairs := []KV{}
 	keyNull, valueNull := uint64(1)<<(8*kw)-1, uint64(1)<<(8*vw)-1
 	for off < end {
 		if end-off < kw {
