@@ -23,7 +23,7 @@ from protodsl.codegen.mosn_go.naming import (
 )
 from protodsl.codegen.numbers import DECIMAL, spelled_format
 
-from protodsl.diagnostics import Diagnostic, SpecError, Span
+from protodsl.diagnostics import Diagnostic, Span, SpecError
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
     BitsField,
@@ -352,8 +352,8 @@ class _Printer:
             elif isinstance(e, KvMapField):
                 rows += comment(e.doc)
                 rows.append([camel(e.name), "[]KV"])
-        doc = comment(frame.doc) or [f"// {name} is the frame '{frame.name}'."]
-        out = [*doc, f"type {name} struct {{", *_align(rows, "\t"), "}", "",
+        head = comment(frame.doc) or [f"// {name} is the frame '{frame.name}'."]
+        out = [*head, f"type {name} struct {{", *_align(rows, "\t"), "}", "",
                "// FrameName is the spec's name of the frame.",
                f"func (*{name}) FrameName() string {{ return {go_string(frame.name)} }}", "",
                f"// New{name} is a {name} holding the spec's defaults.",
@@ -527,14 +527,14 @@ class _Printer:
         f.line("copy(b, buf)")
         f.line(f"off := {header}")
         members: list[tuple[str, str]] = []
-        for v in frame.values():
-            if v.value is None and v.name in field_of:
-                members.append((camel(v.name), f"{value_type(v)}({field_of[v.name]})"))
+        for node in frame.values():
+            if node.value is None and node.name in field_of:
+                members.append((camel(node.name), f"{value_type(node)}({field_of[node.name]})"))
         for r in framing.tail:
             members += self._tail_read(f, r, field_of, size_of, ret)
         f.line(f"fr := &{name}{{}}")
-        for m, v in members:
-            f.line(f"fr.{m} = {v}")
+        for member, text in members:
+            f.line(f"fr.{member} = {text}")
         f.line("return fr, int(size), nil")
         return [f"func decode{name}(buf []byte) (*{name}, int, error) {{", *f.text(), "}", ""]
 
@@ -695,19 +695,19 @@ class _Printer:
         for lc in plan.lengths:
             if lc.expr is None:
                 raise Unsupported("padded bytes")
-            e = lc.element
+            sized = lc.element
             if lc.present is not None:
                 f.open(f"if {to_go(lc.present, value, length)} != 0")
-            f.open(f"if ne({to_go(lc.expr, value, length)}, {length(e.name)}) != 0")
-            f.line(f"return {ret}encodeFail({go_string(e.name)}, \"length disagrees with its "
-                   f"size: \"+dec({length(e.name)}))")
+            f.open(f"if ne({to_go(lc.expr, value, length)}, {length(sized.name)}) != 0")
+            f.line(f"return {ret}encodeFail({go_string(sized.name)}, \"length disagrees with "
+                   f"its size: \"+dec({length(sized.name)}))")
             f.close()
             if lc.present is not None:
                 f.close()
-        for e in frame.elements:
-            if isinstance(e, BytesField) and e.text:
-                f.open(f"if i := badUTF8([]byte(f.{camel(e.name)})); i >= 0")
-                f.line(f"return {ret}encodeFail({go_string(e.name)}, "
+        for text_field in frame.elements:
+            if isinstance(text_field, BytesField) and text_field.text:
+                f.open(f"if i := badUTF8([]byte(f.{camel(text_field.name)})); i >= 0")
+                f.line(f"return {ret}encodeFail({go_string(text_field.name)}, "
                        f"\"not UTF-8 at byte \"+dec(int64(i)))")
                 f.close()
         read = sorted(ir.fields_read(plan.claim))
@@ -724,45 +724,45 @@ class _Printer:
                f"\" bytes exceeds max_frame \"+dec(MaxFrame))")
         f.close()
         for w in plan.writes:
-            e = w.element
-            if isinstance(e, KvMapField):
-                f.open(f"if err := checkKV(f.{camel(e.name)}, {e.key_length.width}, "
-                       f"{e.value_length.width}, {'true' if w.refuse_null else 'false'}, "
-                       f"{go_string(e.name)}); err != nil")
+            kv = w.element
+            if isinstance(kv, KvMapField):
+                f.open(f"if err := checkKV(f.{camel(kv.name)}, {kv.key_length.width}, "
+                       f"{kv.value_length.width}, {'true' if w.refuse_null else 'false'}, "
+                       f"{go_string(kv.name)}); err != nil")
                 f.line(f"return {ret}err")
                 f.close()
         f.line("out := make([]byte, 0, size)")
         for w in plan.writes:
-            e = w.element
+            el = w.element
             if w.present is not None:
                 f.open(f"if {to_go(w.present, value, length)} != 0")
-            if isinstance(e, IntField):
-                if e.type.width > 1:
+            if isinstance(el, IntField):
+                if el.type.width > 1:
                     self.uses_binary = True
                 if w.checksum is not None:
                     if w.checksum.kind != "crc32":
                         raise Unsupported(f"a {w.checksum.kind} checksum")
                     self.uses_crc = True
-                    f.line(_put_int(e.type, f"crc32.ChecksumIEEE(out[{w.checksum.start}:])"))
+                    f.line(_put_int(el.type, f"crc32.ChecksumIEEE(out[{w.checksum.start}:])"))
                 else:
-                    f.line(_put_int(e.type, field_of[e.name]))
-            elif isinstance(e, BitsField):
-                if e.type.width > 1:
+                    f.line(_put_int(el.type, field_of[el.name]))
+            elif isinstance(el, BitsField):
+                if el.type.width > 1:
                     self.uses_binary = True
                 parts = "int64(0)"
-                for m in e.members:
+                for m in el.members:
                     parts = (f"bor({parts}, shl(band({field_of[m.name]}, {m.mask:#x}), "
                              f"{m.shift}))")
-                f.line(_put_int(e.type, parts))
-            elif isinstance(e, KvMapField):
-                f.line(f"out = writeKV(out, f.{camel(e.name)}, {e.key_length.width}, "
-                       f"{e.value_length.width}, "
-                       f"{'true' if e.key_length.byte_order == 'little' else 'false'}, "
-                       f"{_go_bytes(e.between)})")
-            elif isinstance(e, BytesField):
-                f.line(f"out = append(out, f.{camel(e.name)}...)")
+                f.line(_put_int(el.type, parts))
+            elif isinstance(el, KvMapField):
+                f.line(f"out = writeKV(out, f.{camel(el.name)}, {el.key_length.width}, "
+                       f"{el.value_length.width}, "
+                       f"{'true' if el.key_length.byte_order == 'little' else 'false'}, "
+                       f"{_go_bytes(el.between)})")
+            elif isinstance(el, BytesField):
+                f.line(f"out = append(out, f.{camel(el.name)}...)")
             else:
-                raise Unsupported(f"writing a {type(e).__name__}")
+                raise Unsupported(f"writing a {type(el).__name__}")
             if w.present is not None:
                 f.close()
         f.line("return out, nil")

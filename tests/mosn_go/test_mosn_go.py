@@ -16,10 +16,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-
-from protodsl.codecs import load_python
 from protodsl.codegen.mosn_go import backend
 from protodsl.codegen.mosn_go.naming import camel
+
+from protodsl.codecs import load_python
 from protodsl.diagnostics import SpecError
 from protodsl.ir import Protocol
 from protodsl.passes.pipeline import compile_file, compile_source
