@@ -22,7 +22,7 @@ from protodsl.codegen.mosn_go.naming import camel
 from protodsl.codecs import load_python
 from protodsl.diagnostics import SpecError
 from protodsl.ir import Protocol
-from protodsl.passes.pipeline import compile_file, compile_source
+from protodsl.passes.pipeline import compile_file
 from tests.helpers import SPECS, load_vectors
 
 GO = shutil.which("go")
@@ -45,8 +45,9 @@ def _vectors(spec: str) -> list[tuple[str, bytes]]:
         out += [(v["name"], bytes.fromhex(v["hex"]))
                 for v in load_vectors("bolt-upstream.json")["frames"]
                 if v["version"] == version]
-    if spec == "dubbo":
-        out += [(v["name"], bytes.fromhex(v["hex"])) for v in load_vectors("dubbo.json")["frames"]]
+    if spec in ("dubbo", "memcached"):
+        out += [(v["name"], bytes.fromhex(v["hex"]))
+                for v in load_vectors(f"{spec}.json")["frames"]]
     return out
 
 
@@ -115,7 +116,7 @@ def _generate(spec: str, out: Path) -> Protocol:
     return protocol
 
 
-@pytest.mark.parametrize("spec", ["bolt", "boltv2", "dubbo"])
+@pytest.mark.parametrize("spec", ["bolt", "boltv2", "dubbo", "memcached"])
 def test_generated_package_agrees_with_python(spec: str, tmp_path: Path) -> None:
     out = tmp_path / spec
     protocol = _generate(spec, out)
@@ -154,21 +155,3 @@ def test_unsupported_specs_are_refused_by_name(spec: str, construct: str) -> Non
         backend.generate(protocol)
     assert construct in str(info.value)
     assert "mosn-go target does not generate yet" in str(info.value)
-
-
-def test_rest_framing_is_refused() -> None:
-    source = """protocol lenrest "x-lenrest" {
-  byte_order big
-  frame msg when kind == 1 {
-    kind: u8
-    size: varint(4) = len(rest)
-    body: bytes[len(rest)]
-  }
-}
-"""
-    try:
-        protocol = compile_source(source, "lenrest.proto-dsl")
-    except SpecError:
-        pytest.skip("the sketch spec does not compile here")
-    with pytest.raises(SpecError, match="mosn-go target does not generate yet"):
-        backend.generate(protocol)
