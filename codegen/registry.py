@@ -22,7 +22,11 @@ def backend(target: str) -> Backend:
         from protodsl.codegen.wasm import backend as wasm_backend
 
         return wasm_backend
+    if target == "mosn-go":
+        from protodsl.codegen.mosn_go import backend as mosn_go_backend
+
+        return mosn_go_backend
     raise KeyError(target)
 
 
-TARGETS = ("python", "wasm")
+TARGETS = ("python", "wasm", "mosn-go")

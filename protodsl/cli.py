@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from protodsl import __version__
+from protodsl.codegen.registry import TARGETS
 from protodsl.diagnostics import SpecError
 from protodsl.ir import Protocol
 from protodsl.passes.pipeline import compile_file
@@ -135,10 +136,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     gen = command("gen", "generate a codec from a spec and print each path written",
                   "examples:\n  protodsl gen specs/bolt.proto-dsl --target python -o build\n"
                   "  protodsl gen specs/bolt.proto-dsl --target wasm -o build/bolt")
-    gen.add_argument("--target", required=True, choices=("python", "wasm"),
+    gen.add_argument("--target", required=True, choices=TARGETS,
                      help="python: one module needing only `construct`; wasm: the MOSN "
                           "plugin's C source, runtime header, Makefile, MOSN config and "
-                          "the built .wasm")
+                          "the built .wasm; mosn-go: a Go package (Decode, Encode, a "
+                          "struct per frame) and its go.mod")
     gen.add_argument("-o", "--out", default=".", metavar="DIR",
                      help="the directory to write into, made if missing (default: .)")
     gen.add_argument("--no-build", action="store_true",
@@ -213,10 +215,15 @@ def _gen(args: argparse.Namespace) -> int:
 
     protocol = _load(args.spec)
     out = Path(args.out)
-    if args.target == "wasm":
-        from protodsl.codegen.wasm import backend as wasm
+    if args.target in ("wasm", "mosn-go"):
+        if args.target == "wasm":
+            from protodsl.codegen.wasm import backend as wasm
 
-        problems = wasm.check_target(protocol)
+            problems = wasm.check_target(protocol)
+        else:
+            from protodsl.codegen.mosn_go import backend as mosn_go
+
+            problems = mosn_go.check_target(protocol)
         source = Path(args.spec).read_text("utf-8")
         if any(p.severity == "error" for p in problems):
             raise SpecError(problems, source)

@@ -1,0 +1,59 @@
+"""IR expressions to Go expression text: every value an int64, every operation a
+call of the runtime's helpers (add, eq, land ...), so the text never depends on
+Go's precedence rules nor on gofmt's spacing of mixed operators."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from protodsl.ir import expr as ir
+
+_CALLS = {
+    "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "<<": "shl", ">>": "shr",
+    "==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge",
+    "|": "bor", "&": "band", "^": "bxor", "and": "land", "or": "lor",
+}
+
+
+def go_int(value: int) -> str:
+    """An int64 constant; a u64 past the signed range as its bit pattern."""
+    if value >= 1 << 63:
+        value -= 1 << 64
+    if value == -(1 << 63):
+        return "int64(-9223372036854775807 - 1)"
+    return f"int64({value})"
+
+
+def to_go(expr: ir.Expr, field: Callable[[str], str], length: Callable[[str], str]) -> str:
+    """`field(name)` and `length(name)` give the int64 text of a value and a length."""
+
+    def go(e: ir.Expr) -> str:
+        match e:
+            case ir.Const(value=v) | ir.EnumValue(value=v):
+                return go_int(v)
+            case ir.FieldValue(field=name):
+                return field(name)
+            case ir.LenOf(field=name):
+                return length(name)
+            case ir.Unary(op="-", operand=o):
+                return f"neg({go(o)})"
+            case ir.Unary(op="not", operand=o):
+                return f"not({go(o)})"
+            case ir.Binary(op=op, left=left, right=right) if op in _CALLS:
+                return f"{_CALLS[op]}({go(left)}, {go(right)})"
+            case ir.InSet(operand=o, values=values):
+                subject = go(o)
+                out = "int64(0)"
+                for v in reversed(values):
+                    out = f"lor(eq({subject}, {go_int(v)}), {out})" if out != "int64(0)" \
+                        else f"eq({subject}, {go_int(v)})"
+                return out
+            case ir.Match():
+                raise Unsupported("a `match` expression")
+        raise Unsupported(f"the expression `{ir.spelled(e)}`")
+
+    return go(expr)
+
+
+class Unsupported(Exception):
+    """A construct the Go printer does not print yet; check_target names it first."""
