@@ -13,10 +13,8 @@ from types import ModuleType
 
 import pytest
 
-from protodsl.codecs import build_wasm, load_python
 from protodsl.host import MosnHost, streams
 from protodsl.ir import Protocol
-from protodsl.passes.pipeline import compile_file
 from protodsl.plan import MustMatchChecksum, RestFraming, SizedFraming, plan_of
 from protodsl.testing.outcomes import MALFORMED, NEED_MORE, Outcome, python_decode, wasm_decode
 
@@ -47,21 +45,6 @@ CASES: list[tuple[str, bytes, str, dict[str, object]]] = [
     ("unknown kind", bytes.fromhex("09 00 00000007 0000"), "malformed", {}),
     ("frame past max_frame", bytes.fromhex("01 00 00000007 ffff"), "malformed", {}),
 ]
-
-
-@pytest.fixture(scope="module")
-def protocol() -> Protocol:
-    return compile_file(SPEC)
-
-
-@pytest.fixture(scope="module")
-def codec(protocol: Protocol) -> ModuleType:
-    return load_python(protocol)
-
-
-@pytest.fixture(scope="module")
-def wasm(protocol: Protocol, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wasm(protocol, tmp_path_factory.mktemp("corners"))
 
 
 def test_the_plan_has_the_corners(protocol: Protocol) -> None:

@@ -14,7 +14,6 @@ from types import ModuleType
 import pytest
 from protodsl.codegen.wasm import backend
 
-from protodsl.codecs import load_python
 from protodsl.host import FLAG_REQUEST, MosnHost, streams
 from protodsl.host.streams import Connection, Decoded
 from protodsl.ir import Protocol
@@ -23,16 +22,6 @@ from tests.wasm.conftest import write_and_build
 
 SPEC = Path(__file__).parent / "specs" / "state_version.proto-dsl"
 MALFORMED = 10
-
-
-@pytest.fixture(scope="module")
-def protocol() -> Protocol:
-    return compile_file(SPEC)
-
-
-@pytest.fixture(scope="module")
-def codec(protocol: Protocol) -> ModuleType:
-    return load_python(protocol)
 
 
 @pytest.fixture(scope="module")
