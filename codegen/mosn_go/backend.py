@@ -116,7 +116,7 @@ def _check_frame(fp: FramePlan) -> list[Diagnostic]:
                 out.append(_no(e.span, f"{where} is a map with odd length widths"))
         else:
             out.append(_no(e.span, f"{where} is a {type(e).__name__}"))
-        if e.present is not None and any(isinstance(n, ir.More) for n in ir.walk(e.present)):
+        if ir.reads_more(e.present):
             out.append(_no(e.span, f"{where} is read while the frame has bytes left (more())"))
     return out
 

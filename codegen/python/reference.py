@@ -67,7 +67,7 @@ class FrameReference:
         """A read's condition; `more()` is the bytes left when construct parses,
         and what encode writes when it builds."""
         assert r.present is not None
-        if not any(isinstance(n, ir.More) for n in ir.walk(r.present)):
+        if not ir.reads_more(r.present):
             return self.expr(r.present)
         given = self.expr(self.frame.frame.given_from(r.element))
         return self.expr(r.present, more=f"(_more(_c) if _c._parsing else {given})")

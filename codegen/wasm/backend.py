@@ -95,7 +95,7 @@ def _beyond_the_plugin(protocol: Protocol) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for frame in protocol.frames:
         for e in frame.elements:
-            if e.present is not None and any(isinstance(n, ir.More) for n in ir.walk(e.present)):
+            if ir.reads_more(e.present):
                 out.append(Diagnostic(
                     e.present.span, f"frame '{frame.name}': '{e.name}' is read while the frame "
                     f"has bytes left (more()), which the Wasm plugin does not read yet (the "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import TypeGuard
 
 from protodsl.diagnostics import Span
 
@@ -213,6 +214,11 @@ def fields_read(expr: Expr) -> set[str]:
 def state_read(expr: Expr) -> set[str]:
     """Names of the state members an expression reads."""
     return {n.name for n in walk(expr) if isinstance(n, StateValue)}
+
+
+def reads_more(expr: Expr | None) -> TypeGuard[Expr]:
+    """Whether a condition asks `more()`: whether the frame has bytes left."""
+    return expr is not None and any(isinstance(n, More) for n in walk(expr))
 
 
 def is_constant(expr: Expr) -> bool:

@@ -16,9 +16,9 @@ from protodsl.ir.expr import (
     More,
     ParamField,
     Rest,
+    reads_more,
     state_read,
     substitute,
-    walk,
 )
 from protodsl.ir.expr import evaluate as _evaluate
 from protodsl.ir.expr import is_constant as _is_constant
@@ -378,7 +378,7 @@ class Frame:
     def written_when(self, e: Element) -> Expr | None:
         """When encode writes element `e`: its condition, with `more()` read as
         `given_from(e)`."""
-        if e.present is None or not any(isinstance(n, More) for n in walk(e.present)):
+        if e.present is None or not reads_more(e.present):
             return e.present
         given = self.given_from(e)
         return substitute(e.present, lambda n: given if isinstance(n, More) else None)

@@ -9,14 +9,10 @@ from protodsl.ir.model import Element, IntField, Record, VarintField
 from protodsl.passes.problems import Problems
 
 
-def _reads_more(e: Element) -> bool:
-    return e.present is not None and any(isinstance(n, ir.More) for n in ir.walk(e.present))
-
-
 def check_more(frame: str, elements: tuple[Element, ...], problems: Problems) -> None:
     after = False
     for e in elements:
-        if _reads_more(e) and not after:
+        if ir.reads_more(e.present) and not after:
             assert e.present is not None
             problems.error(e.present.span, f"more() asks whether frame '{frame}' has bytes "
                            f"left, which only a field after the one declaring the frame's "
@@ -26,7 +22,7 @@ def check_more(frame: str, elements: tuple[Element, ...], problems: Problems) ->
 
 def check_record_more(record: Record, problems: Problems) -> None:
     for e in record.elements:
-        if _reads_more(e):
+        if ir.reads_more(e.present):
             assert e.present is not None
             problems.error(e.present.span, f"record '{record.name}': more() is for a frame's "
                            f"fields; an entry's members are read to the end")
