@@ -142,11 +142,11 @@ def _variable(plan: RecordPlan, cls: str, enums: dict[str, EnumView]) -> RecordV
     for computed in plan.computed:
         bind.line(f"_r_{computed.node.name} = {translate(computed.expr, _local, _length)}")
     view.bind = bind.text()
-    _reference(plan, view, enums, free)
+    _reference(plan, view, steps, free)
     return view
 
 
-def _reference(plan: RecordPlan, view: RecordView, enums: dict[str, EnumView],
+def _reference(plan: RecordPlan, view: RecordView, steps: _Steps,
                free: list[IntField | BitsField | BytesField | VarintField]) -> None:
     """The construct Struct of one entry, each member's start kept (`_at_NAME`,
     a Tell) so that its checks name the offsets the straight path names."""
@@ -165,9 +165,8 @@ def _reference(plan: RecordPlan, view: RecordView, enums: dict[str, EnumView],
                    f"{con}, cs.Computed({absent}))")
         view.ref_fields += [f"'_at_{e.name}' / cs.Tell", f"{e.name!r} / {con}"]
     ref = Emitter(depth=2)
-    checks = _Steps(view, {v.name: v.checks for v in plan.values}, enums, {})
     for v in plan.values:
-        checks.checks_of(ref, v.name, f"c[{v.name!r}]", f"off + c._at_{v.name}")
+        steps.checks_of(ref, v.name, f"c[{v.name!r}]", f"off + c._at_{v.name}")
     for e in plan.record.elements:
         if isinstance(e, BytesField) and e.text:
             ref.line(f"c[{e.name!r}] = _text(c[{e.name!r}], {e.name!r}, off + c._at_{e.name})")

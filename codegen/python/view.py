@@ -162,6 +162,8 @@ def _frame(module: Module, fp: FramePlan) -> FrameView:
     frame = fp.frame
     names = module.names(fp)
     cls = module.classes[frame.name]
+    state_reads = frame.state_reads()
+    stateful = bool(state_reads)  # its size is read off an encoding in a given state
     decoder = FrameDecoder(module, fp, cls)
     reference = FrameReference(module, fp, cls)
     wire = [n for r in reads(fp) for n in r.names]
@@ -172,9 +174,9 @@ def _frame(module: Module, fp: FramePlan) -> FrameView:
         constants=[(names[v.name], v.name, ir.evaluate(v.value)) for v in frame.values()
                    if v.constant and v.value is not None],
         computed=[(a, spec, text) for a, spec, text, wire in _properties(fp, names)
-                  if not (wire and frame.state_reads())],
+                  if not (wire and stateful)],
         wire_computed={spec: text for _, spec, text, wire in _properties(fp, names, "frame")
-                       if wire and frame.state_reads()},
+                       if wire} if stateful else {},
         head=decoder.head, head_format=decoder.head_format(),
         head_size=fp.decode.header_size, checks=decoder.checks,
         check_rows=decoder.check_rows(), decode=decoder.body(),
@@ -193,7 +195,7 @@ def _frame(module: Module, fp: FramePlan) -> FrameView:
         attrs={n: names[n] for n in wire if not n.startswith("_")},
     )
     _roles(module, fp, names, view)
-    view.state_reads = _state_attrs(frame.state_reads())
+    view.state_reads = _state_attrs(state_reads)
     if frame.sets:
         sets = {s.name: s.value for s in frame.sets}
         of_frame = lambda n: f"_f.{names[n]}"  # noqa: E731
