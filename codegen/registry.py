@@ -1,15 +1,20 @@
-"""Target name -> backend. A backend turns the IR into {relative path: text};
-only the CLI writes files."""
+"""Target name -> backend. A backend says what of a spec it cannot generate
+(`check_target`: errors, and warnings of what the generated code does
+differently) and turns the IR into {relative path: text}; only the CLI writes
+files."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Protocol as TypingProtocol
 
+from protodsl.diagnostics import Diagnostic
 from protodsl.ir import Protocol
 
 
 class Backend(TypingProtocol):
+    def check_target(self, protocol: Protocol) -> list[Diagnostic]: ...
+
     def generate(self, protocol: Protocol, out_dir: Path | None = None) -> dict[str, str]: ...
 
 

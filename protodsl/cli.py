@@ -215,21 +215,15 @@ def _gen(args: argparse.Namespace) -> int:
 
     protocol = _load(args.spec)
     out = Path(args.out)
-    if args.target in ("wasm", "mosn-go"):
-        if args.target == "wasm":
-            from protodsl.codegen.wasm import backend as wasm
-
-            problems = wasm.check_target(protocol)
-        else:
-            from protodsl.codegen.mosn_go import backend as mosn_go
-
-            problems = mosn_go.check_target(protocol)
+    target = backend(args.target)
+    problems = target.check_target(protocol)
+    if problems:
         source = Path(args.spec).read_text("utf-8")
         if any(p.severity == "error" for p in problems):
             raise SpecError(problems, source)
         for warning in problems:
             print(warning.render(source), file=sys.stderr)
-    files = backend(args.target).generate(protocol, out)
+    files = target.generate(protocol, out)
     out.mkdir(parents=True, exist_ok=True)
     for rel, text in files.items():
         (out / rel).write_text(text, encoding="utf-8")

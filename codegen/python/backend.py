@@ -7,6 +7,7 @@ from pathlib import Path
 from protodsl.codegen.jinja import environment, render
 from protodsl.codegen.python.view import build_view
 
+from protodsl.diagnostics import Diagnostic
 from protodsl.ir import Protocol
 
 
@@ -23,6 +24,11 @@ def comment(text: str) -> str:
 
 def module_name(protocol: Protocol) -> str:
     return protocol.name.replace("-", "_")
+
+
+def check_target(protocol: Protocol) -> list[Diagnostic]:
+    """Every spec that compiles has a Python codec."""
+    return []
 
 
 def generate(protocol: Protocol, out_dir: Path | None = None) -> dict[str, str]:
