@@ -13,7 +13,7 @@ from protodsl.codecs import build_wasm, load_python
 from protodsl.ir import Protocol
 from protodsl.passes.pipeline import compile_file
 from protodsl.testing.properties import Property, wasm_ready
-from protodsl.testing.runner import cases, run_case
+from protodsl.testing.runner import case_name, cases, run_case
 from protodsl.testing.scenarios import Scenario
 from tests.helpers import ROOT, SPECS
 
@@ -27,7 +27,7 @@ def _cases() -> list[object]:
     for path in SPEC_FILES:
         protocol = compile_file(path)
         for prop, scenario in cases(protocol, wasm=wasm_ready(protocol)):
-            name = f"{prop.name} [{scenario.label}]" if protocol.state else prop.name
+            name = case_name(prop, scenario, protocol)
             out.append(pytest.param(path, prop, scenario,
                                     id=f"{path.parent.parent.name}/{path.stem}: {name}"))
     return out
