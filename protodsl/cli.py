@@ -399,9 +399,10 @@ def _encode(args: argparse.Namespace) -> int:
             raise CliError(f"{where}: a need_more object can only come last (its bytes are "
                            f"not a whole frame)")
         try:
-            chunks.append(wire_from_json(bind_state(codec, state), protocol, obj))
-            if "need_more" not in obj:
-                state = codec.decode(chunks[-1], state).state
+            data, frame = wire_from_json(bind_state(codec, state), protocol, obj)
+            chunks.append(data)
+            if frame is not None:
+                state = codec.next_state(frame, state)
         except (JsonFrameError, codec.ProtocolError) as exc:
             raise CliError(f"{where}: {exc}") from None
     if args.raw:

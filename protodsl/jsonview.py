@@ -211,13 +211,14 @@ def command_json(protocol: Protocol, command: DecodedCommand, data: bytes) -> di
 # ---------------------------------------------------------------------- encode
 
 
-def wire_from_json(codec: ModuleType, protocol: Protocol, obj: Any) -> bytes:
-    """The bytes one object of decode's output stands for: a frame, or the
-    trailing bytes of a need-more line."""
+def wire_from_json(codec: ModuleType, protocol: Protocol, obj: Any) -> tuple[bytes, Any]:
+    """The bytes one object of decode's output stands for, and the frame they are
+    (None for the trailing bytes of a need-more line)."""
     if isinstance(obj, dict) and "need_more" in obj:
-        return _partial(codec, obj)
-    data: bytes = codec.encode(frame_from_json(codec, protocol, obj))
-    return data
+        return _partial(codec, obj), None
+    frame = frame_from_json(codec, protocol, obj)
+    data: bytes = codec.encode(frame)
+    return data, frame
 
 
 def _partial(codec: ModuleType, obj: dict[str, Any]) -> bytes:
