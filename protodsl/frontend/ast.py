@@ -24,11 +24,13 @@ class NameRef:
 
 @dataclass(frozen=True)
 class Dotted:
-    """`a.b`: an enum member (`Status.SUCCESS`) or a field of a builder parameter."""
+    """`a.b`: an enum member (`Status.SUCCESS`), a field of a builder parameter or a
+    state member (`state.level`); `state.sender.NAME` has a third part, `member`."""
 
     base: str
     name: str
     span: Span
+    member: str | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,7 @@ class StateMember:
     doc: str | None
     span: Span
     type_span: Span
+    per_side: bool = False  # `per side`: a value for each side of the connection
 
 
 @dataclass(frozen=True)
@@ -213,11 +216,14 @@ class StateDecl:
 
 @dataclass(frozen=True)
 class StateSet:
-    """`set state.level = level`: the value a member has after this frame passes."""
+    """`set state.level = level`: the value a member has after this frame passes;
+    `set state.sender.NAME = ...` sets one side's value of a member kept per side."""
 
     name: str
     value: Expr
     span: Span  # the member's name
+    side: str | None = None  # "sender" or "receiver", as written
+    side_span: Span | None = None
 
 
 @dataclass(frozen=True)
@@ -283,7 +289,7 @@ class Builder:
 @dataclass(frozen=True)
 class Setting:
     name: str
-    value: str | int
+    value: str | int | Expr  # Expr: a `max_frame` limit that is not a constant size
     span: Span
 
 

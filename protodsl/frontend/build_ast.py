@@ -120,23 +120,32 @@ class BuildAst(Transformer[Token, ast.Protocol]):
                    ) -> ast.StateDecl:
         return ast.StateDecl(members, self._tok_span(opening))
 
-    def state_member(self, meta: Meta, name: Token, type_name: Token, initial: ast.Expr | None
-                     ) -> ast.StateMember:
+    def state_member(self, meta: Meta, name: Token, type_name: Token, initial: ast.Expr | None,
+                     per_side: Token | None) -> ast.StateMember:
         return ast.StateMember(str(name), str(type_name), initial, self._doc(meta),
-                               self._tok_span(name), self._tok_span(type_name))
+                               self._tok_span(name), self._tok_span(type_name),
+                               per_side is not None)
 
-    def state_set(self, meta: Meta, _words: Token, name: Token, value: ast.Expr
-                  ) -> ast.StateSet:
-        return ast.StateSet(str(name), value, self._tok_span(name))
+    def state_set(self, meta: Meta, _words: Token, first: Token, second: Token | None,
+                  value: ast.Expr) -> ast.StateSet:
+        if second is None:
+            return ast.StateSet(str(first), value, self._tok_span(first))
+        return ast.StateSet(str(second), value, self._tok_span(second), str(first),
+                            self._tok_span(first))
 
     def byte_order(self, meta: Meta, value: Token) -> ast.Setting:
         return ast.Setting("byte_order", str(value), self._tok_span(value))
 
-    def max_frame(self, meta: Meta, value: int) -> ast.Setting:
+    def max_frame(self, meta: Meta, value: ast.Expr, unit: Token | None) -> ast.Setting:
+        """A number, with or without a unit, is a size; anything else a limit the
+        passes resolve (`9 + state.receiver.max_frame_size`)."""
+        if isinstance(value, ast.IntLit):
+            return ast.Setting("max_frame", value.value * _UNITS[str(unit) if unit else None],
+                               self._span(meta))
+        if unit is not None:
+            raise located_error(self._tok_span(unit), f"a unit follows a number, not an "
+                                f"expression: '{unit}'")
         return ast.Setting("max_frame", value, self._span(meta))
-
-    def size_literal(self, meta: Meta, number: Token, unit: Token | None) -> int:
-        return self._int(number) * _UNITS[str(unit) if unit else None]
 
     def enum_decl(
         self, meta: Meta, name: Token, base: Token, is_open: Token | None, *members: Any
@@ -289,8 +298,10 @@ class BuildAst(Transformer[Token, ast.Protocol]):
     def name_ref(self, meta: Meta, tok: Token) -> ast.NameRef:
         return ast.NameRef(str(tok), self._span(meta))
 
-    def dotted(self, meta: Meta, base: Token, name: Token) -> ast.Dotted:
-        return ast.Dotted(str(base), str(name), self._span(meta))
+    def dotted(self, meta: Meta, base: Token, name: Token, member: Token | None
+               ) -> ast.Dotted:
+        return ast.Dotted(str(base), str(name), self._span(meta),
+                          None if member is None else str(member))
 
     def field_range(self, meta: Meta, first: Token, last: Token) -> ast.FieldRange:
         return ast.FieldRange(str(first), str(last), self._span(meta))

@@ -9,6 +9,7 @@ from protodsl.ir.expr import (
     Expr,
     FieldValue,
     InSet,
+    LastOf,
     LenOf,
     Match,
     Param,
@@ -42,7 +43,7 @@ from protodsl.ir.model import (
 __all__ = [
     "Binary", "BitMember", "BitsField", "Builder", "BytesField", "Checksum", "Const", "CountOf",
     "Element", "Enum", "EnumMember", "EnumValue", "Expr", "FieldValue", "Frame", "InSet",
-    "IntField", "IntType", "KvMapField", "LenOf", "ListField", "Match", "Param", "ParamField",
-    "Protocol", "Record", "Rest", "Roles", "StateMember", "StateSet", "StateValue", "Unary",
-    "VarintField", "walk",
+    "IntField", "IntType", "KvMapField", "LastOf", "LenOf", "ListField", "Match", "Param",
+    "ParamField", "Protocol", "Record", "Rest", "Roles", "StateMember", "StateSet", "StateValue",
+    "Unary", "VarintField", "walk",
 ]

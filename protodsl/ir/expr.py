@@ -70,15 +70,34 @@ class ParamField:
 @dataclass(frozen=True)
 class StateValue:
     """A member of the connection's state (`state.level`): what an earlier frame
-    set, or its initial value. Read only by `when`, `if` and `set`."""
+    set, or its initial value. Read only by `when`, `if`, `set` and a `max_frame`
+    limit. A member kept per side is read as one side's value: `side` is
+    "sender" (the side whose bytes these are) or "receiver"."""
 
     name: str
     span: Span
+    side: str | None = None
 
     @property
     def key(self) -> str:
         """Its name in an evaluation environment, apart from the frame's fields."""
-        return f"state.{self.name}"
+        return f"state.{self.side}.{self.name}" if self.side else f"state.{self.name}"
+
+
+@dataclass(frozen=True)
+class LastOf:
+    """`last(list, condition, value, default)`: `value` of the last record of a
+    list field for which `condition` holds, else `default` (HTTP/2: the last
+    SETTINGS entry with id 5). `condition` and `value` read the record's members
+    (a FieldValue names a member there); `default` reads the frame. Only a `set`
+    reads it, once the frame has passed."""
+
+    list: str
+    record: str
+    condition: Expr
+    value: Expr
+    default: Expr
+    span: Span
 
 
 @dataclass(frozen=True)
@@ -161,13 +180,14 @@ class SizeOf:
 
 
 Expr = (Const | EnumValue | FieldValue | LenOf | CountOf | Param | ParamField | StateValue
-        | More | Unary | Binary | InSet | Match | Checksum | Rest | SizeOf)
+        | More | Unary | Binary | InSet | Match | Checksum | Rest | SizeOf | LastOf)
 
 BOOLEAN_OPS = frozenset({"or", "and", "==", "!=", "<", "<=", ">", ">="})
 
 
 def walk(expr: Expr) -> Iterator[Expr]:
-    """Every node of an expression, parents first."""
+    """Every node of an expression, parents first; a LastOf's condition and value
+    are in its records' scope, not the frame's, so only its default is walked."""
     yield expr
     match expr:
         case Unary(operand=operand):
@@ -181,6 +201,8 @@ def walk(expr: Expr) -> Iterator[Expr]:
             yield from walk(subject)
             for _, value in cases:
                 yield from walk(value)
+            yield from walk(default)
+        case LastOf(default=default):
             yield from walk(default)
         case _:
             pass
@@ -203,17 +225,21 @@ def substitute(expr: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
             return replace(expr, subject=substitute(s, fn),
                            cases=tuple((k, substitute(v, fn)) for k, v in cases),
                            default=substitute(d, fn))
+        case LastOf(default=d):
+            return replace(expr, default=substitute(d, fn))
     return expr
 
 
 def fields_read(expr: Expr) -> set[str]:
     """Names of this frame's fields an expression reads (values and lengths)."""
-    return {n.field for n in walk(expr) if isinstance(n, FieldValue | LenOf | CountOf)}
+    return ({n.field for n in walk(expr) if isinstance(n, FieldValue | LenOf | CountOf)}
+            | {n.list for n in walk(expr) if isinstance(n, LastOf)})
 
 
 def state_read(expr: Expr) -> set[str]:
-    """Names of the state members an expression reads."""
-    return {n.name for n in walk(expr) if isinstance(n, StateValue)}
+    """Names of the state members an expression reads, of those kept once per
+    connection; one side's value of a member kept per side is checked as it is read."""
+    return {n.name for n in walk(expr) if isinstance(n, StateValue) and n.side is None}
 
 
 def reads_more(expr: Expr | None) -> TypeGuard[Expr]:
@@ -298,6 +324,8 @@ def spelled(expr: Expr) -> str:
                 return f"{go(o, 5)} in {{{', '.join(spellings or map(str, values))}}}", 4
             case Match(subject=s):
                 return f"match {go(s, 0)} {{...}}", 0
+            case LastOf(list=name, condition=c, value=v, default=d):
+                return f"last({name}, {go(c, 0)}, {go(v, 0)}, {go(d, 0)})", 12
         return type(node).__name__, 12
 
     return go(expr, 0)

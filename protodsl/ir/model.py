@@ -348,16 +348,19 @@ class StateMember:
     initial: int | None
     doc: str | None
     span: Span
+    per_side: bool = False  # one value per side: HTTP/2's SETTINGS each side announced
 
 
 @dataclass(frozen=True)
 class StateSet:
     """`set state.NAME = value`: after the frame passes (decoded or encoded), the
-    member holds `value`, an expression of the frame's fields and the state before."""
+    member holds `value`, an expression of the frame's fields and the state before.
+    For a member kept per side, `side` says whose value: "sender" or "receiver"."""
 
     name: str
     value: Expr
     span: Span
+    side: str | None = None
 
 
 @dataclass(frozen=True)
@@ -508,6 +511,9 @@ class Protocol:
     records: tuple[Record, ...] = ()
     unclaimed: tuple[str, ...] = ()  # discriminator values no frame claims (malformed)
     state: tuple[StateMember, ...] = ()
+    # `max_frame 9 + state.receiver.max_frame_size`: a bound on every frame's size
+    # that reads the state, checked with max_frame; None when the spec has none.
+    frame_limit: Expr | None = None
 
     def record(self, name: str) -> Record | None:
         return next((r for r in self.records if r.name == name), None)

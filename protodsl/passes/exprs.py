@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from protodsl.diagnostics import Span
 from protodsl.frontend import ast
 from protodsl.ir import expr as ir
-from protodsl.ir.model import Enum, Frame, Record, StateMember
+from protodsl.ir.model import Enum, Frame, Record, StateMember, VarintField, values_of
 from protodsl.passes.problems import Problems
 
 # An expression's type: "int", "bool", or the name of an enum.
@@ -22,6 +22,7 @@ Type = str
 INT, BOOL = "int", "bool"
 _COMPARE = {"==", "!=", "<", "<=", ">", ">="}
 _I64_MIN, _U64_MAX = -(1 << 63), (1 << 64) - 1
+SIDES = ("sender", "receiver")  # `state.sender.NAME`: whose value of a member kept per side
 
 
 class Invalid(Exception):
@@ -34,6 +35,7 @@ class Scope:
     values: dict[str, str | None] = field(default_factory=dict)  # name -> enum
     sized: set[str] = field(default_factory=set)  # bytes, text, map and list fields
     lists: set[str] = field(default_factory=set)
+    list_records: dict[str, str] = field(default_factory=dict)  # list field -> its record
     wide: set[str] = field(default_factory=set)  # 128-bit integers: no expression reads them
     int_params: set[str] = field(default_factory=set)
     # A builder's request parameter: any request frame the protocol decodes.
@@ -85,13 +87,15 @@ class ExprResolver:
         self.problems = problems
         self._state_readable = False
         self._more_readable = False
+        self._last_readable = False
 
     def resolve(self, e: ast.Expr, want: Type, hint: str | None = None, state: bool = False,
-                more: bool = False) -> ir.Expr | None:
+                more: bool = False, last: bool = False) -> ir.Expr | None:
         """Resolve `e` as a value of type `want`; None after reporting a problem.
         With `state`, it may read the connection's state (`when`, `if`, `set`);
-        with `more`, whether the frame has bytes left (a field's `if`)."""
-        self._state_readable, self._more_readable = state, more
+        with `more`, whether the frame has bytes left (a field's `if`); with
+        `last`, an aggregate over a list's records (a `set`)."""
+        self._state_readable, self._more_readable, self._last_readable = state, more, last
         try:
             out, typ = self._expr(e, hint)
             self._expect(e, typ, want)
@@ -99,7 +103,7 @@ class ExprResolver:
         except Invalid:
             return None
         finally:
-            self._state_readable = self._more_readable = False
+            self._state_readable = self._more_readable = self._last_readable = False
 
     def _fail(self, e: ast.Expr | ast.BytesLit, message: str, note: str | None = None
               ) -> Invalid:
@@ -124,8 +128,16 @@ class ExprResolver:
                 return ir.Const(v, e.span, e.spelling), INT
             case ast.NameRef(name=name):
                 return self._name(e, name, hint)
+            case ast.Dotted(base="state", name=side, member=str(name)):
+                return self._state(e, name, side), INT
+            case ast.Dotted(base=base, name=name, member=str(member)):
+                raise self._fail(e, f"'{base}.{name}.{member}': only a state member kept per "
+                                 f"side has three parts (state.sender.NAME, "
+                                 f"state.receiver.NAME)")
             case ast.Dotted(base=base, name=name):
                 return self._dotted(e, base, name)
+            case ast.Call(func="last", args=args):
+                return self._last(e, args), INT
             case ast.Call(func="len", args=(ast.NameRef(name=name) as arg,)):
                 if name in self.scope.sized:
                     return ir.LenOf(name, e.span), INT
@@ -172,8 +184,9 @@ class ExprResolver:
                 raise self._fail(e, "more() takes no arguments")
             case ast.Call(func=func):
                 raise self._fail(e, f"unknown function '{func}' (len(field), count(list), "
-                                 f"size(first..last) and more() exist)",
-                                 did_you_mean(func, ("len", "count", "size", "more")))
+                                 f"size(first..last), more() and last(list, condition, "
+                                 f"value, default) exist)",
+                                 did_you_mean(func, ("len", "count", "size", "more", "last")))
             case ast.Unary(op="not", operand=o):
                 inner, _ = self._typed(o, BOOL)
                 return ir.Unary("not", inner, e.span), BOOL
@@ -319,18 +332,74 @@ class ExprResolver:
             base, set(scope.enums) | set(scope.frame_params) | scope.int_params | scope.fields()))
 
 
-    def _state(self, e: ast.Expr, name: str) -> ir.StateValue:
+    def _state(self, e: ast.Expr, name: str, side: str | None = None) -> ir.StateValue:
+        written = f"state.{side}.{name}" if side else f"state.{name}"
         if not self.scope.state:
-            raise self._fail(e, f"'state.{name}': the protocol declares no state",
+            raise self._fail(e, f"'{written}': the protocol declares no state",
                              note="declare it: state { " + name + ": u8 }")
         if name not in self.scope.state:
             raise self._unknown(e, f"unknown state member '{name}'",
                                 did_you_mean(name, self.scope.state))
         if not self._state_readable:
-            raise self._fail(e, f"'state.{name}' is read here, but the state is read only by "
-                             f"a frame's `when`, a field's `if` and a `set`",
-                             note="a layout may depend on the state; a value cannot")
-        return ir.StateValue(name, e.span)
+            raise self._fail(e, f"'{written}' is read here, but the state is read only by "
+                             f"a frame's `when`, a field's `if`, a `set` and a `max_frame` "
+                             f"limit", note="a layout may depend on the state; a value cannot")
+        if not check_side(self.scope.state[name], side, e.span, self.problems):
+            raise Invalid()
+        return ir.StateValue(name, e.span, side)
+
+    def _last(self, e: ast.Expr, args: tuple[ast.Expr | ast.FieldRange, ...]) -> ir.LastOf:
+        """`last(list, condition, value, default)`: the condition and value read the
+        list's records, the default the frame; only a `set` reads it."""
+        if not self._last_readable:
+            raise self._fail(e, "last() is read only by a `set`: the frame has passed, "
+                             "so every record is known")
+        if len(args) != 4 or isinstance(args[0], ast.FieldRange) or not isinstance(
+                args[0], ast.NameRef):
+            raise self._fail(e, "last() takes a list field, a condition on its records, a "
+                             "value of the record, and a default: last(settings, id == 5, "
+                             "value, 16384)")
+        name = args[0].name
+        if name not in self.scope.list_records:
+            if name in self.scope.untyped:
+                raise Invalid()  # its unknown type is reported
+            raise self._unknown(args[0], f"last() reads a list field; '{name}' is not one",
+                                did_you_mean(name, self.scope.list_records))
+        record = self.scope.records.get(self.scope.list_records[name])
+        if record is None:
+            raise Invalid()  # the record did not lay out: reported
+        entry = Scope(self.scope.enums, values={
+            v.name: None if isinstance(v, VarintField) else v.enum
+            for v in values_of(record.elements)})
+        inner = ExprResolver(entry, self.problems)
+        exprs = [a for a in args[1:] if not isinstance(a, ast.FieldRange)]
+        if len(exprs) != 3:
+            raise self._fail(e, "last()'s condition, value and default are expressions")
+        condition = inner.resolve(exprs[0], BOOL)
+        value = inner.resolve(exprs[1], INT)
+        default, _ = self._typed(exprs[2], INT)
+        if condition is None or value is None:
+            raise Invalid()
+        return ir.LastOf(name, record.name, condition, value, default, e.span)
+
+
+def check_side(member: StateMember, side: str | None, span: Span, problems: Problems) -> bool:
+    """Whether `side` suits `member`: named for a member kept per side, else absent."""
+    if side is not None and side not in SIDES:
+        problems.error(span, f"'{side}' is not a side: state.sender.{member.name} is the "
+                       f"value of the side whose bytes these are, state.receiver."
+                       f"{member.name} the other side's")
+        return False
+    if member.per_side and side is None:
+        problems.error(span, f"state member '{member.name}' is kept per side: say whose, "
+                       f"state.sender.{member.name} or state.receiver.{member.name}")
+        return False
+    if not member.per_side and side is not None:
+        problems.error(span, f"state member '{member.name}' is one value for the "
+                       f"connection, not kept per side: state.{member.name}",
+                       note=f"declare it `{member.name}: ... per side` to keep one per side")
+        return False
+    return True
 
 
 def _describe(t: Type) -> str:

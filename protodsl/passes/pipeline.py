@@ -8,7 +8,7 @@ from protodsl.diagnostics import Diagnostic, Span, SpecError
 from protodsl.frontend import ast
 from protodsl.frontend.parser import parse
 from protodsl.ir import expr as ir
-from protodsl.ir.model import ByteOrder, Frame, Protocol
+from protodsl.ir.model import ByteOrder, Frame, ListField, Protocol
 from protodsl.passes.builders import resolve_builders
 from protodsl.passes.claims import check_claims
 from protodsl.passes.defaults import apply_defaults, check_record_defaults
@@ -19,7 +19,7 @@ from protodsl.passes.mosn_name import check_mosn_name
 from protodsl.passes.problems import Problems
 from protodsl.passes.roles import resolve_roles
 from protodsl.passes.sizes import expand_sizes
-from protodsl.passes.state import resolve_sets, resolve_state
+from protodsl.passes.state import resolve_limit, resolve_sets, resolve_state
 from protodsl.passes.trailing import check_more, check_record_more
 from protodsl.passes.types import resolve_enums
 from protodsl.passes.variants import check_variants
@@ -70,6 +70,7 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
     enums = resolve_enums(tree.enums, byte_order, problems)
     enum_map = {e.name: e for e in enums}
     state = resolve_state(tree.state, byte_order, problems)
+    frame_limit = resolve_limit(tree.settings, enum_map, state, problems)
     records = {}
     for record_decl in tree.records:
         first = next((t.span for t in tree.enums if t.name == record_decl.name), None) or next(
@@ -99,6 +100,7 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
         scope.broken_records = {r.name for r in tree.records} - set(records)
         scopes[decl.name] = scope
         elements = expand_sizes(lay_out(decl, scope, byte_order, problems), problems)
+        scope.list_records = {e.name: e.record for e in elements if isinstance(e, ListField)}
         laid_out = len(problems.items) == reported  # else lengths would report echoes
         when: ir.Expr | None
         if decl.when is None:
@@ -141,6 +143,7 @@ def lower(tree: ast.Protocol, problems: Problems) -> Protocol | None:
     protocol = Protocol(
         tree.name, tree.mosn_name, byte_order, max_frame, enums, tuple(frames), discriminator,
         builders, tree.doc, tree.span, tuple(records.values()), claims.unclaimed, state,
+        frame_limit,
     )
     if not problems:
         check_plan(protocol, problems)
@@ -162,6 +165,8 @@ def _settings(tree: ast.Protocol, problems: Problems) -> tuple[ByteOrder, int]:
     max_frame = DEFAULT_MAX_FRAME
     seen: dict[str, Span] = {}
     for s in tree.settings:
+        if not isinstance(s.value, str | int):  # a limit: resolve_limit
+            continue
         if s.name in seen:
             problems.error(s.span, f"'{s.name}' set twice",
                            related=((seen[s.name], "first set here"),))
@@ -171,8 +176,7 @@ def _settings(tree: ast.Protocol, problems: Problems) -> tuple[ByteOrder, int]:
                 problems.error(s.span, f"byte_order is 'big' or 'little', not '{s.value}'")
             elif s.value == "little":
                 byte_order = "little"
-        elif s.name == "max_frame":
-            assert isinstance(s.value, int)
+        elif s.name == "max_frame" and isinstance(s.value, int):
             if not 0 < s.value <= 0xFFFFFFFF:
                 problems.error(s.span, "max_frame must be between 1 byte and 4 GiB - 1")
             else:
