@@ -13,7 +13,7 @@ from protodsl.codegen.emitter import Emitter
 from protodsl.codegen.numbers import spelled_format
 from protodsl.codegen.python import ints
 from protodsl.codegen.python.context import Module, absent, closed_enum, constant, reads
-from protodsl.codegen.python.expr import no_length, translate
+from protodsl.codegen.python.expr import frame_limit, no_length, translate
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import BitsField, BytesField, IntField, KvMapField, ListField, VarintField
@@ -176,6 +176,11 @@ class FrameDecoder:
     def _whole_frame(self, out: Emitter) -> None:
         with out.block("if _size > MAX_FRAME"):
             out.line(f"raise FrameTooLarge({self.frame.name!r}, 0, _size, MAX_FRAME)")
+        limit = self.module.plan.protocol.frame_limit
+        if limit is not None:
+            out.line(f"_limit = {frame_limit(limit, self.frame.name)}")
+            with out.block("if _size > _limit"):
+                out.line(f"raise FrameTooLarge({self.frame.name!r}, 0, _size, _limit)")
         with out.block("if _end < _size"):
             out.line("return NeedMore(_end, _size)")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from protodsl.codegen.emitter import Emitter
 from protodsl.codegen.python import ints
 from protodsl.codegen.python.context import Module, constant, holders, reads
-from protodsl.codegen.python.expr import translate
+from protodsl.codegen.python.expr import frame_limit, translate
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
@@ -140,9 +140,15 @@ class FrameEncoder:
                          f"f\"{{len({local})}} bytes, but its size says {{{size}}}\")")
 
     def _too_large(self, out: Emitter) -> None:
-        with out.block("if _size > MAX_FRAME"):
-            out.line(f"raise EncodeError({self.frame.name!r}, None, f\"frame of {{_size}} "
-                     f"bytes exceeds max_frame {{MAX_FRAME}}\")")
+        limits = ["MAX_FRAME"]
+        limit = self.module.plan.protocol.frame_limit
+        if limit is not None:
+            out.line(f"_limit = {frame_limit(limit, self.frame.name)}")
+            limits.append("_limit")
+        for cap in limits:
+            with out.block(f"if _size > {cap}"):
+                out.line(f"raise EncodeError({self.frame.name!r}, None, f\"frame of {{_size}} "
+                         f"bytes exceeds max_frame {{{cap}}}\")")
 
     def _source(self, e: Element) -> str:
         """The integer an int or varint element writes: its constant, or its local."""

@@ -22,15 +22,17 @@ def translate(
     length: Callable[[str], str],
     param: Callable[[str, str | None], str] = lambda p, f: p,
     records: Callable[[str], str] | None = None,
-    state: Callable[[str], str] = lambda n: f"_st.{naming.snake(n)}",
+    state: Callable[[ir.StateValue], str] | None = None,
     more: str = "_off < _size",
 ) -> str:
     """`value(name)` and `length(name)` give the text reading a field's value and a
     sized field's encoded length; `param(name, field)` reads builder parameters;
-    `records(name)` a list's records (by default its value); `state(name)` a
-    state member (by default of the State `_st`, checked to be set); `more`
-    whether the frame has bytes left (by default in a decoder's body)."""
+    `records(name)` a list's records (by default its value); `state(node)` a
+    state member (by default of the State `_st`, already checked to be set, see
+    `state_reader`); `more` whether the frame has bytes left (by default in a
+    decoder's body)."""
     records = records or value
+    state = state or state_reader("_st")
 
     def go(node: ir.Expr, outer: int) -> str:
         text, prec = emit(node)
@@ -52,8 +54,15 @@ def translate(
                 return param(name, None), 12
             case ir.ParamField(param=p, field=f):
                 return param(p, f), 12
-            case ir.StateValue(name=name):
-                return state(name), 12
+            case ir.StateValue() as sv:
+                return state(sv), 12
+            case ir.LastOf(list=name, condition=c, value=v, default=d):
+                def member(n: str) -> str:
+                    return f"_r.{naming.snake(n)}"
+                found = translate(v, member, no_length)
+                test = translate(c, member, no_length)
+                return (f"next(({found} for _r in reversed({records(name)}) if {test}), "
+                        f"{go(d, 0)})"), 12
             case ir.More():
                 return more, 4
             case ir.Unary(op="not", operand=o):
@@ -104,3 +113,27 @@ def lengths(frame: Frame, value: Callable[[str], str], encoded: bool = False
         return f"len({text})"
 
     return length
+
+
+def state_reader(holder: str, frame: str | None = None, checked: bool = False
+                 ) -> Callable[[ir.StateValue], str]:
+    """How generated code reads a state member off the State `holder`: one side's
+    value of a member kept per side through `_of_side`, which checks the side and
+    that it is set (for `frame`); another directly, or through `_set` when
+    `checked` (a `when`, tried before anything checked the state)."""
+
+    def read(sv: ir.StateValue) -> str:
+        attr = naming.snake(sv.name)
+        if sv.side is not None:
+            assert frame is not None, "a member kept per side is read for a frame"
+            return f"_of_side({holder}, {sv.name!r}, {sv.side!r}, {frame!r})"
+        if checked:
+            return f"_set({holder}.{attr}, {sv.name!r}, {frame!r})"
+        return f"{holder}.{attr}"
+
+    return read
+
+
+def frame_limit(limit: ir.Expr, frame: str, holder: str = "_st") -> str:
+    """A `max_frame` limit read off the State `holder`, for `frame`."""
+    return translate(limit, no_length, no_length, state=state_reader(holder, frame))

@@ -14,7 +14,7 @@ from protodsl.ir.model import Frame
 # Module-level names the generated code defines or imports.
 RESERVED = frozenset({
     "annotations", "enum", "struct", "cs", "dataclass", "dataclasses", "field", "Any",
-    "ClassVar", "NamedTuple", "Union",
+    "ClassVar", "NamedTuple", "Union", "Callable",
     "ProtocolError", "NeedMoreData", "ConstantMismatch", "UnknownEnumValue", "UnknownVariant",
     "FrameTooLarge", "NegativeSize", "MalformedSection", "InvalidText", "EncodeError",
     "ChecksumMismatch", "zlib",
@@ -23,7 +23,7 @@ RESERVED = frozenset({
     "reference_decode", "reference_encode", "kind", "command_id", "is_heartbeat", "timeout",
     "status", "headers", "payload", "with_roles", "keepalive", "keepalive_reply", "hijack",
     "PROTOCOL", "MOSN_NAME", "MAX_FRAME", "field_values", "State", "StateUnset", "next_state",
-    "STATE_ATTRS",
+    "STATE_ATTRS", "SideUnknown",
 })
 # Module-level names that generated function and class bodies use: a field (a
 # local there, or a class attribute) by one of these names would shadow it.
@@ -31,7 +31,7 @@ SHADOWING = frozenset({
     "struct", "cs", "enum", "dataclasses", "dataclass", "field", "ProtocolError",
     "ConstantMismatch", "UnknownEnumValue", "UnknownVariant", "FrameTooLarge", "NegativeSize",
     "MalformedSection", "InvalidText", "EncodeError", "NeedMore", "Decoded", "MAX_FRAME",
-    "ChecksumMismatch", "zlib", "encode", "State", "StateUnset",
+    "ChecksumMismatch", "zlib", "encode", "State", "StateUnset", "SideUnknown", "Callable",
 })
 _ENUM_MEMBER_RESERVED = frozenset({"name", "value", "mro"})
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from protodsl.codegen.python import ints, naming
+from protodsl.codegen.python import ints
 from protodsl.codegen.python.context import Module, absent, closed_enum, constant, holders, reads
-from protodsl.codegen.python.expr import lengths, translate
+from protodsl.codegen.python.expr import frame_limit, lengths, state_reader, translate
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
@@ -61,7 +61,7 @@ class FrameReference:
 
     def expr(self, e: ir.Expr, more: str = "_more(_c)") -> str:
         return translate(e, self.path, lengths(self.frame.frame, self.path, encoded=True),
-                         state=lambda n: f"_c._params._st.{naming.snake(n)}", more=more)
+                         state=state_reader("_c._params._st", self.frame.frame.name), more=more)
 
     def _condition(self, r: Read) -> str:
         """A read's condition; `more()` is the bytes left when construct parses,
@@ -71,6 +71,15 @@ class FrameReference:
             return self.expr(r.present)
         given = self.expr(self.frame.frame.given_from(r.element))
         return self.expr(r.present, more=f"(_more(_c) if _c._parsing else {given})")
+
+    def _limit(self) -> list[str]:
+        """The `max_frame` limit the state sets, as construct reads it; [] without."""
+        limit = self.module.plan.protocol.frame_limit
+        return [] if limit is None else [
+            f"({frame_limit(limit, self.frame.name, '_c._params._st')})"]
+
+    def _limit_arg(self) -> str:
+        return "".join(f", limit=lambda _c: {cap}" for cap in self._limit())
 
     def fields(self) -> list[str]:
         """The Struct's members."""
@@ -88,12 +97,12 @@ class FrameReference:
                 last = plan.header[-1]
                 framed = (f"_Framed({framing.size_field.name!r}, {self.frame.name!r}, None, "
                           f"{plan.header_size}, [{', '.join(inner)}], {framing.start}, "
-                          f"({last.name!r}, {last.offset}))")
+                          f"({last.name!r}, {last.offset}){self._limit_arg()})")
             else:
                 assert isinstance(length.element, VarintField)
                 framed = (f"_Framed({length.name!r}, {self.frame.name!r}, "
                           f"{length.element.max_bytes}, {plan.header_size}, "
-                          f"[{', '.join(inner)}])")
+                          f"[{', '.join(inner)}]{self._limit_arg()})")
             out.append(f"\"_rest\" / {framed}")
         else:
             out += [m for r in framing.prefix for m in self._members(r)]
@@ -104,8 +113,9 @@ class FrameReference:
             checks = [self._negative_guard(s.element.name, s.expr, s.present,
                                            str(plan.header_size))
                       for s in framing.sizes if s.may_be_negative]
-            checks.append(f"_Guard(lambda _c: {total} <= MAX_FRAME, lambda _c: FrameTooLarge("
-                          f"{self.frame.name!r}, 0, {total}, MAX_FRAME))")
+            for cap in ["MAX_FRAME", *self._limit()]:
+                checks.append(f"_Guard(lambda _c: {total} <= {cap}, lambda _c: FrameTooLarge("
+                              f"{self.frame.name!r}, 0, {total}, {cap}))")
             checks.append(f"_WholeFrame(lambda _c: {total})")
             tail = [self._members(r) for r in framing.tail]
             out += [m for ms in tail[:at] for m in ms] + checks + [

@@ -17,11 +17,11 @@ from protodsl.codegen.python.decode import (
     variant_message,
 )
 from protodsl.codegen.python.encode import FrameEncoder
-from protodsl.codegen.python.expr import lengths, no_length, translate
+from protodsl.codegen.python.expr import lengths, no_length, state_reader, translate
 from protodsl.codegen.python.records import RecordView, record_view
 from protodsl.codegen.python.reference import FrameReference, discriminator
 
-from protodsl.ir import Protocol
+from protodsl.ir import Frame, Protocol, StateMember
 from protodsl.ir import expr as ir
 from protodsl.ir.model import BytesField, IntField, KvMapField, ListField, VarintField
 from protodsl.plan import DerivedHeader, FramePlan, ProtocolPlan, plan_of
@@ -68,6 +68,7 @@ class FrameView:
     roles: dict[str, str] = field(default_factory=dict)
     state_reads: list[tuple[str, str]] = field(default_factory=list)  # member, attribute
     next_state: list[str] = field(default_factory=list)  # State(...)'s arguments, when it sets
+    next_lines: list[str] = field(default_factory=list)  # what those arguments read, first
     # Derived headers MOSN's edit goes back into: (index among the derived
     # headers, attribute, text, frame name, field name).
     derived_writes: list[tuple[int, str, bool, str, str]] = field(default_factory=list)
@@ -95,6 +96,8 @@ class ModuleView:
     id_views: bool = False  # some frame's id is part of a bytes field: the helpers for it
     derived_headers: bool = False  # some frame derives headers: `_take_derived`
     state: list[StateView] = field(default_factory=list)
+    sides: bool = False  # some member is kept per side: State.side says whose bytes
+    frame_limit: str | None = None  # `max_frame EXPR`, read off the State `_st`
 
 
 @dataclass
@@ -128,9 +131,21 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
         id_views=any(f.roles is not None and f.roles.id_view is not None for f in plan.frames),
         derived_headers=any(f.roles is not None and f.roles.derived_headers
                             for f in plan.frames),
-        state=[StateView(naming.snake(m.name), m.name, repr(m.initial), m.doc)
-               for m in protocol.state],
+        state=[StateView(attr, name, repr(m.initial), m.doc)
+               for m in protocol.state for name, attr in _state_slots(m)],
+        sides=any(m.per_side for m in protocol.state),
     )
+
+
+SIDES = ("client", "server")  # State.side: the side whose bytes are decoded or encoded
+
+
+def _state_slots(m: StateMember) -> list[tuple[str, str]]:
+    """(spec name, State attribute) of a member: one, or one per side."""
+    attr = naming.snake(m.name)
+    if m.per_side:
+        return [(f"{side}.{m.name}", f"{side}_{attr}") for side in SIDES]
+    return [(m.name, attr)]
 
 
 def _int(text: str) -> str:
@@ -184,10 +199,9 @@ def _frame(module: Module, fp: FramePlan) -> FrameView:
         construct_fields=reference.fields(), from_container=reference.from_container(),
         to_container=reference.to_container(),
         when=translate(frame.when, lambda n: f"_disc[{n!r}]", no_length,
-                       state=lambda n: f"_set(_st.{naming.snake(n)}, {n!r}, {frame.name!r})"),
+                       state=state_reader("_st", frame.name, checked=True)),
         when_fast=translate(frame.when, lambda n: f"_d_{n}", no_length,
-                            state=lambda n: f"_set(state.{naming.snake(n)}, {n!r}, "
-                                            f"{frame.name!r})"),
+                            state=state_reader("state", frame.name, checked=True)),
         claim=translate(fp.encode.claim, lambda n: f"_f.{names[n]}", no_length),
         claim_text=ir.spelled(fp.encode.claim),
         claim_fields=[(n, names[n]) for n in claimed],
@@ -197,13 +211,38 @@ def _frame(module: Module, fp: FramePlan) -> FrameView:
     _roles(module, fp, names, view)
     view.state_reads = _state_attrs(state_reads)
     if frame.sets:
-        sets = {s.name: s.value for s in frame.sets}
-        of_frame = lambda n: f"_f.{names[n]}"  # noqa: E731
-        view.next_state = [
-            f"{naming.snake(m.name)}={_int(translate(sets[m.name], of_frame, no_length))}"
-            if m.name in sets else f"{naming.snake(m.name)}=_st.{naming.snake(m.name)}"
-            for m in module.plan.protocol.state]
+        view.next_lines, view.next_state = _next_state(module.plan.protocol, frame, names)
     return view
+
+
+def _next_state(protocol: Protocol, frame: Frame, names: naming.FrameNames
+                ) -> tuple[list[str], list[str]]:
+    """The lines computing what a frame sets, then `State(...)`'s arguments: a
+    member kept per side takes the value set for the side whose bytes these
+    are (`_sender`) or the other (`_receiver`), and keeps the other side's."""
+    def value(s: ir.Expr) -> str:
+        return _int(translate(s, lambda n: f"_f.{names[n]}", no_length,
+                              state=state_reader("_st", frame.name)))
+
+    shared = {s.name: value(s.value) for s in frame.sets if s.side is None}
+    lines: list[str] = []
+    per_side = [s for s in frame.sets if s.side is not None]
+    if per_side:
+        lines.append(f"_sender, _receiver = _sides(_st, {per_side[0].name!r})")
+        lines += [f"_{s.side}_{naming.snake(s.name)} = {value(s.value)}" for s in per_side]
+    args = ["side=_st.side"] if any(m.per_side for m in protocol.state) else []
+    for m in protocol.state:
+        attr = naming.snake(m.name)
+        if not m.per_side:
+            args.append(f"{attr}={shared.get(m.name, f'_st.{attr}')}")
+            continue
+        for side in SIDES:
+            text = f"_st.{side}_{attr}"
+            for s in per_side:
+                if s.name == m.name:
+                    text = f"_{s.side}_{attr} if _{s.side} == {side!r} else {text}"
+            args.append(f"{side}_{attr}={text}")
+    return lines, args
 
 
 def _field(module: Module, fp: FramePlan, names: naming.FrameNames, name: str) -> FieldView:
