@@ -44,13 +44,17 @@ Prints one JSON object per line: each whole frame (its variant, MOSN roles,
 "hex": ...} for bytes after the last whole frame. A malformed frame stops the
 stream: the error, with its offset in the input, goes to stderr and the exit
 status is 1. A spec with a `state` threads it from frame to frame, starting
-from a new connection's (the spec's initial values) with `--state` over them.
+from a new connection's (the spec's initial values) with `--state` over them;
+one that keeps state per side (HTTP/2's SETTINGS) needs `--side`, whose bytes
+these are.
 
 examples:
   protodsl decode specs/bolt.proto-dsl --hex 01010000010000000b01ffffffff0000000000000000
   protodsl decode specs/bolt.proto-dsl --engine wasm frames.bin
   cat frames.bin | protodsl decode specs/bolt.proto-dsl -
-  protodsl decode specs/mqtt.proto-dsl --state level=5 server-to-client.bin"""
+  protodsl decode specs/mqtt.proto-dsl --state level=5 server-to-client.bin
+  protodsl decode specs/http2-frame.proto-dsl --side server \
+      --state client.max_frame_size=65536 server-to-client.bin"""
 
 ENCODE_EPILOG = """\
 Reads what `decode` prints: JSON objects, one per line (any whitespace between
@@ -167,7 +171,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     for stream in (decode, encode):
         stream.add_argument("--state", action="append", default=[], metavar="NAME=VALUE",
                          help="the connection's state before the first frame, over the "
-                              "spec's initial values (repeatable; specs with a `state`)")
+                              "spec's initial values (repeatable; specs with a `state`; "
+                              "a member kept per side is client.NAME or server.NAME)")
+        stream.add_argument("--side", choices=("client", "server"),
+                            help="whose bytes these are, for a spec that keeps state per "
+                                 "side (HTTP/2's SETTINGS)")
 
     test = command("test", "property-test the Python codec against the Wasm plugin",
                    "examples:\n  protodsl test specs/bolt.proto-dsl\n"
@@ -255,17 +263,26 @@ def _read_input(args: argparse.Namespace) -> bytes:
         raise CliError(f"cannot read {args.input}: {exc.strerror}") from None
 
 
-def _initial_state(protocol: Protocol, codec: ModuleType, given: list[str]) -> Any:
+def _initial_state(protocol: Protocol, codec: ModuleType, given: list[str],
+                   side: str | None) -> Any:
     """The connection's state before the first frame: the spec's initial values,
-    with `--state NAME=VALUE` over them."""
-    values: dict[str, int] = {}
+    with `--state NAME=VALUE` over them, and `--side` for one kept per side."""
+    sides = any(m.per_side for m in protocol.state)
+    if side is not None and not sides:
+        raise CliError(f"--side {side}: {protocol.name} keeps no state per side")
+    if side is None and sides:
+        kept = ", ".join(m.name for m in protocol.state if m.per_side)
+        raise CliError(f"{protocol.name} keeps state per side ({kept}): say whose bytes "
+                       f"these are, --side client or --side server")
+    values: dict[str, Any] = {"side": side} if sides else {}
     for item in given:
         name, eq, text = item.partition("=")
-        member = protocol.state_member(name.strip())
+        name = name.strip()
         if not eq:
             raise CliError(f"--state {item}: expected NAME=VALUE")
-        if member is None:
-            known = ", ".join(m.name for m in protocol.state) or "none"
+        member = protocol.state_member(name.partition(".")[2] or name)
+        if member is None or name not in codec.STATE_ATTRS:
+            known = ", ".join(codec.STATE_ATTRS) or "none"
             raise CliError(f"--state {item}: '{name}' is not a state member of "
                            f"{protocol.name} (it has: {known})")
         try:
@@ -274,7 +291,7 @@ def _initial_state(protocol: Protocol, codec: ModuleType, given: list[str]) -> A
             raise CliError(f"--state {item}: '{text}' is not an integer") from None
         if not member.type.min <= value <= member.type.max:
             raise CliError(f"--state {item}: out of range for {member.type.name}")
-        values[codec.STATE_ATTRS[member.name]] = value
+        values[codec.STATE_ATTRS[name]] = value
     return codec.State(**values)
 
 
@@ -282,10 +299,10 @@ def _decode(args: argparse.Namespace) -> int:
     protocol = _load(args.spec)
     data = _read_input(args)
     if args.engine == "python":
-        objects = _decode_python(protocol, data, args.state)
-    elif args.state:
-        raise CliError("--state: a plugin's context starts in a new connection's state; "
-                       "give --state to the python engine")
+        objects = _decode_python(protocol, data, args.state, args.side)
+    elif args.state or args.side:
+        raise CliError("--state, --side: a plugin's context starts in a new connection's "
+                       "state; give them to the python engine")
     else:
         objects = _decode_wasm(protocol, data)
     for obj in objects:
@@ -307,14 +324,14 @@ def malformed(message: str, start: int) -> str:
             f"{start + int(at.group(1))}{message[at.end():]}")
 
 
-def _decode_python(protocol: Protocol, data: bytes, given: list[str]
+def _decode_python(protocol: Protocol, data: bytes, given: list[str], side: str | None
                    ) -> Iterator[dict[str, Any]]:
     """Frame after frame, the connection's state threaded from one to the next."""
     from protodsl.codecs import load_python
     from protodsl.jsonview import frame_json, need_more_json
 
     codec = load_python(protocol)
-    state = _initial_state(protocol, codec, given)
+    state = _initial_state(protocol, codec, given, side)
     offset = 0
     while True:
         try:
@@ -390,7 +407,7 @@ def _encode(args: argparse.Namespace) -> int:
 
     protocol = _load(args.spec)
     codec: ModuleType = load_python(protocol)
-    state = _initial_state(protocol, codec, args.state)
+    state = _initial_state(protocol, codec, args.state, args.side)
     objects = list(_json_objects(_read_text(args.json)))
     chunks: list[bytes] = []
     for i, (line, obj) in enumerate(objects):

@@ -72,10 +72,20 @@ def state_of(codec: ModuleType, state: Any = None) -> Any:
 
 def state_env(codec: ModuleType, state: Any = None) -> dict[str, int]:
     """The members of `state_of(codec, state)` that are set, as IR evaluation reads
-    them: `state.NAME`."""
+    them: `state.NAME`, and for a member kept per side `state.sender.NAME` and
+    `state.receiver.NAME` when the state says whose bytes these are."""
     state = state_of(codec, state)
-    return {f"state.{name}": value for name, attr in codec.STATE_ATTRS.items()
-            if (value := getattr(state, attr)) is not None}
+    env = {f"state.{name}": value for name, attr in codec.STATE_ATTRS.items()
+           if (value := getattr(state, attr)) is not None}
+    side = getattr(state, "side", None)
+    if side in _OTHER_SIDE:
+        for whose, of in (("sender", side), ("receiver", _OTHER_SIDE[side])):
+            env.update({f"state.{whose}.{key[len(of) + 7:]}": value
+                        for key, value in list(env.items()) if key.startswith(f"state.{of}.")})
+    return env
+
+
+_OTHER_SIDE = {"client": "server", "server": "client"}
 
 
 def build_wasm(protocol: Protocol, cache: Path | None = None) -> Path:

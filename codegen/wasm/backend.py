@@ -90,9 +90,26 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
 
 
 def _beyond_the_plugin(protocol: Protocol) -> list[Diagnostic]:
-    """What the plugin does not read yet (the Python codec does): `more()`, and
-    some record members."""
+    """What the plugin does not read yet (the Python codec does): `more()`, some
+    record members, state kept per side, `last()` and a `max_frame` limit."""
     out: list[Diagnostic] = []
+    for member in protocol.state:
+        if member.per_side:
+            out.append(Diagnostic(
+                member.span, f"state member '{member.name}' is kept per side, which the Wasm "
+                f"plugin cannot do: MOSN does not tell a plugin whose bytes it decodes "
+                f"(the Python codec keeps it)"))
+    if protocol.frame_limit is not None:
+        out.append(Diagnostic(
+            protocol.frame_limit.span, "a max_frame limit the state sets, which the Wasm "
+            "plugin does not check yet (the Python codec does)"))
+    for frame in protocol.frames:
+        for s in frame.sets:
+            for node in ir.walk(s.value):
+                if isinstance(node, ir.LastOf):
+                    out.append(Diagnostic(
+                        node.span, f"frame '{frame.name}': last() over a list, which the "
+                        f"Wasm plugin does not compute yet (the Python codec does)"))
     for frame in protocol.frames:
         for e in frame.elements:
             if ir.reads_more(e.present):

@@ -15,7 +15,7 @@ from types import ModuleType
 
 from protodsl.codecs import bind_state
 from protodsl.ir import expr as ir
-from protodsl.ir.model import Frame, Protocol
+from protodsl.ir.model import Frame, Protocol, StateMember
 
 MOST = 16
 """At most this many states per spec: the first combinations, in order."""
@@ -27,12 +27,13 @@ class Scenario:
 
     values: tuple[tuple[str, int | None], ...]
     initial: bool  # a new connection's state: the one a plugin's context starts in
+    side: str | None = None  # whose bytes, for a spec that keeps members per side
 
     @property
     def label(self) -> str:
-        if self.initial:
-            return "new connection"
-        return ", ".join(f"{n}={'unset' if v is None else v}" for n, v in self.values)
+        said = "new connection" if self.initial else ", ".join(
+            f"{n}={'unset' if v is None else v}" for n, v in self.values)
+        return f"{said}, {self.side}'s bytes" if self.side else said
 
     def reaches(self, frame: Frame) -> bool:
         """Whether some frame of this variant can pass in this state."""
@@ -50,8 +51,9 @@ class Scenario:
         """`codec` with every call that takes a state given this one."""
         if not self.values:
             return codec
-        return bind_state(codec, codec.State(**{codec.STATE_ATTRS[n]: v
-                                                for n, v in self.values}))
+        sides = {"side": self.side} if self.side else {}
+        return bind_state(codec, codec.State(**sides, **{codec.STATE_ATTRS[n]: v
+                                                         for n, v in self.values}))
 
 
 def _folded(e: ir.Expr) -> ir.Expr:
@@ -73,19 +75,32 @@ def _folded(e: ir.Expr) -> ir.Expr:
 
 
 def scenarios(protocol: Protocol) -> tuple[Scenario, ...]:
-    """A new connection's state first, then the states the conditions tell apart."""
+    """A new connection's state first, then the states the conditions tell apart;
+    with members kept per side, each as the client's bytes and as the server's
+    (a side's value is tried at its initial value: no condition compares it)."""
     members = protocol.state
     if not members:
         return (Scenario((), True),)
-    initial = Scenario(tuple((m.name, m.initial) for m in members), True)
-    options = [_compared(protocol, m.name) | ({m.initial} if m.initial is not None else set())
-               for m in members]
-    out = [initial]
+    names = [n for m in members for n in _slots(m)]
+    initial = tuple((n, m.initial) for m in members for n in _slots(m))
+    options = [(_compared(protocol, m.name) if not m.per_side else set())
+               | ({m.initial} if m.initial is not None else set())
+               for m in members for _ in _slots(m)]
+    found = [initial]
     for combo in itertools.product(*(sorted(o) or [0] for o in options)):
-        values = tuple(zip((m.name for m in members), combo, strict=True))
-        if values != initial.values and len(out) < MOST:
-            out.append(Scenario(values, False))
-    return tuple(out)
+        values = tuple(zip(names, combo, strict=True))
+        if values != initial:
+            found.append(values)
+    sides: tuple[str | None, ...] = (
+        ("client", "server") if any(m.per_side for m in members) else (None,))
+    out = [Scenario(values, values == initial, side) for values in found for side in sides]
+    return tuple(out[:MOST])
+
+
+def _slots(member: StateMember) -> tuple[str, ...]:
+    """The names a member's values go by in the State: one, or one per side."""
+    return (f"client.{member.name}", f"server.{member.name}") if member.per_side else (
+        member.name,)
 
 
 def _compared(protocol: Protocol, member: str) -> set[int]:

@@ -3,7 +3,9 @@ returns `Decoded(frame, consumed, state)`, `encode(frame, state)`,
 `next_state(frame, state)`. State is per connection and shared by both
 directions: chunks are replayed in recorded order, each direction with its own
 buffer, one state threaded through every frame of both (MQTT's CONNECT, from
-the client, sets the level the server's CONNACK is laid out by).
+the client, sets the level the server's CONNACK is laid out by). A spec that
+keeps state per side (HTTP/2's SETTINGS_MAX_FRAME_SIZE) is told whose bytes
+each frame is: the client's going to the server, the server's coming back.
 
 Also here: tiny independent framers (MQTT fixed header, HTTP/2 frame header),
 used to say which packet types the sessions produced whatever the codec can
@@ -12,13 +14,14 @@ decode, and to wait for a reply while a session runs."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any
 
 from tests.recorder import DIRECTIONS, Connection, Direction
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+SIDES: dict[Direction, str] = {"c2s": "client", "s2c": "server"}
 ENGINES = ("decode", "reference_decode")
 
 
@@ -64,6 +67,7 @@ def decode_connection(module: ModuleType, chunks: list[tuple[Direction, bytes]],
     soon as its last byte arrives. An error stops both directions: the state
     cannot go on."""
     state = module.State()
+    sides = hasattr(state, "side")
     decode = getattr(module, engine)
     bufs: dict[Direction, bytearray] = {d: bytearray() for d in DIRECTIONS}
     pos: dict[Direction, int] = {d: 0 for d in DIRECTIONS}
@@ -78,6 +82,8 @@ def decode_connection(module: ModuleType, chunks: list[tuple[Direction, bytes]],
             rest = bytes(bufs[direction][start:])
             if not rest:
                 break
+            if sides:
+                state = replace(state, side=SIDES[direction])
             try:
                 result = decode(rest, state)
             except module.ProtocolError as exc:

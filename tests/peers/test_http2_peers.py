@@ -26,6 +26,7 @@ from tests.helpers import SPECS
 from tests.peers import sessions
 from tests.peers.streams import (
     H2_PREFACE,
+    SIDES,
     Stream,
     check_next_state,
     decode_both,
@@ -229,11 +230,12 @@ def test_the_cli_decodes_each_stream_from_its_first_byte(
     conn = h2_recordings["nghttp-assets"].connections[0]
     for direction in DIRECTIONS:
         data = conn.data(direction)
-        assert main(["decode", spec, "--hex", data.hex()]) == 0
+        side = ["--side", SIDES[direction]]
+        assert main(["decode", spec, *side, "--hex", data.hex()]) == 0
         lines = capsys.readouterr().out.splitlines()
         assert len(lines) == len(list(h2_frames(data))) + (direction == "c2s")
         assert ('"frame": "preface"' in lines[0]) == (direction == "c2s")
-        assert main(["encode", spec, "\n".join(lines)]) == 0
+        assert main(["encode", spec, *side, "\n".join(lines)]) == 0
         assert bytes.fromhex(capsys.readouterr().out.replace("\n", "")) == data
 
 
