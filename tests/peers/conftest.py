@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.peers import sessions
+from tests.peers.h2_server import h2_server
 from tests.recorder import Recording
 
 # Binary -> the Debian package that ships it.
@@ -149,3 +150,12 @@ def mqtt_recordings(mosquitto_port: int, tools: sessions.Tools,
 def h2_recordings(nghttpd_port: int, tools: sessions.Tools,
                   tmp_path_factory: pytest.TempPathFactory) -> dict[str, Recording]:
     return _record_all(sessions.HTTP2, nghttpd_port, tools, tmp_path_factory.mktemp("h2"))
+
+
+@pytest.fixture(scope="session")
+def h2_big_recording(tools: sessions.Tools, tmp_path_factory: pytest.TempPathFactory
+                     ) -> Recording:
+    """The h2 library on both ends, with frames past 16 KiB each way."""
+    with h2_server(sessions.BIG_FRAME_SETTING, sessions.BIG_BODY) as port:
+        return sessions.record("h2-big-frames", sessions.h2_big_frames, port, tools,
+                               tmp_path_factory.mktemp("h2-big"))

@@ -17,6 +17,7 @@ import h2.config
 import h2.connection
 import h2.events
 import paho.mqtt.client as paho
+from h2.settings import SettingCodes
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -433,6 +434,50 @@ def h2_errors(recorder: Recorder, tools: Tools, tmp: Path) -> None:
         recorder.wait_until(lambda r: any(t == 0x3 for t, *_ in h2_frames(
             r.connections[0].data("s2c"))) if r.connections else False, TIMEOUT)
         sock.sendall(bytes.fromhex("000004" "08" "00" "00000000" "00000000"))
+        while sock.recv(1 << 16):
+            pass
+
+
+BIG_FRAME_SETTING = 65_536  # the SETTINGS_MAX_FRAME_SIZE both ends of h2_big_frames announce
+BIG_BODY = bytes(range(256)) * 160  # 40,960 bytes: one DATA frame each way, past 16 KiB
+
+
+def h2_big_frames(recorder: Recorder, tools: Tools, tmp: Path) -> None:
+    """The h2 library on both ends (tests/peers/h2_server.py serves), each
+    announcing SETTINGS_MAX_FRAME_SIZE 65,536 in a second SETTINGS; once the
+    server's has arrived and a PING has come back (the h2 server applies its
+    setting once it has read our ACK, in an earlier read than the big frame), a
+    POST whose body goes in one DATA frame, answered with one as large: frames
+    a decoder may accept only once the receiver's SETTINGS has passed."""
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    with socket.create_connection((HOST, recorder.port), timeout=TIMEOUT) as sock:
+        conn.initiate_connection()
+        conn.update_settings({SettingCodes.MAX_FRAME_SIZE: BIG_FRAME_SETTING})
+        sock.sendall(conn.data_to_send())
+        sid = 0
+        pinged = acked = ended = False
+        while not ended:
+            data = sock.recv(1 << 16)
+            assert data, "the h2 server closed the connection early"
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.DataReceived):
+                    conn.acknowledge_received_data(event.flow_controlled_length,
+                                                   event.stream_id)
+                acked |= isinstance(event, h2.events.PingAckReceived)
+                ended |= isinstance(event, h2.events.StreamEnded) and event.stream_id == sid
+            if not pinged and conn.max_outbound_frame_size == BIG_FRAME_SETTING:
+                conn.ping(b"settings")
+                pinged = True
+            if acked and not sid:
+                sid = conn.get_next_available_stream_id()
+                conn.send_headers(sid, [(":method", "POST"), (":scheme", "http"),
+                                        (":authority", f"{HOST}:{recorder.port}"),
+                                        (":path", "/upload")])
+                conn.send_data(sid, BIG_BODY, end_stream=True)
+            sock.sendall(conn.data_to_send())
+        conn.close_connection()
+        sock.sendall(conn.data_to_send())
+        sock.shutdown(socket.SHUT_WR)
         while sock.recv(1 << 16):
             pass
 

@@ -6,7 +6,10 @@ carry, and the sessions reach all ten frame types.
 
 The client's stream starts with the 24-byte preface, once (connection state:
 `state.preface`): both directions decode from their first byte, with the
-codec and with the CLI."""
+codec and with the CLI. A frame is at most what its receiver announced in
+SETTINGS_MAX_FRAME_SIZE (state kept per side): the h2 library on both ends
+sends DATA frames past 16 KiB once the other side allowed them, and one
+direction decoded without the other's SETTINGS is refused there."""
 
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from tests.peers.streams import (
     Stream,
     check_next_state,
     decode_both,
+    decode_connection,
     h2_frames,
     reencode,
 )
@@ -244,3 +248,60 @@ def test_frame_kinds_decoded_server_to_client(h2_recordings: dict[str, Recording
     kinds = {type(f.frame).__name__ for n in sessions.HTTP2
              for s in _streams(h2_recordings, n, "s2c") for f in s.frames}
     assert {"Data", "Headers", "Settings", "PushPromise", "Ping", "WindowUpdate"} <= kinds, kinds
+
+
+DEFAULT_LIMIT = 9 + 16_384  # a frame's bytes until the receiver's SETTINGS says more
+
+
+def test_frames_past_16_kib_pass_once_the_receiver_announced_more(
+        h2_big_recording: Recording) -> None:
+    """Both directions decode to the last byte in both readings, one state
+    threaded across them; each carries a DATA frame past 16 KiB, decoded in a
+    state where its receiver announced 65,536; every frame re-encodes."""
+    [conn] = h2_big_recording.connections
+    streams = decode_both(H2, conn)
+    assert not _problems([streams["c2s"], streams["s2c"]])
+    for direction in DIRECTIONS:
+        receiver = SIDES["s2c" if direction == "c2s" else "c2s"]
+        big = [f for f in streams[direction].frames if len(f.wire) > DEFAULT_LIMIT]
+        assert [type(f.frame).__name__ for f in big] == ["Data"], direction
+        before = big[0].state_before
+        assert getattr(before, f"{receiver}_max_frame_size") == sessions.BIG_FRAME_SETTING
+        assert before.side == SIDES[direction]
+        for f in streams[direction].frames:
+            assert reencode(H2, f) == f.wire
+            check_next_state(H2, f)
+
+
+@pytest.mark.parametrize("engine", ["decode", "reference_decode"])
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_one_direction_alone_refuses_the_first_frame_past_16_kib(
+        h2_big_recording: Recording, direction: Direction, engine: str) -> None:
+    """Without the other direction the receiver's SETTINGS never passes: the
+    first frame past 16 KiB is FrameTooLarge, exactly where it starts."""
+    [conn] = h2_big_recording.connections
+    data = conn.data(direction)
+    at = len(H2_PREFACE) if data.startswith(H2_PREFACE) else 0
+    for *_, frame in h2_frames(data):
+        if len(frame) > DEFAULT_LIMIT:
+            break
+        at += len(frame)
+    stream = decode_connection(H2, [(direction, data)], engine)[direction]
+    assert stream.decoded == at and stream.error is not None
+    assert stream.error.startswith(f"{direction}: FrameTooLarge at byte {at} "), stream.error
+    assert f"exceeds max_frame {DEFAULT_LIMIT}" in stream.error
+
+
+def test_the_cli_is_given_what_the_receiver_announced(
+        h2_big_recording: Recording, capsys: pytest.CaptureFixture[str]) -> None:
+    """`protodsl decode --side client` of the client's stream stops at its big
+    DATA frame; with `--state server.max_frame_size=65536` it decodes it all."""
+    spec = str(SPECS / "http2-frame.proto-dsl")
+    data = h2_big_recording.connections[0].data("c2s")
+    assert main(["decode", spec, "--side", "client", "--hex", data.hex()]) == 1
+    assert f"exceeds max_frame {DEFAULT_LIMIT}" in capsys.readouterr().err
+    assert main(["decode", spec, "--side", "client", "--state",
+                 f"server.max_frame_size={sessions.BIG_FRAME_SETTING}", "--hex", data.hex()]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == len(list(h2_frames(data))) + 1
+    assert main(["decode", spec, "--hex", data.hex()]) == 1
+    assert "--side client or --side server" in capsys.readouterr().err
