@@ -1,11 +1,13 @@
 """Fixtures of the real-peer suite: the Debian packages of the peers (installed
-when missing, as a clean CI machine needs), a mosquitto broker and an nghttpd
-server on free loopback ports, and the recordings of every scripted session,
-made once per test run."""
+when missing, as a clean CI machine needs), a mosquitto broker (with a small
+enhanced-authentication plugin, built here, so that it sends AUTH) and an
+nghttpd server on free loopback ports, and the recordings of every scripted
+session, made once per test run."""
 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -25,6 +27,9 @@ PACKAGES = {"mosquitto": "mosquitto", "mosquitto_pub": "mosquitto-clients",
             "mosquitto_sub": "mosquitto-clients", "nghttpd": "nghttp2-server",
             "nghttp": "nghttp2-client"}
 SBIN = ("/usr/sbin", "/sbin", "/usr/local/sbin")  # mosquitto lives here, often off a user's PATH
+# Header -> the Debian package that ships it: what the auth plugin is built against.
+HEADERS = {"mosquitto_plugin.h": "mosquitto-dev", "mosquitto.h": "libmosquitto-dev"}
+AUTH_PLUGIN = Path(__file__).parent / "mosquitto_auth" / "challenge_auth.c"
 
 
 def find_tool(name: str) -> str | None:
@@ -45,7 +50,8 @@ def _apt_get(*args: str) -> subprocess.CompletedProcess[str]:
 def tools() -> sessions.Tools:
     """The peers' binaries, apt-get installed if missing; a skip only when
     there is no apt-get to install them with."""
-    missing = sorted({PACKAGES[b] for b in PACKAGES if find_tool(b) is None})
+    missing = sorted({PACKAGES[b] for b in PACKAGES if find_tool(b) is None}
+                     | {HEADERS[h] for h in HEADERS if not (Path("/usr/include") / h).exists()})
     if missing:
         if shutil.which("apt-get") is None:
             pytest.skip(f"peers missing ({', '.join(missing)}) and no apt-get to install them")
@@ -105,11 +111,19 @@ def _serve(argv: list[str], port: int, log: Path) -> Iterator[int]:
 @pytest.fixture(scope="session")
 def mosquitto_port(tools: sessions.Tools, tmp_path_factory: pytest.TempPathFactory
                    ) -> Iterator[int]:
-    """A mosquitto broker on loopback: anonymous, no persistence."""
+    """A mosquitto broker on loopback: anonymous, no persistence, and the
+    enhanced-authentication plugin for the method "protodsl" (other clients
+    never meet it). Run as root, it stays root: the plugin is in a private
+    temporary folder."""
     tmp = tmp_path_factory.mktemp("mosquitto")
+    plugin = tmp / "challenge_auth.so"
+    built = subprocess.run(["gcc", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-o",
+                            str(plugin), str(AUTH_PLUGIN)], capture_output=True, text=True)
+    assert built.returncode == 0, f"the auth plugin did not build:\n{built.stderr}"
     port = free_port()
     conf = tmp / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                    f"plugin {plugin}\nuser {pwd.getpwuid(os.geteuid()).pw_name}\n"
                     "log_dest stderr\nlog_type error\nlog_type warning\n")
     yield from _serve([tools.mosquitto, "-c", str(conf)], port, tmp / "mosquitto.log")
 

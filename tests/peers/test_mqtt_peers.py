@@ -151,11 +151,11 @@ def test_v311_sessions_reach_all_14_packet_types(
 
 
 def test_v5_sessions_reach_all_15_packet_types(mqtt_recordings: dict[str, Recording]) -> None:
-    """AUTH (client to server) and the server's DISCONNECT come from the
-    hand-written raw-v5 session; mosquitto without an auth plugin never sends
-    AUTH, so AUTH server to client is not reached."""
+    """AUTH both ways comes from the hand-written raw-v5-auth session (the
+    broker's through its enhanced-authentication plugin), the server's
+    DISCONNECT from raw-v5."""
     assert _types(mqtt_recordings, sessions.MQTT_V5, "c2s") == CLIENT | {15}
-    assert _types(mqtt_recordings, sessions.MQTT_V5, "s2c") == SERVER | {14}
+    assert _types(mqtt_recordings, sessions.MQTT_V5, "s2c") == SERVER | {14, 15}
     assert _publish_flags(mqtt_recordings, sessions.MQTT_V5) >= {
         f"{d} qos{q}" for d in ("c2s", "s2c") for q in (0, 1, 2)} | {"c2s retain", "s2c retain"}
 
@@ -204,6 +204,20 @@ def test_the_cli_threads_the_state_through_each_direction(
         assert main(["encode", spec, *state, lines]) == 0
         assert bytes.fromhex(capsys.readouterr().out.replace("\n", "")) == data
     assert main(["decode", spec, "--hex", conn.data("s2c").hex()]) == 1
-    assert ("state 'level' is read by frame 'connack' but was never set"
+    first = {2: "connack", 15: "auth"}[next(mqtt_packets(conn.data("s2c")))[0]]
+    assert (f"state 'level' is read by frame '{first}' but was never set"
             in capsys.readouterr().err)
 
+
+def test_the_brokers_auth_decodes_with_its_reason_and_properties(
+        mqtt_recordings: dict[str, Recording]) -> None:
+    """mosquitto's AUTH packets: a challenge (reason 0x18, continue) twice and,
+    after the re-authentication, success (0x00), each naming the method; the
+    challenge carries its data."""
+    [conn] = _streams(mqtt_recordings, "raw-v5-auth")
+    auths = [f.frame for f in conn["s2c"].frames if type(f.frame).__name__ == "Auth"]
+    assert [int(a.reason_code) for a in auths] == [0x18, 0x18, 0x00]
+    for a, data in zip(auths, (b"challenge", b"challenge", None), strict=True):
+        values = {int(p.id_): p for p in a.properties}
+        assert values[0x15].text == "protodsl"
+        assert (values[0x16].data if 0x16 in values else None) == data
