@@ -436,12 +436,8 @@ def h2_client(recorder: Recorder, tools: Tools, tmp: Path) -> None:
         ended: set[int] = set()
         pinged = reset = False
         while not (pinged and reset and {page, post} <= ended):
-            data = sock.recv(1 << 16)
-            assert data, "nghttpd closed the connection early"
-            for event in conn.receive_data(data):
+            for event in _receive(sock, conn, "nghttpd"):
                 if isinstance(event, h2.events.DataReceived):
-                    conn.acknowledge_received_data(event.flow_controlled_length,
-                                                   event.stream_id)
                     if event.stream_id == big and not reset:
                         conn.reset_stream(big, error_code=0x8)  # CANCEL
                         reset = True
@@ -450,11 +446,29 @@ def h2_client(recorder: Recorder, tools: Tools, tmp: Path) -> None:
                 elif isinstance(event, h2.events.PingAckReceived):
                     pinged = True
             sock.sendall(conn.data_to_send())
-        conn.close_connection()
-        sock.sendall(conn.data_to_send())
-        sock.shutdown(socket.SHUT_WR)
-        while sock.recv(1 << 16):
-            pass
+        _close(sock, conn)
+
+
+def _receive(sock: socket.socket, conn: h2.connection.H2Connection, peer: str
+             ) -> list[h2.events.Event]:
+    """The events of the peer's next bytes, the DATA among them acknowledged
+    (flow control)."""
+    data = sock.recv(1 << 16)
+    assert data, f"{peer} closed the connection early"
+    events: list[h2.events.Event] = conn.receive_data(data)
+    for event in events:
+        if isinstance(event, h2.events.DataReceived):
+            conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+    return events
+
+
+def _close(sock: socket.socket, conn: h2.connection.H2Connection) -> None:
+    """GOAWAY, then read until the peer closes too."""
+    conn.close_connection()
+    sock.sendall(conn.data_to_send())
+    sock.shutdown(socket.SHUT_WR)
+    while sock.recv(1 << 16):
+        pass
 
 
 def h2_errors(recorder: Recorder, tools: Tools, tmp: Path) -> None:
@@ -498,12 +512,7 @@ def h2_big_frames(recorder: Recorder, tools: Tools, tmp: Path) -> None:
         sid = 0
         pinged = acked = ended = False
         while not ended:
-            data = sock.recv(1 << 16)
-            assert data, "the h2 server closed the connection early"
-            for event in conn.receive_data(data):
-                if isinstance(event, h2.events.DataReceived):
-                    conn.acknowledge_received_data(event.flow_controlled_length,
-                                                   event.stream_id)
+            for event in _receive(sock, conn, "the h2 server"):
                 acked |= isinstance(event, h2.events.PingAckReceived)
                 ended |= isinstance(event, h2.events.StreamEnded) and event.stream_id == sid
             if not pinged and conn.max_outbound_frame_size == BIG_FRAME_SETTING:
@@ -516,11 +525,7 @@ def h2_big_frames(recorder: Recorder, tools: Tools, tmp: Path) -> None:
                                         (":path", "/upload")])
                 conn.send_data(sid, BIG_BODY, end_stream=True)
             sock.sendall(conn.data_to_send())
-        conn.close_connection()
-        sock.sendall(conn.data_to_send())
-        sock.shutdown(socket.SHUT_WR)
-        while sock.recv(1 << 16):
-            pass
+        _close(sock, conn)
 
 
 HTTP2: dict[str, Script] = {
