@@ -527,7 +527,7 @@ class _Printer:
         f.close()
         f.line("b := make([]byte, size)")
         f.line("copy(b, buf)")
-        f.line(f"off := {header}")
+        f.decl("off", str(header))
         members: list[tuple[str, str]] = []
         for node in frame.values():
             if node.value is None and node.name in field_of:
@@ -573,9 +573,12 @@ class _Printer:
                     members.append((camel(v.name), f"{value_type(v.node)}({loc})"))
         else:
             loc = local("x", e.name)
-            f.line(f"var {loc} {'string' if isinstance(e, BytesField) and e.text else ''}"
-                   f"{'[]KV' if isinstance(e, KvMapField) else ''}"
-                   f"{'[]byte' if isinstance(e, BytesField) and not e.text else ''}")
+            kind = ("string" if isinstance(e, BytesField) and e.text
+                    else "[]KV" if isinstance(e, KvMapField) else "[]byte")
+            if r.present is None or kind == "string":
+                f.line(f"var {loc} {kind}")
+            else:  # left off the wire, it decodes as empty (not nil), as in Python
+                f.line(f"{loc} := {kind}{{}}")
             members.append((camel(e.name), loc))
         if r.present is not None:
             f.open(f"if {to_go(r.present, value, length)} != 0")
