@@ -13,6 +13,7 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from protodsl.codegen.mosn_go import fuzz
 from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go
 from protodsl.codegen.mosn_go.naming import (
     camel,
@@ -174,7 +175,7 @@ def struct_members(frame: Frame) -> list[tuple[str, Span]]:
 
 
 def generate(protocol: Protocol, out_dir: Path | None = None) -> dict[str, str]:
-    """{relative path: text}: the codec, its runtime and go.mod; raises SpecError
+    """{relative path: text}: the codec, its runtime, its fuzz tests and go.mod; raises SpecError
     if the spec uses what this target does not print yet."""
     errors = [d for d in check_target(protocol) if d.severity == "error"]
     if errors:
@@ -183,6 +184,7 @@ def generate(protocol: Protocol, out_dir: Path | None = None) -> dict[str, str]:
     return {
         f"{name}.go": _Printer(plan_of(protocol)).source(),
         RUNTIME: runtime(name),
+        f"{name}_fuzz_test.go": fuzz.source(protocol),
         "go.mod": f"module {name}\n\ngo {GO_VERSION}\n",
     }
 
