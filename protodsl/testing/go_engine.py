@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from protodsl.codegen.mosn_go.backend import struct_members
 from protodsl.codegen.mosn_go.naming import camel
-from protodsl.ir import Protocol
+from protodsl.ir import Frame, Protocol
 from protodsl.testing.outcomes import Outcome
 
 
@@ -33,17 +33,22 @@ class GoPanicked(AssertionError):
     """The Go codec panicked, or the driver died: always a failure."""
 
 
+def frame_spec(protocol: Protocol, codec: ModuleType, frame: Any) -> Frame:
+    spec: Frame = protocol.frames[codec.FRAMES.index(type(frame))]
+    return spec
+
+
 def frame_name(protocol: Protocol, codec: ModuleType, frame: Any) -> str:
-    return protocol.frames[codec.FRAMES.index(type(frame))].name
+    return frame_spec(protocol, codec, frame).name
 
 
 def go_fields(protocol: Protocol, codec: ModuleType, frame: Any) -> dict[str, Any]:
     """The Python codec's frame as encoding/json shows the Go struct: CamelCase
     names, bytes in base64, a map as [{"Key", "Value"}], enum members as numbers."""
-    name = frame_name(protocol, codec, frame)
+    spec = frame_spec(protocol, codec, frame)
     out: dict[str, Any] = {}
-    for member, _ in struct_members(protocol.frame(name)):
-        value = getattr(frame, codec.ATTRS[name][member])
+    for member, _ in struct_members(spec):
+        value = getattr(frame, codec.ATTRS[spec.name][member])
         if isinstance(value, bytes):
             value = base64.b64encode(value).decode()
         elif isinstance(value, list):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from functools import partial
 from types import ModuleType
 from typing import Any
 
@@ -47,17 +48,21 @@ def _go_range(protocol: Protocol, node: IntField | BitMember) -> tuple[int, int]
 
 
 def _changes(protocol: Protocol, codec: ModuleType, frame: Frame) -> list[Change]:
-    """Ways to make a valid frame one Encode may refuse: a free value set to
-    anything Go can hold (out of its bits, no enum member, failing the frame's
-    own condition), or a sized field one byte longer than its computed length
-    field holds."""
+    """Ways to make a valid frame one Encode may refuse: a free value that may be
+    wrong (Go holds more than its bits or the field, it has a closed enum, the
+    frame's own condition reads it) set to anything Go can hold, or a sized field
+    one byte longer than its computed length field holds."""
     attrs = codec.ATTRS[frame.name]
+    claimed = ir.fields_read(frame.when)
     out: list[Change] = []
     for v in frame.values():
-        if v.value is None and isinstance(v, IntField | BitMember):
-            lo, hi = _go_range(protocol, v)
-            out.append(lambda f, e, a=attrs[v.name], lo=lo, hi=hi:
-                       setattr(f, a, e.integer(lo, hi)))
+        if v.value is not None or not isinstance(v, IntField | BitMember):
+            continue
+        lo, hi = _go_range(protocol, v)
+        own = (0, v.mask) if isinstance(v, BitMember) else (v.type.min, v.type.max)
+        enum = protocol.enum(v.enum) if v.enum else None
+        if (lo, hi) != own or (enum is not None and not enum.open) or v.name in claimed:
+            out.append(_set_to(attrs[v.name], partial(Entropy.integer, lo=lo, hi=hi)))
     for el in frame.elements:
         if not isinstance(el, BytesField | KvMapField) or not isinstance(el.size, ir.FieldValue):
             continue
@@ -70,22 +75,36 @@ def _changes(protocol: Protocol, codec: ModuleType, frame: Frame) -> list[Change
         if 0 < n <= LONGEST:
             big: Any = ([(b"", b"v" * n)] if isinstance(el, KvMapField)
                         else "t" * n if el.text else b"b" * n)
-            out.append(lambda f, e, a=attrs[el.name], big=big: setattr(f, a, big))
+            out.append(_set_to(attrs[el.name], _always(big)))
     return out
 
 
+def _set_to(attr: str, value: Callable[[Entropy], Any]) -> Change:
+    def change(frame: Any, e: Entropy) -> None:
+        setattr(frame, attr, value(e))
+    return change
+
+
+def _always(value: Any) -> Callable[[Entropy], Any]:
+    return lambda e: value
+
+
 def _off_frames(protocol: Protocol, codec: ModuleType) -> st.SearchStrategy[Any]:
-    """Valid frames, and as often one with a change Encode may refuse."""
+    """Frames with a change Encode may refuse, and a quarter of them valid."""
     frames = strat.frame_maker(protocol, codec)
     changes = {codec.FRAMES[i]: _changes(protocol, codec, f)
                for i, f in enumerate(protocol.frames)}
 
     def make(e: Entropy) -> Any:
+        # The change is drawn first: a large frame may use up the entropy, past
+        # which every draw is a zero.
+        pick, change = e.byte(), Entropy(e.raw(16))
         f = frames(e)
-        if f is None or not e.byte() & 1 or not changes[type(f)]:
+        if f is None or not pick & 3 or not changes[type(f)]:
             return f
         f = copy.deepcopy(f)
-        e.choice(changes[type(f)])(f, e)
+        options = changes[type(f)]
+        options[(pick >> 2) % len(options)](f, change)
         return f
     return from_entropy(make)
 

@@ -2,8 +2,9 @@
 and agrees with the Python codec on every vector, every strict prefix of one and
 every one-byte corruption of one (the frame and its fields, need-more and how many
 bytes, the error text), and encodes each frame to the bytes the Python codec does.
-Its fuzz tests (one per frame) run on seeds of each frame (vectors, made frames), then one frame per spec
-is fuzzed for 2 s, a different one each day (PROTODSL_LONG: every frame, 20 s)."""
+Its fuzz tests (one per frame) run on seeds of each frame (vectors, made frames),
+then one frame per spec is fuzzed for 2 s, a different one each day
+(PROTODSL_LONG: every frame, 20 s)."""
 
 from __future__ import annotations
 
