@@ -128,7 +128,7 @@ def _header(fp: FramePlan) -> list[Element]:
     return [r.element for r in fp.decode.header]
 
 
-_RESERVED = {"Frame", "KV", "Decode", "Encode", "ErrNeedMore", "NeedMoreError",
+_RESERVED = {"Frame", "KV", "Decode", "Encode", "AppendEncode", "ErrNeedMore", "NeedMoreError",
              "ProtocolError", "Protocol", "MosnName", "MaxFrame", *(
                  "ConstantMismatch UnknownEnumValue UnknownVariant FrameTooLarge NegativeSize "
                  "MalformedSection InvalidText ChecksumMismatch FieldOverrun EncodeError"
@@ -690,12 +690,15 @@ class _Printer:
             f.open("if fr == nil")
             f.line(f"return nil, encodeFail({go_string(fp.name)}, \"a nil *{name}\")")
             f.close()
-            f.line("return fr.encode()")
+            f.line("return fr.encode(dst)")
         f.close()
         f.line(f"return nil, encodeFail(\"frame\", \"not a {self.protocol.name} frame\")")
         return ["// Encode gives the wire bytes of a frame, every length and checksum",
                 "// computed; a value its field cannot hold is a *ProtocolError (EncodeError).",
-                "func Encode(f Frame) ([]byte, error) {", *f.text(), "}", ""]
+                "func Encode(f Frame) ([]byte, error) { return AppendEncode(nil, f) }", "",
+                "// AppendEncode appends the wire bytes of a frame to dst, as Encode gives",
+                "// them: a buffer reused from frame to frame spares an allocation each.",
+                "func AppendEncode(dst []byte, f Frame) ([]byte, error) {", *f.text(), "}", ""]
 
     def _encoder(self, fp: FramePlan) -> list[str]:
         plan = fp.encode
@@ -776,7 +779,7 @@ class _Printer:
                f"\" bytes exceeds max_frame \"+dec(MaxFrame))")
         f.close()
         self._ranges(f, fp, field_of, value, length)
-        f.line("out := make([]byte, 0, size)")
+        f.line("out := grow(dst, size)")
         for w in plan.writes:
             el = w.element
             if w.present is not None:
@@ -788,7 +791,8 @@ class _Printer:
                     if w.checksum.kind != "crc32":
                         raise Unsupported(f"a {w.checksum.kind} checksum")
                     self.uses_crc = True
-                    f.line(_put_int(el.type, f"crc32.ChecksumIEEE(out[{w.checksum.start}:])"))
+                    start = f"len(dst)+{w.checksum.start}"
+                    f.line(_put_int(el.type, f"crc32.ChecksumIEEE(out[{start}:])"))
                 else:
                     f.line(_put_int(el.type, field_of[el.name]))
             elif isinstance(el, BitsField):
@@ -811,7 +815,7 @@ class _Printer:
             if w.present is not None:
                 f.close()
         f.line("return out, nil")
-        return [f"func (f *{name}) encode() ([]byte, error) {{", *f.text(), "}", ""]
+        return [f"func (f *{name}) encode(dst []byte) ([]byte, error) {{", *f.text(), "}", ""]
 
 
 def _shown(loc: str, node: ValueNode) -> str:
