@@ -94,16 +94,16 @@ def main(argv: list[str] | None = None) -> int:
     text = table(run(args.count, args.benchtime))
     print(text)
     if args.doc:
-        command = "python benchmarks/go_codec.py" + " ".join(
-            f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
+        command = " ".join(["python benchmarks/go_codec.py",
+                            *(argv if argv is not None else sys.argv[1:])])
         replace_section(args.doc, "go_codec.py", "\n".join([
             "## The generated Go codec against MOSN's (issue 15)",
             "",
             "`go test -bench` of the bolt codec `protodsl gen specs/bolt.proto-dsl --target "
             "mosn-go` writes against MOSN v1.6.1's hand-written one "
             "(pkg/protocol/xprotocol/bolt) on the same frames: a request (class, 4 headers, "
-            "264-byte body; 504 bytes) and a response (class, 2 headers, 138-byte body; "
-            "302 bytes). Both codecs read and write the same bytes (TestSameFrames, run first). "
+            "264-byte body) and a response (class, 2 headers, 138-byte body). Both codecs read "
+            "and write the same bytes (TestSameFrames, run first). "
             "Per operation, the generated Decode copies the frame once and gives a "
             "*bolt.Request whose class, headers ([]KV) and body are slices of the copy; "
             "MOSN's decodes from an IoBuffer (one, refilled each time, as a connection's read "
