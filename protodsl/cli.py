@@ -177,16 +177,22 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                             help="whose bytes these are, for a spec that keeps state per "
                                  "side (HTTP/2's SETTINGS)")
 
-    test = command("test", "property-test the Python codec against the Wasm plugin",
+    test = command("test", "property-test the Python codec against the Wasm plugin or "
+                           "the Go codec",
                    "examples:\n  protodsl test specs/bolt.proto-dsl\n"
                    "  protodsl test specs/bolt.proto-dsl --examples 1000 --seed 7 -j 4\n"
-                   "  protodsl test specs/bolt.proto-dsl --wasm build/other/bolt.wasm")
+                   "  protodsl test specs/bolt.proto-dsl --wasm build/other/bolt.wasm\n"
+                   "  protodsl test specs/bolt.proto-dsl --target mosn-go")
     test.add_argument("--examples", type=int, default=None, metavar="N",
                       help="examples per property (default: 200)")
     test.add_argument("--seed", type=int, default=None, metavar="S",
                       help="the seed, to replay a run (default: a fresh one, printed)")
     test.add_argument("--wasm", metavar="PLUGIN.wasm",
                       help="test this plugin (built elsewhere) instead of generating one")
+    test.add_argument("--target", choices=("wasm", "mosn-go"), default="wasm",
+                      help="what to test against the Python codec: the Wasm plugin "
+                           "(default), or the mosn-go package through a small Go driver "
+                           "(needs Go; built once per distinct source)")
     test.add_argument("--jobs", "-j", type=int, default=None, metavar="JOBS",
                       help="processes to run properties in (default: the CPUs available)")
     test.set_defaults(run=_test)
@@ -433,12 +439,21 @@ def _encode(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
+    from protodsl.codegen.mosn_go.driver import BuildError
+    from protodsl.codegen.mosn_go.toolchain import GoMissing
     from protodsl.testing.runner import default_jobs, run_cli
 
     jobs = args.jobs if args.jobs is not None else default_jobs()
     if jobs < 1:
         raise CliError(f"--jobs must be at least 1, not {jobs}")
-    return run_cli(_load(args.spec), args.spec, args.examples, args.seed, args.wasm, jobs=jobs)
+    if args.target == "mosn-go" and args.wasm is not None:
+        raise CliError("--wasm tests a plugin: give it without --target mosn-go")
+    protocol = _load(args.spec)
+    try:
+        return run_cli(protocol, args.spec, args.examples, args.seed, args.wasm, jobs=jobs,
+                       target=args.target)
+    except (GoMissing, BuildError) as exc:
+        raise CliError(str(exc)) from None
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Generated codecs, loaded in-process: the Python module from source text, the
-Wasm plugin built once per distinct C source and cached on disk."""
+Wasm plugin and the Go driver built once per distinct source and cached on disk."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import shutil
 import sys
 import tempfile
 import types
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from types import ModuleType
@@ -92,20 +93,37 @@ def build_wasm(protocol: Protocol, cache: Path | None = None) -> Path:
     """Generate and build the Wasm plugin, reusing an earlier build of the same C."""
     from protodsl.codegen.wasm import backend
 
-    files = backend.generate(protocol)
+    return _built_once(protocol, backend.generate(protocol), f"{protocol.name}.wasm",
+                       lambda staging: backend.build(staging, protocol), cache)
+
+
+def build_go_driver(protocol: Protocol, cache: Path | None = None) -> Path:
+    """Generate the Go package and its JSON-lines driver (codegen/mosn_go/driver.py)
+    and build the driver, reusing an earlier build of the same Go source."""
+    from protodsl.codegen.mosn_go import driver
+
+    return _built_once(protocol, driver.files(protocol), driver.BINARY,
+                       lambda staging: driver.build(staging, protocol), cache)
+
+
+def _built_once(protocol: Protocol, files: dict[str, str], artifact: str,
+                build: Callable[[Path], object], cache: Path | None) -> Path:
+    """`artifact` built from `files` by `build(dir)`, in a cache directory named by
+    the files' hash; built in a staging directory renamed into place, so a reader
+    never sees half a build."""
     digest = hashlib.sha256("".join(f"{k}\0{v}" for k, v in sorted(files.items())).encode())
     root = cache or Path(tempfile.gettempdir()) / "protodsl-cache"
     out = root / f"{protocol.name}-{digest.hexdigest()[:16]}"
-    wasm = out / f"{protocol.name}.wasm"
-    if wasm.exists():
-        return wasm
+    if (out / artifact).exists():
+        return out / artifact
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{protocol.name}-", dir=root))
     for rel, text in files.items():
+        (staging / rel).parent.mkdir(parents=True, exist_ok=True)
         (staging / rel).write_text(text, encoding="utf-8")
-    backend.build(staging, protocol)
+    build(staging)
     try:
         staging.rename(out)
     except OSError:  # another process built the same source first
         shutil.rmtree(staging, ignore_errors=True)
-    return wasm
+    return out / artifact

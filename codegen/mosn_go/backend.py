@@ -9,9 +9,11 @@ printer cannot say yet are refused by `check_target`, naming the construct."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from protodsl.codegen.mosn_go import fuzz
 from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go
 from protodsl.codegen.mosn_go.naming import (
     camel,
@@ -26,6 +28,7 @@ from protodsl.codegen.numbers import DECIMAL, spelled_format
 from protodsl.diagnostics import Diagnostic, Span, SpecError
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
+    BitMember,
     BitsField,
     BytesField,
     Element,
@@ -125,7 +128,7 @@ def _header(fp: FramePlan) -> list[Element]:
     return [r.element for r in fp.decode.header]
 
 
-_RESERVED = {"Frame", "KV", "Decode", "Encode", "ErrNeedMore", "NeedMoreError",
+_RESERVED = {"Frame", "KV", "Decode", "Encode", "AppendEncode", "ErrNeedMore", "NeedMoreError",
              "ProtocolError", "Protocol", "MosnName", "MaxFrame", *(
                  "ConstantMismatch UnknownEnumValue UnknownVariant FrameTooLarge NegativeSize "
                  "MalformedSection InvalidText ChecksumMismatch FieldOverrun EncodeError"
@@ -172,7 +175,7 @@ def struct_members(frame: Frame) -> list[tuple[str, Span]]:
 
 
 def generate(protocol: Protocol, out_dir: Path | None = None) -> dict[str, str]:
-    """{relative path: text}: the codec, its runtime and go.mod; raises SpecError
+    """{relative path: text}: the codec, its runtime, its fuzz tests and go.mod; raises SpecError
     if the spec uses what this target does not print yet."""
     errors = [d for d in check_target(protocol) if d.severity == "error"]
     if errors:
@@ -181,6 +184,7 @@ def generate(protocol: Protocol, out_dir: Path | None = None) -> dict[str, str]:
     return {
         f"{name}.go": _Printer(plan_of(protocol)).source(),
         RUNTIME: runtime(name),
+        f"{name}_fuzz_test.go": fuzz.source(protocol),
         "go.mod": f"module {name}\n\ngo {GO_VERSION}\n",
     }
 
@@ -525,7 +529,7 @@ class _Printer:
         f.close()
         f.line("b := make([]byte, size)")
         f.line("copy(b, buf)")
-        f.line(f"off := {header}")
+        f.decl("off", str(header))
         members: list[tuple[str, str]] = []
         for node in frame.values():
             if node.value is None and node.name in field_of:
@@ -571,9 +575,12 @@ class _Printer:
                     members.append((camel(v.name), f"{value_type(v.node)}({loc})"))
         else:
             loc = local("x", e.name)
-            f.line(f"var {loc} {'string' if isinstance(e, BytesField) and e.text else ''}"
-                   f"{'[]KV' if isinstance(e, KvMapField) else ''}"
-                   f"{'[]byte' if isinstance(e, BytesField) and not e.text else ''}")
+            kind = ("string" if isinstance(e, BytesField) and e.text
+                    else "[]KV" if isinstance(e, KvMapField) else "[]byte")
+            if r.present is None or kind == "string":
+                f.line(f"var {loc} {kind}")
+            else:  # left off the wire, it decodes as empty (not nil), as in Python
+                f.line(f"{loc} := {kind}{{}}")
             members.append((camel(e.name), loc))
         if r.present is not None:
             f.open(f"if {to_go(r.present, value, length)} != 0")
@@ -629,6 +636,49 @@ class _Printer:
 
     # -- encoding
 
+    def _claim(self, f: _Func, fp: FramePlan, field_of: dict[str, str],
+               value: Callable[[str], str], length: Callable[[str], str]) -> None:
+        """The frame's own condition, first, as Python's `_claimed`: its text names
+        the values it read."""
+        claim = fp.encode.claim
+        read = sorted(ir.fields_read(claim))
+        if not read:
+            return
+        if any(n not in field_of for n in read):
+            raise Unsupported("a frame condition reading len()")
+        nodes = {v.name: v for v in fp.frame.values()}
+        has = '+", "+'.join(f"{go_string(n + ' = ')}+{_shown(field_of[n], nodes[n])}"
+                            for n in read)
+        f.open(f"if {to_go(claim, value, length)} == 0")
+        f.line(f"return nil, encodeFail({go_string(read[0])}, "
+               f"{go_string(f'frame {fp.name!r} needs `{ir.spelled(claim)}`, but it has ')}"
+               f"+{has})")
+        f.close()
+
+    def _ranges(self, f: _Func, fp: FramePlan, field_of: dict[str, str],
+                value: Callable[[str], str], length: Callable[[str], str]) -> None:
+        """Integers their field cannot hold, after the size as in Python: the fixed
+        header's (its struct pack), then each later one as it is written."""
+        plan = fp.encode
+        in_head = {r.element.name for r in fp.decode.header}
+        fits = {fit.node.name: fit for fit in plan.fits if isinstance(fit.node, IntField)
+                and fit.node.type.width < 8}  # an int64 holds every value of 8 bytes
+        head = [(fit, f"{fit.lo}..{fit.hi}") for name, fit in fits.items() if name in in_head]
+        tail = [(fits[w.element.name], f"{w.element.type.width} bytes") for w in plan.writes
+                if isinstance(w.element, IntField) and w.checksum is None
+                and w.element.name in fits and w.element.name not in in_head]
+        for fit, what in head + tail:
+            loc = field_of[fit.node.name]
+            if fit.present is not None:
+                f.open(f"if {to_go(fit.present, value, length)} != 0")
+            f.open(f"if lor(lt({loc}, {go_int(fit.lo)}), gt({loc}, {go_int(fit.hi)})) != 0")
+            f.line(f"return nil, encodeFail({go_string(fit.node.name)}, "
+                   f"{_shown(loc, fit.node)}+{go_string(' does not fit ' + what)})")
+            f.close()
+            if fit.present is not None:
+                f.close()
+
+
     def _encode_dispatch(self) -> list[str]:
         f = _Func()
         f.open("switch fr := f.(type)")
@@ -640,12 +690,15 @@ class _Printer:
             f.open("if fr == nil")
             f.line(f"return nil, encodeFail({go_string(fp.name)}, \"a nil *{name}\")")
             f.close()
-            f.line("return fr.encode()")
+            f.line("return fr.encode(dst)")
         f.close()
         f.line(f"return nil, encodeFail(\"frame\", \"not a {self.protocol.name} frame\")")
         return ["// Encode gives the wire bytes of a frame, every length and checksum",
                 "// computed; a value its field cannot hold is a *ProtocolError (EncodeError).",
-                "func Encode(f Frame) ([]byte, error) {", *f.text(), "}", ""]
+                "func Encode(f Frame) ([]byte, error) { return AppendEncode(nil, f) }", "",
+                "// AppendEncode appends the wire bytes of a frame to dst, as Encode gives",
+                "// them: a buffer reused from frame to frame spares an allocation each.",
+                "func AppendEncode(dst []byte, f Frame) ([]byte, error) {", *f.text(), "}", ""]
 
     def _encoder(self, fp: FramePlan) -> list[str]:
         plan = fp.encode
@@ -674,22 +727,35 @@ class _Printer:
                 f.decl(loc, go_int(ir.evaluate(v.value)))
         for c in plan.computed:
             f.decl(local("v", c.node.name), to_go(c.expr, value, length))
-        for fit in plan.fits:
+        self._claim(f, fp, field_of, value, length)
+        for w in plan.writes:  # the sized values first, as Python turns them into bytes
+            el = w.element
+            if isinstance(el, BytesField) and el.text:
+                f.open(f"if i := badUTF8([]byte(f.{camel(el.name)})); i >= 0")
+                f.line(f"return {ret}encodeFail({go_string(el.name)}, "
+                       f"\"not UTF-8 at byte \"+dec(int64(i)))")
+                f.close()
+            elif isinstance(el, KvMapField):
+                f.open(f"if err := checkKV(f.{camel(el.name)}, {el.key_length.width}, "
+                       f"{el.value_length.width}, {'true' if w.refuse_null else 'false'}, "
+                       f"{go_string(el.name)}); err != nil")
+                f.line(f"return {ret}err")
+                f.close()
+        bits = [fit for fit in plan.fits if isinstance(fit.node, BitMember)]
+        enums = [fit for fit in plan.fits if fit.enum is not None]
+        for fit in bits + enums:
             loc = field_of[fit.node.name]
             if fit.present is not None:
                 f.open(f"if {to_go(fit.present, value, length)} != 0")
-            if not (isinstance(fit.node, IntField) and fit.node.type.width == 8):
-                what = (f"does not fit {fit.what}" if fit.what.endswith("bits")
-                        else f"does not fit {fit.lo}..{fit.hi}")
+            if fit.enum is None:
                 f.open(f"if lor(lt({loc}, {go_int(fit.lo)}), gt({loc}, {go_int(fit.hi)})) != 0")
                 f.line(f"return {ret}encodeFail({go_string(fit.node.name)}, "
-                       f"dec({loc})+{go_string(' ' + what)})")
-                f.close()
-            if fit.enum is not None:
+                       f"{_shown(loc, fit.node)}+{go_string(' does not fit ' + fit.what)})")
+            else:
                 f.open(f"if !is{camel(fit.enum.name)}({loc})")
                 f.line(f"return {ret}encodeFail({go_string(fit.node.name)}, "
-                       f"dec({loc})+{go_string(f' is not a {fit.enum.name}')})")
-                f.close()
+                       f"{_shown(loc, fit.node)}+{go_string(f' is not a {fit.enum.name}')})")
+            f.close()
             if fit.present is not None:
                 f.close()
         for lc in plan.lengths:
@@ -698,24 +764,13 @@ class _Printer:
             sized = lc.element
             if lc.present is not None:
                 f.open(f"if {to_go(lc.present, value, length)} != 0")
-            f.open(f"if ne({to_go(lc.expr, value, length)}, {length(sized.name)}) != 0")
-            f.line(f"return {ret}encodeFail({go_string(sized.name)}, \"length disagrees with "
-                   f"its size: \"+dec({length(sized.name)}))")
+            size = to_go(lc.expr, value, length)
+            f.open(f"if ne({size}, {length(sized.name)}) != 0")
+            f.line(f"return {ret}encodeFail({go_string(sized.name)}, dec({length(sized.name)})+"
+                   f"\" bytes, but its size says \"+dec({size}))")
             f.close()
             if lc.present is not None:
                 f.close()
-        for text_field in frame.elements:
-            if isinstance(text_field, BytesField) and text_field.text:
-                f.open(f"if i := badUTF8([]byte(f.{camel(text_field.name)})); i >= 0")
-                f.line(f"return {ret}encodeFail({go_string(text_field.name)}, "
-                       f"\"not UTF-8 at byte \"+dec(int64(i)))")
-                f.close()
-        read = sorted(ir.fields_read(plan.claim))
-        if read:
-            f.open(f"if {to_go(plan.claim, value, length)} == 0")
-            f.line(f"return {ret}encodeFail({go_string(read[0])}, "
-                   f"{go_string(f'frame {frame.name!r} needs `{ir.spelled(plan.claim)}`')})")
-            f.close()
         if plan.total is None:
             raise Unsupported("a frame sized by len(rest)")
         f.decl("size", to_go(plan.total, value, length))
@@ -723,15 +778,8 @@ class _Printer:
         f.line(f"return {ret}encodeFail({go_string(frame.name)}, \"frame of \"+dec(size)+"
                f"\" bytes exceeds max_frame \"+dec(MaxFrame))")
         f.close()
-        for w in plan.writes:
-            kv = w.element
-            if isinstance(kv, KvMapField):
-                f.open(f"if err := checkKV(f.{camel(kv.name)}, {kv.key_length.width}, "
-                       f"{kv.value_length.width}, {'true' if w.refuse_null else 'false'}, "
-                       f"{go_string(kv.name)}); err != nil")
-                f.line(f"return {ret}err")
-                f.close()
-        f.line("out := make([]byte, 0, size)")
+        self._ranges(f, fp, field_of, value, length)
+        f.line("out := grow(dst, size)")
         for w in plan.writes:
             el = w.element
             if w.present is not None:
@@ -743,7 +791,8 @@ class _Printer:
                     if w.checksum.kind != "crc32":
                         raise Unsupported(f"a {w.checksum.kind} checksum")
                     self.uses_crc = True
-                    f.line(_put_int(el.type, f"crc32.ChecksumIEEE(out[{w.checksum.start}:])"))
+                    start = f"len(dst)+{w.checksum.start}"
+                    f.line(_put_int(el.type, f"crc32.ChecksumIEEE(out[{start}:])"))
                 else:
                     f.line(_put_int(el.type, field_of[el.name]))
             elif isinstance(el, BitsField):
@@ -766,7 +815,14 @@ class _Printer:
             if w.present is not None:
                 f.close()
         f.line("return out, nil")
-        return [f"func (f *{name}) encode() ([]byte, error) {{", *f.text(), "}", ""]
+        return [f"func (f *{name}) encode(dst []byte) ([]byte, error) {{", *f.text(), "}", ""]
+
+
+def _shown(loc: str, node: ValueNode) -> str:
+    """Go text of a value as Python's `repr` of the int shows it."""
+    if isinstance(node, IntField) and node.type.width == 8 and not node.type.signed:
+        return f"num({loc}, true, 10, 0, false)"
+    return f"dec({loc})"
 
 
 def _unsigned(node: ValueNode) -> bool:

@@ -170,7 +170,8 @@ func putLen(out []byte, v uint64, width int, little bool) []byte {
 // readKV reads length-prefixed key, `between`, length-prefixed value, repeated
 // to fill buf[off:end], as the Python codec's _read_kvmap.
 func readKV(buf []byte, off, end, kw, vw int, little bool, between string, nullDrop bool, name string) ([]KV, error) {
-	pairs := []KV{}
+	var few [8]KV // read here, then copied into one slice of the exact length
+	pairs := few[:0]
 	keyNull, valueNull := uint64(1)<<(8*kw)-1, uint64(1)<<(8*vw)-1
 	for off < end {
 		if end-off < kw {
@@ -215,7 +216,7 @@ func readKV(buf []byte, off, end, kw, vw int, little bool, between string, nullD
 			pairs = append(pairs, KV{Key: key, Value: value})
 		}
 	}
-	return pairs, nil
+	return append(make([]KV, 0, len(pairs)), pairs...), nil
 }
 
 func hexOf(s string) string {
@@ -225,6 +226,16 @@ func hexOf(s string) string {
 		out = append(out, digits[s[i]>>4], digits[s[i]&15])
 	}
 	return string(out)
+}
+
+// grow is dst with room for n more bytes.
+func grow(dst []byte, n int64) []byte {
+	if int64(cap(dst)-len(dst)) >= n {
+		return dst
+	}
+	out := make([]byte, len(dst), int64(len(dst))+n)
+	copy(out, dst)
+	return out
 }
 
 // kvSize is the bytes of a header map whose pairs take `overhead` bytes each
@@ -249,15 +260,22 @@ func writeKV(out []byte, pairs []KV, kw, vw int, little bool, between string) []
 }
 
 // checkKV refuses a key or value longer than its length field holds, or (when
-// refuseNull) exactly as long as the null marker, which reads back as null.
+// refuseNull) exactly as long as the null marker, which reads back as null:
+// every pair's lengths first, then the markers, with the Python codec's texts
+// (a length its struct cannot pack is CPython's "argument out of range").
 func checkKV(pairs []KV, kw, vw int, refuseNull bool, name string) error {
 	keyMax, valueMax := uint64(1)<<(8*kw)-1, uint64(1)<<(8*vw)-1
 	for _, p := range pairs {
-		k, v := uint64(len(p.Key)), uint64(len(p.Value))
-		if k > keyMax || v > valueMax {
-			return encodeFail(name, "bad header pair: a key or value longer than its length field holds")
+		if uint64(len(p.Key)) > keyMax || uint64(len(p.Value)) > valueMax {
+			return encodeFail(name, "bad header pair: argument out of range")
 		}
-		if refuseNull && (k == keyMax || v == valueMax) {
+	}
+	if !refuseNull {
+		return nil
+	}
+	for _, p := range pairs {
+		k, v := uint64(len(p.Key)), uint64(len(p.Value))
+		if k == keyMax || v == valueMax {
 			marker := keyMax
 			if k != keyMax {
 				marker = valueMax

@@ -1,5 +1,6 @@
 """The named properties `protodsl test` runs: the Python codec against itself
-(straight path vs construct reference) and against a MOSN Wasm plugin."""
+(straight path vs construct reference) and against a MOSN Wasm plugin; the
+decoding ones also against the Go codec (go_properties.py)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from protodsl.ir import expr as ir
 from protodsl.ir.model import BytesChoice
 from protodsl.testing import strategies as strat
 from protodsl.testing.entropy import Entropy, from_entropy
+from protodsl.testing.go_engine import GoDriver, oracle_decode
 from protodsl.testing.outcomes import (
     MALFORMED,
     NEED_MORE,
@@ -43,18 +45,20 @@ from protodsl.testing.scenarios import Scenario
 class Mismatch(AssertionError):
     """The two sides disagree; carries the input and what each side said."""
 
-    def __init__(self, what: str, data: bytes | None, python: Any, wasm: Any) -> None:
+    def __init__(self, what: str, data: bytes | None, python: Any, other: Any,
+                 engine: str = "wasm") -> None:
         self.what = what
         self.data = data
         self.python = python
-        self.wasm = wasm
-        super().__init__(f"{what}\n  python: {python!r}\n  wasm:   {wasm!r}")
+        self.other = other
+        super().__init__(f"{what}\n  python: {python!r}\n  {engine + ':':<7} {other!r}")
 
 
 @dataclass
 class Sides:
-    """The Python codec, and the Wasm plugin when there is one; `covered` counts
-    what the examples of the running property reached (frames, builders, codes)."""
+    """The Python codec, and the Wasm plugin or the Go driver when there is one;
+    `covered` counts what the examples of the running property reached (frames,
+    builders, codes)."""
 
     protocol: Protocol
     codec: ModuleType  # bound to the scenario's state (scenarios.py)
@@ -62,6 +66,8 @@ class Sides:
     _host: MosnHost | None = field(default=None, repr=False)
     covered: Counter[str] = field(default_factory=Counter, repr=False)
     scenario: Scenario = field(default_factory=lambda: Scenario((), True))
+    go: Path | None = None  # the Go driver (codegen/mosn_go/driver.py), built
+    _driver: GoDriver | None = field(default=None, repr=False)
 
     def reaches(self, label: str) -> bool:
         """Whether this connection state can reach what a label names (a frame)."""
@@ -88,9 +94,42 @@ class Sides:
             self._host = MosnHost.from_file(self.wasm)
         return self._host
 
+    @property
+    def driver(self) -> GoDriver:
+        if self._driver is None:
+            assert self.go is not None
+            self._driver = GoDriver(self.go)
+        return self._driver
+
+    @property
+    def engine(self) -> str:
+        """What the Python codec is compared with."""
+        return "go" if self.go is not None else "wasm"
+
     def reset(self) -> None:
-        """After a trap the instance may be broken; the next check gets a new one."""
+        """After a trap the instance may be broken, after a panic the driver gone;
+        the next check gets a new one."""
         self._host = None
+        if self._driver is not None:
+            self._driver.close()
+            self._driver = None
+
+    def decode(self, data: bytes) -> tuple[Outcome, Outcome]:
+        """What the Python codec and the engine say about `data`, each as the
+        engine can say it (a plugin: MOSN's roles; Go: the whole frame)."""
+        if self.go is not None:
+            return oracle_decode(self.protocol, self.codec, data), self.driver.decode(data)
+        return (python_decode(self.codec, data),
+                _wasm_call(self, lambda: wasm_decode(self.host, data)))
+
+    def feed(self, chunks: list[bytes]) -> tuple[list[Outcome], list[Outcome]]:
+        """The frames each side decodes from `chunks` delivered in turn on one
+        connection: MOSN's read loop around a plugin, `_feed` around Go's Decode."""
+        if self.go is not None:
+            return (_feed(lambda b: oracle_decode(self.protocol, self.codec, b), chunks),
+                    _feed(self.driver.decode, chunks))
+        return (_feed(lambda b: python_decode(self.codec, b), chunks),
+                _wasm_call(self, lambda: _mosn_feed(self.host, chunks)))
 
 
 def frame_label(name: str) -> str:
@@ -112,7 +151,7 @@ class Property:
     reached something has not tested it, and fails saying so."""
 
     name: str
-    needs_wasm: bool
+    engine: str  # what the Python codec is compared with: "python" (itself), "wasm", "go"
     strategy: Callable[[Protocol, ModuleType], st.SearchStrategy[Any]]
     check: Callable[[Sides, Any], None]
     doc: str = ""
@@ -150,10 +189,9 @@ def _check_roundtrip(sides: Sides, frame: Any) -> None:
 
 
 def _compare_decode(sides: Sides, data: bytes) -> Outcome:
-    python = python_decode(sides.codec, data)
-    wasm = _wasm_call(sides, lambda: wasm_decode(sides.host, data))
-    if python != wasm:
-        raise Mismatch("decode outcomes differ", data, python, wasm)
+    python, other = sides.decode(data)
+    if python != other:
+        raise Mismatch("decode outcomes differ", data, python, other, sides.engine)
     return python
 
 
@@ -318,7 +356,7 @@ def _check_encode(sides: Sides, edit: Edit) -> None:
 def _check_prefix(sides: Sides, example: tuple[bytes, int]) -> None:
     wire, cut = example
     outcome = _compare_decode(sides, wire[:cut])
-    if outcome != NEED_MORE:
+    if outcome[0] != NEED_MORE[0]:
         raise Mismatch("a strict prefix was not need-more", wire[:cut], outcome, outcome)
     sides.cover_wire(wire)
 
@@ -360,11 +398,10 @@ def _mosn_feed(host: MosnHost, chunks: list[bytes]) -> list[Outcome]:
 def _check_stream(sides: Sides, example: tuple[list[bytes], list[int]]) -> None:
     wires = example[0]
     stream, chunks = _chunks(example)
-    python = _feed(lambda b: python_decode(sides.codec, b), chunks)
-    wasm = _wasm_call(sides, lambda: _mosn_feed(sides.host, chunks))
-    if python != wasm or len(python) != len(wires):
+    python, other = sides.feed(chunks)
+    if python != other or len(python) != len(wires):
         raise Mismatch(f"chunked stream of {len(wires)} frames decoded differently", stream,
-                       python, wasm)
+                       python, other, sides.engine)
     for wire in wires:
         sides.cover_wire(wire)
 
@@ -529,20 +566,20 @@ def _check_made(sides: Sides, made: Made) -> None:
 
 
 PROPERTIES: tuple[Property, ...] = (
-    Property("python: decode(encode(f)) == f", False,
+    Property("python: decode(encode(f)) == f", "python",
              lambda p, c: strat.frames(p, c), _check_roundtrip,
              "round trip, straight path and construct reference agreeing"),
-    Property("python: chunked streams", False, strat.streams, _check_stream_python),
-    Property("python: hostile bytes, straight == reference", False,
+    Property("python: chunked streams", "python", strat.streams, _check_stream_python),
+    Property("python: hostile bytes, straight == reference", "python",
              strat.hostile_bytes, _check_hostile_python, requires=_nothing),
-    Property("wasm vs python: decode", True, strat.encodings, _check_decode),
-    Property("wasm vs python: encode with edits", True, _edits, _check_encode,
+    Property("wasm vs python: decode", "wasm", strat.encodings, _check_decode),
+    Property("wasm vs python: encode with edits", "wasm", _edits, _check_encode,
              requires=_edited_frames),
-    Property("wasm vs python: prefixes need more", True, strat.prefixes, _check_prefix),
-    Property("wasm vs python: chunked streams", True, strat.streams, _check_stream),
-    Property("wasm vs python: hostile bytes", True, strat.hostile_bytes, _check_hostile,
+    Property("wasm vs python: prefixes need more", "wasm", strat.prefixes, _check_prefix),
+    Property("wasm vs python: chunked streams", "wasm", strat.streams, _check_stream),
+    Property("wasm vs python: hostile bytes", "wasm", strat.hostile_bytes, _check_hostile,
              requires=_nothing),
-    Property("wasm vs python: keepalive, reply, hijack", True, _made, _check_made,
+    Property("wasm vs python: keepalive, reply, hijack", "wasm", _made, _check_made,
              requires=_builder_labels, scale=4),
 )
 
@@ -558,7 +595,7 @@ def applicable(protocol: Protocol, wasm: bool) -> tuple[Property, ...]:
     """Properties that apply: Wasm ones need a plugin; builders need builders."""
     out = []
     for prop in PROPERTIES:
-        if prop.needs_wasm and not wasm:
+        if prop.engine == "wasm" and not wasm:
             continue
         if prop.check is _check_made and not protocol.builders:
             continue

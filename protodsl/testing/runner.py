@@ -25,9 +25,10 @@ from typing import Any, TextIO
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from protodsl.codecs import build_wasm, import_source, python_source
+from protodsl.codecs import build_go_driver, build_wasm, import_source, python_source
 from protodsl.ir import Protocol
 from protodsl.testing.annotate import annotate
+from protodsl.testing.go_properties import GO_PROPERTIES
 from protodsl.testing.properties import Mismatch, Property, Sides, applicable, wasm_ready
 from protodsl.testing.scenarios import Scenario, scenarios
 
@@ -120,41 +121,47 @@ def _fewer_collections() -> Iterator[None]:
 
 
 def run_all(protocol: Protocol, wasm: Path | None, examples: int, seed: int | None,
-            jobs: int = 1) -> Run:
+            jobs: int = 1, go: Path | None = None) -> Run:
     """Every applicable property, in every connection state worth trying (one for a
-    stateless spec), in `jobs` processes (1: this one)."""
+    stateless spec), in `jobs` processes (1: this one). `go`: the Go driver,
+    compared instead of a plugin."""
     source = python_source(protocol)
     codec = import_source(*source)
-    work = cases(protocol, wasm is not None)
+    work = cases(protocol, wasm is not None, go is not None)
     jobs = max(1, min(jobs, len(work)))
     start = time.perf_counter()
     if jobs == 1:
-        results = [run_case(protocol, codec, wasm, p, s, examples, seed) for p, s in work]
+        results = [run_case(protocol, codec, wasm, p, s, examples, seed, go) for p, s in work]
     else:
         # Spawned, not forked: a fork would inherit wasmtime's threads half-alive.
         spawn = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(jobs, mp_context=spawn, initializer=_start_worker,
-                                 initargs=(protocol, source, wasm)) as pool:
+                                 initargs=(protocol, source, wasm, go)) as pool:
             results = list(pool.map(_run_in_worker, range(len(work)),
                                     [examples] * len(work), [seed] * len(work)))
-    return Run(Sides(protocol, codec, wasm), results, time.perf_counter() - start, jobs)
+    return Run(Sides(protocol, codec, wasm, go=go), results, time.perf_counter() - start, jobs)
 
 
-def cases(protocol: Protocol, wasm: bool) -> list[tuple[Property, Scenario]]:
+def cases(protocol: Protocol, wasm: bool, go: bool = False) -> list[tuple[Property, Scenario]]:
     """(property, connection state) pairs to run. A plugin's context starts in a
     new connection's state, so the Wasm properties run in that state only."""
+    props = applicable(protocol, wasm) + (GO_PROPERTIES if go else ())
     out = []
     for scenario in scenarios(protocol):
-        for prop in applicable(protocol, wasm):
-            if scenario.initial or not prop.needs_wasm:
+        for prop in props:
+            if scenario.initial or prop.engine == "python":
                 out.append((prop, scenario))
     return out
 
 
 def run_case(protocol: Protocol, codec: ModuleType, wasm: Path | None, prop: Property,
-             scenario: Scenario, examples: int, seed: int | None) -> Result:
-    sides = Sides(protocol, scenario.bind(codec), wasm, scenario=scenario)
-    result = run_property(prop, sides, examples, seed)
+             scenario: Scenario, examples: int, seed: int | None,
+             go: Path | None = None) -> Result:
+    sides = Sides(protocol, scenario.bind(codec), wasm, scenario=scenario, go=go)
+    try:
+        result = run_property(prop, sides, examples, seed)
+    finally:
+        sides.reset()  # ends the Go driver
     return replace(result, name=case_name(prop, scenario, protocol))
 
 
@@ -170,25 +177,27 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-_WORKER: list[tuple[Protocol, ModuleType, Path | None]] = []
+_WORKER: list[tuple[Protocol, ModuleType, Path | None, Path | None]] = []
 
 
-def _start_worker(protocol: Protocol, source: tuple[str, str, str], wasm: Path | None) -> None:
-    """Each worker imports the codec the parent generated, and loads its own plugin."""
-    _WORKER.append((protocol, import_source(*source), wasm))
+def _start_worker(protocol: Protocol, source: tuple[str, str, str], wasm: Path | None,
+                  go: Path | None) -> None:
+    """Each worker imports the codec the parent generated, and loads its own plugin
+    (or starts its own Go driver)."""
+    _WORKER.append((protocol, import_source(*source), wasm, go))
 
 
 def _run_in_worker(index: int, examples: int, seed: int | None) -> Result:
-    protocol, codec, wasm = _WORKER[0]
-    prop, scenario = cases(protocol, wasm is not None)[index]
-    result = run_case(protocol, codec, wasm, prop, scenario, examples, seed)
+    protocol, codec, wasm, go = _WORKER[0]
+    prop, scenario = cases(protocol, wasm is not None, go is not None)[index]
+    result = run_case(protocol, codec, wasm, prop, scenario, examples, seed, go)
     if result.passed:
         return result
     return replace(result, error=PropertyFailed(f"{type(result.error).__name__}: {result.error}"),
                    counterexample=repr(result.counterexample))
 
 
-def report(run: Run, spec: str, seed: int | None, out: TextIO) -> None:
+def report(run: Run, spec: str, seed: int | None, out: TextIO, replay: str = "") -> None:
     results = run.results
     width = max(len(r.name) for r in results)
     out.write(f"{'property':<{width}}  {'examples':>8}  result\n")
@@ -206,7 +215,7 @@ def report(run: Run, spec: str, seed: int | None, out: TextIO) -> None:
         out.write(f"\nFAILED {r.name}\n")
         out.write(r.details)
         if seed is not None:
-            out.write(f"replay: protodsl test {spec} --seed {seed}\n")
+            out.write(f"replay: protodsl test {spec}{replay} --seed {seed}\n")
 
 
 def _coverage(covered: dict[str, int]) -> str:
@@ -248,11 +257,22 @@ def _bytes_of(sides: Sides, example: Any) -> bytes | None:
 
 
 def run_cli(protocol: Protocol, spec: str, examples: int | None, seed: int | None,
-            wasm: str | None, out: TextIO | None = None, jobs: int = 1) -> int:
-    """`protodsl test`: exit 0 when every property holds, 1 otherwise."""
+            wasm: str | None, out: TextIO | None = None, jobs: int = 1,
+            target: str = "wasm") -> int:
+    """`protodsl test`: exit 0 when every property holds, 1 otherwise. `target`
+    "mosn-go" compares the Go codec instead of the Wasm plugin."""
     out = out or sys.stdout
-    plugin: Path | None
-    if wasm is not None:
+    plugin: Path | None = None
+    driver: Path | None = None
+    if target == "mosn-go":
+        from protodsl.codegen.mosn_go import backend
+
+        if any(d.severity == "error" for d in backend.check_target(protocol)):
+            out.write("(the mosn-go target refuses this spec (see `protodsl gen --target "
+                      "mosn-go`): testing the Python codec only)\n")
+        else:
+            driver = build_go_driver(protocol)
+    elif wasm is not None:
         plugin = Path(wasm)
         if not plugin.is_file():
             out.write(f"protodsl: error: no such plugin: {wasm}\n")
@@ -260,11 +280,10 @@ def run_cli(protocol: Protocol, spec: str, examples: int | None, seed: int | Non
     elif wasm_ready(protocol):
         plugin = build_wasm(protocol)
     else:
-        plugin = None
         out.write("(the Wasm target refuses this spec (see `protodsl gen --target wasm`): "
                   "testing the Python codec only)\n")
     if seed is None:
         seed = random.randrange(1 << 32)
-    run = run_all(protocol, plugin, examples or DEFAULT_EXAMPLES, seed, jobs)
-    report(run, spec, seed, out)
+    run = run_all(protocol, plugin, examples or DEFAULT_EXAMPLES, seed, jobs, go=driver)
+    report(run, spec, seed, out, replay=" --target mosn-go" if target == "mosn-go" else "")
     return 0 if all(r.passed for r in run.results) else 1

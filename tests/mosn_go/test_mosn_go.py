@@ -2,13 +2,16 @@
 and agrees with the Python codec on every vector, every strict prefix of one and
 every one-byte corruption of one (the frame and its fields, need-more and how many
 bytes, the error text), and encodes each frame to the bytes the Python codec does.
-A short `go test -fuzz` per spec asserts no input panics (PROTODSL_LONG: 5 s each)."""
+Its fuzz tests (one per frame) run on seeds of each frame (vectors, made frames),
+then one frame per spec is fuzzed for 2 s, a different one each day
+(PROTODSL_LONG: every frame, 20 s)."""
 
 from __future__ import annotations
 
-import base64
+import datetime
 import json
 import os
+import random
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,15 +20,19 @@ from typing import Any
 
 import pytest
 from protodsl.codegen.mosn_go import backend
-from protodsl.codegen.mosn_go.naming import camel
+from protodsl.codegen.mosn_go.fuzz import fuzz_name
+from protodsl.codegen.mosn_go.toolchain import go_binary, run_go
 
 from protodsl.codecs import load_python
 from protodsl.diagnostics import SpecError
 from protodsl.ir import Protocol
 from protodsl.passes.pipeline import compile_file
+from protodsl.testing import strategies as pst
+from protodsl.testing.entropy import Entropy
+from protodsl.testing.go_engine import frame_name, go_fields
 from tests.helpers import SPECS, load_vectors
 
-GO = shutil.which("go")
+GO = go_binary()
 LONG = bool(os.environ.get("PROTODSL_LONG"))
 HERE = Path(__file__).resolve().parent
 
@@ -51,23 +58,6 @@ def _vectors(spec: str) -> list[tuple[str, bytes]]:
     return out
 
 
-def _go_fields(protocol: Protocol, codec: ModuleType, frame: Any, name: str) -> dict[str, Any]:
-    """The Python codec's frame as encoding/json shows the Go struct."""
-    spec_frame = next(f for f in protocol.frames if f.name == name)
-    out: dict[str, Any] = {}
-    for member, _ in backend.struct_members(spec_frame):
-        value = getattr(frame, codec.ATTRS[name][member])
-        if isinstance(value, bytes):
-            value = base64.b64encode(value).decode()
-        elif isinstance(value, list):
-            value = [{"Key": base64.b64encode(k).decode(), "Value": base64.b64encode(v).decode()}
-                     for k, v in value]
-        elif isinstance(value, int):
-            value = int(value)
-        out[camel(member)] = value
-    return out
-
-
 def _case(protocol: Protocol, codec: ModuleType, name: str, data: bytes) -> dict[str, Any]:
     case: dict[str, Any] = {"name": name, "hex": data.hex()}
     try:
@@ -76,13 +66,12 @@ def _case(protocol: Protocol, codec: ModuleType, name: str, data: bytes) -> dict
         return {**case, "kind": "error", "message": str(exc)}
     if isinstance(result, codec.NeedMore):
         return {**case, "kind": "need_more", "need": -1 if result.need is None else result.need}
-    frame_name = protocol.frames[codec.FRAMES.index(type(result.frame))].name
     try:
         encoded = codec.encode(result.frame).hex()
     except codec.ProtocolError:
         encoded = "-"
-    return {**case, "kind": "frame", "frame": frame_name, "consumed": result.consumed,
-            "fields": _go_fields(protocol, codec, result.frame, frame_name),
+    return {**case, "kind": "frame", "frame": frame_name(protocol, codec, result.frame),
+            "consumed": result.consumed, "fields": go_fields(protocol, codec, result.frame),
             "encoded": encoded}
 
 
@@ -101,11 +90,45 @@ def cases(protocol: Protocol, spec: str) -> list[dict[str, Any]]:
     return out
 
 
-def _go(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    assert GO is not None
-    env = {**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
-    return subprocess.run([GO, *args], cwd=cwd, capture_output=True, text=True, env=env,
-                          timeout=timeout, check=False)
+def _go(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return run_go(args, cwd)
+
+
+def _seeds(protocol: Protocol, spec: str) -> dict[str, list[bytes]]:
+    """Each frame's vectors (a vector that is no frame goes to every frame), and
+    for a frame without any, frames the property strategies make from fixed bytes."""
+    codec = load_python(protocol)
+    seeds: dict[str, list[bytes]] = {f.name: [] for f in protocol.frames}
+    for _, data in _vectors(spec):
+        try:
+            result = codec.decode(data)
+            owners = ([frame_name(protocol, codec, result.frame)]
+                      if not isinstance(result, codec.NeedMore) else list(seeds))
+        except codec.ProtocolError:
+            owners = list(seeds)
+        for name in owners:
+            seeds[name].append(data)
+    for name, found in seeds.items():
+        make = pst.frame_maker(protocol, codec, name)
+        made = (make(Entropy(random.Random(i).randbytes(1024))) for i in range(200))
+        found += [codec.encode(f) for f in made if f is not None][:3]
+    return seeds
+
+
+def _seed_fuzzing(protocol: Protocol, spec: str, out: Path) -> None:
+    """The seeds as `go test`'s corpus files, by fuzz test."""
+    for name, seeds in _seeds(protocol, spec).items():
+        corpus = out / "testdata" / "fuzz" / fuzz_name(name)
+        corpus.mkdir(parents=True)
+        for i, data in enumerate(seeds):
+            literal = "".join(f"\\x{b:02x}" for b in data)
+            (corpus / f"seed{i}").write_text(f'go test fuzz v1\n[]byte("{literal}")\n')
+
+
+def _fuzzed_today(protocol: Protocol) -> list[str]:
+    if LONG:
+        return [f.name for f in protocol.frames]
+    return [protocol.frames[datetime.date.today().toordinal() % len(protocol.frames)].name]
 
 
 def _generate(spec: str, out: Path) -> Protocol:
@@ -135,9 +158,15 @@ def test_generated_package_agrees_with_python(spec: str, tmp_path: Path) -> None
     assert vet.returncode == 0, vet.stdout + vet.stderr
     run = _go(["test", "-count=1", "-run", "TestVectors", "."], out)
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
-    fuzz = _go(["test", "-run", "^$", "-fuzz", "^FuzzDecode$",
-                f"-fuzztime={'5s' if LONG else '3000x'}", "."], out)
-    assert fuzz.returncode == 0, fuzz.stdout[-5000:] + fuzz.stderr[-2000:]
+    _seed_fuzzing(protocol, spec, out)
+    seeds = _go(["test", "-count=1", "-run", "^FuzzDecode", "-v", "."], out)
+    assert seeds.returncode == 0, seeds.stdout[-5000:] + seeds.stderr[-2000:]
+    for f in protocol.frames:  # each ran on seeds of its own frame
+        assert f"--- PASS: {fuzz_name(f.name)}/seed" in seeds.stdout, seeds.stdout
+    for frame in _fuzzed_today(protocol):
+        fuzz = _go(["test", "-run", "^$", "-fuzz", f"^{fuzz_name(frame)}$",
+                    f"-fuzztime={'20s' if LONG else '2s'}", "."], out)
+        assert fuzz.returncode == 0, fuzz.stdout[-5000:] + fuzz.stderr[-2000:]
 
 
 def test_generation_is_deterministic() -> None:

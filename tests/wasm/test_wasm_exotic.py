@@ -173,7 +173,7 @@ def test_shapes_agree_with_the_python_codec(tmp_path: Path) -> None:
     sides = Sides(protocol, load_python(protocol), write_and_build(tmp_path, protocol))
     failed = []
     for prop in applicable(protocol, wasm=True):
-        if prop.needs_wasm:
+        if prop.engine == "wasm":
             result = run_property(prop, sides, examples=40, seed=7)
             if not result.passed:
                 failed.append(f"{prop.name}: {result.error} on {result.counterexample!r}")

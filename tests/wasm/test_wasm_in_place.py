@@ -136,7 +136,7 @@ def test_the_copying_path_agrees_with_the_python_codec(spec: Path, tmp_path: Pat
     sides = Sides(protocol, load_python(protocol), build_copying(tmp_path, protocol))
     failed = []
     for prop in applicable(protocol, wasm=True):
-        if prop.needs_wasm:
+        if prop.engine == "wasm":
             result = run_property(prop, sides, examples=40, seed=7)
             if not result.passed:
                 failed.append(f"{prop.name}: {result.error} on {result.counterexample!r}")

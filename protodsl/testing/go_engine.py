@@ -1,0 +1,137 @@
+"""The Go side of `protodsl test --target mosn-go`: the driver process
+(codegen/mosn_go/driver.py), one kept alive across examples, and what each codec
+says about some bytes or a frame, in one comparable shape.
+
+Go's answers are fuller than a Wasm plugin's: the whole frame, not only its MOSN
+roles. A decode outcome is ("frame", GoFrame), ("need_more", have, need) with
+need -1 when not known yet, or ("malformed", kind, text); an encode outcome is
+("bytes", hex) or ("refused", kind, text). Kinds are the Python codec's
+exception classes, texts its messages, exactly."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+from types import ModuleType
+from typing import Any, NamedTuple
+
+from protodsl.codegen.mosn_go.backend import struct_members
+from protodsl.codegen.mosn_go.naming import camel
+from protodsl.ir import Frame, Protocol
+from protodsl.testing.outcomes import Outcome
+
+
+class GoFrame(NamedTuple):
+    name: str  # the spec's name of the frame
+    fields: dict[str, Any]  # the Go struct as encoding/json shows it
+    drain_len: int  # the bytes it took, named as MOSN's roles name them (see _feed)
+
+
+class GoPanicked(AssertionError):
+    """The Go codec panicked, or the driver died: always a failure."""
+
+
+def frame_spec(protocol: Protocol, codec: ModuleType, frame: Any) -> Frame:
+    spec: Frame = protocol.frames[codec.FRAMES.index(type(frame))]
+    return spec
+
+
+def frame_name(protocol: Protocol, codec: ModuleType, frame: Any) -> str:
+    return frame_spec(protocol, codec, frame).name
+
+
+def go_fields(protocol: Protocol, codec: ModuleType, frame: Any) -> dict[str, Any]:
+    """The Python codec's frame as encoding/json shows the Go struct: CamelCase
+    names, bytes in base64, a map as [{"Key", "Value"}], enum members as numbers."""
+    spec = frame_spec(protocol, codec, frame)
+    out: dict[str, Any] = {}
+    for member, _ in struct_members(spec):
+        value = getattr(frame, codec.ATTRS[spec.name][member])
+        if isinstance(value, bytes):
+            value = base64.b64encode(value).decode()
+        elif isinstance(value, list):
+            value = [{"Key": base64.b64encode(k).decode(), "Value": base64.b64encode(v).decode()}
+                     for k, v in value]
+        elif isinstance(value, int):
+            value = int(value)
+        out[camel(member)] = value
+    return out
+
+
+def oracle_decode(protocol: Protocol, codec: ModuleType, data: bytes) -> Outcome:
+    """Only ProtocolError counts as a rejection; any other exception propagates."""
+    try:
+        result = codec.decode(data)
+    except codec.ProtocolError as exc:
+        return ("malformed", type(exc).__name__, str(exc))
+    if isinstance(result, codec.NeedMore):
+        return ("need_more", result.have, -1 if result.need is None else result.need)
+    return ("frame", GoFrame(frame_name(protocol, codec, result.frame),
+                             go_fields(protocol, codec, result.frame), result.consumed))
+
+
+def oracle_encode(codec: ModuleType, frame: Any) -> Outcome:
+    try:
+        return ("bytes", codec.encode(frame).hex())
+    except codec.ProtocolError as exc:
+        return ("refused", type(exc).__name__, str(exc))
+
+
+class GoDriver:
+    """One driver process: a request written, its answer read, in turn."""
+
+    def __init__(self, binary: Path) -> None:
+        self.binary = binary
+        self._process = subprocess.Popen([str(binary)], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         text=True, encoding="utf-8")
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            stdin.write(json.dumps(request) + "\n")
+            stdin.flush()
+            line = stdout.readline()
+        except BrokenPipeError:
+            line = ""
+        if not line:
+            raise GoPanicked(f"the Go driver exited: {self._died()}")
+        reply: dict[str, Any] = json.loads(line)
+        if "panic" in reply:
+            raise GoPanicked(f"the Go codec panicked: {reply['panic']}")
+        if "bad_request" in reply:  # protodsl's own mistake, not the codec's
+            raise RuntimeError(f"the Go driver cannot read {request}: {reply['bad_request']}")
+        return reply
+
+    def decode(self, data: bytes) -> Outcome:
+        reply = self.ask({"op": "decode", "hex": data.hex()})
+        if "frame" in reply:
+            return ("frame", GoFrame(reply["frame"], reply["fields"], reply["consumed"]))
+        if reply.get("need_more"):
+            return ("need_more", reply["have"], reply["need"])
+        return ("malformed", reply["error"], reply["text"])
+
+    def encode(self, frame: str, fields: dict[str, Any]) -> Outcome:
+        reply = self.ask({"op": "encode", "frame": frame, "fields": fields})
+        if "hex" in reply:
+            return ("bytes", reply["hex"])
+        return ("refused", reply["error"], reply["text"])
+
+    def _died(self) -> str:
+        try:
+            _, err = self._process.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            _, err = self._process.communicate()
+        return f"exit status {self._process.returncode}: {err.strip()[-2000:]}"
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            try:
+                self._process.communicate(timeout=5)  # EOF on stdin ends it
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.communicate()

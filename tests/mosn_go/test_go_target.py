@@ -1,0 +1,105 @@
+"""`protodsl test --target mosn-go`: the differential properties pass on the Go
+codec of bolt and dubbo, and fail, naming the right property, on a Go codec
+sabotaged in one place (each case rebuilds the driver from edited source). The
+generated fuzz tests fail on an Encode that loses bytes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from protodsl.codegen.mosn_go import driver
+from protodsl.codegen.mosn_go.fuzz import fuzz_name
+from protodsl.codegen.mosn_go.toolchain import go_binary, run_go
+
+from protodsl.cli import main
+from protodsl.ir import Protocol
+from protodsl.testing.runner import report, run_all
+from tests.helpers import SPECS
+from tests.mosn_go.test_mosn_go import _seed_fuzzing
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(go_binary() is None, reason="needs Go")]
+
+GO_PROPERTIES = ("go vs python: decode", "go vs python: prefixes need more",
+                 "go vs python: chunked streams", "go vs python: hostile bytes",
+                 "go vs python: encode, values refused", "go: decode(encode(f)) == f")
+
+
+@pytest.mark.parametrize("spec", ["bolt", "dubbo"])
+def test_the_go_codec_agrees(spec: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["test", str(SPECS / f"{spec}.proto-dsl"), "--target", "mosn-go",
+                 "--examples", "40", "--seed", "1", "-j", "1"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    rows = [line for line in out.splitlines() if line.endswith("  ok")]
+    assert [r for r in rows if r.startswith(GO_PROPERTIES)] and len(rows) == 9, out
+    for prop in GO_PROPERTIES:
+        assert any(r.startswith(prop) for r in rows), (prop, out)
+
+
+def test_go_target_and_a_plugin_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test", str(SPECS / "bolt.proto-dsl"), "--target", "mosn-go",
+                 "--wasm", "x.wasm"]) == 1
+    assert "--wasm tests a plugin" in capsys.readouterr().err
+
+
+SABOTAGE = {  # in bolt.go: (old, new, the property that must fail, how)
+    "decode reads the timeout little-endian": (
+        "vTimeout := int64(int32(binary.BigEndian.Uint32(buf[10:])))",
+        "vTimeout := int64(int32(binary.LittleEndian.Uint32(buf[10:])))",
+        "go vs python: decode", "Mismatch: decode outcomes differ"),
+    "need-more asks for a byte too many": (
+        "return nil, 0, needMore(end, int(size))",
+        "return nil, 0, needMore(end, int(size)+1)",
+        "go vs python: prefixes need more", "Mismatch: decode outcomes differ"),
+    "encode's refusal names no values": (
+        "needs `type in {request, oneway}`, but it has \"+\"type = \"+dec(vType))",
+        "needs `type in {request, oneway}`\")",
+        "go vs python: encode, values refused", "Mismatch: encode outcomes differ"),
+    "encode drops the content": (
+        "\tout = append(out, f.Content...)\n",
+        "",
+        "go: decode(encode(f)) == f", "Mismatch: encoded frames differ"),
+    "decode panics on a long frame": (
+        "func decodeRequest(buf []byte) (*Request, int, error) {\n",
+        "func decodeRequest(buf []byte) (*Request, int, error) {\n"
+        "\tif len(buf) > 100 {\n\t\tpanic(\"sabotage\")\n\t}\n",
+        "go vs python: decode", "GoPanicked: the Go codec panicked: sabotage"),
+}
+
+
+def _sabotaged(protocol: Protocol, tmp: Path, old: str, new: str) -> dict[str, str]:
+    files = driver.files(protocol)
+    source = files[f"{protocol.name}.go"]
+    assert old in source, "the generated Go changed: update this sabotage"
+    files[f"{protocol.name}.go"] = source.replace(old, new, 1)
+    for rel, text in files.items():
+        (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / rel).write_text(text)
+    return files
+
+
+@pytest.mark.parametrize("case", list(SABOTAGE))
+def test_a_sabotaged_go_codec_is_caught(case: str, tmp_path: Path,
+                                        bolt_protocol: Protocol) -> None:
+    old, new, prop, why = SABOTAGE[case]
+    _sabotaged(bolt_protocol, tmp_path, old, new)
+    run = run_all(bolt_protocol, None, 60, 7, go=driver.build(tmp_path, bolt_protocol))
+    out = io.StringIO()
+    report(run, "specs/bolt.proto-dsl", 7, out, replay=" --target mosn-go")
+    text = out.getvalue()
+    assert f"FAILED {prop}\n" in text, text
+    assert text[text.index(f"FAILED {prop}\n"):].split("\n")[1].strip().startswith(why), text
+    assert "replay: protodsl test specs/bolt.proto-dsl --target mosn-go --seed 7" in text
+    failed = {r.name for r in run.results if not r.passed}
+    assert failed <= {prop, *GO_PROPERTIES}  # the Python codec's own properties still hold
+
+
+def test_the_fuzz_tests_catch_an_encode_that_loses_bytes(tmp_path: Path,
+                                                         bolt_protocol: Protocol) -> None:
+    _sabotaged(bolt_protocol, tmp_path, *SABOTAGE["encode drops the content"][:2])
+    _seed_fuzzing(bolt_protocol, "bolt", tmp_path)
+    run = run_go(["test", "-count=1", "-run", f"^{fuzz_name('request')}$", "."], tmp_path)
+    assert run.returncode != 0, run.stdout
+    assert "decode(encode(f)) != f" in run.stdout, run.stdout
