@@ -24,8 +24,11 @@ def go_int(value: int) -> str:
     return f"int64({value})"
 
 
-def to_go(expr: ir.Expr, field: Callable[[str], str], length: Callable[[str], str]) -> str:
-    """`field(name)` and `length(name)` give the int64 text of a value and a length."""
+def to_go(expr: ir.Expr, field: Callable[[str], str], length: Callable[[str], str],
+          param: Callable[[ir.Param | ir.ParamField], str] | None = None) -> str:
+    """`field(name)` and `length(name)` give the int64 text of a value and a length;
+    `param`, in a builder, that of a parameter or a field of the request answered
+    (a `match` is then a call of the MOSN runtime's `pick`)."""
 
     def go(e: ir.Expr) -> str:
         match e:
@@ -48,6 +51,11 @@ def to_go(expr: ir.Expr, field: Callable[[str], str], length: Callable[[str], st
                     out = f"lor(eq({subject}, {go_int(v)}), {out})" if out != "int64(0)" \
                         else f"eq({subject}, {go_int(v)})"
                 return out
+            case ir.Param() | ir.ParamField() if param is not None:
+                return param(e)
+            case ir.Match(subject=s, cases=cases, default=d) if param is not None:
+                arms = "".join(f", {go_int(k)}, {go(v)}" for k, v in cases)
+                return f"pick({go(s)}, {go(d)}{arms})"
             case ir.Match():
                 raise Unsupported("a `match` expression")
         raise Unsupported(f"the expression `{ir.spelled(e)}`")
