@@ -160,7 +160,7 @@ protocol ping "x-ping" {
 
 def test_a_spec_without_roles_gets_the_plain_codec_only() -> None:
     files = backend.generate(compile_source(ROLELESS, "ping.proto-dsl"))
-    assert sorted(files) == ["go.mod", "ping.go", "runtime.go"]
+    assert sorted(files) == ["go.mod", "ping.go", "ping_fuzz_test.go", "runtime.go"]
     assert "require" not in files["go.mod"]
 
 
