@@ -44,6 +44,11 @@ ROWS = (
     ("encode response (Encode: a new slice)", "EncodeResponseGenerated", "EncodeResponseMosn"),
     ("encode response (AppendEncode: a reused slice)", "EncodeResponseGeneratedAppend",
      "EncodeResponseMosn"),
+    ("decode request, through api.XProtocol", "XDecodeRequestGenerated", "DecodeRequestMosn"),
+    ("decode response, through api.XProtocol", "XDecodeResponseGenerated", "DecodeResponseMosn"),
+    ("encode request, through api.XProtocol", "XEncodeRequestGenerated", "EncodeRequestMosn"),
+    ("encode response, through api.XProtocol", "XEncodeResponseGenerated",
+     "EncodeResponseMosn"),
 )
 
 

@@ -18,6 +18,11 @@
 //   - MOSN Encode: *bolt.Request built by hand (no raw bytes kept, so its slow
 //     path: every length computed, every field written) -> a pooled IoBuffer,
 //     given back to the pool afterwards as MOSN does once it is written.
+//   - "through api.XProtocol": both codecs as MOSN's stream layer calls them,
+//     the same interface on both sides: Decode from the refilled IoBuffer inside
+//     a new per-stream context, the frame drained (the generated one wraps its
+//     frame as a MosnRequest); Encode of a frame MOSN holds into a pooled
+//     IoBuffer, given back afterwards.
 package mosngo
 
 import (
@@ -98,18 +103,27 @@ func wire(tb testing.TB, f gen.Frame) []byte {
 	return out
 }
 
-var proto = (&mosn.XCodec{}).NewXProtocol(context.Background())
+var (
+	proto    = (&mosn.XCodec{}).NewXProtocol(context.Background())
+	genProto = gen.Codec{}.NewXProtocol(context.Background())
+)
 
 // mosnDecode decodes data as MOSN does a frame arriving on a connection; the
 // frame is MOSN's until release gives its per-stream buffers back.
 func mosnDecode(tb testing.TB, in api.IoBuffer, base context.Context, data []byte) (
 	cmd interface{}, release func()) {
+	return xDecode(tb, proto, in, base, data)
+}
+
+// xDecode is mosnDecode through either codec's api.XProtocol.
+func xDecode(tb testing.TB, p api.XProtocol, in api.IoBuffer, base context.Context,
+	data []byte) (cmd interface{}, release func()) {
 	in.Reset()
 	if _, err := in.Write(data); err != nil {
 		tb.Fatal(err)
 	}
 	ctx := buffer.NewBufferPoolContext(base)
-	cmd, err := proto.Decode(ctx, in)
+	cmd, err := p.Decode(ctx, in)
 	if err != nil || cmd == nil || in.Len() != 0 {
 		tb.Fatalf("MOSN decode: %v %v, %d bytes left", cmd, err, in.Len())
 	}
@@ -165,18 +179,7 @@ func benchGenDecode(b *testing.B, f gen.Frame) {
 	}
 }
 
-func benchMosnDecode(b *testing.B, f gen.Frame) {
-	data := wire(b, f)
-	base := variable.NewVariableContext(context.Background())
-	in := buffer.NewIoBuffer(1024)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		_, release := mosnDecode(b, in, base, data)
-		release()
-	}
-}
+func benchMosnDecode(b *testing.B, f gen.Frame) { benchXDecode(b, proto, f) }
 
 func benchGenEncode(b *testing.B, f gen.Frame) {
 	b.SetBytes(int64(len(wire(b, f))))
@@ -203,12 +206,29 @@ func benchGenAppendEncode(b *testing.B, f gen.Frame) {
 }
 
 func benchMosnEncode(b *testing.B, f gen.Frame, model interface{}) {
+	benchXEncode(b, proto, f, model)
+}
+
+func benchXDecode(b *testing.B, p api.XProtocol, f gen.Frame) {
+	data := wire(b, f)
+	base := variable.NewVariableContext(context.Background())
+	in := buffer.NewIoBuffer(1024)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, release := xDecode(b, p, in, base, data)
+		release()
+	}
+}
+
+func benchXEncode(b *testing.B, p api.XProtocol, f gen.Frame, model interface{}) {
 	ctx := context.Background()
 	b.SetBytes(int64(len(wire(b, f))))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		out, err := proto.Encode(ctx, model)
+		out, err := p.Encode(ctx, model)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -233,6 +253,15 @@ func BenchmarkEncodeResponseGeneratedAppend(b *testing.B) {
 }
 func BenchmarkEncodeResponseMosn(b *testing.B) {
 	benchMosnEncode(b, genResponse(), mosnResponse())
+}
+
+func BenchmarkXDecodeRequestGenerated(b *testing.B)  { benchXDecode(b, genProto, genRequest()) }
+func BenchmarkXDecodeResponseGenerated(b *testing.B) { benchXDecode(b, genProto, genResponse()) }
+func BenchmarkXEncodeRequestGenerated(b *testing.B) {
+	benchXEncode(b, genProto, genRequest(), &gen.MosnRequest{Frame: genRequest()})
+}
+func BenchmarkXEncodeResponseGenerated(b *testing.B) {
+	benchXEncode(b, genProto, genResponse(), &gen.MosnResponse{Frame: genResponse()})
 }
 
 // BenchmarkMosnStreamContext: the per-stream context alone, inside MOSN's decode figures.

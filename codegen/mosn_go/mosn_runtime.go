@@ -4,7 +4,20 @@ package PACKAGE
 
 // What the MOSN layer (the package's *_mosn.go) needs besides the codec: MOSN's
 // header map over a frame's pairs, as mosn.io/pkg/header.BytesHeader keeps its
-// own, and the value a builder's `match` chooses.
+// own, the value a builder's `match` chooses, and Encode's scratch slices.
+
+import "sync"
+
+// scratchKept is the largest scratch slice the pool keeps: a rare huge frame
+// does not pin its memory.
+const scratchKept = 64 << 10
+
+// scratchPool holds the slices Encode writes a frame into before copying it
+// to MOSN's pooled buffer: no allocation per frame once warm.
+var scratchPool = sync.Pool{New: func() interface{} {
+	b := make([]byte, 0, 1024)
+	return &b
+}}
 
 // kvGet is the first value of key.
 func kvGet(kvs []KV, key string) (string, bool) {

@@ -206,21 +206,29 @@ class MosnPrinter:
                    f"+ {go_string(' has no roles: MOSN cannot carry it')})")
         e.line()
         e.lines(["// Encode writes a frame MOSN passes back (decoded or built here), with the",
-                 "// id, headers and payload MOSN gave it."])
+                 "// id, headers and payload MOSN gave it, into a pooled buffer (MOSN's",
+                 "// connection gives it back once written), through a pooled scratch slice."])
         with e.block("func (XProtocol) Encode(_ context.Context, model interface{}) "
                      "(api.IoBuffer, error)"):
+            e.line("scratch := scratchPool.Get().(*[]byte)")
+            e.line("defer scratchPool.Put(scratch)")
             e.line("var out []byte")
             e.line("var err error")
             with e.block("switch f := model.(type)"):
                 for fp in self.roled:
                     _case(e, f"case *Mosn{camel(fp.name)}:")
-                    e.line("out, err = f.wire()")
+                    e.line("out, err = f.wire((*scratch)[:0])")
                 _case(e, "default:")
                 e.line(f"return nil, encodeFail(\"frame\", "
                        f"{go_string(f'not a {p.name} frame MOSN can carry')})")
             with e.block("if err != nil"):
                 e.line("return nil, err")
-            e.line("return buffer.NewIoBufferBytes(out), nil")
+            with e.block("if cap(out) <= scratchKept"):
+                e.line("*scratch = out")
+            e.line("buf := buffer.GetIoBuffer(len(out))")
+            with e.block("if _, err := buf.Write(out); err != nil"):
+                e.line("return nil, err")
+            e.line("return buf, nil")
         e.line()
         e.lines([
             "// Mapping leaves MOSN's HTTP-like code as it is: Hijack maps it, as the",
@@ -583,15 +591,15 @@ class MosnPrinter:
         e.line("// SetData gives the frame MOSN's payload, written on encode.")
         e.line(f"func (f *{t}) SetData(data api.IoBuffer) {{ f.data = data }}")
         e.line()
-        e.line("// wire is the frame's bytes, with MOSN's payload.")
-        with e.block(f"func (f *{t}) wire() ([]byte, error)"):
+        e.line("// wire appends the frame's bytes, with MOSN's payload, to dst.")
+        with e.block(f"func (f *{t}) wire(dst []byte) ([]byte, error)"):
             with e.block("if f == nil"):
-                e.line(f"return Encode((*{camel(frame.name)})(nil))")
+                e.line(f"return AppendEncode(dst, (*{camel(frame.name)})(nil))")
             if payload is not None:
                 with e.block("if f.data != nil"):
                     value = "string(f.data.Bytes())" if text else "f.data.Bytes()"
                     e.line(f"{member} = {value}")
-            e.line("return Encode(f.Frame)")
+            e.line("return AppendEncode(dst, f.Frame)")
         e.line()
 
     def _header_map(self, e: Emitter, frame: Frame, t: str, kvs: str) -> None:
