@@ -24,8 +24,10 @@ def go_int(value: int) -> str:
     return f"int64({value})"
 
 
-def to_go(expr: ir.Expr, field: Callable[[str], str], length: Callable[[str], str]) -> str:
-    """`field(name)` and `length(name)` give the int64 text of a value and a length."""
+def to_go(expr: ir.Expr, field: Callable[[str], str], length: Callable[[str], str],
+          count: Callable[[str], str] | None = None) -> str:
+    """`field(name)`, `length(name)` and `count(name)` give the int64 text of a
+    value, a length and a list's number of records."""
 
     def go(e: ir.Expr) -> str:
         match e:
@@ -35,6 +37,8 @@ def to_go(expr: ir.Expr, field: Callable[[str], str], length: Callable[[str], st
                 return field(name)
             case ir.LenOf(field=name):
                 return length(name)
+            case ir.CountOf(field=name) if count is not None:
+                return count(name)
             case ir.Unary(op="-", operand=o):
                 return f"neg({go(o)})"
             case ir.Unary(op="not", operand=o):
