@@ -260,7 +260,7 @@ class _Decoder:
             for v in r.values:
                 value_checks(f, v, self.field_of[v.name], "off", RET, "buf")
         elif isinstance(e, BytesField):
-            raw = _bytes_of(e, f"buf[off : off+{r.width}]")
+            raw = _bytes_of(e, f"buf[off:off+{r.width}]")
             loc = local("x", e.name)
             if e.text:
                 f.open(f"if i := badUTF8({raw}); i >= 0")
