@@ -176,14 +176,15 @@ class _Encoder:
         f, plan = self.f, self.fp.encode
         bits = [fit for fit in plan.fits if isinstance(fit.node, BitMember)]
         enums = [fit for fit in plan.fits if fit.enum is not None]
-        for fit in bits + enums:
+        for fit, member in [(fit, False) for fit in bits] + [(fit, True) for fit in enums]:
             loc = self.field_of[fit.node.name]
             self.when(fit.present)
-            if fit.enum is None:
+            if not member:
                 f.open(f"if lor(lt({loc}, {go_int(fit.lo)}), gt({loc}, {go_int(fit.hi)})) != 0")
                 f.line(f"return {RET}encodeFail({go_string(fit.node.name)}, "
                        f"{shown(loc, fit.node)}+{go_string(' does not fit ' + fit.what)})")
             else:
+                assert fit.enum is not None
                 f.open(f"if !is{camel(fit.enum.name)}({loc})")
                 f.line(f"return {RET}encodeFail({go_string(fit.node.name)}, "
                        f"{shown(loc, fit.node)}+{go_string(f' is not a {fit.enum.name}')})")

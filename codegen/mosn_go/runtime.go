@@ -364,17 +364,21 @@ func writeKV(out []byte, pairs []KV, kw, vw int, keyLittle, valueLittle bool, be
 // checkKV refuses a key or value longer than its length field holds, or (when
 // refuseNull) exactly as long as the null marker, which reads back as null:
 // every pair's lengths first, then the markers, with the Python codec's texts
-// (a length its struct cannot pack is CPython's "argument out of range").
+// (a length its struct cannot pack, CPython's struct.error).
 func checkKV(pairs []KV, kw, vw int, refuseNull bool, name string) error {
-	keyMax, valueMax := uint64(1)<<(8*kw)-1, uint64(1)<<(8*vw)-1
 	for _, p := range pairs {
-		if uint64(len(p.Key)) > keyMax || uint64(len(p.Value)) > valueMax {
-			return encodeFail(name, "bad header pair: argument out of range")
+		msg := packError(int64(len(p.Key)), kw, false)
+		if msg == "" {
+			msg = packError(int64(len(p.Value)), vw, false)
+		}
+		if msg != "" {
+			return encodeFail(name, "bad header pair: "+msg)
 		}
 	}
 	if !refuseNull {
 		return nil
 	}
+	keyMax, valueMax := uint64(1)<<(8*kw)-1, uint64(1)<<(8*vw)-1
 	for _, p := range pairs {
 		k, v := uint64(len(p.Key)), uint64(len(p.Value))
 		if k == keyMax || v == valueMax {
