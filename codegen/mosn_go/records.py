@@ -182,11 +182,11 @@ def _writer(plan: RecordPlan) -> list[str]:
     f = Func()
     f.open("for i := range items")
     f.line("r := &items[i]")
-    for e in r.elements:
+    for e in free_members(r):
         loc = local("r", e.name)
         if isinstance(e, BytesField):
             f.decl(loc, f"[]byte(r.{camel(e.name)})" if e.text else f"r.{camel(e.name)}")
-        elif e.value is None:
+        else:
             f.decl(loc, f"int64(r.{camel(e.name)})")
     constants = {v.name: v.node for v in plan.values if v.node.constant}
     for name, node in constants.items():
