@@ -1,15 +1,16 @@
-"""The same bolt load through a real MOSN with four codecs, in one run.
+"""The same bolt load through a real MOSN with five codecs, in one run.
 
     python benchmarks/mosn.py [--count 20000] [--concurrency 16] [--rounds 3]
                               [--doc docs/benchmarks.md]
 
 Codecs: MOSN's native bolt codec (the reference), MOSN's TinyGo bolt plugin
 (etc/wasm/bolt-go.wasm of the mosn.io/mosn module), benchmarks/abi_only.c (a
-bolt plugin that only does the ABI's copying: the floor of the Wasm path) and
-the plugin `protodsl gen specs/bolt.proto-dsl --target wasm` writes. Each gets
-a MOSN of its own (built as tests/e2e builds it), the same Java bolt server and
-client (tests/e2e/peers/bolt), client -> MOSN -> MOSN -> server with nothing in
-between. Rounds go through the four in turn, after a warm-up load each. MOSN
+bolt plugin that only does the ABI's copying: the floor of the Wasm path), the
+plugin `protodsl gen specs/bolt.proto-dsl --target wasm` writes, and the Go
+codec `--target mosn-go` writes, compiled into MOSN (tests/e2e/mosngo). Each
+gets a MOSN of its own (built as tests/e2e builds it), the same Java bolt server
+and client (tests/e2e/peers/bolt), client -> MOSN -> MOSN -> server with nothing
+in between. Rounds go through the five in turn, after a warm-up load each. MOSN
 CPU is the MOSN process's user + system time over a load (/proc/PID/stat), per
 request answered; each figure is the median of the rounds. Prints a Markdown
 table, with ratios to the native codec.
@@ -38,7 +39,9 @@ from tests.e2e import builds  # noqa: E402
 from tests.e2e.mosn import Mosn, Ports, free_port, native, pointed  # noqa: E402
 from tests.e2e.peers import Server, run_client  # noqa: E402
 
-CODECS = ("native bolt codec", "MOSN's TinyGo plugin", "ABI-only plugin", "protodsl plugin")
+CODECS = ("native bolt codec", "MOSN's TinyGo plugin", "ABI-only plugin", "protodsl plugin",
+          "protodsl Go codec")
+GO_CODEC = CODECS[4]  # runs in the MOSN with the generated Go codecs compiled in
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -66,6 +69,7 @@ def configs(work: Path) -> dict[str, dict[str, Any]]:
         CODECS[1]: with_plugin(builds.mosn_module_file("etc/wasm/bolt-go.wasm")),
         CODECS[2]: with_plugin(abi_only),
         CODECS[3]: config,
+        GO_CODEC: native(config, "x-bolt"),
     }
 
 
@@ -88,11 +92,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--doc", type=Path, help="also write the table into this markdown file")
     args = parser.parse_args()
-    mosnd = builds.mosnd()
+    mosnd, mosngo = builds.mosnd(), builds.mosngo()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         server = Server("bolt", ["server", "--port", str(free_port())], work / "server.log")
-        mosns = {name: Mosn(mosnd, pointed(config, Ports.pick(server.port)), work / f"mosn{i}")
+        mosns = {name: Mosn(mosngo if name == GO_CODEC else mosnd,
+                            pointed(config, Ports.pick(server.port)), work / f"mosn{i}")
                  for i, (name, config) in enumerate(configs(work).items())}
         try:
             runs: dict[str, list[dict[str, float]]] = {name: [] for name in CODECS}
@@ -124,11 +129,12 @@ def main() -> int:
     if args.doc is not None:
         command = " ".join(["python benchmarks/mosn.py", *sys.argv[1:]])
         head = [
-            "## Through a real MOSN (issue 11)",
+            "## Through a real MOSN (issues 11 and 15)",
             "",
-            "The same bolt load through MOSN v1.6.1 (built as tests/e2e builds it) with four "
+            "The same bolt load through MOSN v1.6.1 (built as tests/e2e builds it) with five "
             "codecs: MOSN's native bolt codec, its TinyGo bolt plugin, an ABI-only plugin "
-            "(benchmarks/abi_only.c: the floor of the Wasm path) and the generated plugin; "
+            "(benchmarks/abi_only.c: the floor of the Wasm path), the generated plugin and the "
+            "generated Go codec (`--target mosn-go`, compiled into MOSN: tests/e2e/mosngo); "
             "Java bolt 1.6.12 client and server (tests/e2e/peers/bolt), client -> MOSN -> MOSN "
             "-> server. MOSN CPU is the MOSN process's user + system time over a load, per "
             "request answered. Produced by `benchmarks/mosn.py`.",

@@ -144,7 +144,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                      help="python: one module needing only `construct`; wasm: the MOSN "
                           "plugin's C source, runtime header, Makefile, MOSN config and "
                           "the built .wasm; mosn-go: a Go package (Decode, Encode, a "
-                          "struct per frame) and its go.mod")
+                          "struct per frame; MOSN's api.XProtocolCodec for a spec with "
+                          "roles) and its go.mod and go.sum")
     gen.add_argument("-o", "--out", default=".", metavar="DIR",
                      help="the directory to write into, made if missing (default: .)")
     gen.add_argument("--no-build", action="store_true",

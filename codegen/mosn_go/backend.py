@@ -1,10 +1,12 @@
 """The mosn-go backend: a Go package (`<name>.go`, `runtime.go`, `go.mod`)
 with a struct per frame, `Decode` and `Encode`, printed from the codec plan
 as codegen/wasm prints C from it: the plan decides what is read, checked and
-computed, in what order; this module only says it in Go.
+computed, in what order; this module only says it in Go. A spec with roles
+also gets MOSN's api.XProtocolCodec around it (xprotocol.py: `<name>_mosn.go`,
+`mosn_runtime.go`, and go.mod/go.sum requiring MOSN's modules).
 
-Not yet: MOSN's api.XProtocolCodec around it (issue 15). Specs using what the
-printer cannot say yet are refused by `check_target`, naming the construct."""
+Specs using what the printer cannot say yet are refused by `check_target`,
+naming the construct."""
 
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from protodsl.codegen.mosn_go import fuzz, records
+from protodsl.codegen.mosn_go import fuzz, records, xprotocol
 from protodsl.codegen.mosn_go.checks import show_num
 from protodsl.codegen.mosn_go.decode import decoder
 from protodsl.codegen.mosn_go.encode import encoder
 from protodsl.codegen.mosn_go.expr import Unsupported, to_go
+from protodsl.codegen.mosn_go.gomod import GO_SUM, go_mod
 from protodsl.codegen.mosn_go.gotext import Func, align, read_int
 from protodsl.codegen.mosn_go.naming import (
     camel,
@@ -51,7 +54,7 @@ from protodsl.plan import (
 
 TARGET = "mosn-go"
 RUNTIME = "runtime.go"
-GO_VERSION = "1.21"
+MOSN_RUNTIME = "mosn_runtime.go"
 
 
 def _no(span: Span, what: str) -> Diagnostic:
@@ -78,6 +81,9 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
         if not out:
             try:
                 _Printer(plan).source()
+                if xprotocol.has_roles(protocol):
+                    out += xprotocol.check_names(protocol)
+                    xprotocol.MosnPrinter(plan).source()
             except Unsupported as exc:
                 out.append(_no(protocol.span, f"protocol '{protocol.name}' uses {exc}"))
     return out
@@ -160,16 +166,23 @@ def generate(protocol: Protocol, out_dir: Path | None = None) -> dict[str, str]:
     if errors:
         raise SpecError(errors, None)
     name = protocol.name
-    return {
-        f"{name}.go": _Printer(plan_of(protocol)).source(),
+    plan = plan_of(protocol)
+    mosn = xprotocol.has_roles(protocol)
+    files = {
+        f"{name}.go": _Printer(plan).source(),
         RUNTIME: runtime(name),
         f"{name}_fuzz_test.go": fuzz.source(protocol),
-        "go.mod": f"module {name}\n\ngo {GO_VERSION}\n",
+        "go.mod": go_mod(name, mosn),
     }
+    if mosn:
+        files[f"{name}_mosn.go"] = xprotocol.MosnPrinter(plan).source()
+        files[MOSN_RUNTIME] = runtime(name, MOSN_RUNTIME)
+        files["go.sum"] = GO_SUM
+    return files
 
 
-def runtime(package: str) -> str:
-    text = (resources.files("protodsl.codegen.mosn_go") / RUNTIME).read_text(encoding="utf-8")
+def runtime(package: str, file: str = RUNTIME) -> str:
+    text = (resources.files("protodsl.codegen.mosn_go") / file).read_text(encoding="utf-8")
     return text.replace("package PACKAGE", f"package {package}", 1)
 
 

@@ -79,7 +79,7 @@ class _Decoder:
         return f"int64(len({local('x', n)}))"
 
     def go(self, expr: ir.Expr) -> str:
-        return to_go(expr, self.value, self.length, self.count)
+        return to_go(expr, self.value, self.length, count=self.count)
 
     def source(self) -> list[str]:
         fp, f = self.fp, self.f

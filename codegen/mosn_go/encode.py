@@ -66,7 +66,7 @@ class _Encoder:
         return f"int64(len(f.{camel(n)}))"
 
     def go(self, expr: ir.Expr) -> str:
-        return to_go(expr, self.value, self.length, self.count)
+        return to_go(expr, self.value, self.length, count=self.count)
 
     def when(self, present: ir.Expr | None) -> None:
         if present is not None:

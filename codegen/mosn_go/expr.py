@@ -25,9 +25,12 @@ def go_int(value: int) -> str:
 
 
 def to_go(expr: ir.Expr, field: Callable[[str], str], length: Callable[[str], str],
+          param: Callable[[ir.Param | ir.ParamField], str] | None = None,
           count: Callable[[str], str] | None = None) -> str:
     """`field(name)`, `length(name)` and `count(name)` give the int64 text of a
-    value, a length and a list's number of records."""
+    value, a length and a list's number of records; `param`, in a builder, that
+    of a parameter or a field of the request answered (a `match` is then a call
+    of the MOSN runtime's `pick`)."""
 
     def go(e: ir.Expr) -> str:
         match e:
@@ -52,6 +55,11 @@ def to_go(expr: ir.Expr, field: Callable[[str], str], length: Callable[[str], st
                     out = f"lor(eq({subject}, {go_int(v)}), {out})" if out != "int64(0)" \
                         else f"eq({subject}, {go_int(v)})"
                 return out
+            case ir.Param() | ir.ParamField() if param is not None:
+                return param(e)
+            case ir.Match(subject=s, cases=cases, default=d) if param is not None:
+                arms = "".join(f", {go_int(k)}, {go(v)}" for k, v in cases)
+                return f"pick({go(s)}, {go(d)}{arms})"
             case ir.Match():
                 raise Unsupported("a `match` expression")
         raise Unsupported(f"the expression `{ir.spelled(e)}`")

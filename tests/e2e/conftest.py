@@ -17,9 +17,9 @@ from protodsl.codecs import load_python
 from protodsl.passes.pipeline import compile_file
 from tests.e2e import builds
 from tests.e2e.mesh import Mesh
-from tests.e2e.mosn import Config, free_port, native
+from tests.e2e.mosn import Config, free_port
 from tests.e2e.peers import Server
-from tests.e2e.setups import CASES, Setup, plugin_started
+from tests.e2e.setups import CASES, KINDS, Setup, mesh_config, plugin_started
 from tests.helpers import SPECS
 
 
@@ -35,6 +35,21 @@ class Plugin:
 @pytest.fixture(scope="session")
 def mosnd() -> Path:
     return builds.mosnd()
+
+
+@pytest.fixture(scope="session")
+def binary(mosnd: Path) -> Callable[[str], Path]:
+    """binary(kind): the MOSN a mesh runs; the generated Go codecs' is built on
+    first use."""
+    built: dict[str, Path] = {}
+
+    def get(kind: str) -> Path:
+        if kind != "go":
+            return mosnd
+        if "go" not in built:
+            built["go"] = builds.mosngo()
+        return built["go"]
+    return get
 
 
 @pytest.fixture(scope="session")
@@ -65,11 +80,12 @@ def codec() -> Callable[[str], ModuleType]:
 
 
 @pytest.fixture(scope="module")
-def setups(tmp_path_factory: pytest.TempPathFactory, mosnd: Path,
+def setups(tmp_path_factory: pytest.TempPathFactory, binary: Callable[[str], Path],
            plugin: Callable[[str], Plugin],
            codec: Callable[[str], ModuleType]) -> Iterator[Callable[[str], Setup]]:
-    """setups(spec): its Java server behind a MOSN with the plugin and a MOSN
-    with the native codec, started on first use and stopped with the module."""
+    """setups(spec): its Java server behind a MOSN with the plugin, a MOSN with
+    the native codec and a MOSN with the generated Go codec, started on first
+    use and stopped with the module."""
     started: dict[str, Setup] = {}
 
     def get(spec: str) -> Setup:
@@ -80,10 +96,10 @@ def setups(tmp_path_factory: pytest.TempPathFactory, mosnd: Path,
                                         *case.args], tmp / "server.log")
             setup = started[spec] = Setup(case, codec(spec), server)
             config = plugin(spec).config
-            setup.meshes["plugin"] = Mesh(mosnd, config, tmp / "mosn-plugin", server.port)
+            for kind in KINDS:
+                setup.meshes[kind] = Mesh(binary(kind), mesh_config(kind, config, case),
+                                          tmp / f"mosn-{kind}", server.port)
             plugin_started(setup.meshes["plugin"], spec)
-            setup.meshes["native"] = Mesh(mosnd, native(config, case.native),
-                                          tmp / "mosn-native", server.port)
         return started[spec]
 
     yield get

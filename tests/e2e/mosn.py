@@ -55,7 +55,8 @@ def pointed(config: Config, ports: Ports) -> Config:
 
 
 def native(config: Config, protocol: str) -> Config:
-    """The same proxy with MOSN's built-in codec `protocol` instead of the plugin."""
+    """The same proxy with a codec compiled into MOSN instead of the plugin: MOSN's
+    built-in `protocol`, or a generated Go codec registered under that name."""
     out = copy.deepcopy(config)
     for listener in out["servers"][0]["listeners"]:
         for chain in listener["filter_chains"]:

@@ -1,5 +1,6 @@
-"""A protocol's real peers behind two MOSNs, one with the generated plugin and
-one with MOSN's native codec for the same protocol (the control)."""
+"""A protocol's real peers behind three MOSNs: one with the generated plugin, one
+with MOSN's native codec for the same protocol (the control), and one with the
+spec's generated Go codec compiled into MOSN (tests/e2e/mosngo)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from tests.e2e.mesh import Mesh
-from tests.e2e.mosn import Config
+from tests.e2e.mosn import Config, native
 from tests.e2e.peers import Server, run_client
 
 
@@ -38,7 +39,7 @@ class Setup:
     case: Case
     codec: ModuleType
     server: Server
-    meshes: dict[str, Mesh] = field(default_factory=dict)  # "plugin", "native"
+    meshes: dict[str, Mesh] = field(default_factory=dict)  # KINDS
 
     def client(self, mesh: str, scenario: str, *options: str,
                port: int | None = None) -> dict[str, Any]:
@@ -59,6 +60,22 @@ class Setup:
             time.sleep(0.1)
         assert self.server.count("oneway") == before + count
         return result
+
+
+# The meshes: the Wasm plugin, MOSN's built-in codec, the generated Go codec.
+KINDS = ("plugin", "native", "go")
+
+
+def mesh_config(kind: str, config: Config, case: Case) -> Config:
+    """The plugin's config (as `protodsl gen --target wasm` wrote it) for mesh
+    `kind`: as it is; with MOSN's built-in codec instead; or with the generated
+    Go codec (mosngo), which the listeners name by the spec's MOSN name exactly
+    as they name a built-in codec."""
+    if kind == "plugin":
+        return config
+    if kind == "native":
+        return native(config, case.native)
+    return native(config, config["third_part_codec"]["codecs"][0]["config"]["protocol"])
 
 
 def plugin_started(mesh: Mesh, spec: str) -> None:

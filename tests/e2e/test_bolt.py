@@ -2,10 +2,11 @@
 
 client (com.alipay.sofa:bolt RpcClient) -> MOSN -> MOSN -> server (bolt RpcServer),
 every hop recorded and every recorded frame decoded with the spec's Python codec.
-Each scenario runs through the generated plugin and, as the control, through
-MOSN's native codec of the same protocol in the same run. MOSN's native boltv2
+Each scenario runs through the generated plugin, through the generated Go codec
+compiled into MOSN and, as the control, through MOSN's native codec of the same
+protocol in the same run. MOSN's native boltv2
 codec cannot carry CRC frames (it leaves the trailer unread); one test shows it,
-and the plugin carries them all."""
+and the plugin and the Go codec carry them all."""
 
 from __future__ import annotations
 
@@ -22,15 +23,15 @@ from protodsl.codegen.wasm.backend import compile_command
 
 from tests.e2e.conftest import Plugin
 from tests.e2e.mesh import Mesh
-from tests.e2e.mosn import free_port, native
-from tests.e2e.setups import Setup, check_mosn, plugin_started
+from tests.e2e.mosn import free_port
+from tests.e2e.setups import KINDS, Setup, check_mosn, mesh_config, plugin_started
 
 pytestmark = pytest.mark.slow
 
 
 def meshes() -> list[tuple[str, str]]:
     """(spec, mesh) pairs that carry traffic: not native boltv2 with CRC."""
-    return [(spec, mesh) for spec in ("bolt", "boltv2") for mesh in ("plugin", "native")
+    return [(spec, mesh) for spec in ("bolt", "boltv2") for mesh in KINDS
             if not (spec == "boltv2" and mesh == "native")]
 
 
@@ -103,15 +104,13 @@ def test_upstream_timeout_is_answered_with_status_timeout(
 
 @pytest.mark.parametrize(("spec", "mesh"), meshes())
 def test_server_down_is_answered_with_the_mapped_status(
-        tmp_path: Path, mosnd: Path, plugin: Callable[[str], Plugin],
+        tmp_path: Path, binary: Callable[[str], Path], plugin: Callable[[str], Plugin],
         setups: Callable[[str], Setup], spec: str, mesh: str) -> None:
     """No server behind MOSN: MOSN answers NO_PROCESSOR (6), its 502 as MOSN's
     native bolt codec maps it."""
     setup = setups(spec)
-    config = plugin(spec).config
-    if mesh == "native":
-        config = native(config, setup.case.native)
-    down = Mesh(mosnd, config, tmp_path / "mosn", free_port(), relay_server=False)
+    config = mesh_config(mesh, plugin(spec).config, setup.case)
+    down = Mesh(binary(mesh), config, tmp_path / "mosn", free_port(), relay_server=False)
     try:
         result = setup.client(mesh, "status", "--sleep-ms", "0", "--timeout-ms", "3000",
                               port=down.entry)
@@ -133,15 +132,15 @@ def test_load_of_20000_requests_has_no_error(
 
 @pytest.mark.parametrize("spec", ["bolt", "boltv2"])
 def test_mosn_keepalive_reaches_the_server(
-        tmp_path: Path, mosnd: Path, plugin: Callable[[str], Plugin],
+        tmp_path: Path, binary: Callable[[str], Path], plugin: Callable[[str], Plugin],
         setups: Callable[[str], Setup], spec: str) -> None:
-    """MOSN sends a heartbeat (the plugin's keepalive) to an upstream connection
-    idle for about 15 s, and the server answers it. Fresh meshes, so that no other
-    test's traffic keeps the connection busy."""
+    """MOSN sends a heartbeat (the plugin's or Go codec's keepalive) to an upstream
+    connection idle for about 15 s, and the server answers it. Fresh meshes, so
+    that no other test's traffic keeps the connection busy."""
     setup = setups(spec)
     config = plugin(spec).config
     kinds = [mesh for s, mesh in meshes() if s == spec]
-    fresh = {kind: Mesh(mosnd, config if kind == "plugin" else native(config, setup.case.native),
+    fresh = {kind: Mesh(binary(kind), mesh_config(kind, config, setup.case),
                         tmp_path / kind, setup.server.port) for kind in kinds}
     try:
         for kind, mesh in fresh.items():
@@ -193,14 +192,15 @@ def test_mosn_holds_a_oneway_request_and_the_plugin_never_answers_it(
     A Java oneway request carries timeout -1, for which MOSN sets no timer at all
     and holds the stream until the connection closes; with a timeout of 1 s MOSN's
     own answer comes after 1 s, and the plugin turns it into no bytes at all.
-    MOSN's native bolt codec knows oneway and holds nothing."""
+    MOSN's native bolt codec and the generated Go codec know oneway and hold
+    nothing."""
     setup = setups("bolt")
     bolt = setup.codec
     assert setup.client("plugin", "oneway", "--count", "1")["ok"]
     java = next(f for f in setup.meshes["plugin"].frames(bolt, "client", "upstream")
                 if bolt.kind(f) == "oneway")
     assert java.timeout == -1
-    for kind in ("plugin", "native"):
+    for kind in KINDS:
         mesh = setup.meshes[kind]
         timeouts = mesh.mosn.log().count("send hijack, reason UpstreamGlobalTimeout")
         with socket.create_connection(("127.0.0.1", mesh.direct)) as s:
@@ -211,3 +211,19 @@ def test_mosn_holds_a_oneway_request_and_the_plugin_never_answers_it(
         held = mesh.mosn.log().count("send hijack, reason UpstreamGlobalTimeout") - timeouts
         assert held == (2 if kind == "plugin" else 0), kind  # both MOSN hops time out
         check_mosn(mesh)
+
+
+def test_the_go_codec_is_what_carries_its_mosn_name(
+        tmp_path: Path, mosnd: Path, plugin: Callable[[str], Plugin],
+        setups: Callable[[str], Setup]) -> None:
+    """The generated Go codec really is the codec in use: its config on a MOSN
+    without it (mosnd) starts but carries nothing, as no codec there has the
+    name "x-bolt"."""
+    setup = setups("bolt")
+    config = mesh_config("go", plugin("bolt").config, setup.case)
+    mesh = Mesh(mosnd, config, tmp_path / "mosn", setup.server.port)
+    try:
+        result = setup.client("go", "sync", port=mesh.entry)
+        assert not result["ok"], result
+    finally:
+        mesh.close()

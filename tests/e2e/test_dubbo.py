@@ -1,7 +1,8 @@
 """Apache Dubbo (dubbo protocol, hessian2) through a real MOSN, between a real
 Dubbo consumer and provider (Dubbo 3.3 from Maven Central), every hop recorded
-and decoded with the spec's Python codec; MOSN's native dubbo codec is the
-control in the same run."""
+and decoded with the spec's Python codec, through the generated plugin and the
+generated Go codec compiled into MOSN; MOSN's native dubbo codec is the control
+in the same run."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ import pytest
 
 from tests.e2e.conftest import Plugin
 from tests.e2e.mesh import Mesh
-from tests.e2e.mosn import free_port, native
-from tests.e2e.setups import Setup, check_mosn, with_route
+from tests.e2e.mosn import free_port
+from tests.e2e.setups import KINDS, Setup, check_mosn, mesh_config, with_route
 
 pytestmark = pytest.mark.slow
 
-MESHES = ["plugin", "native"]
+MESHES = list(KINDS)
 
 SCENARIOS = [
     ("sync",),
@@ -60,22 +61,20 @@ def test_oneway_calls_reach_the_provider(setups: Callable[[str], Setup], mesh: s
 
 @pytest.mark.parametrize("mesh", MESHES)
 def test_provider_down_gives_an_error_the_consumer_can_read(
-        tmp_path: Path, mosnd: Path, plugin: Callable[[str], Plugin],
+        tmp_path: Path, binary: Callable[[str], Path], plugin: Callable[[str], Plugin],
         setups: Callable[[str], Setup], mesh: str) -> None:
     """No provider: MOSN answers SERVICE_NOT_FOUND (60) for its 502, with a
     hessian2 string body the consumer reads as the error message (an empty body
     made it fail with HessianProtocolException)."""
     setup = setups("dubbo")
-    config = plugin("dubbo").config
-    if mesh == "native":
-        config = native(config, "dubbo")
-    down = Mesh(mosnd, config, tmp_path / "mosn", free_port(), relay_server=False)
+    config = mesh_config(mesh, plugin("dubbo").config, setup.case)
+    down = Mesh(binary(mesh), config, tmp_path / "mosn", free_port(), relay_server=False)
     try:
         result = setup.client(mesh, "status", "--sleep-ms", "0", "--timeout-ms", "3000",
                               port=down.entry)
         assert result["status_code"] == 60, result
         assert not result["decode_error"], result
-        expected = "MOSN answered the call itself" if mesh == "plugin" else "502|no health"
+        expected = "502|no health" if mesh == "native" else "MOSN answered the call itself"
         assert expected in result["error"], result
         check_mosn(down)
     finally:
@@ -84,16 +83,14 @@ def test_provider_down_gives_an_error_the_consumer_can_read(
 
 @pytest.mark.parametrize("mesh", MESHES)
 def test_upstream_timeout_gives_a_timeout_error(
-        tmp_path: Path, mosnd: Path, plugin: Callable[[str], Plugin],
+        tmp_path: Path, binary: Callable[[str], Path], plugin: Callable[[str], Plugin],
         setups: Callable[[str], Setup], mesh: str) -> None:
     """Dubbo frames carry no timeout MOSN reads: with a route timeout of 1 s, MOSN
     answers CLIENT_TIMEOUT (30, its 504) after it, and the consumer reads the
     error message."""
     setup = setups("dubbo")
-    config = with_route(plugin("dubbo").config, timeout="1s")
-    if mesh == "native":
-        config = native(config, "dubbo")
-    timed = Mesh(mosnd, config, tmp_path / "mosn", setup.server.port)
+    config = mesh_config(mesh, with_route(plugin("dubbo").config, timeout="1s"), setup.case)
+    timed = Mesh(binary(mesh), config, tmp_path / "mosn", setup.server.port)
     try:
         result = setup.client(mesh, "status", "--sleep-ms", "3000", "--timeout-ms", "10000",
                               port=timed.entry)
@@ -107,11 +104,13 @@ def test_upstream_timeout_gives_a_timeout_error(
 
 
 def test_a_oneway_call_held_past_its_timeout_gets_no_answer(
-        tmp_path: Path, mosnd: Path, plugin: Callable[[str], Plugin],
+        tmp_path: Path, binary: Callable[[str], Path], plugin: Callable[[str], Plugin],
         setups: Callable[[str], Setup], codec: Callable[[str], ModuleType]) -> None:
     """MOSN takes a oneway call from a plugin as a two-way one and holds it until
     the route's timeout, then answers it itself. The plugin answers with nothing,
-    so the client sees no response; MOSN's native dubbo codec sends one."""
+    so the client sees no response; MOSN's native dubbo codec sends one. The
+    generated Go codec tells MOSN the call is oneway: MOSN holds nothing and
+    sends nothing."""
     setup = setups("dubbo")
     dubbo = codec("dubbo")
     assert setup.client("plugin", "oneway", "--count", "1")["ok"]
@@ -120,8 +119,8 @@ def test_a_oneway_call_held_past_its_timeout_gets_no_answer(
     config = with_route(plugin("dubbo").config, timeout="1s")
     answers = {}
     for kind in MESHES:
-        mesh = Mesh(mosnd, config if kind == "plugin" else native(config, "dubbo"),
-                    tmp_path / kind, setup.server.port)
+        mesh = Mesh(binary(kind), mesh_config(kind, config, setup.case), tmp_path / kind,
+                    setup.server.port)
         try:
             with socket.create_connection(("127.0.0.1", mesh.entry)) as s:
                 s.sendall(dubbo.encode(oneway))
@@ -133,7 +132,7 @@ def test_a_oneway_call_held_past_its_timeout_gets_no_answer(
             check_mosn(mesh)
         finally:
             mesh.close()
-    assert answers["plugin"] == b"", answers
+    assert answers["plugin"] == answers["go"] == b"", answers
     frames, _ = dubbo.decode_all(answers["native"])
     assert [f.request_id for f in frames] == [oneway.request_id], answers
 

@@ -28,12 +28,13 @@ GO_PROPERTIES = ("go vs python: decode", "go vs python: prefixes need more",
                  "go vs python: encode, values refused", "go: decode(encode(f)) == f")
 
 
-# Specs of every construct the Go codec prints (records, padding, len(rest), prefix
-# fields, varints, odd widths, maps of mixed byte orders), with fewer examples.
-MORE = ["specs/tagged-rpc", "tests/language/specs/kvmaps", "tests/language/specs/sizes",
-        "tests/language/specs/uuid_ids", "tests/language/specs/padded",
-        "tests/plan/specs/corners", "tests/wasm/specs/exotic", "tests/wasm/specs/lists",
-        "tests/wasm/specs/rest", "tests/wasm/specs/fixed_checksum", "tests/wasm/specs/shapes"]
+# Specs of the constructs the Go codec prints (records, padding, len(rest), prefix
+# fields, varints, maps of mixed byte orders), with fewer examples. (tagged-rpc,
+# uuid_ids, exotic and shapes wait for MOSN's layer: see test_every_wasm_spec.)
+MORE = ["tests/language/specs/kvmaps", "tests/language/specs/sizes",
+        "tests/language/specs/padded", "tests/plan/specs/corners", "tests/wasm/specs/lists",
+        "tests/wasm/specs/rest", "tests/wasm/specs/fixed_checksum",
+        "tests/wasm/specs/conditional"]
 
 
 @pytest.mark.parametrize(("spec", "examples"), [

@@ -58,14 +58,20 @@ func main() {
 	_ = app.Run(os.Args)
 }
 
+// compiledIn are codecs a sibling main compiles into this one (tests/e2e/mosngo: the
+// generated Go codecs), registered after the built-in ones.
+var compiledIn []api.XProtocolCodec
+
 // registerCodecs does what MOSN's own main does: the stream layer for xprotocol, and the
 // built-in codecs, so that a Wasm codec whose name clashes with one is seen as in production.
 func registerCodecs(_ *cli.Context) {
 	xprotocol.RegisterXProtocolAction(xstream.NewConnPool, xstream.NewStreamFactory, func(api.XProtocolCodec) {})
-	for _, codec := range []api.XProtocolCodec{
+	for _, codec := range append([]api.XProtocolCodec{
 		&bolt.XCodec{}, &boltv2.XCodec{}, &dubbo.XCodec{}, &dubbothrift.XCodec{}, &tars.XCodec{},
-	} {
-		_ = xprotocol.RegisterXProtocolCodec(codec)
+	}, compiledIn...) {
+		if err := xprotocol.RegisterXProtocolCodec(codec); err != nil {
+			log.StartLogger.Fatalf("register codec %s: %v", codec.ProtocolName(), err)
+		}
 	}
 }
 

@@ -1,0 +1,179 @@
+"""The mosn-go target's MOSN layer (`<name>_mosn.go`, MOSN's api.XProtocolCodec):
+for every spec the Wasm target builds, the package is gofmt-clean, vet-clean and
+builds with the go.mod and go.sum it ships (-mod=readonly), and a Go test driving
+it through mosn.io/api agrees with the Python codec on every vector frame: its
+roles, the bytes after MOSN's edits, keepalive, reply and hijack frames, partial
+and malformed input in MOSN's buffers, the matcher and the header map."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from protodsl.codegen.mosn_go import backend
+from protodsl.codegen.wasm import backend as wasm_backend
+
+from protodsl.codecs import load_python
+from protodsl.diagnostics import SpecError
+from protodsl.ir import Protocol
+from protodsl.passes.pipeline import compile_file, compile_source
+from tests.helpers import SPECS
+from tests.mosn_go.test_mosn_go import GO, HERE, _generate, _vectors
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(GO is None, reason="needs Go")]
+
+# Every spec the Wasm target builds (MOSN can carry it); tagged-rpc's records,
+# padded text and UUID id are not in the Go codec yet.
+WASM_SPECS = sorted(p.stem for p in SPECS.glob("*.proto-dsl")
+                    if not wasm_backend.check_target(compile_file(p)))
+NOT_YET = {"tagged-rpc": "the Go codec has no records, padded text or id views yet"}
+HIJACK_CODES = (0, 3, 200, 403, 404, 413, 502, 503, 504, 509, 999)
+
+
+def _go(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """go, with the module files as generated: a missing go.sum line fails."""
+    assert GO is not None
+    env = {**os.environ, "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local"}
+    return subprocess.run([GO, *args], cwd=cwd, capture_output=True, text=True, env=env,
+                          timeout=600, check=False)
+
+
+def _hex(codec: ModuleType, frame: Any) -> str:
+    try:
+        return str(codec.encode(frame).hex())
+    except codec.ProtocolError:
+        return "-"
+
+
+def _id_mask(protocol: Protocol) -> int:
+    widths = []
+    for f in protocol.frames:
+        if f.roles is not None:
+            node = f.value(f.roles.id)
+            assert node is not None
+            widths.append(8 * node.type.width if hasattr(node, "type") else node.width)
+    return (1 << min(widths)) - 1
+
+
+def mosn_cases(protocol: Protocol, spec: str) -> dict[str, Any]:
+    """What the Python codec says of the vectors through MOSN's roles."""
+    codec = load_python(protocol)
+    mask = _id_mask(protocol)
+    frames = []
+    for name, data in _vectors(spec):
+        try:
+            result = codec.decode(data)
+        except codec.ProtocolError:
+            continue
+        if not isinstance(result, codec.Decoded):
+            continue
+        fr = result.frame
+        kind = codec.kind(fr)
+        headers = [(k, v) for k, v in codec.headers(fr)]
+        new_id = codec.command_id(fr) ^ 0x55
+        edited = codec.with_roles(fr, id=new_id, headers=[*headers, (b"x-protodsl", b"go")],
+                                  payload=b"mosn")
+        status, timeout = codec.status(fr), codec.timeout(fr)
+        frames.append({
+            "name": name, "hex": data.hex(), "consumed": result.consumed, "kind": kind,
+            "id": codec.command_id(fr), "heartbeat": codec.is_heartbeat(fr),
+            "timeout": timeout or 0, "status": status or 0,
+            "headers": [[k.hex(), v.hex()] for k, v in headers],
+            "payload": codec.payload(fr).hex(), "new_id": new_id, "edited": _hex(codec, edited),
+            "reply": _hex(codec, codec.keepalive_reply(fr)) if kind != "response" else "",
+            "hijack": ({str(c): _hex(codec, codec.hijack(fr, c)) for c in HIJACK_CODES}
+                       if kind != "response" else {}),
+        })
+    verdicts = [(data.hex(), _verdict(codec, data)) for data in _samples(spec)]
+    return {
+        "frames": frames,
+        "keepalive": {str(i & mask): _hex(codec, codec.keepalive(i & mask))
+                      for i in (0, 1, 7, 0xFFFF_FFFF, 1 << 40)},
+        "accepts": [h for h, v in verdicts if v != "error"],
+        "rejects": [h for h, v in verdicts if v == "error"],
+        "need_more": [h for h, v in verdicts if v == "need_more"],
+    }
+
+
+def _samples(spec: str) -> list[bytes]:
+    """Short inputs around each vector's header, where a matcher and a decoder
+    decide: every prefix up to 48 bytes, and the first 64 bytes with one of the
+    first 24 corrupted."""
+    out: list[bytes] = []
+    for _, data in _vectors(spec):
+        out += [data[:n] for n in range(min(len(data), 48) + 1)]
+        for i in range(min(len(data), 24)):
+            for flip in (0x01, 0x80, 0xFF):
+                bad = bytearray(data[:64])
+                bad[i] ^= flip
+                out.append(bytes(bad))
+    return out
+
+
+def _verdict(codec: ModuleType, data: bytes) -> str:
+    try:
+        result = codec.decode(data)
+    except codec.ProtocolError:
+        return "error"
+    return "frame" if isinstance(result, codec.Decoded) else "need_more"
+
+
+@pytest.mark.parametrize("spec", [pytest.param(s, marks=pytest.mark.xfail(
+    reason=NOT_YET[s], strict=True, raises=SpecError)) if s in NOT_YET else s
+    for s in WASM_SPECS])
+def test_mosn_layer_builds_and_agrees_with_python(spec: str, tmp_path: Path) -> None:
+    out = tmp_path / spec
+    protocol = _generate(spec, out)
+    assert (out / f"{protocol.name}_mosn.go").is_file() and (out / "go.sum").is_file()
+    gofmt = shutil.which("gofmt") or str(Path(str(GO)).parent / "gofmt")
+    listed = subprocess.run([gofmt, "-l", "."], cwd=out, capture_output=True, text=True,
+                            check=False)
+    assert listed.returncode == 0 and listed.stdout == "", listed.stdout + listed.stderr
+    test_go = (HERE / "mosn_test.go.in").read_text("utf-8")
+    (out / "mosn_test.go").write_text(
+        test_go.replace("package PACKAGE", f"package {protocol.name}", 1), encoding="utf-8")
+    (out / "testdata").mkdir()
+    (out / "testdata" / "mosn.json").write_text(json.dumps(mosn_cases(protocol, spec)),
+                                                encoding="utf-8")
+    vet = _go(["vet", "./..."], out)
+    assert vet.returncode == 0, vet.stdout + vet.stderr
+    run = _go(["test", "-count=1", "-run", "TestMosn", "."], out)
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
+
+
+ROLELESS = """
+protocol ping "x-ping" {
+  frame ping when kind == 1 {
+    kind: u8
+    body_len: u16 = len(body)
+    body: bytes[body_len]
+  }
+}
+"""
+
+
+def test_a_spec_without_roles_gets_the_plain_codec_only() -> None:
+    files = backend.generate(compile_source(ROLELESS, "ping.proto-dsl"))
+    assert sorted(files) == ["go.mod", "ping.go", "ping_fuzz_test.go", "runtime.go"]
+    assert "require" not in files["go.mod"]
+
+
+def test_a_name_the_mosn_layer_takes_is_refused() -> None:
+    spec = ROLELESS.replace("frame ping", "frame codec").replace("}\n}", """}
+  frame answer when kind == 2 {
+    kind: u8
+    id: u32
+    roles { kind = response  id = id }
+  }
+}""")
+    spec = spec.replace("body: bytes[body_len]\n", "body: bytes[body_len]\n"
+                        "    roles { kind = request  id = kind }\n")
+    with pytest.raises(SpecError) as info:
+        backend.generate(compile_source(spec, "ping.proto-dsl"))
+    assert "frame 'codec' gives the Go name Codec, which is the MOSN layer" in str(info.value)
