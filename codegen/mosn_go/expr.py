@@ -25,10 +25,12 @@ def go_int(value: int) -> str:
 
 
 def to_go(expr: ir.Expr, field: Callable[[str], str], length: Callable[[str], str],
-          param: Callable[[ir.Param | ir.ParamField], str] | None = None) -> str:
-    """`field(name)` and `length(name)` give the int64 text of a value and a length;
-    `param`, in a builder, that of a parameter or a field of the request answered
-    (a `match` is then a call of the MOSN runtime's `pick`)."""
+          param: Callable[[ir.Param | ir.ParamField], str] | None = None,
+          count: Callable[[str], str] | None = None) -> str:
+    """`field(name)`, `length(name)` and `count(name)` give the int64 text of a
+    value, a length and a list's number of records; `param`, in a builder, that
+    of a parameter or a field of the request answered (a `match` is then a call
+    of the MOSN runtime's `pick`)."""
 
     def go(e: ir.Expr) -> str:
         match e:
@@ -38,6 +40,8 @@ def to_go(expr: ir.Expr, field: Callable[[str], str], length: Callable[[str], st
                 return field(name)
             case ir.LenOf(field=name):
                 return length(name)
+            case ir.CountOf(field=name) if count is not None:
+                return count(name)
             case ir.Unary(op="-", operand=o):
                 return f"neg({go(o)})"
             case ir.Unary(op="not", operand=o):

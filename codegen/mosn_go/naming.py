@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from protodsl.ir.model import BitMember, IntField, IntType, ValueNode
+from protodsl.ir.model import BitMember, IntField, IntType, ValueNode, VarintField
 
 
 def camel(name: str) -> str:
@@ -18,7 +18,10 @@ def camel(name: str) -> str:
 
 
 def int_type(t: IntType) -> str:
-    return f"{'int' if t.signed else 'uint'}{8 * t.width}"
+    """The Go type holding an integer: the narrowest of 8, 16, 32, 64 bits (a u24's
+    is uint32, which holds more than the field: encode refuses the rest)."""
+    bits = next(n for n in (8, 16, 32, 64) if 8 * t.width <= n)
+    return f"{'int' if t.signed else 'uint'}{bits}"
 
 
 def bits_type(width: int) -> str:
@@ -31,6 +34,8 @@ def value_type(node: ValueNode) -> str:
         return camel(node.enum)
     if isinstance(node, IntField):
         return int_type(node.type)
+    if isinstance(node, VarintField):
+        return "uint64"
     assert isinstance(node, BitMember)
     return bits_type(node.width)
 

@@ -42,6 +42,9 @@ const (
 	InvalidText      = "InvalidText"
 	ChecksumMismatch = "ChecksumMismatch"
 	FieldOverrun     = "FieldOverrun"
+	CountMismatch    = "CountMismatch"
+	LeftoverBytes    = "LeftoverBytes"
+	MalformedVarint  = "MalformedVarint"
 	EncodeError      = "EncodeError"
 	noOffset         = -1
 )
@@ -138,6 +141,99 @@ func badUTF8(b []byte) int {
 	return -1
 }
 
+// trimPad is raw without the pad bytes it ends with, as decode reads a padded field.
+func trimPad(raw []byte, pad byte) []byte {
+	n := len(raw)
+	for n > 0 && raw[n-1] == pad {
+		n--
+	}
+	return raw[:n:n]
+}
+
+// padded is raw padded to width with pad; a value ending with the pad byte
+// would read back shorter, so it is refused, in the Python codec's words.
+func padded(raw []byte, width int, pad byte, name string) ([]byte, error) {
+	if len(raw) > width {
+		return nil, encodeFail(name, strconv.Itoa(len(raw))+" bytes do not fit its width "+strconv.Itoa(width))
+	}
+	if len(raw) > 0 && raw[len(raw)-1] == pad {
+		return nil, encodeFail(name, "ends with its pad byte "+num(int64(pad), true, 16, 2, false)+", so it would read back shorter")
+	}
+	out := make([]byte, width)
+	copy(out, raw)
+	for i := len(raw); i < width; i++ {
+		out[i] = pad
+	}
+	return out, nil
+}
+
+// packError is CPython's struct.error text for an integer of `width` bytes
+// its format cannot pack (a record's integers are packed by `struct`), "" when
+// it fits; an int64 holds every 8-byte value here.
+func packError(v int64, width int, signed bool) string {
+	if width >= 8 {
+		return ""
+	}
+	lo, hi := int64(0), int64(1)<<(8*width)-1
+	if signed {
+		lo, hi = -(int64(1) << (8*width - 1)), int64(1)<<(8*width-1)-1
+	}
+	if v >= lo && v <= hi {
+		return ""
+	}
+	bounds := " format requires " + dec(lo) + " <= number <= " + dec(hi)
+	switch {
+	case width == 1 && signed:
+		return "byte" + bounds
+	case width == 1:
+		return "ubyte" + bounds
+	case !signed && v < 0:
+		return "argument out of range"
+	}
+	code := map[int]string{2: "h", 4: "i"}[width]
+	if !signed {
+		code = map[int]string{2: "H", 4: "I"}[width]
+	}
+	return "'" + code + "'" + bounds
+}
+
+// readVarint is the LEB128 varint at off: its value and the offset after it,
+// or next -1 when end comes first; longer than `most` bytes or not in its
+// shortest form, a MalformedVarint.
+func readVarint(b []byte, off, end, most int, name string) (v int64, next int, err error) {
+	for i := 0; i < most; i++ {
+		if off+i >= end {
+			return 0, -1, nil
+		}
+		c := b[off+i]
+		v |= int64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			if c == 0 && i > 0 {
+				return 0, 0, fail(MalformedVarint, name, off, "not in its shortest form")
+			}
+			return v, off + i + 1, nil
+		}
+	}
+	return 0, 0, fail(MalformedVarint, name, off, "longer than "+strconv.Itoa(most)+" bytes")
+}
+
+func putVarint(out []byte, v uint64) []byte {
+	for v > 0x7f {
+		out = append(out, byte(v&0x7f|0x80))
+		v >>= 7
+	}
+	return append(out, byte(v))
+}
+
+// insertVarint puts the varint v at out[at:], after it what was there.
+func insertVarint(out []byte, at int, v uint64) []byte {
+	n := len(putVarint(nil, v))
+	out = append(out, make([]byte, n)...)
+	copy(out[at+n:], out[at:len(out)-n])
+	putVarint(out[at:at], v)
+	return out
+}
+
 // KV is one pair of a header map, in wire order.
 type KV struct {
 	Key   []byte
@@ -156,6 +252,12 @@ func readLen(b []byte, width int, little bool) uint64 {
 	return v
 }
 
+// signed is the two's complement value of the low `width` bytes of v.
+func signed(v uint64, width int) int64 {
+	shift := 64 - 8*width
+	return int64(v<<shift) >> shift
+}
+
 func putLen(out []byte, v uint64, width int, little bool) []byte {
 	for i := 0; i < width; i++ {
 		if little {
@@ -169,7 +271,7 @@ func putLen(out []byte, v uint64, width int, little bool) []byte {
 
 // readKV reads length-prefixed key, `between`, length-prefixed value, repeated
 // to fill buf[off:end], as the Python codec's _read_kvmap.
-func readKV(buf []byte, off, end, kw, vw int, little bool, between string, nullDrop bool, name string) ([]KV, error) {
+func readKV(buf []byte, off, end, kw, vw int, keyLittle, valueLittle bool, between string, nullDrop bool, name string) ([]KV, error) {
 	var few [8]KV // read here, then copied into one slice of the exact length
 	pairs := few[:0]
 	keyNull, valueNull := uint64(1)<<(8*kw)-1, uint64(1)<<(8*vw)-1
@@ -177,7 +279,7 @@ func readKV(buf []byte, off, end, kw, vw int, little bool, between string, nullD
 		if end-off < kw {
 			return nil, fail(MalformedSection, name, off, "key length runs past the section")
 		}
-		n := readLen(buf[off:], kw, little)
+		n := readLen(buf[off:], kw, keyLittle)
 		off += kw
 		var key []byte
 		null := nullDrop && n == keyNull
@@ -201,7 +303,7 @@ func readKV(buf []byte, off, end, kw, vw int, little bool, between string, nullD
 		if end-off < vw {
 			return nil, fail(MalformedSection, name, off, "value length runs past the section")
 		}
-		m := readLen(buf[off:], vw, little)
+		m := readLen(buf[off:], vw, valueLittle)
 		off += vw
 		var value []byte
 		valueIsNull := nullDrop && m == valueNull
@@ -248,12 +350,12 @@ func kvSize(pairs []KV, overhead int) int64 {
 	return n
 }
 
-func writeKV(out []byte, pairs []KV, kw, vw int, little bool, between string) []byte {
+func writeKV(out []byte, pairs []KV, kw, vw int, keyLittle, valueLittle bool, between string) []byte {
 	for _, p := range pairs {
-		out = putLen(out, uint64(len(p.Key)), kw, little)
+		out = putLen(out, uint64(len(p.Key)), kw, keyLittle)
 		out = append(out, p.Key...)
 		out = append(out, between...)
-		out = putLen(out, uint64(len(p.Value)), vw, little)
+		out = putLen(out, uint64(len(p.Value)), vw, valueLittle)
 		out = append(out, p.Value...)
 	}
 	return out
@@ -262,17 +364,21 @@ func writeKV(out []byte, pairs []KV, kw, vw int, little bool, between string) []
 // checkKV refuses a key or value longer than its length field holds, or (when
 // refuseNull) exactly as long as the null marker, which reads back as null:
 // every pair's lengths first, then the markers, with the Python codec's texts
-// (a length its struct cannot pack is CPython's "argument out of range").
+// (a length its struct cannot pack, CPython's struct.error).
 func checkKV(pairs []KV, kw, vw int, refuseNull bool, name string) error {
-	keyMax, valueMax := uint64(1)<<(8*kw)-1, uint64(1)<<(8*vw)-1
 	for _, p := range pairs {
-		if uint64(len(p.Key)) > keyMax || uint64(len(p.Value)) > valueMax {
-			return encodeFail(name, "bad header pair: argument out of range")
+		msg := packError(int64(len(p.Key)), kw, false)
+		if msg == "" {
+			msg = packError(int64(len(p.Value)), vw, false)
+		}
+		if msg != "" {
+			return encodeFail(name, "bad header pair: "+msg)
 		}
 	}
 	if !refuseNull {
 		return nil
 	}
+	keyMax, valueMax := uint64(1)<<(8*kw)-1, uint64(1)<<(8*vw)-1
 	for _, p := range pairs {
 		k, v := uint64(len(p.Key)), uint64(len(p.Value))
 		if k == keyMax || v == valueMax {

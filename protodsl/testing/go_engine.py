@@ -19,7 +19,9 @@ from typing import Any, NamedTuple
 
 from protodsl.codegen.mosn_go.backend import struct_members
 from protodsl.codegen.mosn_go.naming import camel
+from protodsl.codegen.mosn_go.records import free_members
 from protodsl.ir import Frame, Protocol
+from protodsl.ir.model import ListField
 from protodsl.testing.outcomes import Outcome
 
 
@@ -44,20 +46,33 @@ def frame_name(protocol: Protocol, codec: ModuleType, frame: Any) -> str:
 
 def go_fields(protocol: Protocol, codec: ModuleType, frame: Any) -> dict[str, Any]:
     """The Python codec's frame as encoding/json shows the Go struct: CamelCase
-    names, bytes in base64, a map as [{"Key", "Value"}], enum members as numbers."""
+    names, bytes in base64, a map as [{"Key", "Value"}], a list of records as
+    their structs, enum members as numbers."""
     spec = frame_spec(protocol, codec, frame)
+    lists = {e.name: e.record for e in spec.elements if isinstance(e, ListField)}
     out: dict[str, Any] = {}
     for member, _ in struct_members(spec):
         value = getattr(frame, codec.ATTRS[spec.name][member])
-        if isinstance(value, bytes):
-            value = base64.b64encode(value).decode()
+        if member in lists:
+            record = protocol.record(lists[member])
+            assert record is not None, "a list's record is declared"
+            value = [{camel(e.name): _shown(getattr(r, codec.ATTRS[record.name][e.name]))
+                      for e in free_members(record)} for r in value]
         elif isinstance(value, list):
-            value = [{"Key": base64.b64encode(k).decode(), "Value": base64.b64encode(v).decode()}
-                     for k, v in value]
-        elif isinstance(value, int):
-            value = int(value)
+            value = [{"Key": _shown(k), "Value": _shown(v)} for k, v in value]
+        else:
+            value = _shown(value)
         out[camel(member)] = value
     return out
+
+
+def _shown(value: Any) -> Any:
+    """A value as encoding/json shows it: bytes in base64, an enum member a number."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, int):
+        return int(value)
+    return value
 
 
 def oracle_decode(protocol: Protocol, codec: ModuleType, data: bytes) -> Outcome:

@@ -176,7 +176,6 @@ def test_generation_is_deterministic() -> None:
 
 @pytest.mark.parametrize(("spec", "construct"), [
     ("mqtt", "has a `state`"),
-    ("tagged-rpc", "record 'Tag' (lists of records)"),
 ])
 def test_unsupported_specs_are_refused_by_name(spec: str, construct: str) -> None:
     protocol = compile_file(SPECS / f"{spec}.proto-dsl")

@@ -1,0 +1,97 @@
+"""Every spec that builds for Wasm builds for mosn-go (issue 15): each spec of
+specs/ and tests/*/specs/ the Wasm target accepts generates a Go package that
+is gofmt-clean, vet-clean and builds, but for the few the Go target refuses by
+name, as the Wasm target refuses what it cannot keep (state per connection)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from protodsl.codegen.mosn_go import backend
+from protodsl.codegen.mosn_go.toolchain import go_binary, run_go
+from protodsl.codegen.wasm import backend as wasm
+
+from protodsl.diagnostics import SpecError
+from protodsl.ir import Protocol
+from protodsl.passes.pipeline import compile_file
+
+ROOT = Path(__file__).resolve().parents[2]
+GO = go_binary()
+
+REFUSED = {  # spec file stem: what the mosn-go target names when it refuses it
+    "state_version": "has a `state`",
+    "wide_ints": "is a 16-byte integer",
+    "hostile": "is Int in Go, as is 'int'",
+    # The codec prints these; MOSN's api layer around it (xprotocol.py) does not yet.
+    "tagged-rpc": "an id inside a bytes field",
+    "uuid_ids": "an id inside a bytes field",
+    "derived_headers": "headers from a list of records",
+    "header_records": "headers from a list of records",
+    "derived_roles": "a `match` expression",
+    "exotic": "a role reading the computed field",
+    "shapes": "a role reading the computed field",
+}
+
+
+def _wasm_specs() -> list[tuple[Path, Protocol]]:
+    out = []
+    for path in sorted([*ROOT.glob("specs/*.proto-dsl"), *ROOT.glob("tests/*/specs/*.proto-dsl")]):
+        try:
+            protocol = compile_file(path)
+        except SpecError:
+            continue
+        if not any(d.severity == "error" for d in wasm.check_target(protocol)):
+            out.append((path, protocol))
+    return out
+
+
+WASM_SPECS = _wasm_specs()
+
+
+def test_the_wasm_specs_are_found() -> None:
+    names = {p.stem for p, _ in WASM_SPECS}
+    assert {"bolt", "tagged-rpc", "lists", "rest", "sizes", "exotic"} <= names, names
+    assert set(REFUSED) <= names, "a spec refused here no longer builds for Wasm"
+
+
+@pytest.mark.parametrize("stem", sorted(REFUSED))
+def test_what_mosn_go_refuses_is_named(stem: str) -> None:
+    protocol = next(p for path, p in WASM_SPECS if path.stem == stem)
+    with pytest.raises(SpecError) as info:
+        backend.generate(protocol)
+    assert REFUSED[stem] in str(info.value)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(GO is None, reason="needs Go")
+def test_every_wasm_spec_builds_for_mosn_go(tmp_path: Path) -> None:
+    dirs: list[Path] = []
+    for path, protocol in WASM_SPECS:
+        if path.stem in REFUSED:
+            continue
+        out = tmp_path / f"{path.parent.parent.name}-{path.stem}"
+        out.mkdir()
+        for rel, text in backend.generate(protocol).items():  # a refusal fails the test here
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out / rel).write_text(text, encoding="utf-8")
+        dirs.append(out)
+    gofmt = shutil.which("gofmt") or str(Path(str(GO)).parent / "gofmt")
+    listed = subprocess.run([gofmt, "-l", *map(str, dirs)], capture_output=True, text=True,
+                            check=False)
+    assert listed.returncode == 0 and listed.stdout == "", listed.stdout + listed.stderr
+
+    def vet(out: Path) -> str:
+        """`go vet` type-checks the package and its tests; `go build` links it."""
+        for args in (["build", "./..."], ["vet", "./..."]):
+            run = run_go(args, out)
+            if run.returncode != 0:
+                return f"{out.name}: go {args[0]}: {run.stdout}{run.stderr}"
+        return ""
+
+    with ThreadPoolExecutor(4) as pool:
+        failures = [text for text in pool.map(vet, dirs) if text]
+    assert not failures, "\n".join(failures)
