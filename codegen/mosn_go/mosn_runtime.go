@@ -4,20 +4,24 @@ package PACKAGE
 
 // What the MOSN layer (the package's *_mosn.go) needs besides the codec: MOSN's
 // header map over a frame's pairs, as mosn.io/pkg/header.BytesHeader keeps its
-// own, the value a builder's `match` chooses, and Encode's scratch slices.
+// own, and the value a builder's `match` chooses.
 
-import "sync"
+import "mosn.io/api"
 
-// scratchKept is the largest scratch slice the pool keeps: a rare huge frame
-// does not pin its memory.
-const scratchKept = 64 << 10
+// wireRoom is what Encode's buffer holds beyond a frame's payload: its header,
+// class, headers and the like, most often; a larger frame grows the buffer.
+const wireRoom = 512
 
-// scratchPool holds the slices Encode writes a frame into before copying it
-// to MOSN's pooled buffer: no allocation per frame once warm.
-var scratchPool = sync.Pool{New: func() interface{} {
-	b := make([]byte, 0, 1024)
-	return &b
-}}
+// fill makes buf hold out, which Encode appended to dst, buf's own empty
+// bytes: when the frame fit, it is there already and buf only grows over it;
+// else it is copied in.
+func fill(buf api.IoBuffer, dst, out []byte) error {
+	if len(out) > 0 && len(out) <= cap(dst) && &out[0] == &dst[:1][0] {
+		return buf.Grow(len(out))
+	}
+	_, err := buf.Write(out)
+	return err
+}
 
 // kvGet is the first value of key.
 func kvGet(kvs []KV, key string) (string, bool) {

@@ -206,27 +206,27 @@ class MosnPrinter:
                    f"+ {go_string(' has no roles: MOSN cannot carry it')})")
         e.line()
         e.lines(["// Encode writes a frame MOSN passes back (decoded or built here), with the",
-                 "// id, headers and payload MOSN gave it, into a pooled buffer (MOSN's",
-                 "// connection gives it back once written), through a pooled scratch slice."])
+                 "// id, headers and payload MOSN gave it, straight into a pooled buffer as",
+                 "// large as the frame is likely to be (MOSN's connection gives it back once",
+                 "// written)."])
         with e.block("func (XProtocol) Encode(_ context.Context, model interface{}) "
                      "(api.IoBuffer, error)"):
-            e.line("scratch := scratchPool.Get().(*[]byte)")
-            e.line("defer scratchPool.Put(scratch)")
-            e.line("var out []byte")
+            e.line("var buf api.IoBuffer")
+            e.line("var dst, out []byte")
             e.line("var err error")
             with e.block("switch f := model.(type)"):
                 for fp in self.roled:
                     _case(e, f"case *Mosn{camel(fp.name)}:")
-                    e.line("out, err = f.wire((*scratch)[:0])")
+                    e.line("buf = buffer.GetIoBuffer(f.sizeHint())")
+                    e.line("dst = buf.Bytes()")
+                    e.line("out, err = f.wire(dst)")
                 _case(e, "default:")
                 e.line(f"return nil, encodeFail(\"frame\", "
                        f"{go_string(f'not a {p.name} frame MOSN can carry')})")
+            with e.block("if err == nil"):
+                e.line("err = fill(buf, dst, out)")
             with e.block("if err != nil"):
-                e.line("return nil, err")
-            with e.block("if cap(out) <= scratchKept"):
-                e.line("*scratch = out")
-            e.line("buf := buffer.GetIoBuffer(len(out))")
-            with e.block("if _, err := buf.Write(out); err != nil"):
+                e.line("_ = buffer.PutIoBuffer(buf)")
                 e.line("return nil, err")
             e.line("return buf, nil")
         e.line()
@@ -590,6 +590,15 @@ class MosnPrinter:
         e.line()
         e.line("// SetData gives the frame MOSN's payload, written on encode.")
         e.line(f"func (f *{t}) SetData(data api.IoBuffer) {{ f.data = data }}")
+        e.line()
+        e.line("// sizeHint is the frame's likely size: its payload and room for the rest.")
+        with e.block(f"func (f *{t}) sizeHint() int"):
+            with e.block("if f == nil"):
+                e.line("return wireRoom")
+            with e.block("if f.data != nil"):
+                e.line("return wireRoom + f.data.Len()")
+            e.line(f"return wireRoom + len({member})" if payload is not None else
+                   "return wireRoom")
         e.line()
         e.line("// wire appends the frame's bytes, with MOSN's payload, to dst.")
         with e.block(f"func (f *{t}) wire(dst []byte) ([]byte, error)"):
