@@ -75,7 +75,8 @@ def _examples(protocol: Protocol, codec: ModuleType, spec: str) -> list[tuple[st
 def _edited(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """MOSN's header edits TestMosnEdits makes, as mosn.io/pkg's header maps make
     them: Set the last pair's key (its first pair takes the value), Del the first
-    pair's key when it is another (every pair of it goes), Add a pair."""
+    pair's key when it is another (every pair of it goes), Add the last pair's
+    key again (a derived header is MOSN's last pair of its key), Add a pair."""
     out = list(headers)
     if out:
         key = out[-1][0]
@@ -83,6 +84,7 @@ def _edited(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         out[at] = (key, b"mosn-set")
         if out[0][0] != key:
             out = [(k, v) for k, v in out if k != headers[0][0]]
+        out.append((key, b"mosn-add"))
     return [*out, (b"x-protodsl", b"go")]
 
 
