@@ -99,3 +99,66 @@ func pick(v, def int64, arms ...int64) int64 {
 	}
 	return def
 }
+
+// kvTake takes MOSN's last pair of key out of *kvs (a derived header, which
+// MOSN's map holds after the stored ones): its value, or false when MOSN
+// deleted it. The pairs are copied, never written: *kvs may be the frame's.
+func kvTake(kvs *[]KV, key string) ([]byte, bool) {
+	in := *kvs
+	for i := len(in) - 1; i >= 0; i-- {
+		if string(in[i].Key) == key {
+			*kvs = append(append(make([]KV, 0, len(in)-1), in[:i]...), in[i+1:]...)
+			return in[i].Value, true
+		}
+	}
+	return nil, false
+}
+
+// kvNext is the first pair of key not used yet, or -1.
+func kvNext(kvs []KV, used []bool, key string) int {
+	for i := range kvs {
+		if !used[i] && string(kvs[i].Key) == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// idOf is the id in bytes start..start+width of a bytes field (0 when the
+// field is shorter, which encode refuses anyway).
+func idOf(b []byte, start, width int, little bool) uint64 {
+	if len(b) < start+width {
+		return 0
+	}
+	var id uint64
+	for i := 0; i < width; i++ {
+		at := start + i
+		if little {
+			at = start + width - 1 - i
+		}
+		id = id<<8 | uint64(b[at])
+	}
+	return id
+}
+
+// idInto is b with the low width bytes of id in place of bytes start..start+width,
+// the rest kept (so an echoed UUID maps back), as the Python codec splices them.
+// A new slice: b may be bytes a clone of the frame shares.
+func idInto(b []byte, start, width int, little bool, id uint64) []byte {
+	head, tail := b, []byte(nil)
+	if len(b) > start {
+		head = b[:start]
+	}
+	if len(b) > start+width {
+		tail = b[start+width:]
+	}
+	out := append(make([]byte, 0, len(head)+width+len(tail)), head...)
+	for i := 0; i < width; i++ {
+		shift := 8 * (width - 1 - i)
+		if little {
+			shift = 8 * i
+		}
+		out = append(out, byte(id>>shift))
+	}
+	return append(out, tail...)
+}

@@ -26,14 +26,6 @@ REFUSED = {  # spec file stem: what the mosn-go target names when it refuses it
     "state_version": "has a `state`",
     "wide_ints": "is a 16-byte integer",
     "hostile": "is Int in Go, as is 'int'",
-    # The codec prints these; MOSN's api layer around it (xprotocol.py) does not yet.
-    "tagged-rpc": "an id inside a bytes field",
-    "uuid_ids": "an id inside a bytes field",
-    "derived_headers": "headers from a list of records",
-    "header_records": "headers from a list of records",
-    "derived_roles": "a `match` expression",
-    "exotic": "a role reading the computed field",
-    "shapes": "a role reading the computed field",
 }
 
 

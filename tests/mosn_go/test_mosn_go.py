@@ -109,10 +109,15 @@ def _seeds(protocol: Protocol, spec: str) -> dict[str, list[bytes]]:
         for name in owners:
             seeds[name].append(data)
     for name, found in seeds.items():
-        make = pst.frame_maker(protocol, codec, name)
-        made = (make(Entropy(random.Random(i).randbytes(1024))) for i in range(200))
-        found += [codec.encode(f) for f in made if f is not None][:3]
+        found += made_frames(protocol, codec, name)
     return seeds
+
+
+def made_frames(protocol: Protocol, codec: ModuleType, name: str, n: int = 3) -> list[bytes]:
+    """The first `n` frames `name` the property strategies make from fixed bytes."""
+    make = pst.frame_maker(protocol, codec, name)
+    made = (make(Entropy(random.Random(i).randbytes(1024))) for i in range(200))
+    return [codec.encode(f) for f in made if f is not None][:n]
 
 
 def _seed_fuzzing(protocol: Protocol, spec: str, out: Path) -> None:
@@ -131,8 +136,8 @@ def _fuzzed_today(protocol: Protocol) -> list[str]:
     return [protocol.frames[datetime.date.today().toordinal() % len(protocol.frames)].name]
 
 
-def _generate(spec: str, out: Path) -> Protocol:
-    protocol = compile_file(SPECS / f"{spec}.proto-dsl")
+def _generate(path: Path, out: Path) -> Protocol:
+    protocol = compile_file(path)
     out.mkdir(parents=True)
     for rel, text in backend.generate(protocol, out).items():
         (out / rel).write_text(text, encoding="utf-8")
@@ -142,7 +147,7 @@ def _generate(spec: str, out: Path) -> Protocol:
 @pytest.mark.parametrize("spec", ["bolt", "boltv2", "dubbo", "memcached"])
 def test_generated_package_agrees_with_python(spec: str, tmp_path: Path) -> None:
     out = tmp_path / spec
-    protocol = _generate(spec, out)
+    protocol = _generate(SPECS / f"{spec}.proto-dsl", out)
     gofmt = shutil.which("gofmt") or str(Path(str(GO)).parent / "gofmt")
     listed = subprocess.run([gofmt, "-l", "."], cwd=out, capture_output=True, text=True,
                             check=False)
