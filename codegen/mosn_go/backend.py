@@ -26,7 +26,7 @@ from protodsl.codegen.mosn_go.naming import (
     comment,
     go_string,
     int_type,
-    local,
+    members,
     value_type,
 )
 from protodsl.codegen.numbers import spelled_format
@@ -112,7 +112,8 @@ _RESERVED = {"Frame", "KV", "Decode", "Encode", "AppendEncode", "ErrNeedMore", "
 
 
 def _check_names(protocol: Protocol) -> list[Diagnostic]:
-    """Go names that two spec names (or a spec name and the runtime) would share."""
+    """Package-level Go names that two spec names (or a spec name and the runtime)
+    would share (a frame's or record's members are told apart: naming.members)."""
     seen: dict[str, str] = {n: "the Go runtime" for n in _RESERVED}
     out: list[Diagnostic] = []
 
@@ -128,23 +129,9 @@ def _check_names(protocol: Protocol) -> list[Diagnostic]:
             take(camel(enum.name) + camel(m.name), f"member '{enum.name}.{m.name}'", m.span)
     for record in protocol.records:
         take(records.type_name(record.name), f"record '{record.name}'", record.span)
-        members: dict[str, str] = {}
-        for e in records.free_members(record):
-            go = camel(e.name)
-            if go in members:
-                out.append(Diagnostic(e.span, f"record '{record.name}': '{e.name}' is {go} in "
-                                      f"Go, as is {members[go]}"))
-            members[go] = f"'{e.name}'"
     for frame in protocol.frames:
         for prefix in ("", "New"):
             take(prefix + camel(frame.name), f"frame '{frame.name}'", frame.span)
-        fields: dict[str, str] = {"FrameName": "a method"}
-        for node, span in struct_members(frame):
-            go = camel(node)
-            if go in fields:
-                out.append(Diagnostic(span, f"frame '{frame.name}': '{node}' is {go} in Go, as "
-                                      f"is {fields[go]}"))
-            fields[go] = f"'{node}'"
     return out
 
 
@@ -251,6 +238,7 @@ class _Printer:
     def _struct(self, fp: FramePlan) -> list[str]:
         frame = fp.frame
         name = camel(frame.name)
+        names = members(frame)
         rows: list[list[str] | str] = []
         defaults: list[str] = []
         for e in frame.elements:
@@ -263,18 +251,18 @@ class _Printer:
                 if node.value is not None:
                     continue
                 rows += comment(doc)
-                rows.append([camel(node.name), value_type(node)])
+                rows.append([names[node.name], value_type(node)])
                 if node.default:
-                    defaults.append(f"{camel(node.name)}: {self._typed(node, node.default)}")
+                    defaults.append(f"{names[node.name]}: {self._typed(node, node.default)}")
             if isinstance(e, BytesField):
                 rows += comment(e.doc)
-                rows.append([camel(e.name), "string" if e.text else "[]byte"])
+                rows.append([names[e.name], "string" if e.text else "[]byte"])
             elif isinstance(e, KvMapField):
                 rows += comment(e.doc)
-                rows.append([camel(e.name), "[]KV"])
+                rows.append([names[e.name], "[]KV"])
             elif isinstance(e, ListField):
                 rows += comment(e.doc)
-                rows.append([camel(e.name), f"[]{records.type_name(e.record)}"])
+                rows.append([names[e.name], f"[]{records.type_name(e.record)}"])
         head = comment(frame.doc) or [f"// {name} is the frame '{frame.name}'."]
         out = [*head, f"type {name} struct {{", *align(rows, "\t"), "}", "",
                "// FrameName is the spec's name of the frame.",
@@ -303,7 +291,7 @@ class _Printer:
         names: dict[str, str] = {}
         for d in self.plan.discriminators:
             v = d.value
-            loc = local("d", v.name)
+            loc = "d" + camel(v.name)
             names[v.name] = loc
             read = read_int(f"buf[{d.offset}:]", d.container, signed=d.container.signed
                              and v.mask is None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from protodsl.codegen.mosn_go import records
 from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go
 from protodsl.codegen.mosn_go.gotext import Func, go_bytes, put_int
-from protodsl.codegen.mosn_go.naming import camel, go_string, local
+from protodsl.codegen.mosn_go.naming import camel, go_string, local, members
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
@@ -46,6 +46,7 @@ class _Encoder:
 
     def __init__(self, fp: FramePlan) -> None:
         self.fp = fp
+        self.names = members(fp.frame)
         self.f = Func()
         self.elements = {e.name: e for e in fp.frame.elements}
         self.field_of: dict[str, str] = {}
@@ -59,11 +60,11 @@ class _Encoder:
             return f"int64(len({self.bytes_of[n]}))"
         e = self.elements[n]
         if isinstance(e, KvMapField):
-            return f"kvSize(f.{camel(n)}, {e.overhead})"
-        return f"int64(len(f.{camel(n)}))"
+            return f"kvSize(f.{self.names[n]}, {e.overhead})"
+        return f"int64(len(f.{self.names[n]}))"
 
     def count(self, n: str) -> str:
-        return f"int64(len(f.{camel(n)}))"
+        return f"int64(len(f.{self.names[n]}))"
 
     def go(self, expr: ir.Expr) -> str:
         return to_go(expr, self.value, self.length, count=self.count)
@@ -80,17 +81,17 @@ class _Encoder:
         fp, f = self.fp, self.f
         plan = fp.encode
         for v in fp.frame.values():
-            loc = local("v", v.name)
+            loc = local("v", self.names, v.name)
             self.field_of[v.name] = loc
             if v.value is None:
-                f.decl(loc, f"int64(f.{camel(v.name)})")
+                f.decl(loc, f"int64(f.{self.names[v.name]})")
             elif v.constant:
                 f.decl(loc, go_int(ir.evaluate(v.value)))
         self._claim()
         for w in plan.writes:
             self._prepare(w.element, w.refuse_null)
         for c in plan.computed:
-            f.decl(local("v", c.node.name), self.go(c.expr))
+            f.decl(local("v", self.names, c.node.name), self.go(c.expr))
         self._fits()
         self._lengths()
         rest = plan.rest
@@ -141,14 +142,14 @@ class _Encoder:
         padded, a map checked, records written."""
         f = self.f
         name = go_string(el.name)
-        member = f"f.{camel(el.name)}"
+        member = f"f.{self.names[el.name]}"
         if isinstance(el, BytesField):
             if el.text:
                 f.open(f"if i := badUTF8([]byte({member})); i >= 0")
                 f.line(f"return {RET}encodeFail({name}, \"not UTF-8 at byte \"+dec(int64(i)))")
                 f.close()
             if el.pad is not None:
-                loc = local("p", el.name)
+                loc = local("p", self.names, el.name)
                 raw = f"[]byte({member})" if el.text else member
                 f.line(f"{loc}, err := padded({raw}, {ir.evaluate(el.size)}, {el.pad:#04x}, "
                        f"{name})")
@@ -163,7 +164,7 @@ class _Encoder:
             f.line(f"return {RET}err")
             f.close()
         elif isinstance(el, ListField):
-            loc = local("x", el.name)
+            loc = local("x", self.names, el.name)
             f.line(f"{loc}, err := {records.writer(el.record)}(nil, {member}, {name})")
             f.open("if err != nil")
             f.line(f"return {RET}err")
@@ -251,7 +252,7 @@ class _Encoder:
 
     def _write(self, w: Write) -> None:
         f, el = self.f, w.element
-        member = f"f.{camel(el.name)}"
+        member = f"f.{self.names[el.name]}"
         if isinstance(el, IntField):
             if w.checksum is not None:
                 if w.checksum.kind != "crc32":
