@@ -87,6 +87,21 @@ class _Constant:
     value: int
 
 
+@dataclass(frozen=True)
+class _StatusCodes:
+    """How HTTPStatus maps statuses: `pairs` (status, code); `passed`, when the
+    hijack answers the codes it does not list with the code itself as the
+    status, the 200 and 5xx codes it lists (whose status is not the code)."""
+
+    pairs: list[tuple[int, int]]
+    passed: tuple[int, ...] | None
+
+
+def _http(code: int) -> bool:
+    """Whether MOSN's proxy maps a hijack code back: 200 and the 5xx codes."""
+    return code == 200 or 500 <= code < 600
+
+
 def _constants(fp: FramePlan) -> tuple[_Constant, ...]:
     out = []
     for r in fp.decode.header:
@@ -481,7 +496,7 @@ class MosnPrinter:
                 e.line("return api.MatchSuccess")
             e.line()
 
-    def _status_codes(self) -> list[tuple[int, int]] | None:
+    def _status_codes(self) -> _StatusCodes | None:
         """(status, HTTP code) pairs: for each status the hijack gives a code of
         200 or 5xx, the first such code; None without such a mapping."""
         hijack = self.plan.builder("hijack")
@@ -493,18 +508,25 @@ class MosnPrinter:
             return None
         out: dict[int, int] = {}
         for code, arm in value.cases:
-            if isinstance(arm, ir.Const | ir.EnumValue) and (code == 200 or 500 <= code < 600):
+            if isinstance(arm, ir.Const | ir.EnumValue) and _http(code):
                 out.setdefault(arm.value & 0xFFFFFFFF, code)
-        return sorted(out.items(), key=lambda pair: pair[1])
+        pairs = sorted(out.items(), key=lambda pair: pair[1])
+        if not (isinstance(value.default, ir.Param) and value.default.name == value.subject.name):
+            return _StatusCodes(pairs, None)
+        taken = sorted(code for code, _ in value.cases if _http(code) and code not in out)
+        return _StatusCodes(pairs, tuple(taken))
 
     def _mapping(self, e: Emitter) -> None:
-        pairs = self._status_codes()
-        if pairs is None:
+        codes = self._status_codes()
+        if codes is None:
             return
+        through = codes.passed is not None
         e.lines([
             "// HTTPStatus gives MOSN's proxy (access logs, retries on 5xx) the HTTP code of",
             "// a response's status: the code whose hijack answer has that status, among 200",
-            "// and the 5xx codes of the spec's hijack, else 500.",
+            *(["// and the 5xx codes of the spec's hijack (which answers any other code with",
+                "// it as the status), else 500."] if through
+              else ["// and the 5xx codes of the spec's hijack, else 500."]),
             "type HTTPStatus struct{}", "",
             "// MappingHeaderStatusCode maps the status of the response whose headers these are.",
         ])
@@ -514,11 +536,17 @@ class MosnPrinter:
             with e.block("if !ok"):
                 why = go_string(f"{self.protocol.name}: no response status in the headers")
                 e.line(f"return 0, errors.New({why})")
-            if pairs:
+            if codes.pairs or codes.passed:
                 with e.block("switch fr.GetStatusCode()"):
-                    for status, code in pairs:
+                    for status, code in codes.pairs:
                         _case(e, f"case {status}:")
                         e.line(f"return {code}, nil")
+                    if codes.passed:
+                        _case(e, f"case {', '.join(map(str, codes.passed))}:")
+                        e.line("return 500, nil // answers to these codes have other statuses")
+            if through:
+                with e.block("if s := fr.GetStatusCode(); s == 200 || s >= 500 && s < 600"):
+                    e.line("return int(s), nil")
             e.line("return 500, nil")
         e.line()
 
