@@ -14,7 +14,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from protodsl.codegen.mosn_go import fuzz, records, xprotocol
+from protodsl.codegen.mosn_go import fuzz, records, wide, xprotocol
 from protodsl.codegen.mosn_go.checks import show_num
 from protodsl.codegen.mosn_go.decode import decoder
 from protodsl.codegen.mosn_go.encode import encoder
@@ -30,6 +30,7 @@ from protodsl.codegen.mosn_go.naming import (
     value_type,
 )
 from protodsl.codegen.numbers import spelled_format
+from protodsl.codegen.wasm.wide import as_bytes
 
 from protodsl.diagnostics import Diagnostic, Span, SpecError
 from protodsl.ir import expr as ir
@@ -72,7 +73,7 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
         out.append(_no(protocol.state[0].span, f"protocol '{protocol.name}' has a `state`"))
     if not out:
         try:
-            plan = plan_of(protocol)
+            plan = plan_of(as_bytes(protocol))
         except Exception as exc:  # noqa: BLE001 - any failure is a refusal, never wrong code
             return [Diagnostic(protocol.span, f"no codec plan for the mosn-go target: {exc}")]
         for f in plan.frames:
@@ -80,10 +81,10 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
         out += _check_names(protocol)
         if not out:
             try:
-                _Printer(plan).source()
+                _Printer(plan, wide.of(protocol)).source()
                 if xprotocol.has_roles(protocol):
                     out += xprotocol.check_names(protocol)
-                    xprotocol.MosnPrinter(plan).source()
+                    xprotocol.MosnPrinter(plan, wide.of(protocol)).source()
             except Unsupported as exc:
                 out.append(_no(protocol.span, f"protocol '{protocol.name}' uses {exc}"))
     return out
@@ -96,15 +97,13 @@ def _check_frame(fp: FramePlan) -> list[Diagnostic]:
         out.append(_no(frame.sets[0].span, f"frame '{frame.name}' sets state"))
     for e in frame.elements:
         where = f"frame '{frame.name}': '{e.name}'"
-        if isinstance(e, IntField) and e.type.width > 8:
-            out.append(_no(e.span, f"{where} is a {e.type.width}-byte integer"))
         if ir.reads_more(e.present):
             out.append(_no(e.span, f"{where} is read while the frame has bytes left (more())"))
     return out
 
 
 _RESERVED = {"Frame", "KV", "Decode", "Encode", "AppendEncode", "ErrNeedMore", "NeedMoreError",
-             "ProtocolError", "Protocol", "MosnName", "MaxFrame", *(
+             "ProtocolError", "Protocol", "MosnName", "MaxFrame", *wide.NAMES, *(
                  "ConstantMismatch UnknownEnumValue UnknownVariant FrameTooLarge NegativeSize "
                  "MalformedSection InvalidText ChecksumMismatch FieldOverrun CountMismatch "
                  "LeftoverBytes MalformedVarint EncodeError"
@@ -153,18 +152,20 @@ def generate(protocol: Protocol, out_dir: Path | None = None) -> dict[str, str]:
     if errors:
         raise SpecError(errors, None)
     name = protocol.name
-    plan = plan_of(protocol)
+    plan = plan_of(as_bytes(protocol))
     mosn = xprotocol.has_roles(protocol)
     files = {
-        f"{name}.go": _Printer(plan).source(),
+        f"{name}.go": _Printer(plan, wide.of(protocol)).source(),
         RUNTIME: runtime(name),
         f"{name}_fuzz_test.go": fuzz.source(protocol),
         "go.mod": go_mod(name, mosn),
     }
     if mosn:
-        files[f"{name}_mosn.go"] = xprotocol.MosnPrinter(plan).source()
+        files[f"{name}_mosn.go"] = xprotocol.MosnPrinter(plan, wide.of(protocol)).source()
         files[MOSN_RUNTIME] = runtime(name, MOSN_RUNTIME)
         files["go.sum"] = GO_SUM
+    if wide.used(protocol):
+        files[wide.FILE] = runtime(name, wide.FILE)
     return files
 
 
@@ -177,8 +178,12 @@ def runtime(package: str, file: str = RUNTIME) -> str:
 
 
 class _Printer:
-    def __init__(self, plan: ProtocolPlan) -> None:
+    """The codec of `plan`, whose 128-bit integers (`wide_ints`, by frame) it
+    carries as bytes."""
+
+    def __init__(self, plan: ProtocolPlan, wide_ints: dict[str, wide.Wide]) -> None:
         self.plan = plan
+        self.wide_ints = wide_ints
         self.protocol = plan.protocol
         self.enums = {e.name: e for e in self.protocol.enums}
 
@@ -198,10 +203,10 @@ class _Printer:
             body += self._struct(fp)
         body += self._dispatch()
         for fp in self.plan.frames:
-            body += decoder(fp)
+            body += decoder(fp, self.wide_ints[fp.name])
         body += self._encode_dispatch()
         for fp in self.plan.frames:
-            body += encoder(fp)
+            body += encoder(fp, self.wide_ints[fp.name])
         code = "\n".join(body)
         imports = [i for i in ("encoding/binary", "hash/crc32")
                    if f"{i.split('/')[-1]}." in code]
@@ -256,7 +261,9 @@ class _Printer:
                     defaults.append(f"{names[node.name]}: {self._typed(node, node.default)}")
             if isinstance(e, BytesField):
                 rows += comment(e.doc)
-                rows.append([names[e.name], "string" if e.text else "[]byte"])
+                t = self.wide_ints[frame.name].get(e.name)
+                rows.append([names[e.name], wide.go_type(t) if t is not None
+                             else "string" if e.text else "[]byte"])
             elif isinstance(e, KvMapField):
                 rows += comment(e.doc)
                 rows.append([names[e.name], "[]KV"])

@@ -6,7 +6,7 @@ the frame from a copy of its bytes, each element where the last one ended."""
 
 from __future__ import annotations
 
-from protodsl.codegen.mosn_go import records
+from protodsl.codegen.mosn_go import records, wide
 from protodsl.codegen.mosn_go.checks import value_checks
 from protodsl.codegen.mosn_go.expr import Unsupported, to_go
 from protodsl.codegen.mosn_go.gotext import Func, go_bytes, read_int
@@ -62,8 +62,9 @@ class _Decoder:
     """One frame's decoder: `field_of` and `size_of` name the locals holding
     each value and each measured size read so far."""
 
-    def __init__(self, fp: FramePlan) -> None:
+    def __init__(self, fp: FramePlan, wide_ints: wide.Wide) -> None:
         self.fp = fp
+        self.wide_ints = wide_ints
         self.names = members(fp.frame)
         self.f = Func()
         self.field_of: dict[str, str] = {}
@@ -162,6 +163,9 @@ class _Decoder:
                 assert r.offset is not None and r.width is not None
                 stop = r.offset + r.width
                 raw = _bytes_of(e, f"b[{r.offset}:{stop}:{stop}]")
+                t = self.wide_ints.get(e.name)
+                if t is not None:
+                    raw = wide.from_wire(t, f"b[{r.offset}:]")
                 self.members.append((self.names[e.name], f"string({raw})" if e.text else raw))
 
     def _too_large(self) -> None:
@@ -260,6 +264,9 @@ class _Decoder:
                 f.line(f"{self.field_of[v.name]} = {value_read(r, v, 'buf[off:]')}")
             for v in r.values:
                 value_checks(f, v, self.field_of[v.name], "off", RET, "buf")
+        elif e.name in self.wide_ints:
+            f.line(f"{local('x', self.names, e.name)} = "
+                   f"{wide.from_wire(self.wide_ints[e.name], 'buf[off:]')}")
         elif isinstance(e, BytesField):
             raw = _bytes_of(e, f"buf[off:off+{r.width}]")
             loc = local("x", self.names, e.name)
@@ -291,9 +298,10 @@ class _Decoder:
             return
         assert isinstance(e, BytesField | KvMapField | ListField)
         loc = local("x", self.names, e.name)
-        kind = _member_kind(e)
-        if kind == "string":
-            f.line(f"var {loc} string")
+        t = self.wide_ints.get(e.name)
+        kind = wide.go_type(t) if t is not None else _member_kind(e)
+        if not kind.startswith("[]"):  # a string, or a 128-bit integer: 0 left off the wire
+            f.line(f"var {loc} {kind}")
         else:  # left off the wire, it decodes as empty (not nil), as in Python
             f.line(f"{loc} := {kind}{{}}")
         self.members.append((self.names[e.name], loc))
@@ -394,6 +402,8 @@ class _Decoder:
             f.open("if err != nil")
             f.line(f"return {RET}err")
             f.close()
+        elif e.name in self.wide_ints:
+            f.line(f"{loc} = {wide.from_wire(self.wide_ints[e.name], 'b[off:]')}")
         else:
             raw = _bytes_of(e, f"b[off : {stop} : {stop}]")
             if e.text:
@@ -410,6 +420,6 @@ def _little(order: str) -> str:
     return "true" if order == "little" else "false"
 
 
-def decoder(fp: FramePlan) -> list[str]:
+def decoder(fp: FramePlan, wide_ints: wide.Wide) -> list[str]:
     """`decode<Frame>(buf)`: the frame at the start of buf, the bytes it took."""
-    return _Decoder(fp).source()
+    return _Decoder(fp, wide_ints).source()

@@ -6,7 +6,7 @@ integers' ranges (the header's, then each later one's); the bytes."""
 
 from __future__ import annotations
 
-from protodsl.codegen.mosn_go import records
+from protodsl.codegen.mosn_go import records, wide
 from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go
 from protodsl.codegen.mosn_go.gotext import Func, go_bytes, put_int
 from protodsl.codegen.mosn_go.naming import camel, go_string, local, members
@@ -44,8 +44,9 @@ class _Encoder:
     """One frame's encoder: `field_of` names the local of each value, `bytes_of`
     the local holding a sized element's bytes when they are not the struct's."""
 
-    def __init__(self, fp: FramePlan) -> None:
+    def __init__(self, fp: FramePlan, wide_ints: wide.Wide) -> None:
         self.fp = fp
+        self.wide_ints = wide_ints
         self.names = members(fp.frame)
         self.f = Func()
         self.elements = {e.name: e for e in fp.frame.elements}
@@ -143,7 +144,11 @@ class _Encoder:
         f = self.f
         name = go_string(el.name)
         member = f"f.{self.names[el.name]}"
-        if isinstance(el, BytesField):
+        if el.name in self.wide_ints:
+            loc = local("p", self.names, el.name)
+            f.line(f"{loc} := {wide.to_wire(self.wide_ints[el.name], member)}")
+            self.bytes_of[el.name] = f"{loc}[:]"
+        elif isinstance(el, BytesField):
             if el.text:
                 f.open(f"if i := badUTF8([]byte({member})); i >= 0")
                 f.line(f"return {RET}encodeFail({name}, \"not UTF-8 at byte \"+dec(int64(i)))")
@@ -290,6 +295,6 @@ class _Encoder:
         f.line("out = insertVarint(out, body, uint64(remaining))")
 
 
-def encoder(fp: FramePlan) -> list[str]:
+def encoder(fp: FramePlan, wide_ints: wide.Wide) -> list[str]:
     """`(*Frame).encode(dst)`: the frame's bytes appended to dst."""
-    return _Encoder(fp).source()
+    return _Encoder(fp, wide_ints).source()

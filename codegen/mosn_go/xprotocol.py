@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from protodsl.codegen.emitter import Emitter
-from protodsl.codegen.mosn_go import headermap
+from protodsl.codegen.mosn_go import headermap, wide
 from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go
 from protodsl.codegen.mosn_go.naming import (
     camel,
@@ -126,10 +126,12 @@ def _read(buf: str, t: IntType) -> str:
 
 class MosnPrinter:
     """`source()` is the text of `<name>_mosn.go`; it raises Unsupported (with
-    what) for a spec whose roles ask for more than it prints."""
+    what) for a spec whose roles ask for more than it prints. `wide_ints`: the
+    128-bit integers (by frame) the plan carries as bytes."""
 
-    def __init__(self, plan: ProtocolPlan) -> None:
+    def __init__(self, plan: ProtocolPlan, wide_ints: dict[str, wide.Wide]) -> None:
         self.plan = plan
+        self.wide_ints = wide_ints
         self.protocol = plan.protocol
         self.roled = [fp for fp in plan.frames if fp.frame.roles is not None]
         self.uses_binary = False
@@ -382,7 +384,7 @@ class MosnPrinter:
                       f"{view.start}, {view.width}, {little}, "
                       f"uint64({to_go(built.value, no_field, no_field, param)}))")
         for name, raw in b.builder.data:
-            if raw:
+            if raw and name not in self.wide_ints[frame.name]:  # a built one is 0: New's
                 body.line(f"fr.{member(frame, name)} = {_literal(frame, name, raw)}")
         for name, sized in b.builder.sized:
             if isinstance(sized, BytesChoice):
