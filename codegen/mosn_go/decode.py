@@ -162,10 +162,9 @@ class _Decoder:
             if isinstance(e, BytesField):
                 assert r.offset is not None and r.width is not None
                 stop = r.offset + r.width
-                raw = _bytes_of(e, f"b[{r.offset}:{stop}:{stop}]")
                 t = self.wide_ints.get(e.name)
-                if t is not None:
-                    raw = wide.from_wire(t, f"b[{r.offset}:]")
+                raw = (wide.from_wire(t, f"b[{r.offset}:]") if t is not None
+                       else _bytes_of(e, f"b[{r.offset}:{stop}:{stop}]"))
                 self.members.append((self.names[e.name], f"string({raw})" if e.text else raw))
 
     def _too_large(self) -> None:
