@@ -14,7 +14,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from protodsl.codegen.mosn_go import fuzz, records, xprotocol
+from protodsl.codegen.mosn_go import fuzz, records, wide, xprotocol
 from protodsl.codegen.mosn_go.checks import show_num
 from protodsl.codegen.mosn_go.decode import decoder
 from protodsl.codegen.mosn_go.encode import encoder
@@ -26,10 +26,11 @@ from protodsl.codegen.mosn_go.naming import (
     comment,
     go_string,
     int_type,
-    local,
+    members,
     value_type,
 )
 from protodsl.codegen.numbers import spelled_format
+from protodsl.codegen.wasm.wide import as_bytes
 
 from protodsl.diagnostics import Diagnostic, Span, SpecError
 from protodsl.ir import expr as ir
@@ -72,7 +73,7 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
         out.append(_no(protocol.state[0].span, f"protocol '{protocol.name}' has a `state`"))
     if not out:
         try:
-            plan = plan_of(protocol)
+            plan = plan_of(as_bytes(protocol))
         except Exception as exc:  # noqa: BLE001 - any failure is a refusal, never wrong code
             return [Diagnostic(protocol.span, f"no codec plan for the mosn-go target: {exc}")]
         for f in plan.frames:
@@ -80,10 +81,10 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
         out += _check_names(protocol)
         if not out:
             try:
-                _Printer(plan).source()
+                _Printer(plan, wide.of(protocol)).source()
                 if xprotocol.has_roles(protocol):
                     out += xprotocol.check_names(protocol)
-                    xprotocol.MosnPrinter(plan).source()
+                    xprotocol.MosnPrinter(plan, wide.of(protocol)).source()
             except Unsupported as exc:
                 out.append(_no(protocol.span, f"protocol '{protocol.name}' uses {exc}"))
     return out
@@ -96,15 +97,13 @@ def _check_frame(fp: FramePlan) -> list[Diagnostic]:
         out.append(_no(frame.sets[0].span, f"frame '{frame.name}' sets state"))
     for e in frame.elements:
         where = f"frame '{frame.name}': '{e.name}'"
-        if isinstance(e, IntField) and e.type.width > 8:
-            out.append(_no(e.span, f"{where} is a {e.type.width}-byte integer"))
         if ir.reads_more(e.present):
             out.append(_no(e.span, f"{where} is read while the frame has bytes left (more())"))
     return out
 
 
 _RESERVED = {"Frame", "KV", "Decode", "Encode", "AppendEncode", "ErrNeedMore", "NeedMoreError",
-             "ProtocolError", "Protocol", "MosnName", "MaxFrame", *(
+             "ProtocolError", "Protocol", "MosnName", "MaxFrame", *wide.NAMES, *(
                  "ConstantMismatch UnknownEnumValue UnknownVariant FrameTooLarge NegativeSize "
                  "MalformedSection InvalidText ChecksumMismatch FieldOverrun CountMismatch "
                  "LeftoverBytes MalformedVarint EncodeError"
@@ -112,7 +111,8 @@ _RESERVED = {"Frame", "KV", "Decode", "Encode", "AppendEncode", "ErrNeedMore", "
 
 
 def _check_names(protocol: Protocol) -> list[Diagnostic]:
-    """Go names that two spec names (or a spec name and the runtime) would share."""
+    """Package-level Go names that two spec names (or a spec name and the runtime)
+    would share (a frame's or record's members are told apart: naming.members)."""
     seen: dict[str, str] = {n: "the Go runtime" for n in _RESERVED}
     out: list[Diagnostic] = []
 
@@ -128,23 +128,9 @@ def _check_names(protocol: Protocol) -> list[Diagnostic]:
             take(camel(enum.name) + camel(m.name), f"member '{enum.name}.{m.name}'", m.span)
     for record in protocol.records:
         take(records.type_name(record.name), f"record '{record.name}'", record.span)
-        members: dict[str, str] = {}
-        for e in records.free_members(record):
-            go = camel(e.name)
-            if go in members:
-                out.append(Diagnostic(e.span, f"record '{record.name}': '{e.name}' is {go} in "
-                                      f"Go, as is {members[go]}"))
-            members[go] = f"'{e.name}'"
     for frame in protocol.frames:
         for prefix in ("", "New"):
             take(prefix + camel(frame.name), f"frame '{frame.name}'", frame.span)
-        fields: dict[str, str] = {"FrameName": "a method"}
-        for node, span in struct_members(frame):
-            go = camel(node)
-            if go in fields:
-                out.append(Diagnostic(span, f"frame '{frame.name}': '{node}' is {go} in Go, as "
-                                      f"is {fields[go]}"))
-            fields[go] = f"'{node}'"
     return out
 
 
@@ -166,18 +152,20 @@ def generate(protocol: Protocol, out_dir: Path | None = None) -> dict[str, str]:
     if errors:
         raise SpecError(errors, None)
     name = protocol.name
-    plan = plan_of(protocol)
+    plan = plan_of(as_bytes(protocol))
     mosn = xprotocol.has_roles(protocol)
     files = {
-        f"{name}.go": _Printer(plan).source(),
+        f"{name}.go": _Printer(plan, wide.of(protocol)).source(),
         RUNTIME: runtime(name),
         f"{name}_fuzz_test.go": fuzz.source(protocol),
         "go.mod": go_mod(name, mosn),
     }
     if mosn:
-        files[f"{name}_mosn.go"] = xprotocol.MosnPrinter(plan).source()
+        files[f"{name}_mosn.go"] = xprotocol.MosnPrinter(plan, wide.of(protocol)).source()
         files[MOSN_RUNTIME] = runtime(name, MOSN_RUNTIME)
         files["go.sum"] = GO_SUM
+    if wide.used(protocol):
+        files[wide.FILE] = runtime(name, wide.FILE)
     return files
 
 
@@ -190,8 +178,12 @@ def runtime(package: str, file: str = RUNTIME) -> str:
 
 
 class _Printer:
-    def __init__(self, plan: ProtocolPlan) -> None:
+    """The codec of `plan`, whose 128-bit integers (`wide_ints`, by frame) it
+    carries as bytes."""
+
+    def __init__(self, plan: ProtocolPlan, wide_ints: dict[str, wide.Wide]) -> None:
         self.plan = plan
+        self.wide_ints = wide_ints
         self.protocol = plan.protocol
         self.enums = {e.name: e for e in self.protocol.enums}
 
@@ -211,10 +203,10 @@ class _Printer:
             body += self._struct(fp)
         body += self._dispatch()
         for fp in self.plan.frames:
-            body += decoder(fp)
+            body += decoder(fp, self.wide_ints[fp.name])
         body += self._encode_dispatch()
         for fp in self.plan.frames:
-            body += encoder(fp)
+            body += encoder(fp, self.wide_ints[fp.name])
         code = "\n".join(body)
         imports = [i for i in ("encoding/binary", "hash/crc32")
                    if f"{i.split('/')[-1]}." in code]
@@ -251,6 +243,7 @@ class _Printer:
     def _struct(self, fp: FramePlan) -> list[str]:
         frame = fp.frame
         name = camel(frame.name)
+        names = members(frame)
         rows: list[list[str] | str] = []
         defaults: list[str] = []
         for e in frame.elements:
@@ -263,18 +256,20 @@ class _Printer:
                 if node.value is not None:
                     continue
                 rows += comment(doc)
-                rows.append([camel(node.name), value_type(node)])
+                rows.append([names[node.name], value_type(node)])
                 if node.default:
-                    defaults.append(f"{camel(node.name)}: {self._typed(node, node.default)}")
+                    defaults.append(f"{names[node.name]}: {self._typed(node, node.default)}")
             if isinstance(e, BytesField):
                 rows += comment(e.doc)
-                rows.append([camel(e.name), "string" if e.text else "[]byte"])
+                t = self.wide_ints[frame.name].get(e.name)
+                rows.append([names[e.name], wide.go_type(t) if t is not None
+                             else "string" if e.text else "[]byte"])
             elif isinstance(e, KvMapField):
                 rows += comment(e.doc)
-                rows.append([camel(e.name), "[]KV"])
+                rows.append([names[e.name], "[]KV"])
             elif isinstance(e, ListField):
                 rows += comment(e.doc)
-                rows.append([camel(e.name), f"[]{records.type_name(e.record)}"])
+                rows.append([names[e.name], f"[]{records.type_name(e.record)}"])
         head = comment(frame.doc) or [f"// {name} is the frame '{frame.name}'."]
         out = [*head, f"type {name} struct {{", *align(rows, "\t"), "}", "",
                "// FrameName is the spec's name of the frame.",
@@ -303,7 +298,7 @@ class _Printer:
         names: dict[str, str] = {}
         for d in self.plan.discriminators:
             v = d.value
-            loc = local("d", v.name)
+            loc = "d" + camel(v.name)
             names[v.name] = loc
             read = read_int(f"buf[{d.offset}:]", d.container, signed=d.container.signed
                              and v.mask is None)

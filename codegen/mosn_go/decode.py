@@ -6,11 +6,11 @@ the frame from a copy of its bytes, each element where the last one ended."""
 
 from __future__ import annotations
 
-from protodsl.codegen.mosn_go import records
+from protodsl.codegen.mosn_go import records, wide
 from protodsl.codegen.mosn_go.checks import value_checks
 from protodsl.codegen.mosn_go.expr import Unsupported, to_go
 from protodsl.codegen.mosn_go.gotext import Func, go_bytes, read_int
-from protodsl.codegen.mosn_go.naming import camel, go_string, local, value_type
+from protodsl.codegen.mosn_go.naming import camel, go_string, local, members, value_type
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
@@ -62,8 +62,10 @@ class _Decoder:
     """One frame's decoder: `field_of` and `size_of` name the locals holding
     each value and each measured size read so far."""
 
-    def __init__(self, fp: FramePlan) -> None:
+    def __init__(self, fp: FramePlan, wide_ints: wide.Wide) -> None:
         self.fp = fp
+        self.wide_ints = wide_ints
+        self.names = members(fp.frame)
         self.f = Func()
         self.field_of: dict[str, str] = {}
         self.size_of: dict[str, str] = {}
@@ -76,7 +78,7 @@ class _Decoder:
         return self.size_of[n]
 
     def count(self, n: str) -> str:
-        return f"int64(len({local('x', n)}))"
+        return f"int64(len({local('x', self.names, n)}))"
 
     def go(self, expr: ir.Expr) -> str:
         return to_go(expr, self.value, self.length, count=self.count)
@@ -122,7 +124,7 @@ class _Decoder:
                     continue
                 assert isinstance(r.element, IntField | BitsField)
                 f.open(f"if end >= {r.offset + r.element.type.width}")
-                loc = local("v", v.name)
+                loc = local("v", self.names, v.name)
                 f.decl(loc, value_read(r, v, f"buf[{r.offset}:]"))
                 value_checks(f, v, loc, str(r.offset), RET, "buf")
                 f.close()
@@ -131,7 +133,7 @@ class _Decoder:
         for r in plan.header:
             assert r.offset is not None
             for v in r.values:
-                loc = local("v", v.name)
+                loc = local("v", self.names, v.name)
                 self.field_of[v.name] = loc
                 f.decl(loc, value_read(r, v, f"buf[{r.offset}:]"))
         for r in plan.header:
@@ -155,13 +157,15 @@ class _Decoder:
             e = r.element
             for v in r.values:
                 if v.free:
-                    self.members.append((camel(v.name),
+                    self.members.append((self.names[v.name],
                                          f"{value_type(v.node)}({self.field_of[v.name]})"))
             if isinstance(e, BytesField):
                 assert r.offset is not None and r.width is not None
                 stop = r.offset + r.width
-                raw = _bytes_of(e, f"b[{r.offset}:{stop}:{stop}]")
-                self.members.append((camel(e.name), f"string({raw})" if e.text else raw))
+                t = self.wide_ints.get(e.name)
+                raw = (wide.from_wire(t, f"b[{r.offset}:]") if t is not None
+                       else _bytes_of(e, f"b[{r.offset}:{stop}:{stop}]"))
+                self.members.append((self.names[e.name], f"string({raw})" if e.text else raw))
 
     def _too_large(self) -> None:
         f = self.f
@@ -187,7 +191,7 @@ class _Decoder:
         for r in framing.prefix:
             self._prefix_read(r)
         for s in framing.sizes:
-            n = local("n", s.element.name)
+            n = local("n", self.names, s.element.name)
             self.size_of[s.element.name] = n
             f.decl(n, self.go(s.expr))
             if s.may_be_negative:
@@ -214,7 +218,7 @@ class _Decoder:
         if framing.length is not None:
             e = framing.length.element
             assert isinstance(e, VarintField)
-            loc = local("v", e.name)
+            loc = local("v", self.names, e.name)
             self.field_of[e.name] = loc
             f.line(f"{loc}, next, err := readVarint(buf, {header}, end, {e.max_bytes}, "
                    f"{go_string(e.name)})")
@@ -229,7 +233,7 @@ class _Decoder:
             f.decl("size", f"int64(next) + {loc}")
             f.decl("off", "next")
             if v.free:
-                self.members.append((camel(e.name), f"uint64({loc})"))
+                self.members.append((self.names[e.name], f"uint64({loc})"))
             self._too_large()
         else:
             assert framing.start is not None
@@ -259,9 +263,12 @@ class _Decoder:
                 f.line(f"{self.field_of[v.name]} = {value_read(r, v, 'buf[off:]')}")
             for v in r.values:
                 value_checks(f, v, self.field_of[v.name], "off", RET, "buf")
+        elif e.name in self.wide_ints:
+            f.line(f"{local('x', self.names, e.name)} = "
+                   f"{wide.from_wire(self.wide_ints[e.name], 'buf[off:]')}")
         elif isinstance(e, BytesField):
             raw = _bytes_of(e, f"buf[off:off+{r.width}]")
-            loc = local("x", e.name)
+            loc = local("x", self.names, e.name)
             if e.text:
                 f.open(f"if i := badUTF8({raw}); i >= 0")
                 f.line(f"return {RET}fail(InvalidText, {go_string(e.name)}, off, "
@@ -282,20 +289,21 @@ class _Decoder:
         f, e = self.f, r.element
         if isinstance(e, IntField | BitsField | VarintField):
             for v in r.values:
-                loc = local("v", v.name)
+                loc = local("v", self.names, v.name)
                 self.field_of[v.name] = loc
                 f.line(f"var {loc} int64")
                 if v.free:
-                    self.members.append((camel(v.name), f"{value_type(v.node)}({loc})"))
+                    self.members.append((self.names[v.name], f"{value_type(v.node)}({loc})"))
             return
         assert isinstance(e, BytesField | KvMapField | ListField)
-        loc = local("x", e.name)
-        kind = _member_kind(e)
-        if kind == "string":
-            f.line(f"var {loc} string")
+        loc = local("x", self.names, e.name)
+        t = self.wide_ints.get(e.name)
+        kind = wide.go_type(t) if t is not None else _member_kind(e)
+        if not kind.startswith("[]"):  # a string, or a 128-bit integer: 0 left off the wire
+            f.line(f"var {loc} {kind}")
         else:  # left off the wire, it decodes as empty (not nil), as in Python
             f.line(f"{loc} := {kind}{{}}")
-        self.members.append((camel(e.name), loc))
+        self.members.append((self.names[e.name], loc))
 
     def _tail_read(self, r: Read, bounded: bool) -> None:
         """Read `r` at `off` inside the whole frame `b`; `bounded`: in the body of
@@ -356,7 +364,7 @@ class _Decoder:
         """Go text of the byte count of a sized element read at `off`."""
         e = r.element
         if isinstance(r.size, RestOfFrame):
-            n = local("n", e.name)
+            n = local("n", self.names, e.name)
             self.f.line(f"{n} := size - int64(off)")
             return n
         if not isinstance(r.size, Measured):
@@ -364,7 +372,7 @@ class _Decoder:
             return f"int64({r.size.bytes})"
         if not bounded:
             return self.size_of[e.name]
-        n = local("n", e.name)
+        n = local("n", self.names, e.name)
         self.size_of[e.name] = n
         self.f.line(f"{n} := {self.go(r.size.expr)}")
         if r.size.may_be_negative:
@@ -378,7 +386,7 @@ class _Decoder:
         """Read `n` bytes at `off` as element `e`, then step past them."""
         f = self.f
         stop = f"off+int({n})"
-        loc = local("x", e.name)
+        loc = local("x", self.names, e.name)
         if isinstance(e, KvMapField):
             f.line(f"{loc}, err = readKV(b, off, {stop}, {e.key_length.width}, "
                    f"{e.value_length.width}, {_little(e.key_length.byte_order)}, "
@@ -393,6 +401,8 @@ class _Decoder:
             f.open("if err != nil")
             f.line(f"return {RET}err")
             f.close()
+        elif e.name in self.wide_ints:
+            f.line(f"{loc} = {wide.from_wire(self.wide_ints[e.name], 'b[off:]')}")
         else:
             raw = _bytes_of(e, f"b[off : {stop} : {stop}]")
             if e.text:
@@ -409,6 +419,6 @@ def _little(order: str) -> str:
     return "true" if order == "little" else "false"
 
 
-def decoder(fp: FramePlan) -> list[str]:
+def decoder(fp: FramePlan, wide_ints: wide.Wide) -> list[str]:
     """`decode<Frame>(buf)`: the frame at the start of buf, the bytes it took."""
-    return _Decoder(fp).source()
+    return _Decoder(fp, wide_ints).source()

@@ -6,10 +6,10 @@ integers' ranges (the header's, then each later one's); the bytes."""
 
 from __future__ import annotations
 
-from protodsl.codegen.mosn_go import records
+from protodsl.codegen.mosn_go import records, wide
 from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go
 from protodsl.codegen.mosn_go.gotext import Func, go_bytes, put_int
-from protodsl.codegen.mosn_go.naming import camel, go_string, local
+from protodsl.codegen.mosn_go.naming import camel, go_string, local, members
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
@@ -44,8 +44,10 @@ class _Encoder:
     """One frame's encoder: `field_of` names the local of each value, `bytes_of`
     the local holding a sized element's bytes when they are not the struct's."""
 
-    def __init__(self, fp: FramePlan) -> None:
+    def __init__(self, fp: FramePlan, wide_ints: wide.Wide) -> None:
         self.fp = fp
+        self.wide_ints = wide_ints
+        self.names = members(fp.frame)
         self.f = Func()
         self.elements = {e.name: e for e in fp.frame.elements}
         self.field_of: dict[str, str] = {}
@@ -59,11 +61,11 @@ class _Encoder:
             return f"int64(len({self.bytes_of[n]}))"
         e = self.elements[n]
         if isinstance(e, KvMapField):
-            return f"kvSize(f.{camel(n)}, {e.overhead})"
-        return f"int64(len(f.{camel(n)}))"
+            return f"kvSize(f.{self.names[n]}, {e.overhead})"
+        return f"int64(len(f.{self.names[n]}))"
 
     def count(self, n: str) -> str:
-        return f"int64(len(f.{camel(n)}))"
+        return f"int64(len(f.{self.names[n]}))"
 
     def go(self, expr: ir.Expr) -> str:
         return to_go(expr, self.value, self.length, count=self.count)
@@ -80,17 +82,17 @@ class _Encoder:
         fp, f = self.fp, self.f
         plan = fp.encode
         for v in fp.frame.values():
-            loc = local("v", v.name)
+            loc = local("v", self.names, v.name)
             self.field_of[v.name] = loc
             if v.value is None:
-                f.decl(loc, f"int64(f.{camel(v.name)})")
+                f.decl(loc, f"int64(f.{self.names[v.name]})")
             elif v.constant:
                 f.decl(loc, go_int(ir.evaluate(v.value)))
         self._claim()
         for w in plan.writes:
             self._prepare(w.element, w.refuse_null)
         for c in plan.computed:
-            f.decl(local("v", c.node.name), self.go(c.expr))
+            f.decl(local("v", self.names, c.node.name), self.go(c.expr))
         self._fits()
         self._lengths()
         rest = plan.rest
@@ -141,14 +143,18 @@ class _Encoder:
         padded, a map checked, records written."""
         f = self.f
         name = go_string(el.name)
-        member = f"f.{camel(el.name)}"
-        if isinstance(el, BytesField):
+        member = f"f.{self.names[el.name]}"
+        if el.name in self.wide_ints:
+            loc = local("p", self.names, el.name)
+            f.line(f"{loc} := {wide.to_wire(self.wide_ints[el.name], member)}")
+            self.bytes_of[el.name] = f"{loc}[:]"
+        elif isinstance(el, BytesField):
             if el.text:
                 f.open(f"if i := badUTF8([]byte({member})); i >= 0")
                 f.line(f"return {RET}encodeFail({name}, \"not UTF-8 at byte \"+dec(int64(i)))")
                 f.close()
             if el.pad is not None:
-                loc = local("p", el.name)
+                loc = local("p", self.names, el.name)
                 raw = f"[]byte({member})" if el.text else member
                 f.line(f"{loc}, err := padded({raw}, {ir.evaluate(el.size)}, {el.pad:#04x}, "
                        f"{name})")
@@ -163,7 +169,7 @@ class _Encoder:
             f.line(f"return {RET}err")
             f.close()
         elif isinstance(el, ListField):
-            loc = local("x", el.name)
+            loc = local("x", self.names, el.name)
             f.line(f"{loc}, err := {records.writer(el.record)}(nil, {member}, {name})")
             f.open("if err != nil")
             f.line(f"return {RET}err")
@@ -251,7 +257,7 @@ class _Encoder:
 
     def _write(self, w: Write) -> None:
         f, el = self.f, w.element
-        member = f"f.{camel(el.name)}"
+        member = f"f.{self.names[el.name]}"
         if isinstance(el, IntField):
             if w.checksum is not None:
                 if w.checksum.kind != "crc32":
@@ -289,6 +295,6 @@ class _Encoder:
         f.line("out = insertVarint(out, body, uint64(remaining))")
 
 
-def encoder(fp: FramePlan) -> list[str]:
+def encoder(fp: FramePlan, wide_ints: wide.Wide) -> list[str]:
     """`(*Frame).encode(dst)`: the frame's bytes appended to dst."""
-    return _Encoder(fp).source()
+    return _Encoder(fp, wide_ints).source()

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from protodsl.codegen.emitter import Emitter
 from protodsl.codegen.mosn_go import records
-from protodsl.codegen.mosn_go.naming import camel, go_string
+from protodsl.codegen.mosn_go.naming import go_string, member
 
+from protodsl.ir.model import Frame
 from protodsl.plan import DerivedHeader, FramePlan, HeaderRecords
 
 
@@ -40,8 +41,8 @@ def pairs(fp: FramePlan) -> Pairs:
             "// the frame's headers are read into it then, and put back on encode.",
             "headers     []KV", "headersRead bool"))
     if roles.headers is not None:
-        member = f"f.Frame.{camel(roles.headers)}"
-        return Pairs(member, member, ())
+        stored = f"f.Frame.{member(fp.frame, roles.headers)}"
+        return Pairs(stored, stored, ())
     return Pairs("f.extra", "f.extra", (
         "// extra is MOSN's headers, kept only here: the frame has no headers role.",
         "extra []KV"))
@@ -67,21 +68,22 @@ def methods(e: Emitter, fp: FramePlan, t: str) -> None:
     with e.block(f"func (f *{t}) pairs() []KV"):
         with e.block("if !f.headersRead"):
             if listed is not None:
-                items = f"f.Frame.{camel(listed.list.name)}"
+                items = f"f.Frame.{member(fp.frame, listed.list.name)}"
                 e.line(f"kvs := make([]KV, 0, len({items})+{len(derived)})")
                 with e.block(f"for i := range {items}"):
                     e.line(f"r := &{items}[i]")
-                    key = _raw(listed.key.text, f"r.{camel(listed.key.name)}")
-                    value = _raw(listed.value.text, f"r.{camel(listed.value.name)}")
+                    entry = listed.record.record
+                    key = _raw(listed.key.text, f"r.{member(entry, listed.key.name)}")
+                    value = _raw(listed.value.text, f"r.{member(entry, listed.value.name)}")
                     e.line(f"kvs = append(kvs, KV{{Key: {key}, Value: {value}}})")
             elif roles.headers is not None:
-                stored = f"f.Frame.{camel(roles.headers)}"
+                stored = f"f.Frame.{member(fp.frame, roles.headers)}"
                 e.line(f"kvs := append(make([]KV, 0, len({stored})+{len(derived)}), {stored}...)")
             else:
                 e.line(f"kvs := make([]KV, 0, {len(derived)})")
             for d in derived:
                 e.line(f"kvs = append(kvs, KV{{Key: []byte({go_string(d.key.decode())}), "
-                       f"Value: {_derived_value(d)}}})")
+                       f"Value: {_derived_value(fp.frame, d)}}})")
             e.line("f.headers, f.headersRead = kvs, true")
         e.line("return f.headers")
     e.line()
@@ -89,15 +91,15 @@ def methods(e: Emitter, fp: FramePlan, t: str) -> None:
     with e.block(f"func (f *{t}) putHeaders() error"):
         e.line("kvs := f.headers")
         for d in derived:
-            _take(e, d)
+            _take(e, fp.frame, d)
         if listed is not None:
-            e.line(f"items, err := {merger(listed)}(f.Frame.{camel(listed.list.name)}, kvs, "
-                   f"{go_string(listed.list.name)})")
+            items = f"f.Frame.{member(fp.frame, listed.list.name)}"
+            e.line(f"items, err := {merger(listed)}({items}, kvs, {go_string(listed.list.name)})")
             with e.block("if err != nil"):
                 e.line("return err")
-            e.line(f"f.Frame.{camel(listed.list.name)} = items")
+            e.line(f"f.Frame.{member(fp.frame, listed.list.name)} = items")
         elif roles.headers is not None:
-            e.line(f"f.Frame.{camel(roles.headers)} = kvClone(kvs)")
+            e.line(f"f.Frame.{member(fp.frame, roles.headers)} = kvClone(kvs)")
         e.line("return nil")
     e.line()
 
@@ -119,17 +121,17 @@ def _raw(text: bool, member: str) -> str:
     return f"[]byte({member})" if text else member
 
 
-def _derived_value(d: DerivedHeader) -> str:
+def _derived_value(frame: Frame, d: DerivedHeader) -> str:
     """The []byte of a derived header: its parts joined."""
     if len(d.parts) == 1 and not isinstance(d.parts[0], bytes):
-        return _raw(d.parts[0].text, f"f.Frame.{camel(d.parts[0].name)}")
+        return _raw(d.parts[0].text, f"f.Frame.{member(frame, d.parts[0].name)}")
     joined = " + ".join(go_string(p.decode()) if isinstance(p, bytes)
-                        else f"f.Frame.{camel(p.name)}" if p.text
-                        else f"string(f.Frame.{camel(p.name)})" for p in d.parts)
+                        else f"f.Frame.{member(frame, p.name)}" if p.text
+                        else f"string(f.Frame.{member(frame, p.name)})" for p in d.parts)
     return f"[]byte({joined})"
 
 
-def _take(e: Emitter, d: DerivedHeader) -> None:
+def _take(e: Emitter, frame: Frame, d: DerivedHeader) -> None:
     key = go_string(d.key.decode())
     field = d.writes
     if field is None:
@@ -140,11 +142,13 @@ def _take(e: Emitter, d: DerivedHeader) -> None:
             with e.block("if i := badUTF8(v); i >= 0"):
                 e.line(f"return encodeFail({go_string(field.name)}, "
                        "\"not UTF-8 at byte \"+dec(int64(i)))")
-        e.line(f"f.Frame.{camel(field.name)} = {'string(v)' if field.text else 'v'}")
+        e.line(f"f.Frame.{member(frame, field.name)} = {'string(v)' if field.text else 'v'}")
 
 
 def merger(h: HeaderRecords) -> str:
-    return f"merge{records.type_name(h.record.record.name)}{camel(h.key.name)}{camel(h.value.name)}"
+    entry = h.record.record
+    return (f"merge{records.type_name(entry.name)}{member(entry, h.key.name)}"
+            f"{member(entry, h.value.name)}")
 
 
 def mergers(e: Emitter, frames: tuple[FramePlan, ...]) -> None:
@@ -160,7 +164,7 @@ def mergers(e: Emitter, frames: tuple[FramePlan, ...]) -> None:
 
 def _merger(e: Emitter, h: HeaderRecords) -> None:
     record = records.type_name(h.record.record.name)
-    key, value = camel(h.key.name), camel(h.value.name)
+    key, value = member(h.record.record, h.key.name), member(h.record.record, h.value.name)
     fresh = [node.name for node, v in h.fresh if node.value is None and v != 0]
     assert not fresh, "the plan gives a new entry's free integers 0, Go's zero"
     e.lines([

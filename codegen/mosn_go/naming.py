@@ -1,9 +1,24 @@
 """Go names of spec names: exported CamelCase (`request_id` -> RequestId,
-`SERVER_THREADPOOL_BUSY` -> ServerThreadpoolBusy), and the Go types of values."""
+`SERVER_THREADPOOL_BUSY` -> ServerThreadpoolBusy), and the Go types of values.
+
+A frame's or a record's members share one Go scope (struct members, and the
+locals of its decoder and encoder, which prefix them): names are claimed in
+declaration order, and a later name whose CamelCase is taken gets a `_`
+appended until it is free (`int`, `Int` -> Int, Int_). CamelCase never ends
+in `_`, so a suffixed name never takes a name a later spec name would get."""
 
 from __future__ import annotations
 
-from protodsl.ir.model import BitMember, IntField, IntType, ValueNode, VarintField
+from protodsl.ir.model import (
+    BitMember,
+    BitsField,
+    Frame,
+    IntField,
+    IntType,
+    Record,
+    ValueNode,
+    VarintField,
+)
 
 
 def camel(name: str) -> str:
@@ -15,6 +30,45 @@ def camel(name: str) -> str:
         out.append(p[0].upper() + p[1:])
     text = "".join(out) or "X"
     return text if text[0].isalpha() else "X" + text
+
+
+_FRAME_METHODS = frozenset({"FrameName"})
+
+
+def _scope_names(scope: Frame | Record) -> list[str]:
+    """A scope's spec names in declaration order: elements, and bit members after
+    their bits field."""
+    out: list[str] = []
+    for e in scope.elements:
+        out.append(e.name)
+        if isinstance(e, BitsField):
+            out.extend(m.name for m in e.members)
+    return out
+
+
+def claimed(names: list[str], taken: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The Go name of each of a scope's spec names, claimed in order: CamelCase,
+    with `_` appended while another name (or one in `taken`) has it."""
+    used = set(taken)
+    out: dict[str, str] = {}
+    for name in names:
+        go = camel(name)
+        while go in used:
+            go += "_"
+        used.add(go)
+        out[name] = go
+    return out
+
+
+def members(scope: Frame | Record) -> dict[str, str]:
+    """The Go name of each spec name of a frame or record (a frame's structs
+    also have the method FrameName)."""
+    return claimed(_scope_names(scope), _FRAME_METHODS if isinstance(scope, Frame) else frozenset())
+
+
+def member(scope: Frame | Record, name: str) -> str:
+    """The Go name of a frame's or record's member (or value) `name`."""
+    return members(scope)[name]
 
 
 def int_type(t: IntType) -> str:
@@ -40,8 +94,10 @@ def value_type(node: ValueNode) -> str:
     return bits_type(node.width)
 
 
-def local(prefix: str, name: str) -> str:
-    return prefix + camel(name)
+def local(prefix: str, names: dict[str, str], name: str) -> str:
+    """A decoder's or encoder's local for a member: a prefix and its Go name
+    (`names`: the scope's `members`)."""
+    return prefix + names[name]
 
 
 def go_string(text: str) -> str:

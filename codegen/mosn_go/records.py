@@ -10,7 +10,7 @@ from __future__ import annotations
 from protodsl.codegen.mosn_go.checks import value_checks
 from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go
 from protodsl.codegen.mosn_go.gotext import Func, align, put_int, read_int
-from protodsl.codegen.mosn_go.naming import camel, comment, go_string, int_type, local
+from protodsl.codegen.mosn_go.naming import camel, comment, go_string, int_type, local, members
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import BytesField, IntField, Record, RecordMember, VarintField
@@ -48,11 +48,12 @@ def writer(record: str) -> str:
 def source(plan: RecordPlan) -> list[str]:
     """The struct, its reader and its writer."""
     r = plan.record
+    names = members(r)
     name = type_name(r.name)
     rows: list[list[str] | str] = []
     for e in free_members(r):
         rows += comment(e.doc)
-        rows.append([camel(e.name), member_type(e)])
+        rows.append([names[e.name], member_type(e)])
     head = comment(r.doc) or [f"// {name} is an entry of the record '{r.name}'."]
     out = [*head, f"type {name} struct {{", *align(rows, "\t"), "}", ""]
     return out + (_variable_reader(plan) if r.variable else _fixed_reader(plan)) + _writer(plan)
@@ -60,16 +61,18 @@ def source(plan: RecordPlan) -> list[str]:
 
 def _entry(r: Record) -> str:
     """The struct literal of an entry from its `r` locals."""
+    names = members(r)
     parts = []
     for e in free_members(r):
-        loc = local("r", e.name)
+        loc = local("r", names, e.name)
         held = loc if isinstance(e, BytesField) else f"{member_type(e)}({loc})"
-        parts.append(f"{camel(e.name)}: {held}")
+        parts.append(f"{names[e.name]}: {held}")
     return f"{type_name(r.name)}{{{', '.join(parts)}}}"
 
 
 def _fixed_reader(plan: RecordPlan) -> list[str]:
     r = plan.record
+    names = members(r)
     f = Func()
     f.open(f"if (end-off)%{r.size} != 0")
     f.line(f"return nil, fail(MalformedSection, name, off, dec(int64(end-off))+"
@@ -80,7 +83,7 @@ def _fixed_reader(plan: RecordPlan) -> list[str]:
     values = {v.name: v for v in plan.values}
     for e in r.elements:
         assert isinstance(e, IntField) and e.offset is not None, "a fixed record is integers"
-        loc = local("r", e.name)
+        loc = local("r", names, e.name)
         f.decl(loc, read_int(f"b[at+{e.offset}:]", e.type))
         if e.name in values:
             value_checks(f, values[e.name], loc, f"at+{e.offset}", "nil, ")
@@ -97,12 +100,13 @@ def _reader_head(r: Record) -> str:
 
 def _variable_reader(plan: RecordPlan) -> list[str]:
     r = plan.record
+    names = members(r)
     f = Func()
     f.line(f"items := []{type_name(r.name)}{{}}")
     f.open("for off < end")
     f.line("at := off")
     for e in r.elements:
-        loc = local("r", e.name)
+        loc = local("r", names, e.name)
         if isinstance(e, BytesField):
             f.decl(loc, '""' if e.text else "[]byte{}")
         else:
@@ -112,7 +116,7 @@ def _variable_reader(plan: RecordPlan) -> list[str]:
                f"{go_string(f'a {r.name} entry runs past its section')})")
 
     def value(n: str) -> str:
-        return local("r", n)
+        return local("r", names, n)
 
     def no_length(n: str) -> str:
         raise Unsupported(f"len({n}) in a record's size")
@@ -150,7 +154,7 @@ def _variable_reader(plan: RecordPlan) -> list[str]:
             f.line("off = next")
             f.close()
         else:
-            n = f"n{camel(step.name)}"
+            n = f"n{names[step.name]}"
             f.line(f"{n} := {to_go(step.size, value, no_length)}")
             f.open(f"if {n} < 0 || int64(end-off) < {n}")
             f.line(overrun)
@@ -179,28 +183,29 @@ def _writer(plan: RecordPlan) -> list[str]:
     steps written; Python's `bad R record: <struct.error>` for an integer its
     format cannot pack, its words for a length or a varint that disagrees."""
     r = plan.record
+    names = members(r)
     f = Func()
     f.open("for i := range items")
     f.line("r := &items[i]")
     for e in free_members(r):
-        loc = local("r", e.name)
+        loc = local("r", names, e.name)
         if isinstance(e, BytesField):
-            f.decl(loc, f"[]byte(r.{camel(e.name)})" if e.text else f"r.{camel(e.name)}")
+            f.decl(loc, f"[]byte(r.{names[e.name]})" if e.text else f"r.{names[e.name]}")
         else:
-            f.decl(loc, f"int64(r.{camel(e.name)})")
+            f.decl(loc, f"int64(r.{names[e.name]})")
     constants = {v.name: v.node for v in plan.values if v.node.constant}
     for name, node in constants.items():
         assert node.value is not None
-        f.decl(local("r", name), go_int(ir.evaluate(node.value)))
+        f.decl(local("r", names, name), go_int(ir.evaluate(node.value)))
 
     def value(n: str) -> str:
-        return local("r", n)
+        return local("r", names, n)
 
     def length(n: str) -> str:
-        return f"int64(len({local('r', n)}))"
+        return f"int64(len({local('r', names, n)}))"
 
     for c in plan.computed:
-        f.decl(local("r", c.node.name), to_go(c.expr, value, length))
+        f.decl(local("r", names, c.node.name), to_go(c.expr, value, length))
     lengths = {c.element.name: c for c in plan.lengths}
     bad = go_string(f"bad {r.name} record: ")
     for step in plan.steps:

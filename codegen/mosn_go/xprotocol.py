@@ -15,9 +15,17 @@ import re
 from dataclasses import dataclass
 
 from protodsl.codegen.emitter import Emitter
-from protodsl.codegen.mosn_go import headermap
+from protodsl.codegen.mosn_go import headermap, wide
 from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go
-from protodsl.codegen.mosn_go.naming import camel, comment, go_string, int_type, value_type
+from protodsl.codegen.mosn_go.naming import (
+    camel,
+    claimed,
+    comment,
+    go_string,
+    int_type,
+    member,
+    value_type,
+)
 
 from protodsl.diagnostics import Diagnostic
 from protodsl.ir import expr as ir
@@ -79,6 +87,21 @@ class _Constant:
     value: int
 
 
+@dataclass(frozen=True)
+class _StatusCodes:
+    """How HTTPStatus maps statuses: `pairs` (status, code); `passed`, when the
+    hijack answers the codes it does not list with the code itself as the
+    status, the 200 and 5xx codes it lists (whose status is not the code)."""
+
+    pairs: list[tuple[int, int]]
+    passed: tuple[int, ...] | None
+
+
+def _http(code: int) -> bool:
+    """Whether MOSN's proxy maps a hijack code back: 200 and the 5xx codes."""
+    return code == 200 or 500 <= code < 600
+
+
 def _constants(fp: FramePlan) -> tuple[_Constant, ...]:
     out = []
     for r in fp.decode.header:
@@ -103,10 +126,12 @@ def _read(buf: str, t: IntType) -> str:
 
 class MosnPrinter:
     """`source()` is the text of `<name>_mosn.go`; it raises Unsupported (with
-    what) for a spec whose roles ask for more than it prints."""
+    what) for a spec whose roles ask for more than it prints. `wide_ints`: the
+    128-bit integers (by frame) the plan carries as bytes."""
 
-    def __init__(self, plan: ProtocolPlan) -> None:
+    def __init__(self, plan: ProtocolPlan, wide_ints: dict[str, wide.Wide]) -> None:
         self.plan = plan
+        self.wide_ints = wide_ints
         self.protocol = plan.protocol
         self.roled = [fp for fp in plan.frames if fp.frame.roles is not None]
         self.uses_binary = False
@@ -264,7 +289,7 @@ class MosnPrinter:
 
         return to_go(expr, lambda n: self._value(fp, n, frame),
                      lambda n: self._length(fp, n, frame), no_param,
-                     lambda n: f"int64(len({frame}.{camel(n)}))")
+                     lambda n: f"int64(len({frame}.{member(fp.frame, n)}))")
 
     def _value(self, fp: FramePlan, name: str, frame: str) -> str:
         """The int64 text of a value of the frame at `frame`: a computed one is
@@ -272,7 +297,7 @@ class MosnPrinter:
         property, the value a decoded frame read)."""
         node = self._node(fp.frame, name)
         if node.value is None:
-            return f"int64({frame}.{camel(name)})"
+            return f"int64({frame}.{member(fp.frame, name)})"
         if node.constant:
             return go_int(ir.evaluate(node.value))
         computed = next((c.expr for c in fp.encode.computed if c.node.name == name), None)
@@ -284,9 +309,9 @@ class MosnPrinter:
     def _length(self, fp: FramePlan, name: str, frame: str) -> str:
         el = fp.frame.element(name)
         if isinstance(el, KvMapField):
-            return f"kvSize({frame}.{camel(name)}, {el.overhead})"
+            return f"kvSize({frame}.{member(fp.frame, name)}, {el.overhead})"
         if isinstance(el, BytesField) and el.pad is None:
-            return f"int64(len({frame}.{camel(name)}))"
+            return f"int64(len({frame}.{member(fp.frame, name)}))"
         raise Unsupported(f"a role reading len({name}) (frame '{fp.name}')")
 
     def _node(self, frame: Frame, name: str) -> ValueNode:
@@ -340,7 +365,7 @@ class MosnPrinter:
         def param(x: ir.Param | ir.ParamField) -> str:
             if isinstance(x, ir.Param):
                 return params[x.name]
-            return f"q.{camel(x.field)}"
+            return f"q.{self._asked_names()[x.field]}"
 
         def no_field(n: str) -> str:
             raise Unsupported(f"a builder reading its own frame's field {n}")
@@ -350,27 +375,27 @@ class MosnPrinter:
         for name, value in b.builder.assignments:
             node = self._node(frame, name)
             text = to_go(value, no_field, no_field, param)
-            body.line(f"fr.{camel(name)} = {_typed(node, value, text)}")
+            body.line(f"fr.{member(frame, name)} = {_typed(node, value, text)}")
         built = b.id_bytes
         if built is not None:  # zeros, the id in the view
             view = built.view
             little = "true" if view.byte_order == "little" else "false"
-            body.line(f"fr.{camel(built.field)} = idInto(make([]byte, {built.size}), "
+            body.line(f"fr.{member(frame, built.field)} = idInto(make([]byte, {built.size}), "
                       f"{view.start}, {view.width}, {little}, "
                       f"uint64({to_go(built.value, no_field, no_field, param)}))")
         for name, raw in b.builder.data:
-            if raw:
-                body.line(f"fr.{camel(name)} = {_literal(frame, name, raw)}")
+            if raw and name not in self.wide_ints[frame.name]:  # a built one is 0: New's
+                body.line(f"fr.{member(frame, name)} = {_literal(frame, name, raw)}")
         for name, sized in b.builder.sized:
             if isinstance(sized, BytesChoice):
                 with body.block(f"switch {to_go(sized.subject, no_field, no_field, param)}"):
                     for k, raw in sized.cases:
                         _case(body, f"case {go_int(k)}:")
-                        body.line(f"fr.{camel(name)} = {_literal(frame, name, raw)}")
+                        body.line(f"fr.{member(frame, name)} = {_literal(frame, name, raw)}")
                     _case(body, "default:")
-                    body.line(f"fr.{camel(name)} = {_literal(frame, name, sized.default)}")
+                    body.line(f"fr.{member(frame, name)} = {_literal(frame, name, sized.default)}")
             else:
-                body.line(f"fr.{camel(name)} = q.{camel(sized.field)}")
+                body.line(f"fr.{member(frame, name)} = q.{self._asked_names()[sized.field]}")
         body.line(f"return &Mosn{camel(frame.name)}{{Frame: fr}}")
         text = body.text()
         if request is not None:
@@ -386,16 +411,17 @@ class MosnPrinter:
     # -- what builders read of a request
 
     def _asked(self, e: Emitter) -> None:
-        names = sorted({*self.plan.request_fields, *self.plan.request_bytes})
+        go = self._asked_names()
+        names = list(go)
         if not names:
             e.lines(["// asked is what a reply or a hijack answer reads of its request: nothing.",
                      "type asked struct{}", ""])
         else:
             e.line("// asked is what a reply or a hijack answer reads of its request.")
-            width = max(len(camel(n)) for n in names)
+            width = max(len(go[n]) for n in names)
             with e.block("type asked struct"):
                 for n in names:
-                    e.line(f"{camel(n).ljust(width)} {self._asked_type(n)}")
+                    e.line(f"{go[n].ljust(width)} {self._asked_type(n)}")
             e.line()
         e.line("// askedOf reads it of a request MOSN passes; false for anything else.")
         with e.block("func askedOf(request api.XFrame) (asked, bool)"):
@@ -406,11 +432,15 @@ class MosnPrinter:
                              else "switch request.(type)"):
                     for fp in requests:
                         _case(e, f"case *Mosn{camel(fp.name)}:")
-                        parts = ", ".join(f"{camel(n)}: {self._asked_value(fp, n)}"
+                        parts = ", ".join(f"{go[n]}: {self._asked_value(fp, n)}"
                                           for n in names)
                         e.line(f"return asked{{{parts}}}, true")
             e.line("return asked{}, false")
         e.line()
+
+    def _asked_names(self) -> dict[str, str]:
+        """The Go member of `asked` of each field builders read of a request."""
+        return claimed(sorted({*self.plan.request_fields, *self.plan.request_bytes}))
 
     def _asked_type(self, name: str) -> str:
         for fp in self.plan.request_frames:
@@ -423,7 +453,7 @@ class MosnPrinter:
         """A request's field as a builder reads it: a computed one is what the
         request's encode would write (the Python codec's property)."""
         if isinstance(fp.frame.element(name), BytesField):
-            return f"r.Frame.{camel(name)}"
+            return f"r.Frame.{member(fp.frame, name)}"
         return self._value(fp, name, "r.Frame")
 
     # -- the matcher and the HTTP mapping
@@ -468,7 +498,7 @@ class MosnPrinter:
                 e.line("return api.MatchSuccess")
             e.line()
 
-    def _status_codes(self) -> list[tuple[int, int]] | None:
+    def _status_codes(self) -> _StatusCodes | None:
         """(status, HTTP code) pairs: for each status the hijack gives a code of
         200 or 5xx, the first such code; None without such a mapping."""
         hijack = self.plan.builder("hijack")
@@ -480,18 +510,25 @@ class MosnPrinter:
             return None
         out: dict[int, int] = {}
         for code, arm in value.cases:
-            if isinstance(arm, ir.Const | ir.EnumValue) and (code == 200 or 500 <= code < 600):
+            if isinstance(arm, ir.Const | ir.EnumValue) and _http(code):
                 out.setdefault(arm.value & 0xFFFFFFFF, code)
-        return sorted(out.items(), key=lambda pair: pair[1])
+        pairs = sorted(out.items(), key=lambda pair: pair[1])
+        if not (isinstance(value.default, ir.Param) and value.default.name == value.subject.name):
+            return _StatusCodes(pairs, None)
+        taken = sorted(code for code, _ in value.cases if _http(code) and code not in out)
+        return _StatusCodes(pairs, tuple(taken))
 
     def _mapping(self, e: Emitter) -> None:
-        pairs = self._status_codes()
-        if pairs is None:
+        codes = self._status_codes()
+        if codes is None:
             return
+        through = codes.passed is not None
         e.lines([
             "// HTTPStatus gives MOSN's proxy (access logs, retries on 5xx) the HTTP code of",
             "// a response's status: the code whose hijack answer has that status, among 200",
-            "// and the 5xx codes of the spec's hijack, else 500.",
+            *(["// and the 5xx codes of the spec's hijack (which answers any other code with",
+                "// it as the status), else 500."] if through
+              else ["// and the 5xx codes of the spec's hijack, else 500."]),
             "type HTTPStatus struct{}", "",
             "// MappingHeaderStatusCode maps the status of the response whose headers these are.",
         ])
@@ -501,11 +538,17 @@ class MosnPrinter:
             with e.block("if !ok"):
                 why = go_string(f"{self.protocol.name}: no response status in the headers")
                 e.line(f"return 0, errors.New({why})")
-            if pairs:
+            if codes.pairs or codes.passed:
                 with e.block("switch fr.GetStatusCode()"):
-                    for status, code in pairs:
+                    for status, code in codes.pairs:
                         _case(e, f"case {status}:")
                         e.line(f"return {code}, nil")
+                    if codes.passed:
+                        _case(e, f"case {', '.join(map(str, codes.passed))}:")
+                        e.line("return 500, nil // answers to these codes have other statuses")
+            if through:
+                with e.block("if s := fr.GetStatusCode(); s == 200 || s >= 500 && s < 600"):
+                    e.line("return int(s), nil")
             e.line("return 500, nil")
         e.line()
 
@@ -597,41 +640,41 @@ class MosnPrinter:
         """GetRequestId and SetRequestId: an integer, or a view of a bytes field."""
         roles = fp.frame.roles
         assert roles is not None and fp.roles is not None
-        member = f"f.Frame.{camel(roles.id)}"
+        stored = f"f.Frame.{member(fp.frame, roles.id)}"
         view = fp.roles.id_view
         if view is None:
             node = self._node(fp.frame, roles.id)
             e.line(f"// GetRequestId is the id role, {roles.id}.")
-            _func(e, f"func (f *{t}) GetRequestId() uint64", f"return {_as_u64(node, member)}")
+            _func(e, f"func (f *{t}) GetRequestId() uint64", f"return {_as_u64(node, stored)}")
             e.line()
             e.line("// SetRequestId writes MOSN's id for the connection the frame goes to.")
             _func(e, f"func (f *{t}) SetRequestId(id uint64)",
-                  f"{member} = {value_type(node)}(id)")
+                  f"{stored} = {value_type(node)}(id)")
             e.line()
             return
         args = f"{view.start}, {view.width}, {'true' if view.byte_order == 'little' else 'false'}"
         e.line(f"// GetRequestId is the id role: bytes {view.start}..{view.end} of {roles.id}, "
                f"{view.byte_order}-endian.")
-        _func(e, f"func (f *{t}) GetRequestId() uint64", f"return idOf({member}, {args})")
+        _func(e, f"func (f *{t}) GetRequestId() uint64", f"return idOf({stored}, {args})")
         e.line()
         e.lines([f"// SetRequestId writes MOSN's id there, in a copy of {roles.id} (a clone "
                  "shares its bytes),",
                  "// keeping the field's other bytes."])
         _func(e, f"func (f *{t}) SetRequestId(id uint64)",
-              f"{member} = idInto({member}, {args}, id)")
+              f"{stored} = idInto({stored}, {args}, id)")
         e.line()
 
     def _data(self, e: Emitter, frame: Frame, t: str, kvs: headermap.Pairs) -> None:
         roles = frame.roles
         assert roles is not None
         payload = frame.element(roles.payload) if roles.payload else None
-        member = f"f.Frame.{camel(roles.payload)}" if roles.payload else ""
+        stored = f"f.Frame.{member(frame, roles.payload)}" if roles.payload else ""
         text = isinstance(payload, BytesField) and payload.text
         if payload is not None:
             e.line(f"// GetData is the payload role, {roles.payload}: nil when empty.")
             with e.block(f"func (f *{t}) GetData() api.IoBuffer"):
-                with e.block(f"if f.data == nil && len({member}) > 0"):
-                    raw = f"[]byte({member})" if text else member
+                with e.block(f"if f.data == nil && len({stored}) > 0"):
+                    raw = f"[]byte({stored})" if text else stored
                     e.line(f"f.data = buffer.NewIoBufferBytes({raw})")
                 e.line("return f.data")
         else:
@@ -647,7 +690,7 @@ class MosnPrinter:
                 e.line("return wireRoom")
             with e.block("if f.data != nil"):
                 e.line("return wireRoom + f.data.Len()")
-            e.line(f"return wireRoom + len({member})" if payload is not None else
+            e.line(f"return wireRoom + len({stored})" if payload is not None else
                    "return wireRoom")
         e.line()
         e.line("// wire appends the frame's bytes, with MOSN's payload, to dst.")
@@ -657,7 +700,7 @@ class MosnPrinter:
             if payload is not None:
                 with e.block("if f.data != nil"):
                     value = "string(f.data.Bytes())" if text else "f.data.Bytes()"
-                    e.line(f"{member} = {value}")
+                    e.line(f"{stored} = {value}")
             if kvs.read != kvs.write:
                 with e.block("if f.headersRead"):
                     with e.block("if err := f.putHeaders(); err != nil"):

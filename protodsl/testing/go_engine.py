@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 from protodsl.codegen.mosn_go.backend import struct_members
-from protodsl.codegen.mosn_go.naming import camel
+from protodsl.codegen.mosn_go.naming import members
 from protodsl.codegen.mosn_go.records import free_members
 from protodsl.ir import Frame, Protocol
 from protodsl.ir.model import ListField
@@ -51,18 +51,20 @@ def go_fields(protocol: Protocol, codec: ModuleType, frame: Any) -> dict[str, An
     spec = frame_spec(protocol, codec, frame)
     lists = {e.name: e.record for e in spec.elements if isinstance(e, ListField)}
     out: dict[str, Any] = {}
+    go = members(spec)
     for member, _ in struct_members(spec):
         value = getattr(frame, codec.ATTRS[spec.name][member])
         if member in lists:
             record = protocol.record(lists[member])
             assert record is not None, "a list's record is declared"
-            value = [{camel(e.name): _shown(getattr(r, codec.ATTRS[record.name][e.name]))
+            names = members(record)
+            value = [{names[e.name]: _shown(getattr(r, codec.ATTRS[record.name][e.name]))
                       for e in free_members(record)} for r in value]
         elif isinstance(value, list):
             value = [{"Key": _shown(k), "Value": _shown(v)} for k, v in value]
         else:
             value = _shown(value)
-        out[camel(member)] = value
+        out[go[member]] = value
     return out
 
 

@@ -24,8 +24,6 @@ GO = go_binary()
 
 REFUSED = {  # spec file stem: what the mosn-go target names when it refuses it
     "state_version": "has a `state`",
-    "wide_ints": "is a 16-byte integer",
-    "hostile": "is Int in Go, as is 'int'",
 }
 
 

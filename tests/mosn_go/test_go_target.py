@@ -29,12 +29,14 @@ GO_PROPERTIES = ("go vs python: decode", "go vs python: prefixes need more",
 
 
 # Specs of the constructs the Go codec prints (records, padding, len(rest), prefix
-# fields, varints, maps of mixed byte orders), with fewer examples. (tagged-rpc,
-# uuid_ids, exotic and shapes wait for MOSN's layer: see test_every_wasm_spec.)
+# fields, varints, maps of mixed byte orders, 128-bit integers, members whose Go
+# names clash), with fewer examples. (tagged-rpc, uuid_ids, exotic and shapes
+# wait for MOSN's layer: see test_every_wasm_spec.)
 MORE = ["tests/language/specs/kvmaps", "tests/language/specs/sizes",
         "tests/language/specs/padded", "tests/plan/specs/corners", "tests/wasm/specs/lists",
         "tests/wasm/specs/rest", "tests/wasm/specs/fixed_checksum",
-        "tests/wasm/specs/conditional"]
+        "tests/wasm/specs/conditional", "tests/language/specs/wide_ints",
+        "tests/wasm/specs/hostile"]
 
 
 @pytest.mark.parametrize(("spec", "examples"), [
