@@ -24,12 +24,15 @@ GO = go_binary()
 
 REFUSED = {  # spec file stem: what the mosn-go target names when it refuses it
     "state_version": "has a `state`",
+    # package-level names (enums, records, frames) are not given unique Go names yet
+    "hostile_names": "enum 'Type' is named Type in Go, as is enum 'type'",
 }
 
 
 def _wasm_specs() -> list[tuple[Path, Protocol]]:
     out = []
-    for path in sorted([*ROOT.glob("specs/*.proto-dsl"), *ROOT.glob("tests/*/specs/*.proto-dsl")]):
+    for path in sorted([*ROOT.glob("specs/*.proto-dsl"), *ROOT.glob("tests/specs/*.proto-dsl"),
+                        *ROOT.glob("tests/*/specs/*.proto-dsl")]):
         try:
             protocol = compile_file(path)
         except SpecError:
