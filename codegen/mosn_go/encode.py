@@ -240,8 +240,8 @@ class _Encoder:
                 tail.append((fits[e.name], f"{e.type.width} bytes"))
         for fit, what in head + tail:
             node = fit.node
-            if isinstance(node, IntField) and node.type.width == 8:
-                continue  # an int64 holds every value of 8 bytes
+            if isinstance(node, IntField) and (node.type.width == 8 or _held(node, fit)):
+                continue  # its Go value cannot be out of range: nothing to check
             loc = self.field_of[node.name]
             self.when(fit.present)
             lo, hi = fit.lo, fit.hi
@@ -298,3 +298,10 @@ class _Encoder:
 def encoder(fp: FramePlan, wide_ints: wide.Wide) -> list[str]:
     """`(*Frame).encode(dst)`: the frame's bytes appended to dst."""
     return _Encoder(fp, wide_ints).source()
+
+
+def _held(node: IntField, fit: FitCheck) -> bool:
+    """Whether the value is the frame struct's own field, whose Go type holds
+    exactly the wire's range (a u8 in a uint8, not a u24 in a uint32)."""
+    return (node.value is None and node.type.width in (1, 2, 4)
+            and (fit.lo, fit.hi) == (node.type.min, node.type.max))
