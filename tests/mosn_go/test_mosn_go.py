@@ -14,6 +14,7 @@ import os
 import random
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -90,6 +91,9 @@ def cases(protocol: Protocol, spec: str) -> list[dict[str, Any]]:
     return out
 
 
+GoRunner = Callable[[list[str], Path], subprocess.CompletedProcess[str]]
+
+
 def _go(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return run_go(args, cwd)
 
@@ -144,23 +148,31 @@ def _generate(path: Path, out: Path) -> Protocol:
     return protocol
 
 
-@pytest.mark.parametrize("spec", ["bolt", "boltv2", "dubbo", "memcached"])
-def test_generated_package_agrees_with_python(spec: str, tmp_path: Path) -> None:
-    out = tmp_path / spec
-    protocol = _generate(SPECS / f"{spec}.proto-dsl", out)
+def with_go_test(protocol: Protocol, out: Path, template: str, data: str,
+                 cases: list[Any], go: GoRunner | None = None) -> None:
+    """The generated package in `out`, checked gofmt-clean, given the Go test
+    `template` (tests/mosn_go/*.go.in) and its cases as testdata/`data`, then
+    vetted (by `go`, by default this module's)."""
     gofmt = shutil.which("gofmt") or str(Path(str(GO)).parent / "gofmt")
     listed = subprocess.run([gofmt, "-l", "."], cwd=out, capture_output=True, text=True,
                             check=False)
     assert listed.returncode == 0 and listed.stdout == "", listed.stdout + listed.stderr
-    test_go = (HERE / "vectors_test.go.in").read_text("utf-8")
-    (out / "vectors_test.go").write_text(
+    test_go = (HERE / template).read_text("utf-8")
+    (out / template.removesuffix(".in")).write_text(
         test_go.replace("package PACKAGE", f"package {protocol.name}", 1), encoding="utf-8")
     (out / "testdata").mkdir()
+    (out / "testdata" / data).write_text(json.dumps(cases), encoding="utf-8")
+    vet = (go or _go)(["vet", "./..."], out)
+    assert vet.returncode == 0, vet.stdout + vet.stderr
+
+
+@pytest.mark.parametrize("spec", ["bolt", "boltv2", "dubbo", "memcached"])
+def test_generated_package_agrees_with_python(spec: str, tmp_path: Path) -> None:
+    out = tmp_path / spec
+    protocol = _generate(SPECS / f"{spec}.proto-dsl", out)
     all_cases = cases(protocol, spec)
     assert {c["kind"] for c in all_cases} == {"frame", "need_more", "error"}
-    (out / "testdata" / "cases.json").write_text(json.dumps(all_cases), encoding="utf-8")
-    vet = _go(["vet", "./..."], out)
-    assert vet.returncode == 0, vet.stdout + vet.stderr
+    with_go_test(protocol, out, "vectors_test.go.in", "cases.json", all_cases)
     run = _go(["test", "-count=1", "-run", "TestVectors", "."], out)
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
     _seed_fuzzing(protocol, spec, out)

@@ -10,9 +10,6 @@ and the header map."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from types import ModuleType
@@ -20,13 +17,14 @@ from typing import Any
 
 import pytest
 from protodsl.codegen.mosn_go import backend, xprotocol
+from protodsl.codegen.mosn_go.toolchain import run_go
 
 from protodsl.codecs import load_python
 from protodsl.diagnostics import SpecError
 from protodsl.ir import Protocol
 from protodsl.passes.pipeline import compile_source
 from tests.mosn_go.test_every_wasm_spec import REFUSED, WASM_SPECS
-from tests.mosn_go.test_mosn_go import GO, HERE, _generate, _vectors, made_frames
+from tests.mosn_go.test_mosn_go import GO, _generate, _vectors, made_frames, with_go_test
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(GO is None, reason="needs Go")]
 
@@ -38,10 +36,7 @@ HIJACK_CODES = (0, 3, 200, 403, 404, 413, 502, 503, 504, 509, 999)
 
 def _go(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """go, with the module files as generated: a missing go.sum line fails."""
-    assert GO is not None
-    env = {**os.environ, "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local"}
-    return subprocess.run([GO, *args], cwd=cwd, capture_output=True, text=True, env=env,
-                          timeout=600, check=False)
+    return run_go(args, cwd, env={"GOFLAGS": "-mod=readonly"})
 
 
 def _hex(codec: ModuleType, frame: Any) -> str:
@@ -168,18 +163,7 @@ def test_mosn_layer_builds_and_agrees_with_python(spec: str, tmp_path: Path) -> 
     out = tmp_path / spec
     protocol = _generate(MOSN_SPECS[spec], out)
     assert (out / f"{protocol.name}_mosn.go").is_file() and (out / "go.sum").is_file()
-    gofmt = shutil.which("gofmt") or str(Path(str(GO)).parent / "gofmt")
-    listed = subprocess.run([gofmt, "-l", "."], cwd=out, capture_output=True, text=True,
-                            check=False)
-    assert listed.returncode == 0 and listed.stdout == "", listed.stdout + listed.stderr
-    test_go = (HERE / "mosn_test.go.in").read_text("utf-8")
-    (out / "mosn_test.go").write_text(
-        test_go.replace("package PACKAGE", f"package {protocol.name}", 1), encoding="utf-8")
-    (out / "testdata").mkdir()
-    (out / "testdata" / "mosn.json").write_text(json.dumps(mosn_cases(protocol, spec)),
-                                                encoding="utf-8")
-    vet = _go(["vet", "./..."], out)
-    assert vet.returncode == 0, vet.stdout + vet.stderr
+    with_go_test(protocol, out, "mosn_test.go.in", "mosn.json", mosn_cases(protocol, spec), _go)
     run = _go(["test", "-count=1", "-run", "TestMosn", "."], out)
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
 
