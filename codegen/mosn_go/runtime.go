@@ -274,22 +274,12 @@ func putLen(out []byte, v uint64, width int, little bool) []byte {
 func readKV(buf []byte, off, end, kw, vw int, keyLittle, valueLittle bool, between string, nullDrop bool, name string) ([]KV, error) {
 	var few [8]KV // read here, then copied into one slice of the exact length
 	pairs := few[:0]
-	keyNull, valueNull := uint64(1)<<(8*kw)-1, uint64(1)<<(8*vw)-1
 	for off < end {
-		if end-off < kw {
-			return nil, fail(MalformedSection, name, off, "key length runs past the section")
+		key, next, keyNull, err := readPart(buf, off, end, kw, keyLittle, nullDrop, "key", name)
+		if err != nil {
+			return nil, err
 		}
-		n := readLen(buf[off:], kw, keyLittle)
-		off += kw
-		var key []byte
-		null := nullDrop && n == keyNull
-		if !null {
-			if n > uint64(end-off) {
-				return nil, fail(MalformedSection, name, off-kw, "key length "+strconv.FormatUint(n, 10)+" runs past the section")
-			}
-			key = buf[off : off+int(n) : off+int(n)]
-			off += int(n)
-		}
+		off = next
 		if between != "" {
 			stop := off + len(between)
 			if stop > end {
@@ -300,25 +290,34 @@ func readKV(buf []byte, off, end, kw, vw int, keyLittle, valueLittle bool, betwe
 			}
 			off += len(between)
 		}
-		if end-off < vw {
-			return nil, fail(MalformedSection, name, off, "value length runs past the section")
+		value, next, valueNull, err := readPart(buf, off, end, vw, valueLittle, nullDrop, "value", name)
+		if err != nil {
+			return nil, err
 		}
-		m := readLen(buf[off:], vw, valueLittle)
-		off += vw
-		var value []byte
-		valueIsNull := nullDrop && m == valueNull
-		if !valueIsNull {
-			if m > uint64(end-off) {
-				return nil, fail(MalformedSection, name, off-vw, "value length "+strconv.FormatUint(m, 10)+" runs past the section")
-			}
-			value = buf[off : off+int(m) : off+int(m)]
-			off += int(m)
-		}
-		if !null && !valueIsNull {
+		off = next
+		if !keyNull && !valueNull {
 			pairs = append(pairs, KV{Key: key, Value: value})
 		}
 	}
 	return append(make([]KV, 0, len(pairs)), pairs...), nil
+}
+
+// readPart reads one length-prefixed key or value (`what`) of a map at off: its
+// bytes, where the next part starts, and whether its length is the null marker
+// (all ones, with nullDrop: a pair the map drops).
+func readPart(buf []byte, off, end, width int, little, nullDrop bool, what, name string) ([]byte, int, bool, error) {
+	if end-off < width {
+		return nil, off, false, fail(MalformedSection, name, off, what+" length runs past the section")
+	}
+	n := readLen(buf[off:], width, little)
+	off += width
+	if nullDrop && n == uint64(1)<<(8*width)-1 {
+		return nil, off, true, nil
+	}
+	if n > uint64(end-off) {
+		return nil, off, false, fail(MalformedSection, name, off-width, what+" length "+strconv.FormatUint(n, 10)+" runs past the section")
+	}
+	return buf[off : off+int(n) : off+int(n)], off + int(n), false, nil
 }
 
 func hexOf(s string) string {
