@@ -23,7 +23,7 @@ from protodsl.codegen.python.reference import FrameReference, discriminator
 
 from protodsl.ir import Frame, Protocol, StateMember
 from protodsl.ir import expr as ir
-from protodsl.ir.model import BytesField, IntField, KvMapField, ListField, VarintField
+from protodsl.ir.model import SIDES, BytesField, IntField, KvMapField, ListField, VarintField
 from protodsl.plan import DerivedHeader, FramePlan, ProtocolPlan, plan_of
 
 
@@ -137,14 +137,11 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
     )
 
 
-SIDES = ("client", "server")  # State.side: the side whose bytes are decoded or encoded
-
-
 def _state_slots(m: StateMember) -> list[tuple[str, str]]:
     """(spec name, State attribute) of a member: one, or one per side."""
     attr = naming.snake(m.name)
     if m.per_side:
-        return [(f"{side}.{m.name}", f"{side}_{attr}") for side in SIDES]
+        return [(slot, f"{side}_{attr}") for side, slot in zip(SIDES, m.slots(), strict=True)]
     return [(m.name, attr)]
 
 

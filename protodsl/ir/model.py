@@ -337,6 +337,9 @@ class Roles:
     entries: tuple[HeaderEntry, ...] = ()
 
 
+SIDES = ("client", "server")  # a member kept per side has a value for each
+
+
 @dataclass(frozen=True)
 class StateMember:
     """One value a connection carries from frame to frame (`level: u8`). With no
@@ -349,6 +352,11 @@ class StateMember:
     doc: str | None
     span: Span
     per_side: bool = False  # one value per side: HTTP/2's SETTINGS each side announced
+
+    def slots(self) -> tuple[str, ...]:
+        """The names its values go by in a State: its own, or one per side
+        (`client.NAME`, `server.NAME`)."""
+        return tuple(f"{side}.{self.name}" for side in SIDES) if self.per_side else (self.name,)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from types import ModuleType
 
 from protodsl.codecs import bind_state
 from protodsl.ir import expr as ir
-from protodsl.ir.model import Frame, Protocol, StateMember
+from protodsl.ir.model import SIDES, Frame, Protocol
 
 MOST = 16
 """At most this many states per spec: the first combinations, in order."""
@@ -81,26 +81,19 @@ def scenarios(protocol: Protocol) -> tuple[Scenario, ...]:
     members = protocol.state
     if not members:
         return (Scenario((), True),)
-    names = [n for m in members for n in _slots(m)]
-    initial = tuple((n, m.initial) for m in members for n in _slots(m))
+    names = [n for m in members for n in m.slots()]
+    initial = tuple((n, m.initial) for m in members for n in m.slots())
     options = [(_compared(protocol, m.name) if not m.per_side else set())
                | ({m.initial} if m.initial is not None else set())
-               for m in members for _ in _slots(m)]
+               for m in members for _ in m.slots()]
     found = [initial]
     for combo in itertools.product(*(sorted(o) or [0] for o in options)):
         values = tuple(zip(names, combo, strict=True))
         if values != initial:
             found.append(values)
-    sides: tuple[str | None, ...] = (
-        ("client", "server") if any(m.per_side for m in members) else (None,))
+    sides: tuple[str | None, ...] = SIDES if any(m.per_side for m in members) else (None,)
     out = [Scenario(values, values == initial, side) for values in found for side in sides]
     return tuple(out[:MOST])
-
-
-def _slots(member: StateMember) -> tuple[str, ...]:
-    """The names a member's values go by in the State: one, or one per side."""
-    return (f"client.{member.name}", f"server.{member.name}") if member.per_side else (
-        member.name,)
 
 
 def _compared(protocol: Protocol, member: str) -> set[int]:
