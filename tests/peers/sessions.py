@@ -336,8 +336,9 @@ def raw_v5_auth(recorder: Recorder, tools: Tools, tmp: Path) -> None:
         return _packet(0xF0, bytes([reason, len(props)]) + props)
 
     props = method + _property(0x16, b"hello")
+    client_id = b"raw-enhanced-auth"  # not raw-v5's: a second CONNECT with an id takes it over
     connect = _packet(0x10, bytes.fromhex("00044d515454" "05" "02" "003c") + bytes(
-        [len(props)]) + props + (8).to_bytes(2, "big") + b"raw-auth")
+        [len(props)]) + props + len(client_id).to_bytes(2, "big") + client_id)
     with socket.create_connection((HOST, recorder.port), timeout=TIMEOUT) as s:
         s.sendall(connect)
         wait_mqtt(recorder, AUTH)
