@@ -425,7 +425,8 @@ class _Printer:
         return [*doc, "// The frame is laid out by the connection's state st, which Encode only",
                 "// reads (NextState gives the state after the frame, as the Python codec's",
                 "// next_state): a frame reading a member st lacks is refused, StateUnset.",
-                "func Encode(f Frame, st State) ([]byte, error) { return AppendEncode(nil, f, st) }",
+                "func Encode(f Frame, st State) ([]byte, error) {",
+                "\treturn AppendEncode(nil, f, st)", "}",
                 "", *append,
                 "func AppendEncode(dst []byte, f Frame, st State) ([]byte, error) {",
                 *f.text(), "}", ""]

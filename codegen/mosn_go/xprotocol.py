@@ -299,9 +299,11 @@ class MosnPrinter:
         e.lines([
             "// Mapping leaves MOSN's HTTP-like code as it is: Hijack maps it, as the",
             "// spec's hijack builder says (MOSN's dubbo and Wasm codecs do the same).",
-            f"func {self.recv} Mapping(httpStatusCode uint32) uint32 {{ return httpStatusCode }}", "",
+            f"func {self.recv} Mapping(httpStatusCode uint32) uint32 "
+            "{ return httpStatusCode }", "",
             "// PoolMode: requests carry ids, so one upstream connection carries many.",
-            f"func {self.recv} PoolMode() api.PoolMode {{ return api.Multiplex }}", "",
+            f"func {self.recv} PoolMode() api.PoolMode {{ return api.Multiplex }}",
+            "",
             "// EnableWorkerPool: frames are handled off the connection's reading goroutine.",
             f"func {self.recv} EnableWorkerPool() bool {{ return true }}", "",
             "// GenerateRequestID is the next id of an upstream connection, wrapped to",
