@@ -9,13 +9,18 @@ stdout, so one process serves every example of a run.
     {"op": "encode", "frame": NAME, "fields": {...}}
         {"hex": "..."} or {"error": KIND, "text": "..."}
     a panic in the codec: {"panic": "..."}; a request it cannot read: {"bad_request": "..."}
+
+For a spec with a state, a request may carry the connection's state, each
+member by its spec name, null where unset ({"state": {"version": 2, "session":
+null}}; without one, a new connection's), and a decoded frame's answer carries
+the state after it, so the Python codec's `Decoded.state` is compared too.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from protodsl.codegen.mosn_go import backend
+from protodsl.codegen.mosn_go import backend, state
 from protodsl.codegen.mosn_go.naming import camel, go_string
 from protodsl.codegen.mosn_go.toolchain import run_go
 
@@ -46,7 +51,70 @@ def build(out_dir: Path, protocol: Protocol) -> Path:
 def main(protocol: Protocol) -> str:
     cases = "".join(f"\tcase {go_string(f.name)}:\n\t\treturn &codec.{camel(f.name)}{{}}\n"
                     for f in protocol.frames)
-    return _MAIN.replace("PACKAGE", protocol.name).replace("\t// CASES\n", cases)
+    text = _MAIN.replace("PACKAGE", protocol.name).replace("\t// CASES\n", cases)
+    if not protocol.state:
+        return text
+    for plain, stateful in _IN_STATE:
+        assert plain in text
+        text = text.replace(plain, stateful)
+    go = state.names(protocol)
+    rows = "".join(f"\t\t{{{go_string(m.name)}, &st.{go[m.name]}, "
+                   f"{state.mask(protocol, m.name)}}},\n" for m in protocol.state)
+    return text + _STATE.replace("\t\t// MEMBERS\n", rows).rstrip("\n") + "\n"
+
+
+# What a stateful spec's driver does besides: the state from the request, and
+# back in the answer.
+_IN_STATE = (
+    ("type request struct {\n",
+     "type request struct {\n\tState map[string]*int64 `json:\"state\"`\n\n"),
+    ("\tfr, n, err := codec.Decode(buf)\n",
+     "\tst := stateOf(req)\n\tfr, n, err := codec.Decode(buf, &st)\n"),
+    ('"fields": fr}', '"fields": fr, "state": shown(st)}'),
+    ("codec.Encode(fr)", "codec.Encode(fr, stateOf(req))"),
+)
+
+_STATE = '''
+type member struct {
+	name  string
+	value *int64
+	bit   uint64
+}
+
+// members are the state's members in st, by spec name.
+func members(st *codec.State) []member {
+	return []member{
+		// MEMBERS
+	}
+}
+
+// stateOf is the state a request carries: a new connection's without one.
+func stateOf(req request) codec.State {
+	if req.State == nil {
+		return codec.NewState()
+	}
+	var st codec.State
+	for _, m := range members(&st) {
+		if v := req.State[m.name]; v != nil {
+			*m.value = *v
+			st.Set |= m.bit
+		}
+	}
+	return st
+}
+
+// shown is st as a request carries it: null where unset.
+func shown(st codec.State) map[string]any {
+	out := map[string]any{}
+	for _, m := range members(&st) {
+		out[m.name] = nil
+		if st.Set&m.bit != 0 {
+			out[m.name] = *m.value
+		}
+	}
+	return out
+}
+'''
 
 
 _MAIN = '''\

@@ -6,6 +6,8 @@ integers' ranges (the header's, then each later one's); the bytes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from protodsl.codegen.mosn_go import records, wide
 from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go
 from protodsl.codegen.mosn_go.gotext import Func, go_bytes, put_int
@@ -42,11 +44,14 @@ def _little(order: str) -> str:
 
 class _Encoder:
     """One frame's encoder: `field_of` names the local of each value, `bytes_of`
-    the local holding a sized element's bytes when they are not the struct's."""
+    the local holding a sized element's bytes when they are not the struct's;
+    `state`, in a spec with a state, the text of a member of the State `st`."""
 
-    def __init__(self, fp: FramePlan, wide_ints: wide.Wide) -> None:
+    def __init__(self, fp: FramePlan, wide_ints: wide.Wide,
+                 state: Callable[[str], str] | None) -> None:
         self.fp = fp
         self.wide_ints = wide_ints
+        self.state = state
         self.names = members(fp.frame)
         self.f = Func()
         self.elements = {e.name: e for e in fp.frame.elements}
@@ -68,7 +73,7 @@ class _Encoder:
         return f"int64(len(f.{self.names[n]}))"
 
     def go(self, expr: ir.Expr) -> str:
-        return to_go(expr, self.value, self.length, count=self.count)
+        return to_go(expr, self.value, self.length, count=self.count, state=self.state)
 
     def when(self, present: ir.Expr | None) -> None:
         if present is not None:
@@ -115,7 +120,9 @@ class _Encoder:
             self._rest(rest)
         f.line("return out, nil")
         name = camel(fp.name)
-        return [f"func (f *{name}) encode(dst []byte) ([]byte, error) {{", *f.text(), "}", ""]
+        st = ", st State" if self.state is not None else ""
+        return [f"func (f *{name}) encode(dst []byte{st}) ([]byte, error) {{", *f.text(), "}",
+                ""]
 
     def _claim(self) -> None:
         """The frame's own condition, first, as Python's `_claimed`: its text names
@@ -295,9 +302,11 @@ class _Encoder:
         f.line("out = insertVarint(out, body, uint64(remaining))")
 
 
-def encoder(fp: FramePlan, wide_ints: wide.Wide) -> list[str]:
-    """`(*Frame).encode(dst)`: the frame's bytes appended to dst."""
-    return _Encoder(fp, wide_ints).source()
+def encoder(fp: FramePlan, wide_ints: wide.Wide,
+            state: Callable[[str], str] | None = None) -> list[str]:
+    """`(*Frame).encode(dst)`: the frame's bytes appended to dst; in a spec with a
+    state, `(*Frame).encode(dst, st)` reading members through `state`."""
+    return _Encoder(fp, wide_ints, state).source()
 
 
 def _held(node: IntField, fit: FitCheck) -> bool:
