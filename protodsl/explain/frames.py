@@ -10,7 +10,7 @@ from types import ModuleType
 from typing import Any
 
 from protodsl.codecs import state_env, state_of
-from protodsl.explain.layout import Layout, Span, header_spans
+from protodsl.explain.layout import Layout, LayoutMismatch, Span, header_spans
 from protodsl.ir import Frame, Protocol
 from protodsl.ir import expr as ir
 from protodsl.plan import FramePlan
@@ -55,6 +55,7 @@ class FrameReport:
     spans: tuple[Span, ...]
     outcome: Outcome
     data: bytes  # from the frame's start to the end of the input
+    note: str | None = None  # the walk disagreed with the codec: a protodsl bug, shown
 
 
 def explain_stream(protocol: Protocol, codec: ModuleType, data: bytes, state: Any = None,
@@ -81,9 +82,12 @@ def explain_stream(protocol: Protocol, codec: ModuleType, data: bytes, state: An
                               header_spans(plan, rest) if plan else (),
                               NeedMore(result.have, result.need), rest)
             return
-        spans = layout.spans(result.frame, result.consumed, rest, state)
-        yield FrameReport(offset, layout.frame_plan(result.frame).frame, spans,
-                          Consumed(result.consumed), rest)
+        plan = layout.frame_plan(result.frame)
+        try:
+            spans, note = layout.spans(result.frame, result.consumed, rest, state), None
+        except LayoutMismatch as exc:  # still show what is sure: the header
+            spans, note = header_spans(plan, rest), f"layout: {exc}"
+        yield FrameReport(offset, plan.frame, spans, Consumed(result.consumed), rest, note)
         offset += result.consumed
         state = result.state
 

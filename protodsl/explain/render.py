@@ -76,6 +76,8 @@ class _Frame:
         width = max((len(self._label(span, depth)) for span, depth, _ in rows), default=0)
         self.hex_width = max((len(self._hex(span)) for span, _, _ in rows), default=0)
         out.extend(self._line(span, depth, width, bad) for span, depth, bad in rows)
+        if r.note is not None:
+            out.append(s.paint(s.bad, f"({r.note})"))
         out.append(self._outcome())
         return out
 
