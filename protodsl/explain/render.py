@@ -192,7 +192,8 @@ def _value(protocol: Protocol, span: Span) -> str:
         return f"{kept} entr{'y' if kept == 1 else 'ies'}" + (
             f", {len(span.children) - kept} null dropped" if kept < len(span.children) else "")
     if isinstance(node, ListField):
-        return f"{len(span.children)} {node.record}" + ("" if len(span.children) == 1 else "s")
+        n = len(span.children)
+        return f"{n} record{'' if n == 1 else 's'} ({node.record})"
     if isinstance(node, BytesField):
         return _text(value) if isinstance(value, str) else _bytes(value) if value else '""'
     if node is None and isinstance(span.name, bytes):  # a map entry
