@@ -10,8 +10,9 @@ element's length is the plan's size evaluated over the decoded values, a
 varint's width is its shortest form (the codec refuses any other), a field is
 there when the plan's condition holds. The codec decides everything else (the
 variant, the values, `consumed`, every error), and each walk is checked
-against it: the spans must end where the codec said the frame ends, and a
-map's entries must be the pairs it returned. Nothing about a layout is
+against it: the spans must end where the codec said the frame ends, a bytes
+field's span must be as long as the bytes it decoded, and a map's entries
+must be the pairs it returned. Nothing about a layout is
 decided here that the plan does not say."""
 
 from __future__ import annotations
@@ -115,6 +116,10 @@ class Layout:
             else:
                 assert r.size is not None
                 width = ir.evaluate(r.size.expr, env)
+            if isinstance(e, BytesField) and e.pad is None and _wire_len(
+                    values[e.name]) != width:
+                raise LayoutMismatch(f"{plan.name}.{e.name}: {width} bytes at {off}, the "
+                                     f"codec read {_wire_len(values[e.name])}")
             out.append(self._span(e, off, width, values, data))
             if isinstance(e, BytesField | KvMapField | ListField):
                 env[e.name] = width  # what len() of it reads

@@ -15,9 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
 
 from protodsl.cli import main
+from protodsl.codecs import load_python
+from protodsl.explain import Layout
 from protodsl.explain.command import colour
+from protodsl.explain.layout import varint_width
+from protodsl.passes.pipeline import compile_file
+from protodsl.testing import strategies
 from tests.helpers import SPECS, VECTORS, load_vectors
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -219,3 +225,31 @@ def test_offsets_add_up_for_every_vector_frame(file: str, name: str, hex_: str,
                     [min(s[0] for s in r.values()), sum(s[1] for s in {
                         tuple(s) for s in r.values()})] for r in v[2]]
                 _contiguous(items, v[0], v[0] + v[1], f"{name}: section at {v[0]}")
+
+
+def test_varint_width_is_the_shortest_form() -> None:
+    assert [varint_width(v) for v in (0, 1, 127, 128, 16383, 16384, 2**28 - 1, 2**28)] == [
+        1, 1, 1, 2, 2, 3, 4, 5]
+
+
+STATELESS = [p.stem for p in sorted(SPECS.glob("*.proto-dsl"))
+             if not compile_file(str(p)).state]
+
+
+@pytest.mark.parametrize("spec", STATELESS)
+def test_spans_agree_with_the_codec_on_generated_frames(spec: str) -> None:
+    """Beyond the vectors (tagged-rpc has none): every valid frame's walk ends
+    where the codec's decode did, each bytes field as long as the codec read it."""
+    protocol = compile_file(str(SPECS / f"{spec}.proto-dsl"))
+    codec = load_python(protocol)
+    layout = Layout(protocol, codec)
+
+    @settings(max_examples=50, deadline=None)
+    @given(strategies.encodings(protocol, codec))
+    def walk(wire: bytes) -> None:
+        result = codec.decode(wire)
+        spans = layout.spans(result.frame, result.consumed, wire)
+        assert spans[0].offset == 0 and spans[-1].end == result.consumed
+        assert all(a.end == b.offset for a, b in zip(spans, spans[1:], strict=False))
+
+    walk()
