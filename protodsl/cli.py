@@ -1,4 +1,4 @@
-"""The `protodsl` command: check, gen, decode, encode, test. The only writer of files.
+"""The `protodsl` command: check, gen, decode, encode, explain, test. The only writer of files.
 
 Each command's arguments may come in any order (argparse's intermixed parsing),
 so the forms the README shows all work as written."""
@@ -17,6 +17,7 @@ from typing import Any
 from protodsl import __version__
 from protodsl.codegen.registry import TARGETS
 from protodsl.diagnostics import SpecError
+from protodsl.explain import command as explain_command
 from protodsl.ir import Protocol
 from protodsl.passes.pipeline import compile_file
 
@@ -159,6 +160,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     decode.add_argument("--hex", metavar="HEX", help="the bytes to decode, as hex")
     decode.add_argument("input", nargs="?", metavar="FILE",
                         help="a file of raw bytes to decode, or - for stdin")
+    decode.add_argument("--offsets", action="store_true",
+                        help="python engine: add \"offsets\", each field's [offset, length] "
+                             "from the frame's start, keyed as `fields` (a bit member: its "
+                             "container's; not on the wire: null); a list's adds an object "
+                             "per record, a map's an [offset, length] per pair")
     decode.set_defaults(run=_decode)
 
 
@@ -169,7 +175,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     encode.add_argument("--raw", action="store_true",
                         help="write the bytes themselves, not a line of hex per object")
     encode.set_defaults(run=_encode)
-    for stream in (decode, encode):
+    explain = command("explain", "show frames as an annotated hex dump, field by field",
+                      explain_command.EPILOG)
+    explain_command.add_arguments(explain)
+    explain.set_defaults(run=explain_command.run)
+    for stream in (decode, encode, explain):
         stream.add_argument("--state", action="append", default=[], metavar="NAME=VALUE",
                          help="the connection's state before the first frame, over the "
                               "spec's initial values (repeatable; specs with a `state`; "
@@ -306,7 +316,9 @@ def _decode(args: argparse.Namespace) -> int:
     protocol = _load(args.spec)
     data = _read_input(args)
     if args.engine == "python":
-        objects = _decode_python(protocol, data, args.state, args.side)
+        objects = _decode_python(protocol, data, args.state, args.side, args.offsets)
+    elif args.offsets:
+        raise CliError("--offsets: the python engine's; a plugin reports no fields")
     elif args.state or args.side:
         raise CliError("--state, --side: a plugin's context starts in a new connection's "
                        "state; give them to the python engine")
@@ -331,14 +343,16 @@ def malformed(message: str, start: int) -> str:
             f"{start + int(at.group(1))}{message[at.end():]}")
 
 
-def _decode_python(protocol: Protocol, data: bytes, given: list[str], side: str | None
-                   ) -> Iterator[dict[str, Any]]:
+def _decode_python(protocol: Protocol, data: bytes, given: list[str], side: str | None,
+                   offsets: bool = False) -> Iterator[dict[str, Any]]:
     """Frame after frame, the connection's state threaded from one to the next."""
     from protodsl.codecs import load_python
+    from protodsl.explain import Layout
     from protodsl.jsonview import frame_json, need_more_json
 
     codec = load_python(protocol)
     state = _initial_state(protocol, codec, given, side)
+    layout = Layout(protocol, codec) if offsets else None
     offset = 0
     while True:
         try:
@@ -349,7 +363,11 @@ def _decode_python(protocol: Protocol, data: bytes, given: list[str], side: str 
             if result.have:
                 yield need_more_json(data[offset:])
             return
-        yield frame_json(codec, protocol, result.frame, result.consumed, state)
+        obj = frame_json(codec, protocol, result.frame, result.consumed, state)
+        if layout is not None:
+            spans = layout.spans(result.frame, result.consumed, data[offset:], state)
+            obj["offsets"] = layout.offsets(spans, list(obj["fields"]))
+        yield obj
         offset += result.consumed
         state = result.state
 

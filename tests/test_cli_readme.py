@@ -33,7 +33,7 @@ README = (ROOT / "README.md").read_text("utf-8")
 BOLT_FRAMES = [bytes.fromhex(f["hex"]) for f in load_vectors("bolt-v1.json")["frames"]]
 HEARTBEAT = next(f["hex"] for f in load_vectors("bolt-v1.json")["frames"]
                  if f["name"] == "heartbeat_request")
-COMMANDS = ("check", "gen", "decode", "encode", "test")
+COMMANDS = ("check", "gen", "decode", "encode", "explain", "test")
 
 
 # ------------------------------------------------------------- reading the README
@@ -252,6 +252,9 @@ def check_output(argv: list[str], raw: bytes) -> None:
     elif command == "decode":
         lines = [json.loads(line) for line in out.splitlines()]
         assert lines and all("frame" in obj or "need_more" in obj for obj in lines)
+        assert ("--offsets" in argv) == all("offsets" in obj for obj in lines if "frame" in obj)
+    elif command == "explain":
+        assert "=> consumed" in out and ("\x1b[" in out) == ("always" in argv), out
     elif command == "encode":
         hexes = out.split()
         assert hexes and all(re.fullmatch(r"[0-9a-f]+", h) for h in hexes), out

@@ -14,5 +14,6 @@
 `strategies` derives Hypothesis strategies from the IR (frames of every variant,
 valid encodings, prefixes, concatenations, chunkings, mutations, arbitrary
 bytes); `properties` holds the named properties that `protodsl test` runs
-against the Python codec and a Wasm plugin; `annotate` prints bytes field by field.
+against the Python codec and a Wasm plugin; a failure's bytes print field by field
+through `protodsl.explain`.
 """

@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
 from protodsl.codecs import build_go_driver, build_wasm, import_source, python_source
+from protodsl.explain import explain
 from protodsl.ir import Protocol
-from protodsl.testing.annotate import annotate
 from protodsl.testing.go_properties import GO_PROPERTIES
 from protodsl.testing.properties import Mismatch, Property, Sides, applicable, wasm_ready
 from protodsl.testing.scenarios import Scenario, scenarios
@@ -237,7 +237,7 @@ def _describe_failure(sides: Sides, r: Result) -> str:
     lines.append(f"  counterexample: {example!r}"[:2000])
     if data is not None:
         lines.append("  bytes, field by field:")
-        lines.extend("    " + line for line in annotate(sides.protocol, sides.codec,
+        lines.extend("    " + line for line in explain(sides.protocol, sides.codec,
                                                            data).splitlines())
     return "\n".join(lines) + "\n"
 
