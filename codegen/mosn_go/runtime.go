@@ -3,6 +3,7 @@
 package PACKAGE
 
 import (
+	"encoding/binary"
 	"errors"
 	"strconv"
 	"unicode/utf8"
@@ -258,7 +259,21 @@ func signed(v uint64, width int) int64 {
 	return int64(v<<shift) >> shift
 }
 
+// putLen appends v as an unsigned integer of width bytes; the common widths
+// take one store (a header map writes two per pair).
 func putLen(out []byte, v uint64, width int, little bool) []byte {
+	switch {
+	case width == 1:
+		return append(out, byte(v))
+	case width == 2 && !little:
+		return binary.BigEndian.AppendUint16(out, uint16(v))
+	case width == 4 && !little:
+		return binary.BigEndian.AppendUint32(out, uint32(v))
+	case width == 2:
+		return binary.LittleEndian.AppendUint16(out, uint16(v))
+	case width == 4:
+		return binary.LittleEndian.AppendUint32(out, uint32(v))
+	}
 	for i := 0; i < width; i++ {
 		if little {
 			out = append(out, byte(v>>(8*i)))
@@ -365,19 +380,20 @@ func writeKV(out []byte, pairs []KV, kw, vw int, keyLittle, valueLittle bool, be
 // every pair's lengths first, then the markers, with the Python codec's texts
 // (a length its struct cannot pack, CPython's struct.error).
 func checkKV(pairs []KV, kw, vw int, refuseNull bool, name string) error {
+	keyMax, valueMax := uint64(1)<<(8*kw)-1, uint64(1)<<(8*vw)-1
 	for _, p := range pairs {
+		if uint64(len(p.Key)) <= keyMax && uint64(len(p.Value)) <= valueMax {
+			continue // fits: the text is built only for a pair that does not
+		}
 		msg := packError(int64(len(p.Key)), kw, false)
 		if msg == "" {
 			msg = packError(int64(len(p.Value)), vw, false)
 		}
-		if msg != "" {
-			return encodeFail(name, "bad header pair: "+msg)
-		}
+		return encodeFail(name, "bad header pair: "+msg)
 	}
 	if !refuseNull {
 		return nil
 	}
-	keyMax, valueMax := uint64(1)<<(8*kw)-1, uint64(1)<<(8*vw)-1
 	for _, p := range pairs {
 		k, v := uint64(len(p.Key)), uint64(len(p.Value))
 		if k == keyMax || v == valueMax {
