@@ -6,11 +6,11 @@ the frame from a copy of its bytes, each element where the last one ended."""
 
 from __future__ import annotations
 
-from protodsl.codegen.mosn_go import records, wide
+from protodsl.codegen.mosn_go import wide
 from protodsl.codegen.mosn_go.checks import value_checks
 from protodsl.codegen.mosn_go.expr import Unsupported, to_go
 from protodsl.codegen.mosn_go.gotext import Func, go_bytes, read_int
-from protodsl.codegen.mosn_go.naming import camel, go_string, local, members, value_type
+from protodsl.codegen.mosn_go.naming import GoNames, go_string, local, members, value_type
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
@@ -43,11 +43,11 @@ def value_read(r: Read, v: Value, buf: str) -> str:
     return f"int64((uint64({read_int(buf, e.type, signed=False)}) >> {v.shift}) & {v.mask:#x})"
 
 
-def _member_kind(e: BytesField | KvMapField | ListField) -> str:
+def _member_kind(e: BytesField | KvMapField | ListField, pkg: GoNames) -> str:
     if isinstance(e, KvMapField):
         return "[]KV"
     if isinstance(e, ListField):
-        return f"[]{records.type_name(e.record)}"
+        return f"[]{pkg.record(e.record)}"
     return "string" if e.text else "[]byte"
 
 
@@ -60,11 +60,12 @@ def _bytes_of(e: BytesField, raw: str) -> str:
 
 class _Decoder:
     """One frame's decoder: `field_of` and `size_of` name the locals holding
-    each value and each measured size read so far."""
+    each value and each measured size read so far; `pkg`: the package's names."""
 
-    def __init__(self, fp: FramePlan, wide_ints: wide.Wide) -> None:
+    def __init__(self, fp: FramePlan, wide_ints: wide.Wide, pkg: GoNames) -> None:
         self.fp = fp
         self.wide_ints = wide_ints
+        self.pkg = pkg
         self.names = members(fp.frame)
         self.f = Func()
         self.field_of: dict[str, str] = {}
@@ -86,7 +87,7 @@ class _Decoder:
     def source(self) -> list[str]:
         fp, f = self.fp, self.f
         plan = fp.decode
-        name = camel(fp.name)
+        name = self.pkg.frame(fp.name)
         f.line("end := len(buf)")
         f.decl("err", "error(nil)")
         self._header()
@@ -108,7 +109,8 @@ class _Decoder:
         for member, text in self.members:
             f.line(f"fr.{member} = {text}")
         f.line("return fr, int(size), nil")
-        return [f"func decode{name}(buf []byte) (*{name}, int, error) {{", *f.text(), "}", ""]
+        return [f"func {self.pkg.decoder(fp.name)}(buf []byte) (*{name}, int, error) {{",
+                *f.text(), "}", ""]
 
     def _header(self) -> None:
         """Fewer bytes than the header: each value whose bytes are there checked,
@@ -126,7 +128,7 @@ class _Decoder:
                 f.open(f"if end >= {r.offset + r.element.type.width}")
                 loc = local("v", self.names, v.name)
                 f.decl(loc, value_read(r, v, f"buf[{r.offset}:]"))
-                value_checks(f, v, loc, str(r.offset), RET, "buf")
+                value_checks(f, v, loc, str(r.offset), RET, self.pkg, "buf")
                 f.close()
         f.line(f"return {RET}needMore(end, {header})")
         f.close()
@@ -138,7 +140,7 @@ class _Decoder:
                 f.decl(loc, value_read(r, v, f"buf[{r.offset}:]"))
         for r in plan.header:
             for v in r.values:
-                value_checks(f, v, self.field_of[v.name], str(r.offset), RET, "buf")
+                value_checks(f, v, self.field_of[v.name], str(r.offset), RET, self.pkg, "buf")
         for r in plan.header:
             e = r.element
             if isinstance(e, BytesField) and e.text:
@@ -157,8 +159,8 @@ class _Decoder:
             e = r.element
             for v in r.values:
                 if v.free:
-                    self.members.append((self.names[v.name],
-                                         f"{value_type(v.node)}({self.field_of[v.name]})"))
+                    held = f"{value_type(v.node, self.pkg)}({self.field_of[v.name]})"
+                    self.members.append((self.names[v.name], held))
             if isinstance(e, BytesField):
                 assert r.offset is not None and r.width is not None
                 stop = r.offset + r.width
@@ -229,7 +231,7 @@ class _Decoder:
             f.line(f"return {RET}needMore(end, -1)")
             f.close()
             (v,) = framing.length.values
-            value_checks(f, v, loc, str(header), RET, "buf")
+            value_checks(f, v, loc, str(header), RET, self.pkg, "buf")
             f.decl("size", f"int64(next) + {loc}")
             f.decl("off", "next")
             if v.free:
@@ -262,7 +264,7 @@ class _Decoder:
             for v in r.values:
                 f.line(f"{self.field_of[v.name]} = {value_read(r, v, 'buf[off:]')}")
             for v in r.values:
-                value_checks(f, v, self.field_of[v.name], "off", RET, "buf")
+                value_checks(f, v, self.field_of[v.name], "off", RET, self.pkg, "buf")
         elif e.name in self.wide_ints:
             f.line(f"{local('x', self.names, e.name)} = "
                    f"{wide.from_wire(self.wide_ints[e.name], 'buf[off:]')}")
@@ -293,12 +295,13 @@ class _Decoder:
                 self.field_of[v.name] = loc
                 f.line(f"var {loc} int64")
                 if v.free:
-                    self.members.append((self.names[v.name], f"{value_type(v.node)}({loc})"))
+                    held = f"{value_type(v.node, self.pkg)}({loc})"
+                    self.members.append((self.names[v.name], held))
             return
         assert isinstance(e, BytesField | KvMapField | ListField)
         loc = local("x", self.names, e.name)
         t = self.wide_ints.get(e.name)
-        kind = wide.go_type(t) if t is not None else _member_kind(e)
+        kind = wide.go_type(t) if t is not None else _member_kind(e, self.pkg)
         if not kind.startswith("[]"):  # a string, or a 128-bit integer: 0 left off the wire
             f.line(f"var {loc} {kind}")
         else:  # left off the wire, it decodes as empty (not nil), as in Python
@@ -323,7 +326,7 @@ class _Decoder:
             for v in r.values:
                 f.line(f"{self.field_of[v.name]} = {value_read(r, v, 'b[off:]')}")
             for v in r.values:
-                value_checks(f, v, self.field_of[v.name], "off", RET)
+                value_checks(f, v, self.field_of[v.name], "off", RET, self.pkg)
             f.line(f"off += {w}")
         elif isinstance(e, VarintField):
             (v,) = r.values
@@ -339,7 +342,7 @@ class _Decoder:
             f.line(overrun)
             f.close()
             f.line(f"{loc} = v")
-            value_checks(f, v, loc, "off", RET)
+            value_checks(f, v, loc, "off", RET, self.pkg)
             f.line("off = next")
             f.close()
         else:
@@ -396,7 +399,7 @@ class _Decoder:
             f.line(f"return {RET}err")
             f.close()
         elif isinstance(e, ListField):
-            f.line(f"{loc}, err = {records.reader(e.record)}(b, off, {stop}, "
+            f.line(f"{loc}, err = {self.pkg.reader(e.record)}(b, off, {stop}, "
                    f"{go_string(e.name)})")
             f.open("if err != nil")
             f.line(f"return {RET}err")
@@ -419,6 +422,6 @@ def _little(order: str) -> str:
     return "true" if order == "little" else "false"
 
 
-def decoder(fp: FramePlan, wide_ints: wide.Wide) -> list[str]:
+def decoder(fp: FramePlan, wide_ints: wide.Wide, pkg: GoNames) -> list[str]:
     """`decode<Frame>(buf)`: the frame at the start of buf, the bytes it took."""
-    return _Decoder(fp, wide_ints).source()
+    return _Decoder(fp, wide_ints, pkg).source()

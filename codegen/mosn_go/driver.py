@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from protodsl.codegen.mosn_go import backend
-from protodsl.codegen.mosn_go.naming import camel, go_string
+from protodsl.codegen.mosn_go.naming import go_names, go_string
 from protodsl.codegen.mosn_go.toolchain import run_go
 
 from protodsl.ir import Protocol
@@ -44,7 +44,8 @@ def build(out_dir: Path, protocol: Protocol) -> Path:
 
 
 def main(protocol: Protocol) -> str:
-    cases = "".join(f"\tcase {go_string(f.name)}:\n\t\treturn &codec.{camel(f.name)}{{}}\n"
+    pkg = go_names(protocol)
+    cases = "".join(f"\tcase {go_string(f.name)}:\n\t\treturn &codec.{pkg.frame(f.name)}{{}}\n"
                     for f in protocol.frames)
     return _MAIN.replace("PACKAGE", protocol.name).replace("\t// CASES\n", cases)
 

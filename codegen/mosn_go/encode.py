@@ -6,10 +6,10 @@ integers' ranges (the header's, then each later one's); the bytes."""
 
 from __future__ import annotations
 
-from protodsl.codegen.mosn_go import records, wide
+from protodsl.codegen.mosn_go import wide
 from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go
 from protodsl.codegen.mosn_go.gotext import Func, go_bytes, put_int
-from protodsl.codegen.mosn_go.naming import camel, go_string, local, members
+from protodsl.codegen.mosn_go.naming import GoNames, go_string, local, members
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
@@ -42,11 +42,13 @@ def _little(order: str) -> str:
 
 class _Encoder:
     """One frame's encoder: `field_of` names the local of each value, `bytes_of`
-    the local holding a sized element's bytes when they are not the struct's."""
+    the local holding a sized element's bytes when they are not the struct's;
+    `pkg`: the package's names."""
 
-    def __init__(self, fp: FramePlan, wide_ints: wide.Wide) -> None:
+    def __init__(self, fp: FramePlan, wide_ints: wide.Wide, pkg: GoNames) -> None:
         self.fp = fp
         self.wide_ints = wide_ints
+        self.pkg = pkg
         self.names = members(fp.frame)
         self.f = Func()
         self.elements = {e.name: e for e in fp.frame.elements}
@@ -114,7 +116,7 @@ class _Encoder:
         if rest is not None:
             self._rest(rest)
         f.line("return out, nil")
-        name = camel(fp.name)
+        name = self.pkg.frame(fp.name)
         return [f"func (f *{name}) encode(dst []byte) ([]byte, error) {{", *f.text(), "}", ""]
 
     def _claim(self) -> None:
@@ -170,7 +172,7 @@ class _Encoder:
             f.close()
         elif isinstance(el, ListField):
             loc = local("x", self.names, el.name)
-            f.line(f"{loc}, err := {records.writer(el.record)}(nil, {member}, {name})")
+            f.line(f"{loc}, err := {self.pkg.writer(el.record)}(nil, {member}, {name})")
             f.open("if err != nil")
             f.line(f"return {RET}err")
             f.close()
@@ -191,7 +193,7 @@ class _Encoder:
                        f"{shown(loc, fit.node)}+{go_string(' does not fit ' + fit.what)})")
             else:
                 assert fit.enum is not None
-                f.open(f"if !is{camel(fit.enum.name)}({loc})")
+                f.open(f"if !{self.pkg.is_member(fit.enum.name)}({loc})")
                 f.line(f"return {RET}encodeFail({go_string(fit.node.name)}, "
                        f"{shown(loc, fit.node)}+{go_string(f' is not a {fit.enum.name}')})")
             f.close()
@@ -295,9 +297,9 @@ class _Encoder:
         f.line("out = insertVarint(out, body, uint64(remaining))")
 
 
-def encoder(fp: FramePlan, wide_ints: wide.Wide) -> list[str]:
+def encoder(fp: FramePlan, wide_ints: wide.Wide, pkg: GoNames) -> list[str]:
     """`(*Frame).encode(dst)`: the frame's bytes appended to dst."""
-    return _Encoder(fp, wide_ints).source()
+    return _Encoder(fp, wide_ints, pkg).source()
 
 
 def _held(node: IntField, fit: FitCheck) -> bool:

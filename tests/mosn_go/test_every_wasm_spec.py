@@ -24,8 +24,6 @@ GO = go_binary()
 
 REFUSED = {  # spec file stem: what the mosn-go target names when it refuses it
     "state_version": "has a `state`",
-    # package-level names (enums, records, frames) are not given unique Go names yet
-    "hostile_names": "enum 'Type' is named Type in Go, as is enum 'type'",
 }
 
 

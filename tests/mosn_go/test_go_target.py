@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from protodsl.codegen.mosn_go import driver
-from protodsl.codegen.mosn_go.fuzz import fuzz_name
+from protodsl.codegen.mosn_go.naming import go_names
 from protodsl.codegen.mosn_go.toolchain import go_binary, run_go
 
 from protodsl.cli import main
@@ -117,6 +117,7 @@ def test_the_fuzz_tests_catch_an_encode_that_loses_bytes(tmp_path: Path,
                                                          bolt_protocol: Protocol) -> None:
     _sabotaged(bolt_protocol, tmp_path, *SABOTAGE["encode drops the content"][:2])
     _seed_fuzzing(bolt_protocol, "bolt", tmp_path)
-    run = run_go(["test", "-count=1", "-run", f"^{fuzz_name('request')}$", "."], tmp_path)
+    fuzz = go_names(bolt_protocol).fuzz("request")
+    run = run_go(["test", "-count=1", "-run", f"^{fuzz}$", "."], tmp_path)
     assert run.returncode != 0, run.stdout
     assert "decode(encode(f)) != f" in run.stdout, run.stdout
