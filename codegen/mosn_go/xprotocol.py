@@ -513,7 +513,9 @@ class MosnPrinter:
         ])
         with e.block("func (HTTPStatus) MappingHeaderStatusCode(_ context.Context, "
                      "headers api.HeaderMap) (int, error)"):
-            e.line("fr, ok := headers.(api.XRespFrame)")
+            # a hijack mapping no 200 or 5xx code to a status reads none: all are 500
+            read = "fr" if codes.pairs or through else "_"
+            e.line(f"{read}, ok := headers.(api.XRespFrame)")
             with e.block("if !ok"):
                 why = go_string(f"{self.protocol.name}: no response status in the headers")
                 e.line(f"return 0, errors.New({why})")
