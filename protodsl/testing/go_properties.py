@@ -18,7 +18,7 @@ from protodsl.ir import expr as ir
 from protodsl.ir.model import BitMember, BytesField, Frame, IntField, KvMapField, Protocol
 from protodsl.testing import strategies as strat
 from protodsl.testing.entropy import Entropy, from_entropy
-from protodsl.testing.go_engine import GoFrame, frame_name, go_fields, oracle_encode
+from protodsl.testing.go_engine import GoFrame, frame_name, oracle_encode, spec_fields
 from protodsl.testing.properties import (
     Mismatch,
     Property,
@@ -114,7 +114,7 @@ def _check_encode(sides: Sides, frame: Any) -> None:
     codec = sides.codec
     python = oracle_encode(codec, frame)
     go = sides.driver.encode(frame_name(sides.protocol, codec, frame),
-                             go_fields(sides.protocol, codec, frame))
+                             spec_fields(sides.protocol, codec, frame))
     if python != go:
         raise Mismatch("encode outcomes differ", None, python, go, "go")
     sides.cover_frame(frame)
@@ -124,7 +124,7 @@ def _check_roundtrip(sides: Sides, frame: Any) -> None:
     """Go encodes a frame to the Python codec's bytes and decodes them back to it."""
     codec, protocol = sides.codec, sides.protocol
     wire = codec.encode(frame)
-    name, fields = frame_name(protocol, codec, frame), go_fields(protocol, codec, frame)
+    name, fields = frame_name(protocol, codec, frame), spec_fields(protocol, codec, frame)
     encoded = sides.driver.encode(name, fields)
     if encoded != ("bytes", wire.hex()):
         raise Mismatch("encoded frames differ", wire, ("bytes", wire.hex()), encoded, "go")
