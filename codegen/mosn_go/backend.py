@@ -23,6 +23,7 @@ from protodsl.codegen.mosn_go.gomod import GO_SUM, go_mod
 from protodsl.codegen.mosn_go.gotext import Func, align, read_int
 from protodsl.codegen.mosn_go.naming import (
     GoNames,
+    camel,
     claimed,
     comment,
     go_names,
@@ -200,8 +201,10 @@ class _Printer:
 
     def _enum(self, enum: Enum) -> list[str]:
         name = self.pkg.enum(enum.name)
+        # a name the table suffixed says which of the spec's enums it is
+        spec = "" if name == camel(enum.name) else f", the enum '{enum.name}'"
         out = [*comment(enum.doc), f"type {name} {int_type(enum.base)}", "",
-               f"// Members of {name}.", "const ("]
+               f"// Members of {name}{spec}.", "const ("]
         rows: list[list[str] | str] = []
         for m in enum.members:
             rows += comment(m.doc)
