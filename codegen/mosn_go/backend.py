@@ -14,7 +14,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from protodsl.codegen.mosn_go import fuzz, records, wide, xprotocol
+from protodsl.codegen.mosn_go import fuzz, records, state, wide, xprotocol
 from protodsl.codegen.mosn_go.checks import show_num
 from protodsl.codegen.mosn_go.decode import decoder
 from protodsl.codegen.mosn_go.encode import encoder
@@ -72,8 +72,7 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
     if not re.fullmatch(r"[a-z][a-z0-9_]*", protocol.name):
         out.append(Diagnostic(protocol.span, f"protocol '{protocol.name}' is no Go package "
                               f"name (lower case letters, digits, _)"))
-    if protocol.state:
-        out.append(_no(protocol.state[0].span, f"protocol '{protocol.name}' has a `state`"))
+    out += _check_state(protocol)
     if not out:
         try:
             plan = plan_of(as_bytes(protocol))
@@ -92,11 +91,31 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
     return out
 
 
+def _check_state(protocol: Protocol) -> list[Diagnostic]:
+    """What of a `state` the Go codec does not keep, as the Wasm plugin does not:
+    a member per side, a `max_frame` the state sets, `last()`; and at most
+    state.MAX_MEMBERS members."""
+    out: list[Diagnostic] = []
+    if len(protocol.state) > state.MAX_MEMBERS:
+        out.append(_no(protocol.state[state.MAX_MEMBERS].span,
+                       f"protocol '{protocol.name}' has a state of {len(protocol.state)} "
+                       f"members (at most {state.MAX_MEMBERS})"))
+    for member in protocol.state:
+        if member.per_side:
+            out.append(_no(member.span, f"state member '{member.name}' is kept per side"))
+    if protocol.frame_limit is not None:
+        out.append(_no(protocol.frame_limit.span, "a max_frame limit the state sets"))
+    for frame in protocol.frames:
+        for s in frame.sets:
+            if any(isinstance(n, ir.LastOf) for n in ir.walk(s.value)):
+                out.append(_no(s.span, f"frame '{frame.name}' sets state from last() "
+                                       f"over a list"))
+    return out
+
+
 def _check_frame(fp: FramePlan) -> list[Diagnostic]:
     frame = fp.frame
     out: list[Diagnostic] = []
-    if frame.sets:
-        out.append(_no(frame.sets[0].span, f"frame '{frame.name}' sets state"))
     for e in frame.elements:
         where = f"frame '{frame.name}': '{e.name}'"
         if ir.reads_more(e.present):
@@ -159,6 +178,8 @@ class _Printer:
         self.pkg = pkg
         self.protocol = plan.protocol
         self.enums = {e.name: e for e in self.protocol.enums}
+        # a member of the State `st` a frame is decoded or encoded in: None without one
+        self.state = state.field(self.protocol, "st") if self.protocol.state else None
 
     # -- the file
 
@@ -170,16 +191,18 @@ class _Printer:
         body += ["// Frame is one frame of the protocol: "
                  + ", ".join(f"*{self.pkg.frame(f.name)}" for f in p.frames) + ".",
                  "type Frame interface {", "\tFrameName() string", "}", ""]
+        if self.protocol.state:
+            body += state.source(self.plan, self.pkg)
         for rp in self.plan.records:
             body += records.source(rp, self.pkg)
         for fp in self.plan.frames:
             body += self._struct(fp)
         body += self._dispatch()
         for fp in self.plan.frames:
-            body += decoder(fp, self.wide_ints[fp.name], self.pkg)
+            body += decoder(fp, self.wide_ints[fp.name], self.pkg, self.state)
         body += self._encode_dispatch()
         for fp in self.plan.frames:
-            body += encoder(fp, self.wide_ints[fp.name], self.pkg)
+            body += encoder(fp, self.wide_ints[fp.name], self.pkg, self.state)
         code = "\n".join(body)
         imports = [i for i in ("encoding/binary", "hash/crc32")
                    if f"{i.split('/')[-1]}." in code]
@@ -282,15 +305,11 @@ class _Printer:
             if v.mask is not None:
                 read = f"int64((uint64({read}) >> {v.shift}) & {v.mask:#x})"
             f.decl(loc, read)
+        p = self.protocol
+        if any(state.when_reads_state(fp.frame) for fp in self.plan.frames):
+            f.decl("unset", '""')
         for fp in self.plan.frames:
-            when = to_go(fp.frame.when, lambda n: names[n], self._no_length)
-            f.open(f"if {when} != 0")
-            f.line(f"fr, n, err := {self.pkg.decoder(fp.name)}(buf)")
-            f.open("if err != nil")
-            f.line(f"return nil, 0, inFrame(err, {go_string(fp.name)})")
-            f.close()
-            f.line("return fr, n, nil")
-            f.close()
+            self._try(f, fp, names)
         parts = []
         for d in self.plan.discriminators:
             fmt = spelled_format(next((c.spelling for c in d.value.checks
@@ -302,11 +321,50 @@ class _Printer:
         offset = first.offset if first else 0
         detail = '+", "+'.join(parts) or '""'
         f.line(f"return nil, 0, fail(UnknownVariant, {field}, {offset}, {detail})")
-        return ["// Decode decodes the frame at the start of buf: the frame and the bytes",
-                "// it takes. A buffer holding only part of a frame gives an error that",
-                "// is ErrNeedMore (errors.Is); a malformed frame a *ProtocolError whose",
-                "// text is the Python codec's. The frame's bytes and maps are copies.",
-                "func Decode(buf []byte) (Frame, int, error) {", *f.text(), "}", ""]
+        doc = ["// Decode decodes the frame at the start of buf: the frame and the bytes",
+               "// it takes. A buffer holding only part of a frame gives an error that",
+               "// is ErrNeedMore (errors.Is); a malformed frame a *ProtocolError whose",
+               "// text is the Python codec's. The frame's bytes and maps are copies."]
+        if not p.state:
+            return [*doc, "func Decode(buf []byte) (Frame, int, error) {", *f.text(), "}", ""]
+        return [*doc, "//",
+                "// st is the connection's state, which the frame is decoded in; Decode",
+                "// moves it past a frame it decodes, and leaves it as it was otherwise.",
+                "// A frame reading a member st lacks is malformed: StateUnset.",
+                "func Decode(buf []byte, st *State) (Frame, int, error) {", *f.text(), "}", ""]
+
+    def _try(self, f: Func, fp: FramePlan, names: dict[str, str]) -> None:
+        """Decode frame `fp` when its `when` holds; in a spec with a state, with
+        each member the frame reads checked first (a `when` reading one: as it
+        reads it, as Python's `_set`) and the state moved past the frame."""
+        p, frame = self.protocol, fp.frame
+        if state.when_reads_state(frame):
+            go = state.names(p)
+
+            def got(n: str) -> str:
+                return f"st.got({state.mask(p, n)}, st.{go[n]}, {go_string(n)}, &unset)"
+
+            when = state.lazy_test(frame.when, lambda e: to_go(
+                e, lambda n: names[n], self._no_length, state=got))
+            f.open(f"if w := {when}; unset != \"\"")
+            f.line(f"return nil, 0, stateUnset(unset, {go_string(fp.name)})")
+            f.depth -= 1
+            f.line("} else if w {")
+            f.depth += 1
+        else:
+            f.open(f"if {to_go(frame.when, lambda n: names[n], self._no_length)} != 0")
+        if p.state:
+            state.require(f, p, frame, "nil, 0, ", "st")
+            f.line(f"fr, n, err := {self.pkg.decoder(fp.name)}(buf, *st)")
+        else:
+            f.line(f"fr, n, err := {self.pkg.decoder(fp.name)}(buf)")
+        f.open("if err != nil")
+        f.line(f"return nil, 0, inFrame(err, {go_string(fp.name)})")
+        f.close()
+        if frame.sets:
+            f.line("*st = fr.next(*st)")
+        f.line("return fr, n, nil")
+        f.close()
 
     def _no_length(self, name: str) -> str:
         raise Unsupported(f"len({name}) where only integers are known")
@@ -324,12 +382,26 @@ class _Printer:
             f.open("if fr == nil")
             f.line(f"return nil, encodeFail({go_string(fp.name)}, \"a nil *{name}\")")
             f.close()
-            f.line("return fr.encode(dst)")
+            if self.protocol.state:
+                state.require(f, self.protocol, fp.frame, "nil, ", "st")
+                f.line("return fr.encode(dst, st)")
+            else:
+                f.line("return fr.encode(dst)")
         f.close()
         f.line(f"return nil, encodeFail(\"frame\", \"not a {self.protocol.name} frame\")")
-        return ["// Encode gives the wire bytes of a frame, every length and checksum",
-                "// computed; a value its field cannot hold is a *ProtocolError (EncodeError).",
-                "func Encode(f Frame) ([]byte, error) { return AppendEncode(nil, f) }", "",
-                "// AppendEncode appends the wire bytes of a frame to dst, as Encode gives",
-                "// them: a buffer reused from frame to frame spares an allocation each.",
-                "func AppendEncode(dst []byte, f Frame) ([]byte, error) {", *f.text(), "}", ""]
+        doc = ["// Encode gives the wire bytes of a frame, every length and checksum",
+               "// computed; a value its field cannot hold is a *ProtocolError (EncodeError)."]
+        append = ["// AppendEncode appends the wire bytes of a frame to dst, as Encode gives",
+                  "// them: a buffer reused from frame to frame spares an allocation each."]
+        if not self.protocol.state:
+            return [*doc, "func Encode(f Frame) ([]byte, error) { return AppendEncode(nil, f) }",
+                    "", *append, "func AppendEncode(dst []byte, f Frame) ([]byte, error) {",
+                    *f.text(), "}", ""]
+        return [*doc, "// The frame is laid out by the connection's state st, which Encode only",
+                "// reads (NextState gives the state after the frame, as the Python codec's",
+                "// next_state): a frame reading a member st lacks is refused, StateUnset.",
+                "func Encode(f Frame, st State) ([]byte, error) {",
+                "\treturn AppendEncode(nil, f, st)", "}",
+                "", *append,
+                "func AppendEncode(dst []byte, f Frame, st State) ([]byte, error) {",
+                *f.text(), "}", ""]

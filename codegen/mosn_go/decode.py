@@ -6,6 +6,8 @@ the frame from a copy of its bytes, each element where the last one ended."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from protodsl.codegen.mosn_go import wide
 from protodsl.codegen.mosn_go.checks import value_checks
 from protodsl.codegen.mosn_go.expr import Unsupported, to_go
@@ -60,12 +62,16 @@ def _bytes_of(e: BytesField, raw: str) -> str:
 
 class _Decoder:
     """One frame's decoder: `field_of` and `size_of` name the locals holding
-    each value and each measured size read so far; `pkg`: the package's names."""
+    each value and each measured size read so far; `pkg`: the package's names;
+    `state`, in a spec with a state, the text of a member of the State `st` the
+    frame is decoded in."""
 
-    def __init__(self, fp: FramePlan, wide_ints: wide.Wide, pkg: GoNames) -> None:
+    def __init__(self, fp: FramePlan, wide_ints: wide.Wide, pkg: GoNames,
+                 state: Callable[[str], str] | None) -> None:
         self.fp = fp
         self.wide_ints = wide_ints
         self.pkg = pkg
+        self.state = state
         self.names = members(fp.frame)
         self.f = Func()
         self.field_of: dict[str, str] = {}
@@ -82,7 +88,7 @@ class _Decoder:
         return f"int64(len({local('x', self.names, n)}))"
 
     def go(self, expr: ir.Expr) -> str:
-        return to_go(expr, self.value, self.length, count=self.count)
+        return to_go(expr, self.value, self.length, count=self.count, state=self.state)
 
     def source(self) -> list[str]:
         fp, f = self.fp, self.f
@@ -109,7 +115,8 @@ class _Decoder:
         for member, text in self.members:
             f.line(f"fr.{member} = {text}")
         f.line("return fr, int(size), nil")
-        return [f"func {self.pkg.decoder(fp.name)}(buf []byte) (*{name}, int, error) {{",
+        st = ", st State" if self.state is not None else ""
+        return [f"func {self.pkg.decoder(fp.name)}(buf []byte{st}) (*{name}, int, error) {{",
                 *f.text(), "}", ""]
 
     def _header(self) -> None:
@@ -422,6 +429,8 @@ def _little(order: str) -> str:
     return "true" if order == "little" else "false"
 
 
-def decoder(fp: FramePlan, wide_ints: wide.Wide, pkg: GoNames) -> list[str]:
-    """`decode<Frame>(buf)`: the frame at the start of buf, the bytes it took."""
-    return _Decoder(fp, wide_ints, pkg).source()
+def decoder(fp: FramePlan, wide_ints: wide.Wide, pkg: GoNames,
+            state: Callable[[str], str] | None = None) -> list[str]:
+    """`decode<Frame>(buf)`: the frame at the start of buf, the bytes it took; in a
+    spec with a state, `decode<Frame>(buf, st)` reading members through `state`."""
+    return _Decoder(fp, wide_ints, pkg, state).source()

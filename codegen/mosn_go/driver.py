@@ -14,13 +14,18 @@ stdout, so one process serves every example of a run.
 [{"Key", "Value"}]) under the spec's names, as the Python codec's decode JSON
 names it: each member by its spec name, not its Go name (which may carry a `_`
 the spec does not), an enum's value by its member's name (a number when no
-member has it), a list's records alike. Encode reads the same shape."""
+member has it), a list's records alike. Encode reads the same shape.
+
+For a spec with a state, a request may carry the connection's state, each
+member by its spec name, null where unset ({"state": {"version": 2, "session":
+null}}; without one, a new connection's), and a decoded frame's answer carries
+the state after it, so the Python codec's `Decoded.state` is compared too."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from protodsl.codegen.mosn_go import backend
+from protodsl.codegen.mosn_go import backend, state
 from protodsl.codegen.mosn_go.backend import struct_members
 from protodsl.codegen.mosn_go.naming import go_names, go_string, members
 from protodsl.codegen.mosn_go.records import free_members
@@ -59,8 +64,17 @@ def main(protocol: Protocol) -> str:
                      for i, e in enumerate(protocol.enums))
     tables += "".join(f"var record{i} = {_view(protocol, r)}\n"
                       for i, r in enumerate(protocol.records))
-    return (_MAIN.replace("PACKAGE", protocol.name).replace("\t// CASES\n", cases)
+    text = (_MAIN.replace("PACKAGE", protocol.name).replace("\t// CASES\n", cases)
             .replace("// TABLES\n", tables))
+    if not protocol.state:
+        return text
+    for plain, stateful in _IN_STATE:
+        assert plain in text
+        text = text.replace(plain, stateful)
+    go = state.names(protocol)
+    rows = "".join(f"\t\t{{{go_string(m.name)}, &st.{go[m.name]}, "
+                   f"{state.mask(protocol, m.name)}}},\n" for m in protocol.state)
+    return text + _STATE.replace("\t\t// MEMBERS\n", rows).rstrip("\n") + "\n"
 
 
 def _view(protocol: Protocol, scope: Frame | Record) -> str:
@@ -102,6 +116,60 @@ def _enum(protocol: Protocol, name: str) -> str:
     for m in enum.members:
         by_value.setdefault(str(m.value), m.name)
     return ", ".join(f"{go_string(v)}: {go_string(n)}" for v, n in by_value.items())
+
+
+# What a stateful spec's driver does besides: the state from the request, and
+# back in the answer.
+_IN_STATE = (
+    ("type request struct {\n",
+     "type request struct {\n\tState map[string]*int64 `json:\"state\"`\n\n"),
+    ("\tfr, n, err := codec.Decode(buf)\n",
+     "\tst := stateOf(req)\n\tfr, n, err := codec.Decode(buf, &st)\n"),
+    ('"fields": fields}', '"fields": fields, "state": shown(st)}'),
+    ("codec.Encode(fr)", "codec.Encode(fr, stateOf(req))"),
+)
+
+_STATE = '''
+type member struct {
+	name  string
+	value *int64
+	bit   uint64
+}
+
+// members are the state's members in st, by spec name.
+func members(st *codec.State) []member {
+	return []member{
+		// MEMBERS
+	}
+}
+
+// stateOf is the state a request carries: a new connection's without one.
+func stateOf(req request) codec.State {
+	if req.State == nil {
+		return codec.NewState()
+	}
+	var st codec.State
+	for _, m := range members(&st) {
+		if v := req.State[m.name]; v != nil {
+			*m.value = *v
+			st.Set |= m.bit
+		}
+	}
+	return st
+}
+
+// shown is st as a request carries it: null where unset.
+func shown(st codec.State) map[string]any {
+	out := map[string]any{}
+	for _, m := range members(&st) {
+		out[m.name] = nil
+		if st.Set&m.bit != 0 {
+			out[m.name] = *m.value
+		}
+	}
+	return out
+}
+'''
 
 
 _MAIN = '''\
@@ -154,8 +222,8 @@ func newFrame(name string) (codec.Frame, view) {
 	return nil, nil
 }
 
-// shown is a struct's JSON (encoding/json's, by Go name) in the spec's names.
-func shown(raw json.RawMessage, v view) (map[string]json.RawMessage, error) {
+// bySpec is a struct's JSON (encoding/json's, by Go name) in the spec's names.
+func bySpec(raw json.RawMessage, v view) (map[string]json.RawMessage, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return nil, err
@@ -174,7 +242,7 @@ func shown(raw json.RawMessage, v view) (map[string]json.RawMessage, error) {
 			}
 			list := make([]map[string]json.RawMessage, len(items))
 			for i, item := range items {
-				entry, err := shown(item, f.items)
+				entry, err := bySpec(item, f.items)
 				if err != nil {
 					return nil, err
 				}
@@ -194,8 +262,8 @@ func shown(raw json.RawMessage, v view) (map[string]json.RawMessage, error) {
 	return out, nil
 }
 
-// unshown is a struct's JSON in the spec's names as encoding/json reads it.
-func unshown(raw json.RawMessage, v view) (json.RawMessage, error) {
+// byGo is a struct's JSON in the spec's names as encoding/json reads it.
+func byGo(raw json.RawMessage, v view) (json.RawMessage, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return nil, err
@@ -214,7 +282,7 @@ func unshown(raw json.RawMessage, v view) (json.RawMessage, error) {
 				return nil, err
 			}
 			for i, item := range items {
-				entry, err := unshown(item, f.items)
+				entry, err := byGo(item, f.items)
 				if err != nil {
 					return nil, err
 				}
@@ -273,7 +341,7 @@ func decode(req request) reply {
 			return reply{"bad_request": err.Error()}
 		}
 		_, v := newFrame(fr.FrameName())
-		fields, err := shown(raw, v)
+		fields, err := bySpec(raw, v)
 		if err != nil {
 			return reply{"bad_request": err.Error()}
 		}
@@ -289,7 +357,7 @@ func encode(req request) reply {
 	if fr == nil {
 		return reply{"bad_request": "no frame " + req.Frame}
 	}
-	fields, err := unshown(req.Fields, v)
+	fields, err := byGo(req.Fields, v)
 	if err != nil {
 		return reply{"bad_request": err.Error()}
 	}

@@ -6,6 +6,8 @@ integers' ranges (the header's, then each later one's); the bytes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from protodsl.codegen.mosn_go import wide
 from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go
 from protodsl.codegen.mosn_go.gotext import Func, go_bytes, put_int
@@ -43,12 +45,15 @@ def _little(order: str) -> str:
 class _Encoder:
     """One frame's encoder: `field_of` names the local of each value, `bytes_of`
     the local holding a sized element's bytes when they are not the struct's;
-    `pkg`: the package's names."""
+    `pkg`: the package's names; `state`, in a spec with a state, the text of a
+    member of the State `st`."""
 
-    def __init__(self, fp: FramePlan, wide_ints: wide.Wide, pkg: GoNames) -> None:
+    def __init__(self, fp: FramePlan, wide_ints: wide.Wide, pkg: GoNames,
+                 state: Callable[[str], str] | None) -> None:
         self.fp = fp
         self.wide_ints = wide_ints
         self.pkg = pkg
+        self.state = state
         self.names = members(fp.frame)
         self.f = Func()
         self.elements = {e.name: e for e in fp.frame.elements}
@@ -70,7 +75,7 @@ class _Encoder:
         return f"int64(len(f.{self.names[n]}))"
 
     def go(self, expr: ir.Expr) -> str:
-        return to_go(expr, self.value, self.length, count=self.count)
+        return to_go(expr, self.value, self.length, count=self.count, state=self.state)
 
     def when(self, present: ir.Expr | None) -> None:
         if present is not None:
@@ -117,7 +122,9 @@ class _Encoder:
             self._rest(rest)
         f.line("return out, nil")
         name = self.pkg.frame(fp.name)
-        return [f"func (f *{name}) encode(dst []byte) ([]byte, error) {{", *f.text(), "}", ""]
+        st = ", st State" if self.state is not None else ""
+        return [f"func (f *{name}) encode(dst []byte{st}) ([]byte, error) {{", *f.text(), "}",
+                ""]
 
     def _claim(self) -> None:
         """The frame's own condition, first, as Python's `_claimed`: its text names
@@ -297,9 +304,11 @@ class _Encoder:
         f.line("out = insertVarint(out, body, uint64(remaining))")
 
 
-def encoder(fp: FramePlan, wide_ints: wide.Wide, pkg: GoNames) -> list[str]:
-    """`(*Frame).encode(dst)`: the frame's bytes appended to dst."""
-    return _Encoder(fp, wide_ints, pkg).source()
+def encoder(fp: FramePlan, wide_ints: wide.Wide, pkg: GoNames,
+            state: Callable[[str], str] | None = None) -> list[str]:
+    """`(*Frame).encode(dst)`: the frame's bytes appended to dst; in a spec with a
+    state, `(*Frame).encode(dst, st)` reading members through `state`."""
+    return _Encoder(fp, wide_ints, pkg, state).source()
 
 
 def _held(node: IntField, fit: FitCheck) -> bool:

@@ -26,11 +26,13 @@ def go_int(value: int) -> str:
 
 def to_go(expr: ir.Expr, field: Callable[[str], str], length: Callable[[str], str],
           param: Callable[[ir.Param | ir.ParamField], str] | None = None,
-          count: Callable[[str], str] | None = None) -> str:
+          count: Callable[[str], str] | None = None,
+          state: Callable[[str], str] | None = None) -> str:
     """`field(name)`, `length(name)` and `count(name)` give the int64 text of a
     value, a length and a list's number of records; `param`, in a builder, that
     of a parameter or a field of the request answered (a `match` is then a call
-    of the MOSN runtime's `pick`)."""
+    of the MOSN runtime's `pick`); `state(name)`, in a spec with a state, that
+    of a member of the connection's state (one kept per side is refused)."""
 
     def go(e: ir.Expr) -> str:
         match e:
@@ -42,6 +44,8 @@ def to_go(expr: ir.Expr, field: Callable[[str], str], length: Callable[[str], st
                 return length(name)
             case ir.CountOf(field=name) if count is not None:
                 return count(name)
+            case ir.StateValue(name=name, side=None) if state is not None:
+                return state(name)
             case ir.Unary(op="-", operand=o):
                 return f"neg({go(o)})"
             case ir.Unary(op="not", operand=o):

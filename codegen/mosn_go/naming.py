@@ -117,13 +117,14 @@ GO_PREDECLARED = frozenset(
     "recover".split())
 # The package names the generated files import (a file's imports share its package's scope).
 GO_IMPORTS = frozenset(
-    "api atomic big binary buffer context crc32 errors fmt reflect strconv testing utf8".split())
+    "api atomic big binary buffer context crc32 errors fmt reflect strconv sync testing utf8"
+    .split())
 # What the printers declare whatever the spec: the codec's (backend.py, fuzz.py), the MOSN
-# layer's (xprotocol.py), and the connection state's.
+# layer's (xprotocol.py), and the connection state's (state.py).
 PRINTED = frozenset({
     "Frame", "Protocol", "MosnName", "MaxFrame", "Decode", "Encode", "AppendEncode",
     "fuzzDecode", "Codec", "XProtocol", "MatchBytes", "HTTPStatus", "asked", "askedOf",
-    "State", "NewState",
+    "State", "NewState", "NextState", "StateUnset", "stateUnset",
 })
 RUNTIMES = ("runtime.go", "mosn_runtime.go", "wide.go")
 _DECLARED = re.compile(r"^(?:func|type|var|const) (\w+)|^\t(\w+)\b", re.MULTILINE)

@@ -115,6 +115,9 @@ class MosnPrinter:
         self.protocol = plan.protocol
         self.roled = [fp for fp in plan.frames if fp.frame.roles is not None]
         self.uses_binary = False
+        # A spec with a state: XProtocol is one connection's, holding its State.
+        self.stateful = bool(self.protocol.state)
+        self.recv = "(*XProtocol)" if self.stateful else "(XProtocol)"
 
     def source(self) -> str:
         p = self.protocol
@@ -130,7 +133,7 @@ class MosnPrinter:
         for fp in self.roled:
             self._frame(e, fp)
         headermap.mergers(e, tuple(self.roled), self.pkg)
-        imports = ["context", "errors", "sync/atomic"]
+        imports = ["context", "errors", *(["sync"] if self.stateful else []), "sync/atomic"]
         if self.uses_binary:
             imports = sorted([*imports, "encoding/binary"])
         head = [f"// {HEADER.format(spec=_file(p))}", "", f"package {p.name}", "", "import (",
@@ -159,10 +162,19 @@ class MosnPrinter:
             "var _ api.XProtocolCodec = Codec{}", "",
             "// ProtocolName is the name MOSN's configuration gives the protocol: MosnName.",
             "func (Codec) ProtocolName() api.ProtocolName { return MosnName }", "",
-            "// NewXProtocol gives the protocol, which keeps no state: one value serves",
-            "// every connection.",
-            "func (Codec) NewXProtocol(context.Context) api.XProtocol { return XProtocol{} }", "",
         ])
+        if self.stateful:
+            e.lines([
+                "// NewXProtocol gives the protocol for one new connection: MOSN asks for one",
+                "// per connection, and it keeps that connection's State.",
+                "func (Codec) NewXProtocol(context.Context) api.XProtocol {",
+                "\treturn &XProtocol{state: NewState()}", "}", ""])
+        else:
+            e.lines([
+                "// NewXProtocol gives the protocol, which keeps no state: one value serves",
+                "// every connection.",
+                "func (Codec) NewXProtocol(context.Context) api.XProtocol { return XProtocol{} }",
+                ""])
         e.line("// ProtocolMatch recognizes the protocol by its first bytes (MatchBytes).")
         if any(not _constants(fp) for fp in self.plan.frames):
             e.line("// Not every frame has a constant at a fixed offset, so it cannot: nil.")
@@ -180,19 +192,38 @@ class MosnPrinter:
 
     def _protocol(self, e: Emitter) -> None:
         p = self.protocol
+        if self.stateful:
+            e.lines([
+                f"// XProtocol is the {p.name} protocol on one connection, as MOSN's stream",
+                "// layer calls it: MOSN makes one per connection (NewXProtocol), which",
+                "// decodes the frames the connection reads and encodes those it writes, so",
+                "// it keeps the connection's State. Decode runs on the connection's reading",
+                "// goroutine and Encode on others (MOSN's worker pool): mu guards state.",
+                "type XProtocol struct {", "\tmu    sync.Mutex", "\tstate State", "}", "",
+                "var _ api.XProtocol = (*XProtocol)(nil)", ""])
+        else:
+            e.lines([
+                f"// XProtocol is the {p.name} protocol as MOSN's stream layer calls it.",
+                "type XProtocol struct{}", "",
+                "var _ api.XProtocol = XProtocol{}", ""])
         e.lines([
-            f"// XProtocol is the {p.name} protocol as MOSN's stream layer calls it.",
-            "type XProtocol struct{}", "",
-            "var _ api.XProtocol = XProtocol{}", "",
             "// Name is the protocol's name in MOSN: MosnName.",
-            "func (XProtocol) Name() api.ProtocolName { return MosnName }", "",
+            f"func {self.recv} Name() api.ProtocolName {{ return MosnName }}", "",
             "// Decode takes one frame off the front of data: nil, nil while data holds",
             "// only part of one; a malformed frame is an error (MOSN closes the",
             "// connection), with the Python codec's text.",
+            *(["// The frame is decoded in the connection's state, which it moves on."]
+              if self.stateful else []),
         ])
-        with e.block("func (XProtocol) Decode(_ context.Context, data api.IoBuffer) "
+        recv = "(x *XProtocol)" if self.stateful else "(XProtocol)"
+        with e.block(f"func {recv} Decode(_ context.Context, data api.IoBuffer) "
                      "(interface{}, error)"):
-            e.line("fr, n, err := Decode(data.Bytes())")
+            if self.stateful:
+                e.line("x.mu.Lock()")
+                e.line("fr, n, err := Decode(data.Bytes(), &x.state)")
+                e.line("x.mu.Unlock()")
+            else:
+                e.line("fr, n, err := Decode(data.Bytes())")
             with e.block("if err != nil"):
                 with e.block("if errors.Is(err, ErrNeedMore)"):
                     e.line("return nil, nil")
@@ -208,18 +239,30 @@ class MosnPrinter:
         e.lines(["// Encode writes a frame MOSN passes back (decoded or built here), with the",
                  "// id, headers and payload MOSN gave it, straight into a pooled buffer as",
                  "// large as the frame is likely to be (MOSN's connection gives it back once",
-                 "// written)."])
-        with e.block("func (XProtocol) Encode(_ context.Context, model interface{}) "
+                 "// written).",
+                 *(["// It is laid out by the connection's state, which it then moves on (as",
+                    "// the frame's decode on the other end does): NextState."]
+                   if self.stateful else [])])
+        with e.block(f"func {recv} Encode(_ context.Context, model interface{{}}) "
                      "(api.IoBuffer, error)"):
             e.line("var buf api.IoBuffer")
             e.line("var dst, out []byte")
             e.line("var err error")
+            if self.stateful:
+                e.line("x.mu.Lock()")
+                e.line("defer x.mu.Unlock()")
+                e.line("next := x.state")
             with e.block("switch f := model.(type)"):
                 for fp in self.roled:
                     _case(e, f"case *{self.pkg.mosn(fp.name)}:")
                     e.line("buf = buffer.GetIoBuffer(f.sizeHint())")
                     e.line("dst = buf.Bytes()")
-                    e.line("out, err = f.wire(dst)")
+                    if self.stateful:
+                        e.line("out, err = f.wire(dst, x.state)")
+                        with e.block("if err == nil"):
+                            e.line("next, err = NextState(f.Frame, x.state)")
+                    else:
+                        e.line("out, err = f.wire(dst)")
                 _case(e, "default:")
                 e.line(f"return nil, encodeFail(\"frame\", "
                        f"{go_string(f'not a {p.name} frame MOSN can carry')})")
@@ -228,20 +271,24 @@ class MosnPrinter:
             with e.block("if err != nil"):
                 e.line("_ = buffer.PutIoBuffer(buf)")
                 e.line("return nil, err")
+            if self.stateful:
+                e.line("x.state = next")
             e.line("return buf, nil")
         e.line()
         e.lines([
             "// Mapping leaves MOSN's HTTP-like code as it is: Hijack maps it, as the",
             "// spec's hijack builder says (MOSN's dubbo and Wasm codecs do the same).",
-            "func (XProtocol) Mapping(httpStatusCode uint32) uint32 { return httpStatusCode }", "",
+            f"func {self.recv} Mapping(httpStatusCode uint32) uint32 "
+            "{ return httpStatusCode }", "",
             "// PoolMode: requests carry ids, so one upstream connection carries many.",
-            "func (XProtocol) PoolMode() api.PoolMode { return api.Multiplex }", "",
+            f"func {self.recv} PoolMode() api.PoolMode {{ return api.Multiplex }}",
+            "",
             "// EnableWorkerPool: frames are handled off the connection's reading goroutine.",
-            "func (XProtocol) EnableWorkerPool() bool { return true }", "",
+            f"func {self.recv} EnableWorkerPool() bool {{ return true }}", "",
             "// GenerateRequestID is the next id of an upstream connection, wrapped to",
             "// what every frame's id field holds.",
         ])
-        with e.block("func (XProtocol) GenerateRequestID(streamID *uint64) uint64"):
+        with e.block(f"func {self.recv} GenerateRequestID(streamID *uint64) uint64"):
             e.line(f"return {self._wrap_id('atomic.AddUint64(streamID, 1)')}")
         e.line()
 
@@ -306,19 +353,20 @@ class MosnPrinter:
         ka, reply, hijack = (kinds.get(k) for k in ("keepalive", "keepalive_reply", "hijack"))
         e.lines(self._doc(ka, "Trigger builds MOSN's heartbeat to an idle upstream connection",
                           "the spec has no keepalive, so MOSN sends none: nil"))
-        with e.block("func (XProtocol) Trigger(_ context.Context, requestId uint64) api.XFrame"):
+        with e.block(f"func {self.recv} Trigger(_ context.Context, requestId uint64) "
+                     "api.XFrame"):
             self._build(e, ka, "requestId", None)
         e.line()
         e.lines(self._doc(reply, "Reply answers a heartbeat request MOSN received",
                           "the spec has no keepalive reply: nil"))
-        with e.block("func (XProtocol) Reply(_ context.Context, request api.XFrame) "
+        with e.block(f"func {self.recv} Reply(_ context.Context, request api.XFrame) "
                      "api.XRespFrame"):
             self._build(e, reply, None, "request")
         e.line()
         e.lines(self._doc(hijack, "Hijack is MOSN's own answer to a request (no route, no\n"
                           "// healthy upstream, a timeout ...) for its HTTP-like code",
                           "the spec has no hijack builder: nil"))
-        with e.block("func (XProtocol) Hijack(_ context.Context, request api.XFrame, "
+        with e.block(f"func {self.recv} Hijack(_ context.Context, request api.XFrame, "
                      "statusCode uint32) api.XRespFrame"):
             self._build(e, hijack, "statusCode", "request")
         e.line()
@@ -674,10 +722,12 @@ class MosnPrinter:
             e.line(f"return wireRoom + len({stored})" if payload is not None else
                    "return wireRoom")
         e.line()
-        e.line("// wire appends the frame's bytes, with MOSN's payload, to dst.")
-        with e.block(f"func (f *{t}) wire(dst []byte) ([]byte, error)"):
+        st, arg = (", st State", ", st") if self.stateful else ("", "")
+        e.line("// wire appends the frame's bytes, with MOSN's payload, to dst"
+               + (", laid out by st." if self.stateful else "."))
+        with e.block(f"func (f *{t}) wire(dst []byte{st}) ([]byte, error)"):
             with e.block("if f == nil"):
-                e.line(f"return AppendEncode(dst, (*{self.pkg.frame(frame.name)})(nil))")
+                e.line(f"return AppendEncode(dst, (*{self.pkg.frame(frame.name)})(nil){arg})")
             if payload is not None:
                 with e.block("if f.data != nil"):
                     value = "string(f.data.Bytes())" if text else "f.data.Bytes()"
@@ -686,7 +736,7 @@ class MosnPrinter:
                 with e.block("if f.headersRead"):
                     with e.block("if err := f.putHeaders(); err != nil"):
                         e.line("return nil, err")
-            e.line("return AppendEncode(dst, f.Frame)")
+            e.line(f"return AppendEncode(dst, f.Frame{arg})")
         e.line()
 
     def _header_map(self, e: Emitter, t: str, kvs: headermap.Pairs) -> None:

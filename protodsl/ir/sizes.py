@@ -4,22 +4,28 @@ integer's `len(rest)` mean, for the passes (which expand `size`) and the plan
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from protodsl.diagnostics import Span
 from protodsl.ir import expr as ir
 from protodsl.ir.model import BytesField, Element, KvMapField, ListField, fixed_width
 
 
-def run_size(run: tuple[Element, ...], span: Span) -> ir.Expr | None:
+def run_size(run: tuple[Element, ...], span: Span,
+             present: Callable[[Element], ir.Expr | None] = lambda e: e.present
+             ) -> ir.Expr | None:
     """The run's fixed widths folded into one constant plus the lengths of its
-    sized elements, each only where it is on the wire; None when a varint, whose
-    width depends on its value, is in the run."""
+    sized elements, each only where it is on the wire (`present`: on encode, a
+    field's condition with `more()` read as whether the user gave it); None when
+    a varint, whose width depends on its value, is in the run."""
     fixed = 0
     terms: list[ir.Expr] = []
     for e in run:
         width = fixed_width(e)
+        condition = present(e)
         term: ir.Expr
         if width is not None:
-            if e.present is None:
+            if condition is None:
                 fixed += width
                 continue
             term = ir.Const(width, span)
@@ -27,7 +33,7 @@ def run_size(run: tuple[Element, ...], span: Span) -> ir.Expr | None:
             term = ir.LenOf(e.name, span)
         else:
             return None
-        terms.append(term if e.present is None else ir.Binary("*", term, e.present, span))
+        terms.append(term if condition is None else ir.Binary("*", term, condition, span))
     return sum_of(([ir.Const(fixed, span)] if fixed or not terms else []) + terms, span)
 
 

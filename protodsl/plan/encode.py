@@ -64,7 +64,7 @@ def _declared(frame: Frame, v: ValueNode) -> ValueNode:
     start = frame.size_start()
     assert isinstance(v, IntField) and start is not None
     run = tuple(e for e in frame.elements if e.offset is None or e.offset >= start)
-    size = run_size(run, v.span)
+    size = run_size(run, v.span, frame.written_when)
     assert size is not None, "check_rest: no varint in a frame an integer declares"
     return dataclasses.replace(v, value=size)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from protodsl.codecs import state_env
 from protodsl.ir import BitsField, BytesField, IntField, KvMapField, ListField, Protocol
 from protodsl.ir import expr as ir
 
@@ -28,7 +29,8 @@ def annotate(protocol: Protocol, codec: ModuleType, data: bytes) -> str:
     if result is not None and not isinstance(result, codec.NeedMore):
         frame_ir = protocol.frames[codec.FRAMES.index(type(result.frame))]
         values = codec.field_values(result.frame)
-        ints = {k: int(v) for k, v in values.items() if isinstance(v, int)}
+        # a layout reads the state the codec is bound to, as well as the fields
+        ints = {k: int(v) for k, v in values.items() if isinstance(v, int)} | state_env(codec)
         for e in frame_ir.elements:
             if e.present is not None and not ir.evaluate(e.present, ints):
                 continue  # not on the wire

@@ -6,7 +6,11 @@ Go's answers are fuller than a Wasm plugin's: the whole frame, not only its MOSN
 roles. A decode outcome is ("frame", GoFrame), ("need_more", have, need) with
 need -1 when not known yet, or ("malformed", kind, text); an encode outcome is
 ("bytes", hex) or ("refused", kind, text). Kinds are the Python codec's
-exception classes, texts its messages, exactly."""
+exception classes, texts its messages, exactly.
+
+A stateful spec's codec is bound to a connection state (scenarios.py): each
+request to the driver carries that state, and a decoded frame's outcome the
+state after it, on both sides (`Decoded.state`)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple
 
+from protodsl.codecs import state_of
 from protodsl.codegen.mosn_go.backend import struct_members
 from protodsl.codegen.mosn_go.naming import members
 from protodsl.codegen.mosn_go.records import free_members
@@ -29,6 +34,18 @@ class GoFrame(NamedTuple):
     name: str  # the spec's name of the frame
     fields: dict[str, Any]  # the Go struct as the driver shows it (spec_fields)
     drain_len: int  # the bytes it took, named as MOSN's roles name them (see _feed)
+    state: dict[str, int | None] | None = None  # after it, for a spec with a state
+
+
+def state_fields(protocol: Protocol, codec: ModuleType, state: Any = None
+                 ) -> dict[str, int | None] | None:
+    """A connection state as the driver reads and shows it (each member by its
+    spec name, None where unset): `state`, else the one `codec` is bound to;
+    None for a spec without a state."""
+    if not protocol.state:
+        return None
+    st = state_of(codec, state)
+    return {name: getattr(st, attr) for name, attr in codec.STATE_ATTRS.items()}
 
 
 class GoPanicked(AssertionError):
@@ -109,7 +126,8 @@ def oracle_decode(protocol: Protocol, codec: ModuleType, data: bytes) -> Outcome
     if isinstance(result, codec.NeedMore):
         return ("need_more", result.have, -1 if result.need is None else result.need)
     return ("frame", GoFrame(frame_name(protocol, codec, result.frame),
-                             spec_fields(protocol, codec, result.frame), result.consumed))
+                             spec_fields(protocol, codec, result.frame), result.consumed,
+                             state_fields(protocol, codec, result.state)))
 
 
 def oracle_encode(codec: ModuleType, frame: Any) -> Outcome:
@@ -146,16 +164,19 @@ class GoDriver:
             raise RuntimeError(f"the Go driver cannot read {request}: {reply['bad_request']}")
         return reply
 
-    def decode(self, data: bytes) -> Outcome:
-        reply = self.ask({"op": "decode", "hex": data.hex()})
+    def decode(self, data: bytes, state: dict[str, int | None] | None = None) -> Outcome:
+        """`state`: the connection's (state_fields), for a spec with one."""
+        reply = self.ask({"op": "decode", "hex": data.hex(), **_carried(state)})
         if "frame" in reply:
-            return ("frame", GoFrame(reply["frame"], reply["fields"], reply["consumed"]))
+            return ("frame", GoFrame(reply["frame"], reply["fields"], reply["consumed"],
+                                     reply.get("state")))
         if reply.get("need_more"):
             return ("need_more", reply["have"], reply["need"])
         return ("malformed", reply["error"], reply["text"])
 
-    def encode(self, frame: str, fields: dict[str, Any]) -> Outcome:
-        reply = self.ask({"op": "encode", "frame": frame, "fields": fields})
+    def encode(self, frame: str, fields: dict[str, Any],
+               state: dict[str, int | None] | None = None) -> Outcome:
+        reply = self.ask({"op": "encode", "frame": frame, "fields": fields, **_carried(state)})
         if "hex" in reply:
             return ("bytes", reply["hex"])
         return ("refused", reply["error"], reply["text"])
@@ -175,3 +196,8 @@ class GoDriver:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.communicate()
+
+
+def _carried(state: dict[str, int | None] | None) -> dict[str, Any]:
+    """What a request adds for a state: nothing for a spec without one."""
+    return {} if state is None else {"state": state}

@@ -18,7 +18,13 @@ from protodsl.ir import expr as ir
 from protodsl.ir.model import BitMember, BytesField, Frame, IntField, KvMapField, Protocol
 from protodsl.testing import strategies as strat
 from protodsl.testing.entropy import Entropy, from_entropy
-from protodsl.testing.go_engine import GoFrame, frame_name, oracle_encode, spec_fields
+from protodsl.testing.go_engine import (
+    GoFrame,
+    frame_name,
+    oracle_encode,
+    spec_fields,
+    state_fields,
+)
 from protodsl.testing.properties import (
     Mismatch,
     Property,
@@ -114,7 +120,7 @@ def _check_encode(sides: Sides, frame: Any) -> None:
     codec = sides.codec
     python = oracle_encode(codec, frame)
     go = sides.driver.encode(frame_name(sides.protocol, codec, frame),
-                             spec_fields(sides.protocol, codec, frame))
+                             spec_fields(sides.protocol, codec, frame), sides.go_state)
     if python != go:
         raise Mismatch("encode outcomes differ", None, python, go, "go")
     sides.cover_frame(frame)
@@ -125,11 +131,12 @@ def _check_roundtrip(sides: Sides, frame: Any) -> None:
     codec, protocol = sides.codec, sides.protocol
     wire = codec.encode(frame)
     name, fields = frame_name(protocol, codec, frame), spec_fields(protocol, codec, frame)
-    encoded = sides.driver.encode(name, fields)
+    encoded = sides.driver.encode(name, fields, sides.go_state)
     if encoded != ("bytes", wire.hex()):
         raise Mismatch("encoded frames differ", wire, ("bytes", wire.hex()), encoded, "go")
-    decoded = sides.driver.decode(wire)
-    if decoded != ("frame", GoFrame(name, fields, len(wire))):
+    decoded = sides.driver.decode(wire, sides.go_state)
+    after = state_fields(protocol, codec, codec.decode(wire).state)
+    if decoded != ("frame", GoFrame(name, fields, len(wire), after)):
         raise Mismatch("decode(encode(f)) != f", wire, fields, decoded, "go")
     sides.cover_frame(frame)
 

@@ -29,7 +29,7 @@ from protodsl.ir import expr as ir
 from protodsl.ir.model import BytesChoice
 from protodsl.testing import strategies as strat
 from protodsl.testing.entropy import Entropy, from_entropy
-from protodsl.testing.go_engine import GoDriver, oracle_decode
+from protodsl.testing.go_engine import GoDriver, oracle_decode, state_fields
 from protodsl.testing.outcomes import (
     MALFORMED,
     NEED_MORE,
@@ -101,6 +101,12 @@ class Sides:
             self._driver = GoDriver(self.go)
         return self._driver
 
+    @cached_property
+    def go_state(self) -> dict[str, int | None] | None:
+        """The state the codec is bound to, as the Go driver takes it (each frame
+        decodes in it, as the bound Python codec decodes every frame)."""
+        return state_fields(self.protocol, self.codec)
+
     @property
     def engine(self) -> str:
         """What the Python codec is compared with."""
@@ -118,7 +124,8 @@ class Sides:
         """What the Python codec and the engine say about `data`, each as the
         engine can say it (a plugin: MOSN's roles; Go: the whole frame)."""
         if self.go is not None:
-            return oracle_decode(self.protocol, self.codec, data), self.driver.decode(data)
+            return (oracle_decode(self.protocol, self.codec, data),
+                    self.driver.decode(data, self.go_state))
         return (python_decode(self.codec, data),
                 _wasm_call(self, lambda: wasm_decode(self.host, data)))
 
@@ -127,7 +134,7 @@ class Sides:
         connection: MOSN's read loop around a plugin, `_feed` around Go's Decode."""
         if self.go is not None:
             return (_feed(lambda b: oracle_decode(self.protocol, self.codec, b), chunks),
-                    _feed(self.driver.decode, chunks))
+                    _feed(lambda b: self.driver.decode(b, self.go_state), chunks))
         return (_feed(lambda b: python_decode(self.codec, b), chunks),
                 _wasm_call(self, lambda: _mosn_feed(self.host, chunks)))
 

@@ -144,12 +144,13 @@ def run_all(protocol: Protocol, wasm: Path | None, examples: int, seed: int | No
 
 def cases(protocol: Protocol, wasm: bool, go: bool = False) -> list[tuple[Property, Scenario]]:
     """(property, connection state) pairs to run. A plugin's context starts in a
-    new connection's state, so the Wasm properties run in that state only."""
+    new connection's state, so the Wasm properties run in that state only; the
+    Go codec takes the state with each call, so its properties run in each."""
     props = applicable(protocol, wasm) + (GO_PROPERTIES if go else ())
     out = []
     for scenario in scenarios(protocol):
         for prop in props:
-            if scenario.initial or prop.engine == "python":
+            if scenario.initial or prop.engine in ("python", "go"):
                 out.append((prop, scenario))
     return out
 

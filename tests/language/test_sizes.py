@@ -10,6 +10,7 @@ from types import ModuleType
 
 import pytest
 
+from protodsl.codecs import load_python
 from protodsl.diagnostics import SpecError
 from protodsl.passes.pipeline import compile_file, compile_source
 from protodsl.plan import RestFraming, plan_of
@@ -92,3 +93,37 @@ def test_what_a_size_cannot_be(fields: str, message: str) -> None:
     with pytest.raises(SpecError) as caught:
         compile_source(FRAME.format(fields=fields), "p.proto-dsl")
     assert message in str(caught.value)
+
+
+TRAILING = """
+protocol trailing "x-trailing" {
+  frame call when kind == 1 {
+    kind:   u8
+    id:     u32
+    size:   u16 = len(rest)
+    flags:  u8
+    reason: u8 if more()
+    roles { kind = request  id = id }
+  }
+  frame answer when kind == 2 {
+    kind: u8
+    id:   u32
+    roles { kind = response  id = id }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(("reason", "wire"), [(0, "0100000007 0001 00"),
+                                              (5, "0100000007 0002 00 05")])
+def test_a_declared_size_counts_a_trailing_field_as_given(reason: int, wire: str) -> None:
+    """An integer's `len(rest)` over a `more()` field counts it when encode writes
+    it (the user gave it), in the property as in the bytes; once the property read
+    a decoder-only name and raised NameError."""
+    codec = load_python(compile_source(TRAILING))
+    call = codec.Call(id_=7, flags=0, reason=reason)
+    data = codec.encode(call)
+    assert data == bytes.fromhex(wire)
+    assert call.size == len(data) - 7
+    assert codec.reference_encode(call) == data
+    assert codec.decode(data).frame == call

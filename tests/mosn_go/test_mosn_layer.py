@@ -131,7 +131,58 @@ def mosn_cases(protocol: Protocol, spec: str) -> dict[str, Any]:
         # The real protocols (those with vectors) each start with constants MOSN
         # can tell them by; a test spec may have none, and then no matcher.
         "matcher": bool(_vectors(spec)),
+        "steps": state_steps(codec, STREAMS[spec](codec)) if spec in STREAMS else [],
     }
+
+
+def state_steps(codec: ModuleType, reads: list[tuple[int, bytes]]) -> list[dict[str, Any]]:
+    """What the Python codec says of each (connection, bytes) read in turn, each
+    connection in a state of its own: the frame decoded in it (its state then
+    the one after), and encoded back in that state (the state moved past it,
+    as a MOSN connection's is when it writes a frame), or the error's text."""
+    states: dict[int, Any] = {}
+    out: list[dict[str, Any]] = []
+    for conn, data in reads:
+        st = states.get(conn, codec.State())
+        step: dict[str, Any] = {"conn": conn, "hex": data.hex()}
+        try:
+            result = codec.decode(data, st)
+        except codec.ProtocolError as exc:
+            out.append({**step, "error": str(exc)})
+            continue
+        fr, st = result.frame, result.state
+        try:
+            encoded = codec.encode(fr, st).hex()
+            st = codec.next_state(fr, st)
+        except codec.ProtocolError:
+            encoded = "-"
+        states[conn] = st
+        out.append({**step, "consumed": result.consumed, "id": codec.command_id(fr),
+                    "payload": codec.payload(fr).hex(), "encoded": encoded})
+    return out
+
+
+def _state_version(codec: ModuleType) -> list[tuple[int, bytes]]:
+    """Connection 0 announces version 2, so its response has `ext`; connection 1,
+    new, reads a response of version 1 (no `ext`: one state shared would read
+    its body's first bytes as `ext`), then a ping before any hello: an unset
+    member. Connection 2 opens a session that a ping folds into and a bye ends."""
+    new = codec.State()
+    v2 = codec.State(version=2)
+    return [
+        (0, codec.encode(codec.Request(id_=1, version=2, body=b"v2"), new)),
+        (0, codec.encode(codec.Response(id_=1, ext=0xBEEF, body=b"with ext"), v2)),
+        (1, codec.encode(codec.Response(id_=2, body=b"no ext"), new)),
+        (0, codec.encode(codec.Beat(id_=3, ext=5), v2)),
+        (1, codec.encode(codec.Ping(id_=4, token=9), codec.State(session=0))),
+        (2, codec.encode(codec.Hello(id_=5, session=0x1234), new)),
+        (2, codec.encode(codec.Ping(id_=6, token=0x1234 ^ 1), codec.State(version=3, session=1))),
+        (2, codec.encode(codec.Bye(id_=7), codec.State(version=3, session=1))),
+    ]
+
+
+# The specs whose MOSN layer TestMosnState drives: the reads it makes, by connection.
+STREAMS = {"state_version": _state_version}
 
 
 def _samples(examples: list[tuple[str, bytes]]) -> list[bytes]:
