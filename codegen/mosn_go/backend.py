@@ -22,8 +22,11 @@ from protodsl.codegen.mosn_go.expr import Unsupported, to_go
 from protodsl.codegen.mosn_go.gomod import GO_SUM, go_mod
 from protodsl.codegen.mosn_go.gotext import Func, align, read_int
 from protodsl.codegen.mosn_go.naming import (
+    GoNames,
     camel,
+    claimed,
     comment,
+    go_names,
     go_string,
     int_type,
     members,
@@ -77,13 +80,12 @@ def check_target(protocol: Protocol) -> list[Diagnostic]:
             return [Diagnostic(protocol.span, f"no codec plan for the mosn-go target: {exc}")]
         for f in plan.frames:
             out += _check_frame(f)
-        out += _check_names(protocol)
         if not out:
+            pkg = go_names(protocol)
             try:
-                _Printer(plan, wide.of(protocol)).source()
+                _Printer(plan, wide.of(protocol), pkg).source()
                 if xprotocol.has_roles(protocol):
-                    out += xprotocol.check_names(protocol)
-                    xprotocol.MosnPrinter(plan, wide.of(protocol)).source()
+                    xprotocol.MosnPrinter(plan, wide.of(protocol), pkg).source()
             except Unsupported as exc:
                 out.append(_no(protocol.span, f"protocol '{protocol.name}' uses {exc}"))
     return out
@@ -121,40 +123,6 @@ def _check_frame(fp: FramePlan) -> list[Diagnostic]:
     return out
 
 
-_RESERVED = {"Frame", "KV", "Decode", "Encode", "AppendEncode", "ErrNeedMore", "NeedMoreError",
-             "ProtocolError", "Protocol", "MosnName", "MaxFrame", *wide.NAMES, *(
-                 "ConstantMismatch UnknownEnumValue UnknownVariant FrameTooLarge NegativeSize "
-                 "MalformedSection InvalidText ChecksumMismatch FieldOverrun CountMismatch "
-                 "LeftoverBytes MalformedVarint EncodeError"
-             ).split()}
-
-
-def _check_names(protocol: Protocol) -> list[Diagnostic]:
-    """Package-level Go names that two spec names (or a spec name and the runtime)
-    would share (a frame's or record's members are told apart: naming.members)."""
-    seen: dict[str, str] = {n: "the Go runtime" for n in _RESERVED}
-    if protocol.state:
-        seen.update({n: "the connection's state" for n in state.NAMES})
-    out: list[Diagnostic] = []
-
-    def take(name: str, what: str, span: Span) -> None:
-        if name in seen:
-            out.append(Diagnostic(span, f"{what} is named {name} in Go, as is {seen[name]}",
-                                  note="rename one of them in the spec"))
-        seen[name] = what
-
-    for enum in protocol.enums:
-        take(camel(enum.name), f"enum '{enum.name}'", enum.span)
-        for m in enum.members:
-            take(camel(enum.name) + camel(m.name), f"member '{enum.name}.{m.name}'", m.span)
-    for record in protocol.records:
-        take(records.type_name(record.name), f"record '{record.name}'", record.span)
-    for frame in protocol.frames:
-        for prefix in ("", "New"):
-            take(prefix + camel(frame.name), f"frame '{frame.name}'", frame.span)
-    return out
-
-
 def struct_members(frame: Frame) -> list[tuple[str, Span]]:
     out: list[tuple[str, Span]] = []
     for v in frame.values():
@@ -175,14 +143,15 @@ def generate(protocol: Protocol, out_dir: Path | None = None) -> dict[str, str]:
     name = protocol.name
     plan = plan_of(as_bytes(protocol))
     mosn = xprotocol.has_roles(protocol)
+    pkg = go_names(protocol)
     files = {
-        f"{name}.go": _Printer(plan, wide.of(protocol)).source(),
+        f"{name}.go": _Printer(plan, wide.of(protocol), pkg).source(),
         RUNTIME: runtime(name),
-        f"{name}_fuzz_test.go": fuzz.source(protocol),
+        f"{name}_fuzz_test.go": fuzz.source(protocol, pkg),
         "go.mod": go_mod(name, mosn),
     }
     if mosn:
-        files[f"{name}_mosn.go"] = xprotocol.MosnPrinter(plan, wide.of(protocol)).source()
+        files[f"{name}_mosn.go"] = xprotocol.MosnPrinter(plan, wide.of(protocol), pkg).source()
         files[MOSN_RUNTIME] = runtime(name, MOSN_RUNTIME)
         files["go.sum"] = GO_SUM
     if wide.used(protocol):
@@ -200,11 +169,13 @@ def runtime(package: str, file: str = RUNTIME) -> str:
 
 class _Printer:
     """The codec of `plan`, whose 128-bit integers (`wide_ints`, by frame) it
-    carries as bytes."""
+    carries as bytes; its package-level names are `pkg`."""
 
-    def __init__(self, plan: ProtocolPlan, wide_ints: dict[str, wide.Wide]) -> None:
+    def __init__(self, plan: ProtocolPlan, wide_ints: dict[str, wide.Wide], pkg: GoNames
+                 ) -> None:
         self.plan = plan
         self.wide_ints = wide_ints
+        self.pkg = pkg
         self.protocol = plan.protocol
         self.enums = {e.name: e for e in self.protocol.enums}
         # a member of the State `st` a frame is decoded or encoded in: None without one
@@ -218,20 +189,20 @@ class _Printer:
         for enum in p.enums:
             body += self._enum(enum)
         body += ["// Frame is one frame of the protocol: "
-                 + ", ".join(f"*{camel(f.name)}" for f in p.frames) + ".",
+                 + ", ".join(f"*{self.pkg.frame(f.name)}" for f in p.frames) + ".",
                  "type Frame interface {", "\tFrameName() string", "}", ""]
         if self.protocol.state:
-            body += state.source(self.plan)
+            body += state.source(self.plan, self.pkg)
         for rp in self.plan.records:
-            body += records.source(rp)
+            body += records.source(rp, self.pkg)
         for fp in self.plan.frames:
             body += self._struct(fp)
         body += self._dispatch()
         for fp in self.plan.frames:
-            body += decoder(fp, self.wide_ints[fp.name], self.state)
+            body += decoder(fp, self.wide_ints[fp.name], self.pkg, self.state)
         body += self._encode_dispatch()
         for fp in self.plan.frames:
-            body += encoder(fp, self.wide_ints[fp.name], self.state)
+            body += encoder(fp, self.wide_ints[fp.name], self.pkg, self.state)
         code = "\n".join(body)
         imports = [i for i in ("encoding/binary", "hash/crc32")
                    if f"{i.split('/')[-1]}." in code]
@@ -252,22 +223,25 @@ class _Printer:
         return text.rstrip("\n") + "\n"
 
     def _enum(self, enum: Enum) -> list[str]:
-        name = camel(enum.name)
+        name = self.pkg.enum(enum.name)
+        # a name the table suffixed says which of the spec's enums it is
+        spec = "" if name == camel(enum.name) else f", the enum '{enum.name}'"
         out = [*comment(enum.doc), f"type {name} {int_type(enum.base)}", "",
-               f"// Members of {name}.", "const ("]
+               f"// Members of {name}{spec}.", "const ("]
         rows: list[list[str] | str] = []
         for m in enum.members:
             rows += comment(m.doc)
-            rows.append([name + camel(m.name), name, f"= {m.value}"])
+            rows.append([self.pkg.member(enum.name, m.name), name, f"= {m.value}"])
         out += align(rows, "\t")
         values = ", ".join(str(m.value) for m in enum.members)
-        out += [")", "", f"func is{name}(v int64) bool {{", "\tswitch v {",
+        out += [")", "", f"func {self.pkg.is_member(enum.name)}(v int64) bool {{",
+                "\tswitch v {",
                 f"\tcase {values}:", "\t\treturn true", "\t}", "\treturn false", "}", ""]
         return out
 
     def _struct(self, fp: FramePlan) -> list[str]:
         frame = fp.frame
-        name = camel(frame.name)
+        name = self.pkg.frame(frame.name)
         names = members(frame)
         rows: list[list[str] | str] = []
         defaults: list[str] = []
@@ -281,7 +255,7 @@ class _Printer:
                 if node.value is not None:
                     continue
                 rows += comment(doc)
-                rows.append([names[node.name], value_type(node)])
+                rows.append([names[node.name], value_type(node, self.pkg)])
                 if node.default:
                     defaults.append(f"{names[node.name]}: {self._typed(node, node.default)}")
             if isinstance(e, BytesField):
@@ -294,13 +268,14 @@ class _Printer:
                 rows.append([names[e.name], "[]KV"])
             elif isinstance(e, ListField):
                 rows += comment(e.doc)
-                rows.append([names[e.name], f"[]{records.type_name(e.record)}"])
+                rows.append([names[e.name], f"[]{self.pkg.record(e.record)}"])
         head = comment(frame.doc) or [f"// {name} is the frame '{frame.name}'."]
         out = [*head, f"type {name} struct {{", *align(rows, "\t"), "}", "",
                "// FrameName is the spec's name of the frame.",
                f"func (*{name}) FrameName() string {{ return {go_string(frame.name)} }}", "",
-               f"// New{name} is a {name} holding the spec's defaults.",
-               f"func New{name}() *{name} {{", f"\treturn &{name}{{{', '.join(defaults)}}}",
+               f"// {self.pkg.new(frame.name)} is a {name} holding the spec's defaults.",
+               f"func {self.pkg.new(frame.name)}() *{name} {{",
+               f"\treturn &{name}{{{', '.join(defaults)}}}",
                "}", ""]
         return out
 
@@ -309,8 +284,8 @@ class _Printer:
             enum = self.enums[node.enum]
             member = next((m for m in enum.members if m.value == value), None)
             if member is not None:
-                return camel(enum.name) + camel(member.name)
-        return f"{value_type(node)}({value})"
+                return self.pkg.member(enum.name, member.name)
+        return f"{value_type(node, self.pkg)}({value})"
 
     # -- decoding
 
@@ -320,11 +295,11 @@ class _Printer:
         f.open(f"if end < {self.protocol.discriminator_size}")
         f.line("return nil, 0, needMore(end, -1)")
         f.close()
-        names: dict[str, str] = {}
+        names = {n: "d" + go for n, go in claimed(
+            [d.value.name for d in self.plan.discriminators]).items()}
         for d in self.plan.discriminators:
             v = d.value
-            loc = "d" + camel(v.name)
-            names[v.name] = loc
+            loc = names[v.name]
             read = read_int(f"buf[{d.offset}:]", d.container, signed=d.container.signed
                              and v.mask is None)
             if v.mask is not None:
@@ -380,9 +355,9 @@ class _Printer:
             f.open(f"if {to_go(frame.when, lambda n: names[n], self._no_length)} != 0")
         if p.state:
             state.require(f, p, frame, "nil, 0, ", "st")
-            f.line(f"fr, n, err := decode{camel(fp.name)}(buf, *st)")
+            f.line(f"fr, n, err := {self.pkg.decoder(fp.name)}(buf, *st)")
         else:
-            f.line(f"fr, n, err := decode{camel(fp.name)}(buf)")
+            f.line(f"fr, n, err := {self.pkg.decoder(fp.name)}(buf)")
         f.open("if err != nil")
         f.line(f"return nil, 0, inFrame(err, {go_string(fp.name)})")
         f.close()
@@ -400,7 +375,7 @@ class _Printer:
         f = Func()
         f.open("switch fr := f.(type)")
         for fp in self.plan.frames:
-            name = camel(fp.name)
+            name = self.pkg.frame(fp.name)
             f.depth -= 1
             f.line(f"case *{name}:")
             f.depth += 1

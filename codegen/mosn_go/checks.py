@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from protodsl.codegen.mosn_go.expr import Unsupported, go_int
 from protodsl.codegen.mosn_go.gotext import Func
-from protodsl.codegen.mosn_go.naming import camel, go_string
+from protodsl.codegen.mosn_go.naming import GoNames, go_string
 from protodsl.codegen.numbers import DECIMAL, NumberFormat, spelled_format
 
 from protodsl.ir.model import IntField, ValueNode
@@ -25,18 +25,18 @@ def show_num(loc: str, value: Value, fmt: NumberFormat) -> str:
     return f"num({loc}, {uns}, {fmt.radix}, {fmt.digits}, {'true' if fmt.upper else 'false'})"
 
 
-def value_checks(f: Func, value: Value, loc: str, offset: str, ret: str, buf: str = "b"
-                 ) -> None:
+def value_checks(f: Func, value: Value, loc: str, offset: str, ret: str, pkg: GoNames,
+                 buf: str = "b") -> None:
     """Each check of `value` (read into `loc` at `offset`, Go text, of the frame
-    `buf`), in order."""
+    `buf`), in order; `pkg`: the package's."""
     for check in value.checks:
-        cond, kind, detail = _check(check, value, loc, offset, buf)
+        cond, kind, detail = _check(check, value, loc, offset, buf, pkg)
         f.open(f"if {cond}")
         f.line(f"return {ret}fail({kind}, {go_string(value.name)}, {offset}, {detail})")
         f.close()
 
 
-def _check(check: Check, value: Value, loc: str, offset: str, buf: str
+def _check(check: Check, value: Value, loc: str, offset: str, buf: str, pkg: GoNames
            ) -> tuple[str, str, str]:
     """The test, the kind and the detail, to the letter the Python codec's."""
     match check:
@@ -46,7 +46,7 @@ def _check(check: Check, value: Value, loc: str, offset: str, buf: str
                     f"{go_string(f'expected {fmt.show(want)}, got ')}+"
                     f"{show_num(loc, value, fmt)}")
         case MustBeMember(enum=enum):
-            return (f"!is{camel(enum.name)}({loc})", "UnknownEnumValue",
+            return (f"!{pkg.is_member(enum.name)}({loc})", "UnknownEnumValue",
                     f"{go_string(f'not a {enum.name}: ')}+{show_num(loc, value, DECIMAL)}")
         case MustMatchChecksum(kind="crc32", start=start):
             return (f"{loc} != int64(crc32.ChecksumIEEE({buf}[{start}:{offset}]))",

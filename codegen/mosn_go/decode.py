@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from protodsl.codegen.mosn_go import records, wide
+from protodsl.codegen.mosn_go import wide
 from protodsl.codegen.mosn_go.checks import value_checks
 from protodsl.codegen.mosn_go.expr import Unsupported, to_go
 from protodsl.codegen.mosn_go.gotext import Func, go_bytes, read_int
-from protodsl.codegen.mosn_go.naming import camel, go_string, local, members, value_type
+from protodsl.codegen.mosn_go.naming import GoNames, go_string, local, members, value_type
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
@@ -45,11 +45,11 @@ def value_read(r: Read, v: Value, buf: str) -> str:
     return f"int64((uint64({read_int(buf, e.type, signed=False)}) >> {v.shift}) & {v.mask:#x})"
 
 
-def _member_kind(e: BytesField | KvMapField | ListField) -> str:
+def _member_kind(e: BytesField | KvMapField | ListField, pkg: GoNames) -> str:
     if isinstance(e, KvMapField):
         return "[]KV"
     if isinstance(e, ListField):
-        return f"[]{records.type_name(e.record)}"
+        return f"[]{pkg.record(e.record)}"
     return "string" if e.text else "[]byte"
 
 
@@ -62,13 +62,15 @@ def _bytes_of(e: BytesField, raw: str) -> str:
 
 class _Decoder:
     """One frame's decoder: `field_of` and `size_of` name the locals holding
-    each value and each measured size read so far; `state`, in a spec with a
-    state, the text of a member of the State `st` the frame is decoded in."""
+    each value and each measured size read so far; `pkg`: the package's names;
+    `state`, in a spec with a state, the text of a member of the State `st` the
+    frame is decoded in."""
 
-    def __init__(self, fp: FramePlan, wide_ints: wide.Wide,
+    def __init__(self, fp: FramePlan, wide_ints: wide.Wide, pkg: GoNames,
                  state: Callable[[str], str] | None) -> None:
         self.fp = fp
         self.wide_ints = wide_ints
+        self.pkg = pkg
         self.state = state
         self.names = members(fp.frame)
         self.f = Func()
@@ -91,7 +93,7 @@ class _Decoder:
     def source(self) -> list[str]:
         fp, f = self.fp, self.f
         plan = fp.decode
-        name = camel(fp.name)
+        name = self.pkg.frame(fp.name)
         f.line("end := len(buf)")
         f.decl("err", "error(nil)")
         self._header()
@@ -114,8 +116,8 @@ class _Decoder:
             f.line(f"fr.{member} = {text}")
         f.line("return fr, int(size), nil")
         st = ", st State" if self.state is not None else ""
-        return [f"func decode{name}(buf []byte{st}) (*{name}, int, error) {{", *f.text(), "}",
-                ""]
+        return [f"func {self.pkg.decoder(fp.name)}(buf []byte{st}) (*{name}, int, error) {{",
+                *f.text(), "}", ""]
 
     def _header(self) -> None:
         """Fewer bytes than the header: each value whose bytes are there checked,
@@ -133,7 +135,7 @@ class _Decoder:
                 f.open(f"if end >= {r.offset + r.element.type.width}")
                 loc = local("v", self.names, v.name)
                 f.decl(loc, value_read(r, v, f"buf[{r.offset}:]"))
-                value_checks(f, v, loc, str(r.offset), RET, "buf")
+                value_checks(f, v, loc, str(r.offset), RET, self.pkg, "buf")
                 f.close()
         f.line(f"return {RET}needMore(end, {header})")
         f.close()
@@ -145,7 +147,7 @@ class _Decoder:
                 f.decl(loc, value_read(r, v, f"buf[{r.offset}:]"))
         for r in plan.header:
             for v in r.values:
-                value_checks(f, v, self.field_of[v.name], str(r.offset), RET, "buf")
+                value_checks(f, v, self.field_of[v.name], str(r.offset), RET, self.pkg, "buf")
         for r in plan.header:
             e = r.element
             if isinstance(e, BytesField) and e.text:
@@ -164,8 +166,8 @@ class _Decoder:
             e = r.element
             for v in r.values:
                 if v.free:
-                    self.members.append((self.names[v.name],
-                                         f"{value_type(v.node)}({self.field_of[v.name]})"))
+                    held = f"{value_type(v.node, self.pkg)}({self.field_of[v.name]})"
+                    self.members.append((self.names[v.name], held))
             if isinstance(e, BytesField):
                 assert r.offset is not None and r.width is not None
                 stop = r.offset + r.width
@@ -236,7 +238,7 @@ class _Decoder:
             f.line(f"return {RET}needMore(end, -1)")
             f.close()
             (v,) = framing.length.values
-            value_checks(f, v, loc, str(header), RET, "buf")
+            value_checks(f, v, loc, str(header), RET, self.pkg, "buf")
             f.decl("size", f"int64(next) + {loc}")
             f.decl("off", "next")
             if v.free:
@@ -269,7 +271,7 @@ class _Decoder:
             for v in r.values:
                 f.line(f"{self.field_of[v.name]} = {value_read(r, v, 'buf[off:]')}")
             for v in r.values:
-                value_checks(f, v, self.field_of[v.name], "off", RET, "buf")
+                value_checks(f, v, self.field_of[v.name], "off", RET, self.pkg, "buf")
         elif e.name in self.wide_ints:
             f.line(f"{local('x', self.names, e.name)} = "
                    f"{wide.from_wire(self.wide_ints[e.name], 'buf[off:]')}")
@@ -300,12 +302,13 @@ class _Decoder:
                 self.field_of[v.name] = loc
                 f.line(f"var {loc} int64")
                 if v.free:
-                    self.members.append((self.names[v.name], f"{value_type(v.node)}({loc})"))
+                    held = f"{value_type(v.node, self.pkg)}({loc})"
+                    self.members.append((self.names[v.name], held))
             return
         assert isinstance(e, BytesField | KvMapField | ListField)
         loc = local("x", self.names, e.name)
         t = self.wide_ints.get(e.name)
-        kind = wide.go_type(t) if t is not None else _member_kind(e)
+        kind = wide.go_type(t) if t is not None else _member_kind(e, self.pkg)
         if not kind.startswith("[]"):  # a string, or a 128-bit integer: 0 left off the wire
             f.line(f"var {loc} {kind}")
         else:  # left off the wire, it decodes as empty (not nil), as in Python
@@ -330,7 +333,7 @@ class _Decoder:
             for v in r.values:
                 f.line(f"{self.field_of[v.name]} = {value_read(r, v, 'b[off:]')}")
             for v in r.values:
-                value_checks(f, v, self.field_of[v.name], "off", RET)
+                value_checks(f, v, self.field_of[v.name], "off", RET, self.pkg)
             f.line(f"off += {w}")
         elif isinstance(e, VarintField):
             (v,) = r.values
@@ -346,7 +349,7 @@ class _Decoder:
             f.line(overrun)
             f.close()
             f.line(f"{loc} = v")
-            value_checks(f, v, loc, "off", RET)
+            value_checks(f, v, loc, "off", RET, self.pkg)
             f.line("off = next")
             f.close()
         else:
@@ -403,7 +406,7 @@ class _Decoder:
             f.line(f"return {RET}err")
             f.close()
         elif isinstance(e, ListField):
-            f.line(f"{loc}, err = {records.reader(e.record)}(b, off, {stop}, "
+            f.line(f"{loc}, err = {self.pkg.reader(e.record)}(b, off, {stop}, "
                    f"{go_string(e.name)})")
             f.open("if err != nil")
             f.line(f"return {RET}err")
@@ -426,8 +429,8 @@ def _little(order: str) -> str:
     return "true" if order == "little" else "false"
 
 
-def decoder(fp: FramePlan, wide_ints: wide.Wide,
+def decoder(fp: FramePlan, wide_ints: wide.Wide, pkg: GoNames,
             state: Callable[[str], str] | None = None) -> list[str]:
     """`decode<Frame>(buf)`: the frame at the start of buf, the bytes it took; in a
     spec with a state, `decode<Frame>(buf, st)` reading members through `state`."""
-    return _Decoder(fp, wide_ints, state).source()
+    return _Decoder(fp, wide_ints, pkg, state).source()

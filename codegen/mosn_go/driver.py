@@ -3,28 +3,36 @@ mosn-go`: it reads JSON lines on stdin and answers each with one line on
 stdout, so one process serves every example of a run.
 
     {"op": "decode", "hex": "..."}
-        {"frame": NAME, "consumed": N, "fields": {...}}   the struct as encoding/json shows it
+        {"frame": NAME, "consumed": N, "fields": {...}}   the struct, in the spec's names
         {"need_more": true, "have": N, "need": N}          need -1: not known yet
         {"error": KIND, "text": "..."}                     a *ProtocolError
     {"op": "encode", "frame": NAME, "fields": {...}}
         {"hex": "..."} or {"error": KIND, "text": "..."}
     a panic in the codec: {"panic": "..."}; a request it cannot read: {"bad_request": "..."}
 
+`fields` is the struct as encoding/json shows it (bytes in base64, a map as
+[{"Key", "Value"}]) under the spec's names, as the Python codec's decode JSON
+names it: each member by its spec name, not its Go name (which may carry a `_`
+the spec does not), an enum's value by its member's name (a number when no
+member has it), a list's records alike. Encode reads the same shape.
+
 For a spec with a state, a request may carry the connection's state, each
 member by its spec name, null where unset ({"state": {"version": 2, "session":
 null}}; without one, a new connection's), and a decoded frame's answer carries
-the state after it, so the Python codec's `Decoded.state` is compared too.
-"""
+the state after it, so the Python codec's `Decoded.state` is compared too."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from protodsl.codegen.mosn_go import backend, state
-from protodsl.codegen.mosn_go.naming import camel, go_string
+from protodsl.codegen.mosn_go.backend import struct_members
+from protodsl.codegen.mosn_go.naming import go_names, go_string, members
+from protodsl.codegen.mosn_go.records import free_members
 from protodsl.codegen.mosn_go.toolchain import run_go
 
 from protodsl.ir import Protocol
+from protodsl.ir.model import Frame, IntField, ListField, Record
 
 DIR = "driver"
 BINARY = "protodsl-driver"
@@ -49,9 +57,15 @@ def build(out_dir: Path, protocol: Protocol) -> Path:
 
 
 def main(protocol: Protocol) -> str:
-    cases = "".join(f"\tcase {go_string(f.name)}:\n\t\treturn &codec.{camel(f.name)}{{}}\n"
-                    for f in protocol.frames)
-    text = _MAIN.replace("PACKAGE", protocol.name).replace("\t// CASES\n", cases)
+    pkg = go_names(protocol)
+    cases = "".join(f"\tcase {go_string(f.name)}:\n\t\treturn &codec.{pkg.frame(f.name)}{{}}, "
+                    f"{_view(protocol, f)}\n" for f in protocol.frames)
+    tables = "".join(f"var enum{i} = map[string]string{{{_enum(protocol, e.name)}}}\n"
+                     for i, e in enumerate(protocol.enums))
+    tables += "".join(f"var record{i} = {_view(protocol, r)}\n"
+                      for i, r in enumerate(protocol.records))
+    text = (_MAIN.replace("PACKAGE", protocol.name).replace("\t// CASES\n", cases)
+            .replace("// TABLES\n", tables))
     if not protocol.state:
         return text
     for plain, stateful in _IN_STATE:
@@ -63,6 +77,47 @@ def main(protocol: Protocol) -> str:
     return text + _STATE.replace("\t\t// MEMBERS\n", rows).rstrip("\n") + "\n"
 
 
+def _view(protocol: Protocol, scope: Frame | Record) -> str:
+    """Go text of the view of a frame's or a record's struct: by each member's Go
+    name, its spec name, its enum's table and its list's record's view."""
+    enums = [e.name for e in protocol.enums]
+    records = [r.name for r in protocol.records]
+    go = members(scope)
+    parts = []
+    for name, enum, record in _members(scope):
+        known = [f"spec: {go_string(name)}"]
+        if enum is not None:
+            known.append(f"enum: enum{enums.index(enum)}")
+        if record is not None:
+            known.append(f"items: record{records.index(record)}")
+        parts.append(f"{go_string(go[name])}: {{{', '.join(known)}}}")
+    return f"view{{{', '.join(parts)}}}"
+
+
+def _members(scope: Frame | Record) -> list[tuple[str, str | None, str | None]]:
+    """The struct's members: each one's spec name, enum and list's record."""
+    if isinstance(scope, Record):
+        return [(e.name, e.enum if isinstance(e, IntField) else None, None)
+                for e in free_members(scope)]
+    out: list[tuple[str, str | None, str | None]] = []
+    for name, _ in struct_members(scope):
+        node, el = scope.value(name), scope.element(name)
+        out.append((name, node.enum if node is not None else None,
+                    el.record if isinstance(el, ListField) else None))
+    return out
+
+
+def _enum(protocol: Protocol, name: str) -> str:
+    """Go text of an enum's table: its members' names by value, as JSON numbers
+    (the first member of a value)."""
+    enum = protocol.enum(name)
+    assert enum is not None, "a field's enum is declared"
+    by_value: dict[str, str] = {}
+    for m in enum.members:
+        by_value.setdefault(str(m.value), m.name)
+    return ", ".join(f"{go_string(v)}: {go_string(n)}" for v, n in by_value.items())
+
+
 # What a stateful spec's driver does besides: the state from the request, and
 # back in the answer.
 _IN_STATE = (
@@ -70,7 +125,7 @@ _IN_STATE = (
      "type request struct {\n\tState map[string]*int64 `json:\"state\"`\n\n"),
     ("\tfr, n, err := codec.Decode(buf)\n",
      "\tst := stateOf(req)\n\tfr, n, err := codec.Decode(buf, &st)\n"),
-    ('"fields": fr}', '"fields": fr, "state": shown(st)}'),
+    ('"fields": fields}', '"fields": fields, "state": shown(st)}'),
     ("codec.Encode(fr)", "codec.Encode(fr, stateOf(req))"),
 )
 
@@ -145,11 +200,123 @@ type request struct {
 
 type reply map[string]any
 
-func newFrame(name string) codec.Frame {
+// field is how a struct member shows in the spec's JSON: its spec name, and
+// the names of its enum's members (by value, as JSON numbers) or the view of
+// its list's records.
+type field struct {
+	spec  string
+	enum  map[string]string
+	items view
+}
+
+// view is a frame's or a record's struct in the spec's names, by Go name.
+type view map[string]field
+
+// TABLES
+
+// newFrame is an empty frame of the spec's name and its view.
+func newFrame(name string) (codec.Frame, view) {
 	switch name {
 	// CASES
 	}
-	return nil
+	return nil, nil
+}
+
+// bySpec is a struct's JSON (encoding/json's, by Go name) in the spec's names.
+func bySpec(raw json.RawMessage, v view) (map[string]json.RawMessage, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, err
+	}
+	out := make(map[string]json.RawMessage, len(obj))
+	for name, value := range obj {
+		f, ok := v[name]
+		if !ok {
+			return nil, errors.New("no spec name for the member " + name)
+		}
+		switch {
+		case f.items != nil:
+			var items []json.RawMessage
+			if err := json.Unmarshal(value, &items); err != nil {
+				return nil, err
+			}
+			list := make([]map[string]json.RawMessage, len(items))
+			for i, item := range items {
+				entry, err := bySpec(item, f.items)
+				if err != nil {
+					return nil, err
+				}
+				list[i] = entry
+			}
+			var err error
+			if value, err = json.Marshal(list); err != nil {
+				return nil, err
+			}
+		case f.enum != nil:
+			if member, ok := f.enum[string(value)]; ok {
+				value, _ = json.Marshal(member)
+			}
+		}
+		out[f.spec] = value
+	}
+	return out, nil
+}
+
+// byGo is a struct's JSON in the spec's names as encoding/json reads it.
+func byGo(raw json.RawMessage, v view) (json.RawMessage, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, err
+	}
+	out := make(map[string]json.RawMessage, len(obj))
+	for name, f := range v {
+		value, ok := obj[f.spec]
+		if !ok {
+			continue
+		}
+		delete(obj, f.spec)
+		switch {
+		case f.items != nil:
+			var items []json.RawMessage
+			if err := json.Unmarshal(value, &items); err != nil {
+				return nil, err
+			}
+			for i, item := range items {
+				entry, err := byGo(item, f.items)
+				if err != nil {
+					return nil, err
+				}
+				items[i] = entry
+			}
+			var err error
+			if value, err = json.Marshal(items); err != nil {
+				return nil, err
+			}
+		case f.enum != nil:
+			var member string
+			if json.Unmarshal(value, &member) == nil {
+				number, ok := memberValue(f.enum, member)
+				if !ok {
+					return nil, errors.New(f.spec + ": no member " + member)
+				}
+				value = json.RawMessage(number)
+			}
+		}
+		out[name] = value
+	}
+	for spec := range obj {
+		return nil, errors.New("no member " + spec)
+	}
+	return json.Marshal(out)
+}
+
+func memberValue(enum map[string]string, member string) (string, bool) {
+	for number, name := range enum {
+		if name == member {
+			return number, true
+		}
+	}
+	return "", false
 }
 
 func failed(err error) reply {
@@ -169,7 +336,16 @@ func decode(req request) reply {
 	var nm *codec.NeedMoreError
 	switch {
 	case err == nil:
-		return reply{"frame": fr.FrameName(), "consumed": n, "fields": fr}
+		raw, err := json.Marshal(fr)
+		if err != nil {
+			return reply{"bad_request": err.Error()}
+		}
+		_, v := newFrame(fr.FrameName())
+		fields, err := bySpec(raw, v)
+		if err != nil {
+			return reply{"bad_request": err.Error()}
+		}
+		return reply{"frame": fr.FrameName(), "consumed": n, "fields": fields}
 	case errors.Is(err, codec.ErrNeedMore) && errors.As(err, &nm):
 		return reply{"need_more": true, "have": nm.Have, "need": nm.Need}
 	}
@@ -177,11 +353,15 @@ func decode(req request) reply {
 }
 
 func encode(req request) reply {
-	fr := newFrame(req.Frame)
+	fr, v := newFrame(req.Frame)
 	if fr == nil {
 		return reply{"bad_request": "no frame " + req.Frame}
 	}
-	if err := json.Unmarshal(req.Fields, fr); err != nil {
+	fields, err := byGo(req.Fields, v)
+	if err != nil {
+		return reply{"bad_request": err.Error()}
+	}
+	if err := json.Unmarshal(fields, fr); err != nil {
 		return reply{"bad_request": err.Error()}
 	}
 	out, err := codec.Encode(fr)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from protodsl.codegen.mosn_go import records, wide
+from protodsl.codegen.mosn_go import wide
 from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go
 from protodsl.codegen.mosn_go.gotext import Func, go_bytes, put_int
-from protodsl.codegen.mosn_go.naming import camel, go_string, local, members
+from protodsl.codegen.mosn_go.naming import GoNames, go_string, local, members
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
@@ -45,12 +45,14 @@ def _little(order: str) -> str:
 class _Encoder:
     """One frame's encoder: `field_of` names the local of each value, `bytes_of`
     the local holding a sized element's bytes when they are not the struct's;
-    `state`, in a spec with a state, the text of a member of the State `st`."""
+    `pkg`: the package's names; `state`, in a spec with a state, the text of a
+    member of the State `st`."""
 
-    def __init__(self, fp: FramePlan, wide_ints: wide.Wide,
+    def __init__(self, fp: FramePlan, wide_ints: wide.Wide, pkg: GoNames,
                  state: Callable[[str], str] | None) -> None:
         self.fp = fp
         self.wide_ints = wide_ints
+        self.pkg = pkg
         self.state = state
         self.names = members(fp.frame)
         self.f = Func()
@@ -119,7 +121,7 @@ class _Encoder:
         if rest is not None:
             self._rest(rest)
         f.line("return out, nil")
-        name = camel(fp.name)
+        name = self.pkg.frame(fp.name)
         st = ", st State" if self.state is not None else ""
         return [f"func (f *{name}) encode(dst []byte{st}) ([]byte, error) {{", *f.text(), "}",
                 ""]
@@ -177,7 +179,7 @@ class _Encoder:
             f.close()
         elif isinstance(el, ListField):
             loc = local("x", self.names, el.name)
-            f.line(f"{loc}, err := {records.writer(el.record)}(nil, {member}, {name})")
+            f.line(f"{loc}, err := {self.pkg.writer(el.record)}(nil, {member}, {name})")
             f.open("if err != nil")
             f.line(f"return {RET}err")
             f.close()
@@ -198,7 +200,7 @@ class _Encoder:
                        f"{shown(loc, fit.node)}+{go_string(' does not fit ' + fit.what)})")
             else:
                 assert fit.enum is not None
-                f.open(f"if !is{camel(fit.enum.name)}({loc})")
+                f.open(f"if !{self.pkg.is_member(fit.enum.name)}({loc})")
                 f.line(f"return {RET}encodeFail({go_string(fit.node.name)}, "
                        f"{shown(loc, fit.node)}+{go_string(f' is not a {fit.enum.name}')})")
             f.close()
@@ -302,11 +304,11 @@ class _Encoder:
         f.line("out = insertVarint(out, body, uint64(remaining))")
 
 
-def encoder(fp: FramePlan, wide_ints: wide.Wide,
+def encoder(fp: FramePlan, wide_ints: wide.Wide, pkg: GoNames,
             state: Callable[[str], str] | None = None) -> list[str]:
     """`(*Frame).encode(dst)`: the frame's bytes appended to dst; in a spec with a
     state, `(*Frame).encode(dst, st)` reading members through `state`."""
-    return _Encoder(fp, wide_ints, state).source()
+    return _Encoder(fp, wide_ints, pkg, state).source()
 
 
 def _held(node: IntField, fit: FitCheck) -> bool:

@@ -15,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from protodsl.codegen.emitter import Emitter
-from protodsl.codegen.mosn_go import records
-from protodsl.codegen.mosn_go.naming import go_string, member
+from protodsl.codegen.mosn_go.naming import GoNames, go_string, member
 
 from protodsl.ir.model import Frame
 from protodsl.plan import DerivedHeader, FramePlan, HeaderRecords
@@ -53,8 +52,9 @@ def _lazy(fp: FramePlan) -> bool:
     return fp.roles.header_records is not None or bool(fp.roles.derived_headers)
 
 
-def methods(e: Emitter, fp: FramePlan, t: str) -> None:
-    """`pairs` and `putHeaders` of a frame whose pairs are read lazily."""
+def methods(e: Emitter, fp: FramePlan, t: str, pkg: GoNames) -> None:
+    """`pairs` and `putHeaders` of a frame whose pairs are read lazily (`pkg`: the
+    package's names)."""
     if not _lazy(fp):
         return
     layout = fp.roles
@@ -94,7 +94,8 @@ def methods(e: Emitter, fp: FramePlan, t: str) -> None:
             _take(e, fp.frame, d)
         if listed is not None:
             items = f"f.Frame.{member(fp.frame, listed.list.name)}"
-            e.line(f"items, err := {merger(listed)}({items}, kvs, {go_string(listed.list.name)})")
+            e.line(f"items, err := {merger(listed, pkg)}({items}, kvs, "
+                   f"{go_string(listed.list.name)})")
             with e.block("if err != nil"):
                 e.line("return err")
             e.line(f"f.Frame.{member(fp.frame, listed.list.name)} = items")
@@ -145,35 +146,33 @@ def _take(e: Emitter, frame: Frame, d: DerivedHeader) -> None:
         e.line(f"f.Frame.{member(frame, field.name)} = {'string(v)' if field.text else 'v'}")
 
 
-def merger(h: HeaderRecords) -> str:
-    entry = h.record.record
-    return (f"merge{records.type_name(entry.name)}{member(entry, h.key.name)}"
-            f"{member(entry, h.value.name)}")
+def merger(h: HeaderRecords, pkg: GoNames) -> str:
+    return pkg.merger((h.record.record.name, h.key.name, h.value.name))
 
 
-def mergers(e: Emitter, frames: tuple[FramePlan, ...]) -> None:
+def mergers(e: Emitter, frames: tuple[FramePlan, ...], pkg: GoNames) -> None:
     """One merge function per (record, key, value) a frame's headers are."""
     done: set[str] = set()
     for fp in frames:
         h = fp.roles.header_records if fp.roles is not None else None
-        if h is None or merger(h) in done:
+        if h is None or merger(h, pkg) in done:
             continue
-        done.add(merger(h))
-        _merger(e, h)
+        done.add(merger(h, pkg))
+        _merger(e, h, pkg)
 
 
-def _merger(e: Emitter, h: HeaderRecords) -> None:
-    record = records.type_name(h.record.record.name)
+def _merger(e: Emitter, h: HeaderRecords, pkg: GoNames) -> None:
+    record = pkg.record(h.record.record.name)
     key, value = member(h.record.record, h.key.name), member(h.record.record, h.value.name)
     fresh = [node.name for node, v in h.fresh if node.value is None and v != 0]
     assert not fresh, "the plan gives a new entry's free integers 0, Go's zero"
     e.lines([
-        f"// {merger(h)} is MOSN's header map as the {record} records it came from:",
+        f"// {merger(h, pkg)} is MOSN's header map as the {record} records it came from:",
         f"// the n-th record with a {h.key.name} takes MOSN's n-th value of that key, a record",
         "// whose key MOSN has no value left for is dropped, and MOSN's other pairs are",
         "// new records after them (their other free members 0). Encode checks each record.",
     ])
-    with e.block(f"func {merger(h)}(items []{record}, kvs []KV, name string) "
+    with e.block(f"func {merger(h, pkg)}(items []{record}, kvs []KV, name string) "
                  f"([]{record}, error)"):
         e.line("used := make([]bool, len(kvs))")
         e.line(f"out := make([]{record}, 0, len(kvs))")

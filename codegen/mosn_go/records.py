@@ -10,7 +10,14 @@ from __future__ import annotations
 from protodsl.codegen.mosn_go.checks import value_checks
 from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go
 from protodsl.codegen.mosn_go.gotext import Func, align, put_int, read_int
-from protodsl.codegen.mosn_go.naming import camel, comment, go_string, int_type, local, members
+from protodsl.codegen.mosn_go.naming import (
+    GoNames,
+    comment,
+    go_string,
+    int_type,
+    local,
+    members,
+)
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import BytesField, IntField, Record, RecordMember, VarintField
@@ -33,33 +40,22 @@ def member_type(e: RecordMember) -> str:
     return int_type(e.type)
 
 
-def type_name(record: str) -> str:
-    return camel(record)
-
-
-def reader(record: str) -> str:
-    return f"readRecord{camel(record)}"
-
-
-def writer(record: str) -> str:
-    return f"writeRecord{camel(record)}"
-
-
-def source(plan: RecordPlan) -> list[str]:
-    """The struct, its reader and its writer."""
+def source(plan: RecordPlan, pkg: GoNames) -> list[str]:
+    """The struct, its reader and its writer (`pkg`: the package's names)."""
     r = plan.record
     names = members(r)
-    name = type_name(r.name)
+    name = pkg.record(r.name)
     rows: list[list[str] | str] = []
     for e in free_members(r):
         rows += comment(e.doc)
         rows.append([names[e.name], member_type(e)])
     head = comment(r.doc) or [f"// {name} is an entry of the record '{r.name}'."]
     out = [*head, f"type {name} struct {{", *align(rows, "\t"), "}", ""]
-    return out + (_variable_reader(plan) if r.variable else _fixed_reader(plan)) + _writer(plan)
+    return out + (_variable_reader(plan, pkg) if r.variable else _fixed_reader(plan, pkg)) \
+        + _writer(plan, pkg)
 
 
-def _entry(r: Record) -> str:
+def _entry(r: Record, pkg: GoNames) -> str:
     """The struct literal of an entry from its `r` locals."""
     names = members(r)
     parts = []
@@ -67,10 +63,10 @@ def _entry(r: Record) -> str:
         loc = local("r", names, e.name)
         held = loc if isinstance(e, BytesField) else f"{member_type(e)}({loc})"
         parts.append(f"{names[e.name]}: {held}")
-    return f"{type_name(r.name)}{{{', '.join(parts)}}}"
+    return f"{pkg.record(r.name)}{{{', '.join(parts)}}}"
 
 
-def _fixed_reader(plan: RecordPlan) -> list[str]:
+def _fixed_reader(plan: RecordPlan, pkg: GoNames) -> list[str]:
     r = plan.record
     names = members(r)
     f = Func()
@@ -78,7 +74,7 @@ def _fixed_reader(plan: RecordPlan) -> list[str]:
     f.line(f"return nil, fail(MalformedSection, name, off, dec(int64(end-off))+"
            f"{go_string(f' bytes are not whole {r.name} records of {r.size} bytes')})")
     f.close()
-    f.line(f"items := make([]{type_name(r.name)}, 0, (end-off)/{r.size})")
+    f.line(f"items := make([]{pkg.record(r.name)}, 0, (end-off)/{r.size})")
     f.open(f"for at := off; at < end; at += {r.size}")
     values = {v.name: v for v in plan.values}
     for e in r.elements:
@@ -86,23 +82,23 @@ def _fixed_reader(plan: RecordPlan) -> list[str]:
         loc = local("r", names, e.name)
         f.decl(loc, read_int(f"b[at+{e.offset}:]", e.type))
         if e.name in values:
-            value_checks(f, values[e.name], loc, f"at+{e.offset}", "nil, ")
-    f.line(f"items = append(items, {_entry(r)})")
+            value_checks(f, values[e.name], loc, f"at+{e.offset}", "nil, ", pkg)
+    f.line(f"items = append(items, {_entry(r, pkg)})")
     f.close()
     f.line("return items, nil")
-    return [_reader_head(r), *f.text(), "}", ""]
+    return [_reader_head(r, pkg), *f.text(), "}", ""]
 
 
-def _reader_head(r: Record) -> str:
-    return (f"func {reader(r.name)}(b []byte, off, end int, name string) "
-            f"([]{type_name(r.name)}, error) {{")
+def _reader_head(r: Record, pkg: GoNames) -> str:
+    return (f"func {pkg.reader(r.name)}(b []byte, off, end int, name string) "
+            f"([]{pkg.record(r.name)}, error) {{")
 
 
-def _variable_reader(plan: RecordPlan) -> list[str]:
+def _variable_reader(plan: RecordPlan, pkg: GoNames) -> list[str]:
     r = plan.record
     names = members(r)
     f = Func()
-    f.line(f"items := []{type_name(r.name)}{{}}")
+    f.line(f"items := []{pkg.record(r.name)}{{}}")
     f.open("for off < end")
     f.line("at := off")
     for e in r.elements:
@@ -134,7 +130,7 @@ def _variable_reader(plan: RecordPlan) -> list[str]:
                 where = f"off+{at}" if at else "off"
                 f.line(f"{value(e.name)} = {read_int(f'b[{where}:]', e.type)}")
                 if e.name in values:
-                    value_checks(f, values[e.name], value(e.name), where, "nil, ")
+                    value_checks(f, values[e.name], value(e.name), where, "nil, ", pkg)
                 at += e.type.width
             f.line(f"off += {step.width}")
         elif isinstance(step, VarintField):
@@ -150,7 +146,7 @@ def _variable_reader(plan: RecordPlan) -> list[str]:
             f.close()
             f.line(f"{value(step.name)} = v")
             if step.name in values:
-                value_checks(f, values[step.name], value(step.name), "off", "nil, ")
+                value_checks(f, values[step.name], value(step.name), "off", "nil, ", pkg)
             f.line("off = next")
             f.close()
         else:
@@ -172,13 +168,13 @@ def _variable_reader(plan: RecordPlan) -> list[str]:
             f.line(f"off += int({n})")
         if step.present is not None:
             f.close()
-    f.line(f"items = append(items, {_entry(r)})")
+    f.line(f"items = append(items, {_entry(r, pkg)})")
     f.close()
     f.line("return items, nil")
-    return [_reader_head(r), *f.text(), "}", ""]
+    return [_reader_head(r, pkg), *f.text(), "}", ""]
 
 
-def _writer(plan: RecordPlan) -> list[str]:
+def _writer(plan: RecordPlan, pkg: GoNames) -> list[str]:
     """Each entry's values bound (constants, then computed in order), then its
     steps written; Python's `bad R record: <struct.error>` for an integer its
     format cannot pack, its words for a length or a varint that disagrees."""
@@ -240,5 +236,5 @@ def _writer(plan: RecordPlan) -> list[str]:
             f.close()
     f.close()
     f.line("return out, nil")
-    return [f"func {writer(r.name)}(out []byte, items []{type_name(r.name)}, name string) "
+    return [f"func {pkg.writer(r.name)}(out []byte, items []{pkg.record(r.name)}, name string) "
             f"([]byte, error) {{", *f.text(), "}", ""]

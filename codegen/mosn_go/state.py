@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go
 from protodsl.codegen.mosn_go.gotext import Func, align
-from protodsl.codegen.mosn_go.naming import camel, claimed, comment, go_string, members
+from protodsl.codegen.mosn_go.naming import GoNames, claimed, comment, go_string, members
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import BytesField, Frame, KvMapField, ListField, Protocol
@@ -23,10 +23,6 @@ from protodsl.plan import FramePlan, ProtocolPlan
 
 MAX_MEMBERS = 64
 """Each member has a bit in State.Set, a uint64 (the Wasm plugin's limit too)."""
-
-NAMES = ("State", "NewState", "NextState", "StateUnset")
-"""The package-level Go names a stateful spec's codec adds."""
-
 
 def names(protocol: Protocol) -> dict[str, str]:
     """The Go member of State of each state member (`Set` is taken)."""
@@ -70,8 +66,9 @@ def lazy_test(expr: ir.Expr, go: Callable[[ir.Expr], str]) -> str:
     return f"{go(expr)} != 0"
 
 
-def source(plan: ProtocolPlan) -> list[str]:
-    """State, NewState, the StateUnset error, NextState and each frame's `next`."""
+def source(plan: ProtocolPlan, pkg: GoNames) -> list[str]:
+    """State, NewState, the StateUnset error, NextState and each frame's `next`
+    (`pkg`: the package's names)."""
     p = plan.protocol
     go = names(p)
     rows: list[list[str] | str] = []
@@ -112,21 +109,21 @@ def source(plan: ProtocolPlan) -> list[str]:
             "\tif s.Set&bit == 0 && *unset == \"\" {", "\t\t*unset = member", "\t}",
             "\treturn v", "}", "",
         ]
-    out += _next_state(plan)
+    out += _next_state(plan, pkg)
     for fp in plan.frames:
         if fp.frame.sets:
-            out += _next(fp, p)
+            out += _next(fp, p, pkg)
     return out
 
 
-def _next_state(plan: ProtocolPlan) -> list[str]:
+def _next_state(plan: ProtocolPlan, pkg: GoNames) -> list[str]:
     f = Func()
     setting = [fp for fp in plan.frames if fp.frame.sets]
     if setting:
         f.open("switch fr := f.(type)")
         for fp in setting:
             f.depth -= 1
-            f.line(f"case *{camel(fp.name)}:")
+            f.line(f"case *{pkg.frame(fp.name)}:")
             f.depth += 1
             f.open("if fr != nil")
             require(f, plan.protocol, fp.frame, "st, ", "st")
@@ -139,7 +136,7 @@ def _next_state(plan: ProtocolPlan) -> list[str]:
             "func NextState(f Frame, st State) (State, error) {", *f.text(), "}", ""]
 
 
-def _next(fp: FramePlan, p: Protocol) -> list[str]:
+def _next(fp: FramePlan, p: Protocol, pkg: GoNames) -> list[str]:
     """The state after the frame: every `set` computed from the state before."""
     frame = fp.frame
     own = members(frame)
@@ -183,6 +180,6 @@ def _next(fp: FramePlan, p: Protocol) -> list[str]:
         body.append(f"\tn.{go_names[s.name]} = {go(s.value)}")
     set_bits = sum(int(mask(p, s.name), 16) for s in frame.sets)
     body += [f"\tn.Set |= {set_bits:#x}", "\treturn n"]
-    name = camel(frame.name)
+    name = pkg.frame(frame.name)
     return [f"// next is the state after a {name} passes in st (its members read are set).",
             f"func (f *{name}) next(st State) State {{", *body, "}", ""]

@@ -26,13 +26,13 @@ from protodsl.codegen.mosn_go.backend import struct_members
 from protodsl.codegen.mosn_go.naming import members
 from protodsl.codegen.mosn_go.records import free_members
 from protodsl.ir import Frame, Protocol
-from protodsl.ir.model import ListField
+from protodsl.ir.model import IntField, ListField, Record
 from protodsl.testing.outcomes import Outcome
 
 
 class GoFrame(NamedTuple):
     name: str  # the spec's name of the frame
-    fields: dict[str, Any]  # the Go struct as encoding/json shows it
+    fields: dict[str, Any]  # the Go struct as the driver shows it (spec_fields)
     drain_len: int  # the bytes it took, named as MOSN's roles name them (see _feed)
     state: dict[str, int | None] | None = None  # after it, for a spec with a state
 
@@ -62,26 +62,49 @@ def frame_name(protocol: Protocol, codec: ModuleType, frame: Any) -> str:
 
 
 def go_fields(protocol: Protocol, codec: ModuleType, frame: Any) -> dict[str, Any]:
-    """The Python codec's frame as encoding/json shows the Go struct: CamelCase
-    names, bytes in base64, a map as [{"Key", "Value"}], a list of records as
-    their structs, enum members as numbers."""
-    spec = frame_spec(protocol, codec, frame)
-    lists = {e.name: e.record for e in spec.elements if isinstance(e, ListField)}
+    """The Python codec's frame as encoding/json shows the Go struct: Go names
+    (naming.members), bytes in base64, a map as [{"Key", "Value"}], a list of
+    records as their structs, enum members as numbers."""
+    return _fields(protocol, codec, frame, spec=False)
+
+
+def spec_fields(protocol: Protocol, codec: ModuleType, frame: Any) -> dict[str, Any]:
+    """The same values as the Go driver shows them (codegen/mosn_go/driver.py): by
+    the spec's names, as the Python codec's decode JSON, an enum member by its name."""
+    return _fields(protocol, codec, frame, spec=True)
+
+
+def _fields(protocol: Protocol, codec: ModuleType, frame: Any, spec: bool) -> dict[str, Any]:
+    """The struct's members by Go name, or by spec name with enum members named."""
+    frame_ir = frame_spec(protocol, codec, frame)
+    lists = {e.name: e.record for e in frame_ir.elements if isinstance(e, ListField)}
+
+    def key(scope: Frame | Record, name: str) -> str:
+        return name if spec else members(scope)[name]
+
+    def shown(value: Any, enum: str | None) -> Any:
+        found = protocol.enum(enum) if spec and enum is not None else None
+        if found is not None and isinstance(value, int):
+            member = next((m for m in found.members if m.value == value), None)
+            if member is not None:
+                return member.name
+        return _shown(value)
+
     out: dict[str, Any] = {}
-    go = members(spec)
-    for member, _ in struct_members(spec):
-        value = getattr(frame, codec.ATTRS[spec.name][member])
-        if member in lists:
-            record = protocol.record(lists[member])
+    for name, _ in struct_members(frame_ir):
+        value = getattr(frame, codec.ATTRS[frame_ir.name][name])
+        if name in lists:
+            record = protocol.record(lists[name])
             assert record is not None, "a list's record is declared"
-            names = members(record)
-            value = [{names[e.name]: _shown(getattr(r, codec.ATTRS[record.name][e.name]))
+            value = [{key(record, e.name): shown(getattr(r, codec.ATTRS[record.name][e.name]),
+                                                 e.enum if isinstance(e, IntField) else None)
                       for e in free_members(record)} for r in value]
         elif isinstance(value, list):
             value = [{"Key": _shown(k), "Value": _shown(v)} for k, v in value]
         else:
-            value = _shown(value)
-        out[go[member]] = value
+            node = frame_ir.value(name)
+            value = shown(value, node.enum if node is not None else None)
+        out[key(frame_ir, name)] = value
     return out
 
 
@@ -103,7 +126,7 @@ def oracle_decode(protocol: Protocol, codec: ModuleType, data: bytes) -> Outcome
     if isinstance(result, codec.NeedMore):
         return ("need_more", result.have, -1 if result.need is None else result.need)
     return ("frame", GoFrame(frame_name(protocol, codec, result.frame),
-                             go_fields(protocol, codec, result.frame), result.consumed,
+                             spec_fields(protocol, codec, result.frame), result.consumed,
                              state_fields(protocol, codec, result.state)))
 
 

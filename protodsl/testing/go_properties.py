@@ -21,8 +21,8 @@ from protodsl.testing.entropy import Entropy, from_entropy
 from protodsl.testing.go_engine import (
     GoFrame,
     frame_name,
-    go_fields,
     oracle_encode,
+    spec_fields,
     state_fields,
 )
 from protodsl.testing.properties import (
@@ -120,7 +120,7 @@ def _check_encode(sides: Sides, frame: Any) -> None:
     codec = sides.codec
     python = oracle_encode(codec, frame)
     go = sides.driver.encode(frame_name(sides.protocol, codec, frame),
-                             go_fields(sides.protocol, codec, frame), sides.go_state)
+                             spec_fields(sides.protocol, codec, frame), sides.go_state)
     if python != go:
         raise Mismatch("encode outcomes differ", None, python, go, "go")
     sides.cover_frame(frame)
@@ -130,7 +130,7 @@ def _check_roundtrip(sides: Sides, frame: Any) -> None:
     """Go encodes a frame to the Python codec's bytes and decodes them back to it."""
     codec, protocol = sides.codec, sides.protocol
     wire = codec.encode(frame)
-    name, fields = frame_name(protocol, codec, frame), go_fields(protocol, codec, frame)
+    name, fields = frame_name(protocol, codec, frame), spec_fields(protocol, codec, frame)
     encoded = sides.driver.encode(name, fields, sides.go_state)
     if encoded != ("bytes", wire.hex()):
         raise Mismatch("encoded frames differ", wire, ("bytes", wire.hex()), encoded, "go")

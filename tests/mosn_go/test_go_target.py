@@ -1,23 +1,31 @@
 """`protodsl test --target mosn-go`: the differential properties pass on the Go
 codec of bolt and dubbo, and fail, naming the right property, on a Go codec
 sabotaged in one place (each case rebuilds the driver from edited source). The
-generated fuzz tests fail on an Encode that loses bytes."""
+generated fuzz tests fail on an Encode that loses bytes. The driver shows a
+frame in the spec's names, as the Python codec's decode JSON does."""
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from protodsl.codegen.mosn_go import driver
-from protodsl.codegen.mosn_go.fuzz import fuzz_name
+from protodsl.codegen.mosn_go.naming import go_names
 from protodsl.codegen.mosn_go.toolchain import go_binary, run_go
 
 from protodsl.cli import main
+from protodsl.codecs import load_python
 from protodsl.ir import Protocol
+from protodsl.ir.model import BytesField, KvMapField
+from protodsl.jsonview import frame_json, show_bytes
+from protodsl.passes.pipeline import compile_file
+from protodsl.testing.go_engine import GoDriver
 from protodsl.testing.runner import report, run_all
 from tests.helpers import SPECS
-from tests.mosn_go.test_mosn_go import _seed_fuzzing
+from tests.mosn_go.test_mosn_go import _seed_fuzzing, made_frames
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,13 +38,13 @@ GO_PROPERTIES = ("go vs python: decode", "go vs python: prefixes need more",
 
 # Specs of the constructs the Go codec prints (records, padding, len(rest), prefix
 # fields, varints, maps of mixed byte orders, 128-bit integers, members whose Go
-# names clash), with fewer examples. (tagged-rpc, uuid_ids, exotic and shapes
-# wait for MOSN's layer: see test_every_wasm_spec.)
+# names clash, package-level names that clash), with fewer examples. (tagged-rpc,
+# uuid_ids, exotic and shapes wait for MOSN's layer: see test_every_wasm_spec.)
 MORE = ["tests/language/specs/kvmaps", "tests/language/specs/sizes",
         "tests/language/specs/padded", "tests/plan/specs/corners", "tests/wasm/specs/lists",
         "tests/wasm/specs/rest", "tests/wasm/specs/fixed_checksum",
         "tests/wasm/specs/conditional", "tests/language/specs/wide_ints",
-        "tests/wasm/specs/hostile"]
+        "tests/wasm/specs/hostile", "tests/specs/hostile_names"]
 
 
 @pytest.mark.parametrize(("spec", "examples"), [
@@ -117,6 +125,45 @@ def test_the_fuzz_tests_catch_an_encode_that_loses_bytes(tmp_path: Path,
                                                          bolt_protocol: Protocol) -> None:
     _sabotaged(bolt_protocol, tmp_path, *SABOTAGE["encode drops the content"][:2])
     _seed_fuzzing(bolt_protocol, "bolt", tmp_path)
-    run = run_go(["test", "-count=1", "-run", f"^{fuzz_name('request')}$", "."], tmp_path)
+    fuzz = go_names(bolt_protocol).fuzz("request")
+    run = run_go(["test", "-count=1", "-run", f"^{fuzz}$", "."], tmp_path)
     assert run.returncode != 0, run.stdout
     assert "decode(encode(f)) != f" in run.stdout, run.stdout
+
+
+def test_the_driver_shows_frames_in_the_specs_names(tmp_path: Path) -> None:
+    """Each member by its spec name (`ID` and `id`, not Go's Id and Id_), each enum
+    value by its member's name, every value as the Python codec's decode JSON
+    has it (bytes there as text or hex, base64 in encoding/json's)."""
+    protocol = compile_file(ROOT / "tests/specs/hostile_names.proto-dsl")
+    codec = load_python(protocol)
+    for rel, text in driver.files(protocol).items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    go = GoDriver(driver.build(tmp_path, protocol))
+    seen: set[str] = set()
+    try:
+        for frame in protocol.frames:
+            for wire in made_frames(protocol, codec, frame.name):
+                outcome = go.decode(wire)
+                assert outcome[0] == "frame", outcome
+                fields = outcome[1].fields
+                seen.update(fields)
+                python = frame_json(codec, protocol, codec.decode(wire).frame, len(wire))
+                assert set(fields) <= set(python["fields"]), (fields, python)
+                shown = {k: _as_python(frame.element(k), v) for k, v in fields.items()}
+                assert shown == {k: python["fields"][k] for k in fields}, (shown, python)
+                assert go.encode(frame.name, fields) == ("bytes", wire.hex())
+    finally:
+        go.close()
+    assert {"ID", "id", "type", "return", "Return", "None"} <= seen
+
+
+def _as_python(element: Any, value: Any) -> Any:
+    """A value of the driver's JSON as the Python codec's decode JSON shows it."""
+    if isinstance(element, BytesField):
+        return show_bytes(base64.b64decode(value))
+    if isinstance(element, KvMapField):
+        return [[show_bytes(base64.b64decode(kv[k])) for k in ("Key", "Value")]
+                for kv in value]
+    return value

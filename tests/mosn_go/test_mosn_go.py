@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from protodsl.codegen.mosn_go import backend
-from protodsl.codegen.mosn_go.fuzz import fuzz_name
+from protodsl.codegen.mosn_go.naming import go_names
 from protodsl.codegen.mosn_go.toolchain import go_binary, run_go
 
 from protodsl.codecs import load_python
@@ -128,7 +128,7 @@ def made_frames(protocol: Protocol, codec: ModuleType, name: str, n: int = 3) ->
 def _seed_fuzzing(protocol: Protocol, spec: str, out: Path) -> None:
     """The seeds as `go test`'s corpus files, by fuzz test."""
     for name, seeds in _seeds(protocol, spec).items():
-        corpus = out / "testdata" / "fuzz" / fuzz_name(name)
+        corpus = out / "testdata" / "fuzz" / go_names(protocol).fuzz(name)
         corpus.mkdir(parents=True)
         for i, data in enumerate(seeds):
             literal = "".join(f"\\x{b:02x}" for b in data)
@@ -180,12 +180,12 @@ def test_generated_package_agrees_with_python(spec: str, tmp_path: Path) -> None
     seeds = _go(["test", "-count=1", "-run", "^FuzzDecode", "-v", "."], out)
     assert seeds.returncode == 0, seeds.stdout[-5000:] + seeds.stderr[-2000:]
     for f in protocol.frames:  # each ran on seeds of its own frame
-        assert f"--- PASS: {fuzz_name(f.name)}/seed" in seeds.stdout, seeds.stdout
+        assert f"--- PASS: {go_names(protocol).fuzz(f.name)}/seed" in seeds.stdout, seeds.stdout
     for frame in _fuzzed_today(protocol):
         # a count of executions (about 2 s, or 20 s long), not a time: when a time
         # runs out in the middle of a call, Go's fuzzer itself fails ("context
         # deadline exceeded"), a flake of the toolchain, not of the codec
-        fuzz = _go(["test", "-run", "^$", "-fuzz", f"^{fuzz_name(frame)}$",
+        fuzz = _go(["test", "-run", "^$", "-fuzz", f"^{go_names(protocol).fuzz(frame)}$",
                     f"-fuzztime={'250000x' if LONG else '25000x'}", "."], out)
         assert fuzz.returncode == 0, fuzz.stdout[-5000:] + fuzz.stderr[-2000:]
 
