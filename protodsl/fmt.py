@@ -278,7 +278,7 @@ def _align(lines: list[_Line]) -> None:
         if not line.tokens or line.tokens[0].starts is None:
             continue
         statement = line.tokens[0].starts
-        width = _key_width(line.tokens)
+        width = None if statement.key_end is None else _key_width(line.tokens)
         if width is None:
             current[statement.block] = None
             continue

@@ -161,6 +161,13 @@ def test_fmt_continuation_and_closing_lines() -> None:
         "    kind: u8 if kind in {\n      1,\n      2\n    }\n  }\n}\n")
 
 
+def test_fmt_aligns_only_keys_that_start_their_line() -> None:
+    """Two builders on one line each are no run: the keys inside them stay as they are."""
+    source = ("protocol p \"p\" {\n  keepalive call(id) { n = 1 }\n"
+              "  hijack answer(req, code) { longer = 2 }\n}\n")
+    assert format_source(source) == source
+
+
 def test_fmt_check_writes_nothing_and_prints_a_diff(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = tmp_path / "messy.proto-dsl"
