@@ -351,7 +351,7 @@ def test_line_endings(workdir: Path, newline: str) -> None:
     line = bad[: bad.index("u9")].count("\n") + 1
     assert err.splitlines()[:2] == [
         f"{path}:{line}:18: error: unknown type 'u9'",
-        f"{line:>4} |     version:     u9                  /// ver2, the command version",
+        f"{line:>4} |     version:     u9                /// ver2, the command version",
     ]
 
 
