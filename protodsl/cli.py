@@ -1,4 +1,5 @@
-"""The `protodsl` command: check, gen, decode, encode, explain, test. The only writer of files.
+"""The `protodsl` command: check, gen, fmt, decode, encode, explain, test. The only writer
+of files.
 
 Each command's arguments may come in any order (argparse's intermixed parsing),
 so the forms the README shows all work as written."""
@@ -153,6 +154,19 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                      help="wasm: write the sources only, do not build the .wasm")
     gen.set_defaults(run=_gen)
 
+    fmt = sub.add_parser("fmt", help="lay specs out the one canonical way, in place",
+                         description="Lay specs out the one canonical way (aligned fields, "
+                                     "comments kept), in place.", formatter_class=_Formatter,
+                         epilog="examples:\n  protodsl fmt specs/*.proto-dsl\n"
+                                "  protodsl fmt --check specs/*.proto-dsl\n"
+                                "  protodsl fmt - < spec.proto-dsl")
+    fmt.add_argument("specs", nargs="+", metavar="SPEC",
+                     help="a .proto-dsl file to rewrite, or - to format stdin to stdout")
+    fmt.add_argument("--check", action="store_true",
+                     help="write nothing: print a diff of each file not formatted and exit "
+                          "with status 1 if there is one")
+    fmt.set_defaults(run=_fmt)
+
     decode = command("decode", "decode frames to JSON lines", DECODE_EPILOG)
     decode.add_argument("--engine", choices=("python", "wasm"), default="python",
                         help="the generated Python codec (default), or the Wasm plugin "
@@ -262,6 +276,28 @@ def _gen(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from None
         print(out / built.name)
     return 0
+
+
+def _fmt(args: argparse.Namespace) -> int:
+    from protodsl.fmt import diff, format_source
+
+    unformatted = 0
+    for path in args.specs:
+        if path != "-" and not Path(path).is_file():
+            raise CliError(f"no such spec file: {path}")
+        try:
+            source = _read_text("-") if path == "-" else Path(path).read_text("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CliError(f"{path} is not UTF-8 (byte {exc.start})") from None
+        formatted = format_source(source, "<stdin>" if path == "-" else path)
+        if args.check:
+            unformatted += formatted != source
+            print(diff(source, formatted, path), end="")
+        elif path == "-":
+            print(formatted, end="")
+        elif formatted != source:
+            Path(path).write_text(formatted, encoding="utf-8")
+    return 1 if unformatted else 0
 
 
 def _read_input(args: argparse.Namespace) -> bytes:

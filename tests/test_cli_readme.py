@@ -33,7 +33,7 @@ README = (ROOT / "README.md").read_text("utf-8")
 BOLT_FRAMES = [bytes.fromhex(f["hex"]) for f in load_vectors("bolt-v1.json")["frames"]]
 HEARTBEAT = next(f["hex"] for f in load_vectors("bolt-v1.json")["frames"]
                  if f["name"] == "heartbeat_request")
-COMMANDS = ("check", "gen", "decode", "encode", "explain", "test")
+COMMANDS = ("check", "gen", "decode", "encode", "explain", "test", "fmt")
 
 
 # ------------------------------------------------------------- reading the README
@@ -195,6 +195,9 @@ def fill(words: list[str], plugin: Path) -> tuple[list[str], bytes | None]:
     for w in words[1:]:
         if w == "SPEC":
             w = "specs/bolt.proto-dsl"
+        elif w == "SPEC...":  # fmt rewrites it: a copy, not the repository's spec
+            w = "bolt.proto-dsl"
+            Path(w).write_text((SPECS / w).read_text("utf-8"), encoding="utf-8")
         elif w == "DIR":
             w = "out"
         elif w == "HEX":
@@ -208,7 +211,9 @@ def fill(words: list[str], plugin: Path) -> tuple[list[str], bytes | None]:
         elif w == "PLUGIN.wasm":
             w = str(plugin)
         elif w == "-" and previous not in ("-o",):
-            stdin = _decoded_json().encode() if command == "encode" else b"".join(BOLT_FRAMES)
+            stdin = (_decoded_json().encode() if command == "encode"
+                     else (SPECS / "bolt.proto-dsl").read_bytes() if command == "fmt"
+                     else b"".join(BOLT_FRAMES))
         else:
             assert not re.fullmatch(r"[A-Z][A-Z0-9_.]*", w), \
                 f"README placeholder {w!r} has no value in tests/test_cli_readme.py"
@@ -260,6 +265,9 @@ def check_output(argv: list[str], raw: bytes) -> None:
         assert hexes and all(re.fullmatch(r"[0-9a-f]+", h) for h in hexes), out
     elif command == "test":
         assert " 0 failed" in out, out
+    elif command == "fmt":  # bolt is formatted: printed as it is from stdin, else nothing
+        assert out == ((SPECS / "bolt.proto-dsl").read_text("utf-8")
+                       if argv[-1] == "-" and "--check" not in argv else ""), out
 
 
 FORMS = list({" ".join(words): (form, words)

@@ -267,9 +267,10 @@ def _big_spec(target: int) -> str:
         + "  /// " + "d" * 70 + "\n"
     )
     spec = BOLT.replace("  enum CmdType", extra + "  enum CmdType", 1).replace(
-        "    codec:       u8                  /// serializer: 1 hessian2, 11 protobuf\n",
+        "    codec:       u8                /// serializer: 1 hessian2, 11 protobuf\n",
         f"    codec:       u8\n    {long_name}: Many default m0\n", 1,
     )
+    assert long_name in spec  # the line replaced is bolt's as written
     filler = ("  // " + "c" * 75 + "\n") * 40 + ("  /// " + "d" * 74 + "\n") * 40 + "\n" * 20
     head, tail = spec.split("  /// An RPC request", 1)
     count = (target - len(spec)) // len(filler) + 1
@@ -350,7 +351,7 @@ def test_line_endings(workdir: Path, newline: str) -> None:
     line = bad[: bad.index("u9")].count("\n") + 1
     assert err.splitlines()[:2] == [
         f"{path}:{line}:18: error: unknown type 'u9'",
-        f"{line:>4} |     version:     u9                  /// ver2, the command version",
+        f"{line:>4} |     version:     u9                /// ver2, the command version",
     ]
 
 

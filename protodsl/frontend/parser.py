@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.exceptions import UnexpectedToken, VisitError
@@ -99,15 +100,18 @@ def keywords() -> tuple[str, ...]:
     return tuple(sorted(keyword_terminals().values()))
 
 
+def lark_parser(**options: Any) -> Lark:
+    """A parser of the grammar that lexes exactly as `parse` does (keywords reserved
+    everywhere), with other Lark options: the formatter keeps every token."""
+    return Lark(_grammar(), parser="lalr", propagate_positions=True,
+                postlex=_ReservedEverywhere(tuple(keyword_terminals())), **options)
+
+
 @cache
 def _parser() -> Lark:
-    return Lark(
-        _grammar(),
-        parser="lalr",
-        propagate_positions=True,
+    return lark_parser(
         maybe_placeholders=True,
         lexer_callbacks={"DOC": _docs.append, "LBRACE": _brace, "RBRACE": _brace},
-        postlex=_ReservedEverywhere(tuple(keyword_terminals())),
     )
 
 
