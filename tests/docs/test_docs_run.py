@@ -1,5 +1,6 @@
 """The docs are run, not trusted: every spec block of docs/language.md and
-docs/tutorial.md compiles (a `protodsl-error` block must not), every `$ ...`
+docs/tutorial.md compiles (a `protodsl-error` block must not) and is laid out
+as `protodsl fmt` lays it out, every `$ ...`
 command of a console block runs in a folder holding the spec blocks above it,
 and what it prints must be what the page shows, timings aside. The grammar
 block is grammars/protodsl.lark verbatim.
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from protodsl.diagnostics import SpecError
+from protodsl.fmt import format_source
 from protodsl.passes.pipeline import compile_file
 from tests.helpers import ROOT
 
@@ -79,6 +81,9 @@ def test_every_example_runs_as_shown(name: str, tmp_path: Path) -> None:
             spec.write_text(block.body, "utf-8")
             if lang == "protodsl":
                 compile_file(spec)  # raises SpecError with the diagnostics
+                if format_source(block.body) != block.body:
+                    edits.append((block, format_source(block.body)))
+                    mismatches.append(f"{file} is not laid out as `protodsl fmt` does")
             else:
                 with pytest.raises(SpecError):
                     compile_file(spec)
