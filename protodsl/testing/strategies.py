@@ -16,7 +16,6 @@ from protodsl.codecs import state_env
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
     BitMember,
-    BitsField,
     BytesField,
     Frame,
     IntField,
@@ -105,9 +104,8 @@ def _records_maker(protocol: Protocol, codec: ModuleType, frame: Frame, e: ListF
     most = 8 if record.variable else max(0, _size_limit(frame, e) // record.size)
     optional = [(f.present, attrs[f.name]) for f in record.elements if f.present is not None
                 and not (isinstance(f, IntField) and f.value is not None)]
-    carried = [(m.name, attrs[m.name]) for f in record.elements
-               for m in (f.members if isinstance(f, BitsField) else (f,))
-               if getattr(m, "value", None) is None]
+    carried = [(f.name, attrs[f.name]) for f in record.elements
+               if not (isinstance(f, IntField | VarintField) and f.value is not None)]
 
     def entry(en: Entropy) -> Any:
         r = cls(**{a: m(en) for a, m in members})
