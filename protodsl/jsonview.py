@@ -70,9 +70,9 @@ def _show(codec: ModuleType, protocol: Protocol, node: Any, value: Any) -> Any:
         out = []
         for item in value:
             shown = {spec_names.get(k, k): v for k, v in dataclasses.asdict(item).items()}
-            ints = {k: int(v) for k, v in shown.items() if isinstance(v, int)}
+            env = record.entry_env(shown) if record else {}
             out.append({k: _show(codec, protocol, members.get(k), v) for k, v in shown.items()
-                        if _on_wire(members.get(k), ints)})
+                        if _on_wire(members.get(k), env)})
         return out
     if isinstance(value, list):
         return [[show_bytes(k), show_bytes(v)] for k, v in value]

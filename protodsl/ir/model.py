@@ -16,6 +16,7 @@ from protodsl.ir.expr import (
     More,
     ParamField,
     Rest,
+    fields_read,
     reads_more,
     state_read,
     substitute,
@@ -207,6 +208,26 @@ class Record:
     doc: str | None
     span: Span
     variable: bool = False  # read member by member, not as one struct
+
+    def entry_env(self, carried: dict[str, object]) -> dict[str, int]:
+        """What a member's condition reads of an entry, given the members it
+        carries by spec name: integers, the lengths of text and bytes, and the
+        computed members, which an entry does not carry, computed as encode
+        computes them (the compiler refused values that read each other)."""
+        env = {k: int(v) if isinstance(v, int) else len(v.encode() if isinstance(v, str) else v)
+               for k, v in carried.items() if isinstance(v, int | bytes | str)}
+        pending = [e for e in self.elements
+                   if isinstance(e, IntField | VarintField) and e.value is not None]
+        while pending:
+            ready = [e for e in pending if e.value is not None and all(
+                n in env for n in fields_read(e.value))]
+            if not ready:
+                break
+            for e in ready:
+                assert e.value is not None
+                env[e.name] = _evaluate(e.value, env)
+                pending.remove(e)
+        return env
 
 
 @dataclass(frozen=True)

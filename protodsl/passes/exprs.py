@@ -277,6 +277,11 @@ class ExprResolver:
                                  note=f"write {hint}.{name} for the member, or rename the field")
             return ir.FieldValue(name, e.span), scope.values[name] or INT
         if name in scope.sized:
+            if hint is not None and hint in scope.enums and scope.enums[hint].member(name):
+                raise self._fail(e, f"ambiguous name '{name}': a field (not an integer), "
+                                 f"and a member of enum '{hint}'",
+                                 note=f"write {hint}.{name} for the member, or len({name}) "
+                                 f"for the field's length")
             raise self._fail(e, f"'{name}' is not an integer; did you mean len({name})?")
         if name in scope.int_params:
             return ir.Param(name, e.span), INT

@@ -283,6 +283,17 @@ def lay_out_record(
 ) -> Record | None:
     """A record laid out from offset 0: fixed-width fields, or integers and
     text/bytes members sized by an earlier integer of the record (`variable`)."""
+    nested = [item for item in decl.items if isinstance(item, ast.Field)
+              and item.type.name in ("list", "kvmap") and item.type.name not in enums]
+    for item in nested:
+        # Said here: laid out, a list would look its record up among none.
+        problems.error(item.span, f"record '{decl.name}' cannot hold a {item.type.name}: "
+                       f"'{item.name}'; a record holds integers, text and bytes",
+                       note=f"keep '{item.name}' as bytes (`{item.name}: bytes[n]` after an "
+                       f"integer `n: u16 = len({item.name})`), or keep the frame's list of "
+                       f"{decl.name} as bytes")
+    if nested:
+        return None
     stand_in = ast.Frame(decl.name, ast.IntLit(1, decl.span), decl.items, (), decl.doc,
                          decl.span)
     scope = frame_scope(stand_in, enums, problems)

@@ -4,6 +4,7 @@ is checked before a byte is written, and the writes."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
@@ -33,7 +34,8 @@ def lower_encode(frame: Frame, enums: dict[str, Enum], max_frame: int,
     computed = evaluation_order(
         [_declared(frame, v) if isinstance(v.value, ir.Rest) else v for v in frame.values()
          if v.value is not None and not v.constant and not isinstance(v.value, ir.Checksum)
-         and v is not varint], problems)
+         and v is not varint], problems,
+        lambda name: frame.written_when(holder[name]) if name in holder else None)
     fits = tuple(
         fit(v, enums, frame.written_when(holder[v.name])) for v in frame.values()
         if not (v.constant or isinstance(v.value, ir.Checksum) or v is varint))
@@ -69,29 +71,62 @@ def _declared(frame: Frame, v: ValueNode) -> ValueNode:
     return dataclasses.replace(v, value=size)
 
 
-def evaluation_order(values: list[ValueNode], problems: Problems) -> tuple[Computed, ...]:
+def evaluation_order(
+    values: list[ValueNode], problems: Problems,
+    condition: Callable[[str], ir.Expr | None] = lambda name: None,
+) -> tuple[Computed, ...]:
     """Each computed value after the computed values it reads, otherwise in wire
-    order; values that read each other have no order, which is an error."""
+    order; values that read each other have no order, which is an error.
+    `condition(name)`: when field `name` is on the wire. A value that measures a
+    conditional field reads what its condition reads too, since an absent field
+    measures 0: `n = len(v)` with `v if n > 0` reads itself."""
     names = {v.name for v in values}
+    reads = {v.name: _reads(v, condition) for v in values}
     done: set[str] = set()
     out: list[Computed] = []
     remaining = list(values)
     while remaining:
-        ready = next((v for v in remaining if v.value is not None and
-                      not (ir.fields_read(v.value) & names) - done - {v.name}), None)
+        ready = next((v for v in remaining if not (reads[v.name] & names) - done - {v.name}),
+                     None)
         if ready is None:
             stuck = ", ".join(f"'{v.name}'" for v in remaining)
             problems.error(remaining[0].span, f"the computed values {stuck} read each other: "
                            f"no order computes them", note="compute one of them from fields "
                            "that are set, not computed")
             return tuple(out)
-        if ready.value is not None and ready.name in ir.fields_read(ready.value):
-            problems.error(ready.span, f"computed value '{ready.name}' reads itself")
+        assert ready.value is not None
+        if ready.name in reads[ready.name]:
+            _reads_itself(ready, ready.value, condition, problems)
         remaining.remove(ready)
         done.add(ready.name)
-        assert ready.value is not None
         out.append(Computed(ready, ready.value))
     return tuple(out)
+
+
+def _reads(v: ValueNode, condition: Callable[[str], ir.Expr | None]) -> set[str]:
+    """The fields `v`'s value reads, and those the conditions of the fields it reads read."""
+    assert v.value is not None
+    read = ir.fields_read(v.value)
+    return read.union(*(ir.fields_read(c) for n in read if (c := condition(n)) is not None))
+
+
+def _reads_itself(v: ValueNode, value: ir.Expr, condition: Callable[[str], ir.Expr | None],
+                  problems: Problems) -> None:
+    """Report a value that reads itself: directly, or through the condition of a
+    field it measures (a length that decides whether its own field is there)."""
+    for name in sorted(ir.fields_read(value)):
+        c = condition(name)
+        if c is None or v.name not in ir.fields_read(c):
+            continue
+        at = next(n.span for n in ir.walk(c)
+                  if isinstance(n, ir.FieldValue) and n.field == v.name)
+        problems.error(at, f"whether '{name}' is on the wire depends on '{v.name}', which "
+                       f"is computed from '{name}' ({v.name} = {ir.spelled(value)}): "
+                       f"encode would need each before the other",
+                       note=f"make the condition of '{name}' read a field the input sets "
+                       f"(a flag, a type), not a value computed from '{name}'")
+        return
+    problems.error(v.span, f"computed value '{v.name}' reads itself")
 
 
 def fit(v: ValueNode, enums: dict[str, Enum], present: ir.Expr | None) -> FitCheck:

@@ -5,6 +5,8 @@ call `plan_of` on a compiled protocol."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from protodsl.ir import expr as ir
 from protodsl.ir.model import (
     BitsField,
@@ -191,12 +193,18 @@ def _record(record: Record, enums: dict[str, Enum], problems: Problems) -> Recor
         (Value(step, 0, None, _kept(checks(step, enums))),) if isinstance(step, VarintField)
         else ()))
     return RecordPlan(
-        record, values, evaluation_order(computed, problems), tuple(steps),
+        record, values, evaluation_order(computed, problems, partial(_condition, record)),
+        tuple(steps),
         fits=tuple(fit(v.node, {}, _present_of(record, v.node)) for v in values
                    if not v.node.constant),
         lengths=tuple(LengthCheck(e, e.size, None, e.present) for e in record.elements
                       if isinstance(e, BytesField)),
     )
+
+
+def _condition(record: Record, name: str) -> ir.Expr | None:
+    """When the member named `name` is on the wire (None: always, or no such member)."""
+    return next((e.present for e in record.elements if name in names_of(e)), None)
 
 
 def _present_of(record: Record, v: ValueNode) -> ir.Expr | None:

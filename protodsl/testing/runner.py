@@ -44,6 +44,7 @@ class Result:
     counterexample: Any = None
     details: str = ""  # the failure, field by field, described where the codec lives
     covered: dict[str, int] = field(default_factory=dict)  # what the examples reached
+    not_applicable: dict[str, str] = field(default_factory=dict)  # left out, and why
 
     @property
     def passed(self) -> bool:
@@ -96,7 +97,8 @@ def run_property(prop: Property, sides: Sides, examples: int, seed: int | None) 
     covered = {label: sides.covered[label] for label in prop.requires(sides.protocol)
                if sides.reaches(label)}
     missing = [label for label, n in covered.items() if n == 0]
-    passed = Result(prop.name, count, time.perf_counter() - start, covered=covered)
+    passed = Result(prop.name, count, time.perf_counter() - start, covered=covered,
+                    not_applicable=prop.not_applicable(sides.protocol))
     if not missing:
         return passed
     error = Untested(f"no example reached {', '.join(missing)}, so it went untested")
@@ -206,6 +208,8 @@ def report(run: Run, spec: str, seed: int | None, out: TextIO, replay: str = "")
         out.write(f"{r.name:<{width}}  {r.examples:>8}  {'ok' if r.passed else 'FAILED'}\n")
         if r.covered:
             out.write(_coverage(r.covered) + "\n")
+        for label, why in r.not_applicable.items():
+            out.write(f"    not applicable: {label.partition(' ')[2]} ({why})\n")
     total = sum(r.examples for r in results)
     rate = total / run.seconds if run.seconds else 0.0
     failed = [r for r in results if not r.passed]

@@ -102,16 +102,17 @@ def _records_maker(protocol: Protocol, codec: ModuleType, frame: Frame, e: ListF
             members.append((attrs[f.name], _text_maker(40) if f.text else _bytes_maker(40)))
     # Variable entries are 3 bytes and more: a few, not a section's worth.
     most = 8 if record.variable else max(0, _size_limit(frame, e) // record.size)
-    ints = [(f.name, attrs[f.name]) for f in record.elements
-            if isinstance(f, IntField | VarintField) and f.value is None]
     optional = [(f.present, attrs[f.name]) for f in record.elements if f.present is not None
                 and not (isinstance(f, IntField) and f.value is not None)]
+    carried = [(f.name, attrs[f.name]) for f in record.elements
+               if not (isinstance(f, IntField | VarintField) and f.value is not None)]
 
     def entry(en: Entropy) -> Any:
         r = cls(**{a: m(en) for a, m in members})
-        values = {name: int(getattr(r, a)) for name, a in ints}
         for present, a in optional:  # a member an entry leaves off decodes as zero or empty
-            if not ir.evaluate(present, values):
+            # a condition may read a computed member: a length of what is left so far
+            if not ir.evaluate(present, record.entry_env(
+                    {name: getattr(r, attr) for name, attr in carried})):
                 current = getattr(r, a)
                 setattr(r, a, 0 if isinstance(current, int) else type(current)())
         return r
