@@ -109,8 +109,8 @@ def absent(r: Read, names: naming.FrameNames) -> list[tuple[str, str]]:
     zero, or empty."""
     e = r.element
     if isinstance(e, BitsField | IntField | VarintField):
-        return [(names[n], "0") for n in r.names]
+        return [(names.local[n], "0") for n in r.names]
     if isinstance(e, KvMapField | ListField):
-        return [(names[e.name], "[]")]
+        return [(names.local[e.name], "[]")]
     assert isinstance(e, BytesField)
-    return [(names[e.name], '""' if e.text else 'b""')]
+    return [(names.local[e.name], '""' if e.text else 'b""')]

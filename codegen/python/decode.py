@@ -44,7 +44,7 @@ class FrameDecoder:
         self.cls = cls
 
     def value(self, name: str) -> str:
-        return self.names[name]
+        return self.names.local[name]
 
     def expr(self, e: ir.Expr) -> str:
         return translate(e, self.value, no_length)
@@ -106,7 +106,7 @@ class FrameDecoder:
     # -- the header, unpacked in one piece
 
     def _head_local(self, r: Read) -> str:
-        return f"_{r.name}" if isinstance(r.element, BitsField) else self.names[r.name]
+        return f"_{r.name}" if isinstance(r.element, BitsField) else self.names.local[r.name]
 
     def _header_element(self, out: Emitter, r: Read) -> None:
         e = r.element
@@ -124,7 +124,7 @@ class FrameDecoder:
     def _values(self, out: Emitter, r: Read, container: str, at: str) -> None:
         """Each value of an integer or bits container read into `container`, checked."""
         for v in r.values:
-            local = self.names[v.name]
+            local = self.names.local[v.name]
             if v.mask is not None:
                 out.line(f"{local} = ({container} >> {v.shift}) & {v.mask:#x}")
             self._checks(out, v, local, at)
@@ -206,13 +206,13 @@ class FrameDecoder:
         """An integer after the variable part (a trailer, a checksum)."""
         t = e.type
         read = ints.from_bytes(t, f"_buf[_off:_off + {t.width}]")
-        container = self.names[e.name] if isinstance(e, IntField) else f"_{e.name}"
+        container = self.names.local[e.name] if isinstance(e, IntField) else f"_{e.name}"
         out.line(f"{container} = {read}")
         self._values(out, r, container, "_off")
 
     def _sized(self, out: Emitter, e: BytesField | KvMapField | ListField, size: str) -> None:
         """A sized element of `size` bytes at _off."""
-        local = self.names[e.name]
+        local = self.names.local[e.name]
         if isinstance(e, KvMapField):
             out.line(f"{local} = _read_kvmap(_buf, _off, _off + {size}, "
                      f"{ints.kv_format(e)}, {e.null_drop}, {e.name!r})")
@@ -233,14 +233,14 @@ class FrameDecoder:
                 for local, value in absent(r, self.names):
                     missing.line(f"{local} = {value}")
         for c in r.recounts:
-            count, want = self.names[c.node.name], self.expr(c.expr)
+            count, want = self.names.local[c.node.name], self.expr(c.expr)
             with out.block(f"if {count} != {want}"):
                 out.line(f"raise CountMismatch({c.node.name!r}, {c.offset}, {count}, {want})")
 
     # -- a frame that declares its own size: len(rest)
 
     def _rest_framing(self, out: Emitter, framing: RestFraming) -> None:
-        length, local = framing.length, self.names[framing.size_field.name]
+        length, local = framing.length, self.names.local[framing.size_field.name]
         header = self.plan.header_size
         if length is not None:
             assert isinstance(length.element, VarintField)
@@ -266,7 +266,7 @@ class FrameDecoder:
         e = r.element
         overrun = f"raise FieldOverrun({e.name!r}, _off, _size)"
         if isinstance(e, VarintField):
-            local = self.names[e.name]
+            local = self.names.local[e.name]
             out.line(f"{local}, _next = _read_varint(_buf, _off, _size, {e.max_bytes}, "
                      f"{e.name!r})")
             with out.block("if _next < 0"):
@@ -305,17 +305,17 @@ class FrameDecoder:
         out.line(f"_fr = _new_object({self.cls})")
         for r in reads(self.frame):
             if r.size is not None:
-                out.line(f"_fr.{self.names[r.name]} = {self.names[r.name]}")
+                out.line(f"_fr.{self.names.attr[r.name]} = {self.names.local[r.name]}")
                 continue
             for v in r.values:
                 if not v.free:
                     continue
-                local = self.names[v.name]
+                local = self.names.local[v.name]
                 if closed_enum(v) is not None and r.present is None:
                     value = f"_e_{v.name}"  # looked up by its check
                 else:
                     value = self.module.wrap(v.node, local)
-                out.line(f"_fr.{local} = {value}")
+                out.line(f"_fr.{self.names.attr[v.name]} = {value}")
         after = f"_next_{self.frame.name}(_fr, _st)" if self.frame.frame.sets else "_st"
         out.line(f"return _tuple_new(Decoded, (_fr, _size, {after}))")
 

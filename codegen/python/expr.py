@@ -58,7 +58,7 @@ def translate(
                 return state(sv), 12
             case ir.LastOf(list=name, condition=c, value=v, default=d):
                 def member(n: str) -> str:
-                    return f"_r.{naming.snake(n)}"
+                    return f"_r.{naming.attribute(n)}"
                 found = translate(v, member, no_length)
                 test = translate(c, member, no_length)
                 return (f"next(({found} for _r in reversed({records(name)}) if {test}), "
