@@ -6,6 +6,7 @@ and the frame built without `__init__`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 
@@ -31,6 +32,9 @@ from protodsl.plan import (
     SizedFraming,
     Value,
 )
+
+
+_UNPACK = "<unpack the header>"
 
 
 class FrameDecoder:
@@ -90,9 +94,7 @@ class FrameDecoder:
         if self.plan.header:
             with out.block(f"if _end < {size}"):
                 out.line(f"return _short_header(_buf, _end, {self.checks}, {size})")
-            targets = [self._head_local(r) for r in self.plan.header]
-            unpacked = ", ".join(targets) + ("," if len(targets) == 1 else "")
-            out.line(f"{unpacked} = {self.head}.unpack_from(_buf, 0)")
+            out.line(_UNPACK)  # its targets are known once the rest is written
             for r in self.plan.header:
                 self._header_element(out, r)
         framing = self.plan.framing
@@ -101,7 +103,16 @@ class FrameDecoder:
         else:
             self._sized_framing(out, framing)
         self._build(out)
-        return out.text()
+        text = out.text()
+        if not self.plan.header:
+            return text
+        # A header value nothing reads (a computed length the frame ignores) is
+        # unpacked into `_`, so that no local is left unused.
+        rest = text.replace(_UNPACK, "")
+        targets = [t if re.search(rf"(?<![.\w'\"]){t}(?![\w'\"])", rest) else "_"
+                   for t in (self._head_local(r) for r in self.plan.header)]
+        unpacked = ", ".join(targets) + ("," if len(targets) == 1 else "")
+        return text.replace(_UNPACK, f"{unpacked} = {self.head}.unpack_from(_buf, 0)")
 
     # -- the header, unpacked in one piece
 

@@ -65,6 +65,11 @@ def translate(
                         f"{go(d, 0)})"), 12
             case ir.More():
                 return more, 4
+            case ir.Unary(op="not", operand=ir.InSet(operand=o, values=values)):
+                options = ", ".join(str(v) for v in values)
+                return f"{go(o, 5)} not in ({options}{',' if len(values) == 1 else ''})", 4
+            case ir.Unary(op="not", operand=ir.Binary(op="==", left=a, right=b)):
+                return emit(ir.Binary("!=", a, b, node.span))
             case ir.Unary(op="not", operand=o):
                 return f"not {go(o, 3)}", 3
             case ir.Unary(op="-", operand=o):

@@ -5,7 +5,7 @@ generated module uses internally starts with '_' and can never collide.
 
 An attribute keeps its spec name unless Python forbids it (a keyword) or it would
 hide, in its class body, a name that body reads (a class of the module,
-`field`, `ClassVar`): users write `frame.id` and `frame.type`. A builtin the
+`dataclasses`, `ClassVar`): users write `frame.id` and `frame.type`. A builtin the
 class body reads in an annotation is spelled `builtins.int` there instead
 (`qualified`). Locals, which do shadow builtins, take `snake`."""
 
@@ -41,7 +41,7 @@ SHADOWING = frozenset({
 })
 # What a frame's or record's class body reads besides builtins and the module's
 # classes: an attribute by one of these names would hide it.
-CLASS_SCOPE = frozenset({"field", "ClassVar", "builtins"})
+CLASS_SCOPE = frozenset({"dataclasses", "ClassVar", "builtins"})
 _ENUM_MEMBER_RESERVED = frozenset({"name", "value", "mro"})
 _BUILTINS = frozenset(dir(builtins))
 

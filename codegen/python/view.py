@@ -60,7 +60,7 @@ class FrameView:
     to_container: list[str]
     when: str  # over _disc
     when_fast: str  # over the _d_* locals that decode() reads
-    claim: str  # the frame's own `when` over its attributes (_f)
+    claim_failed: str  # the frame's own `when`, negated, over its attributes (_f)
     claim_text: str  # that condition as the spec writes it
     claim_fields: list[tuple[str, str]]  # spec name, attribute
     wire_fields: list[tuple[str, str]]  # spec name, attribute
@@ -100,6 +100,8 @@ class ModuleView:
     sides: bool = False  # some member is kept per side: State.side says whose bytes
     frame_limit: str | None = None  # `max_frame EXPR`, read off the State `_st`
     builtins: bool = False  # some class body spells a builtin `builtins.X`
+    constants: bool = False  # some frame has a constant: a ClassVar
+    checksums: bool = False  # some frame has a checksum: zlib computes it
 
 
 @dataclass
@@ -138,6 +140,9 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
         sides=any(m.per_side for m in protocol.state),
     )
     view.builtins = _reads_builtins(view)
+    view.constants = any(f.constants for f in frames)
+    view.checksums = any(isinstance(v.value, ir.Checksum)
+                         for f in protocol.frames for v in f.values())
     return view
 
 
@@ -211,7 +216,8 @@ def _frame(module: Module, fp: FramePlan) -> FrameView:
                        state=state_reader("_st", frame.name, checked=True)),
         when_fast=translate(frame.when, lambda n: f"_d_{n}", no_length,
                             state=state_reader("state", frame.name, checked=True)),
-        claim=translate(fp.encode.claim, lambda n: f"_f.{names.attr[n]}", no_length),
+        claim_failed=translate(ir.Unary("not", fp.encode.claim, fp.encode.claim.span),
+                               lambda n: f"_f.{names.attr[n]}", no_length),
         claim_text=ir.spelled(fp.encode.claim),
         claim_fields=[(n, names.attr[n]) for n in claimed],
         wire_fields=[(n, names.attr[n]) for n in wire],
@@ -276,10 +282,10 @@ def _field(module: Module, fp: FramePlan, names: naming.FrameNames, name: str) -
             default = f"{enum.name}.{member}" if member else default
         return FieldView(names.attr[name], name, hint, default, doc)
     if isinstance(element, KvMapField):
-        hint, default = "list[tuple[bytes, bytes]]", "field(default_factory=list)"
+        hint, default = "list[tuple[bytes, bytes]]", "dataclasses.field(default_factory=list)"
     elif isinstance(element, ListField):
         hint, default = (f"list[{module.records[element.record]}]",
-                         "field(default_factory=list)")
+                         "dataclasses.field(default_factory=list)")
     else:
         assert isinstance(element, BytesField)
         hint, default = ("str", '""') if element.text else ("bytes", 'b""')
@@ -329,7 +335,7 @@ def _roles(module: Module, fp: FramePlan, names: naming.FrameNames, view: FrameV
     if roles.oneway is not None:
         view.roles["kind"] = (f"\"oneway\" if {translate(roles.oneway, attr, no_length)} "
                               f"else \"request\"")
-    view.roles["heartbeat"] = (translate(roles.heartbeat, attr, no_length)
+    view.roles["heartbeat"] = (f"bool({translate(roles.heartbeat, attr, no_length)})"
                                if roles.heartbeat is not None else "False")
     view.roles["id"] = roles.id and names.attr[roles.id]
     # The id, and what with_roles gives the id's field for a new `id`.
@@ -346,10 +352,10 @@ def _roles(module: Module, fp: FramePlan, names: naming.FrameNames, view: FrameV
         target = getattr(roles, role)
         view.roles[role] = names.attr[target] if target else ""
     for role in ("timeout", "status"):
-        view.roles[f"{role}_get"] = f"frame.{view.roles[role]}" if view.roles[role] else ""
+        view.roles[f"{role}_get"] = f"int(frame.{view.roles[role]})" if view.roles[role] else ""
     if roles.derived is not None:  # read-only: with_roles has no field to set
         role = "timeout" if roles.kind == "request" else "status"
-        view.roles[f"{role}_get"] = translate(roles.derived, attr, lengths(fp.frame, attr))
+        view.roles[f"{role}_get"] = _int(translate(roles.derived, attr, lengths(fp.frame, attr)))
     listed = fp.roles.header_records if fp.roles is not None else None
     stored = view.roles["headers"]
     if listed is not None:
