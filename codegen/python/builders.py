@@ -37,7 +37,8 @@ def builder_view(module: Module, plan: BuilderPlan) -> BuilderView:
         node = frame.value(name)
         assert node is not None
         text = translate(value, no_length, no_length, param)
-        args.append(f"{names.attr[name]}={module.wrap(node, text)}")
+        # the frontend resolved the value as the field's enum: a member
+        args.append(f"{names.attr[name]}={module.wrap(node, text, checked=True)}")
     built = plan.id_bytes
     if built is not None:
         view = built.view

@@ -117,6 +117,9 @@ class FrameDecoder:
     # -- the header, unpacked in one piece
 
     def _head_local(self, r: Read) -> str:
+        """What the header's unpack gives a value: a text field its raw bytes."""
+        if isinstance(r.element, BytesField) and r.element.text:
+            return f"_raw_{r.name}"
         return f"_{r.name}" if isinstance(r.element, BitsField) else self.names.local[r.name]
 
     def _header_element(self, out: Emitter, r: Read) -> None:
@@ -124,7 +127,7 @@ class FrameDecoder:
         assert r.offset is not None
         local = self._head_local(r)
         if isinstance(e, BytesField):
-            _finish_bytes(out, e, local, str(r.offset))
+            _finish_bytes(out, e, self.names.local[r.name], local, str(r.offset))
             return
         assert isinstance(e, IntField | BitsField)
         if ints.is_raw(e.type, self.module.byte_order):
@@ -230,8 +233,7 @@ class FrameDecoder:
         elif isinstance(e, ListField):
             out.line(f"{local} = _read_{e.record}(_buf, _off, _off + {size}, {e.name!r})")
         else:
-            out.line(f"{local} = _buf[_off:_off + {size}]")
-            _finish_bytes(out, e, local, "_off")
+            _finish_bytes(out, e, local, f"_buf[_off:_off + {size}]", "_off")
 
     def _present(self, out: Emitter, r: Read, read: Callable[[Emitter], None]) -> None:
         """`read` where the element is on the wire; else its absent value. Then
@@ -325,17 +327,22 @@ class FrameDecoder:
                 if closed_enum(v) is not None and r.present is None:
                     value = f"_e_{v.name}"  # looked up by its check
                 else:
-                    value = self.module.wrap(v.node, local)
+                    # a present value was checked; an absent one reads as 0
+                    value = self.module.wrap(v.node, local, checked=r.present is not None
+                                             and self.module.zero_is_member(v.node))
                 out.line(f"_fr.{self.names.attr[v.name]} = {value}")
         after = f"_next_{self.frame.name}(_fr, _st)" if self.frame.frame.sets else "_st"
         out.line(f"return _tuple_new(Decoded, (_fr, _size, {after}))")
 
 
-def _finish_bytes(out: Emitter, e: BytesField, local: str, at: str) -> None:
-    if e.pad is not None:
-        out.line(f"{local} = {local}.rstrip({bytes([e.pad])!r})")
+def _finish_bytes(out: Emitter, e: BytesField, local: str, raw: str, at: str) -> None:
+    """`local` from the `raw` bytes: padding stripped, text decoded, in one
+    assignment so that the local has one type."""
+    value = raw if e.pad is None else f"{raw}.rstrip({bytes([e.pad])!r})"
     if e.text:
-        out.line(f"{local} = _text({local}, {e.name!r}, {at})")
+        value = f"_text({value}, {e.name!r}, {at})"
+    if value != local:
+        out.line(f"{local} = {value}")
 
 
 def _number_format(v: Value) -> str:

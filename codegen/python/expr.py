@@ -124,8 +124,9 @@ def state_reader(holder: str, frame: str | None = None, checked: bool = False
                  ) -> Callable[[ir.StateValue], str]:
     """How generated code reads a state member off the State `holder`: one side's
     value of a member kept per side through `_of_side`, which checks the side and
-    that it is set (for `frame`); another directly, or through `_set` when
-    `checked` (a `when`, tried before anything checked the state)."""
+    that it is set (for `frame`); another through `_known` (a frame's layout,
+    read once `_require` checked its members), or through `_set` when `checked`
+    (a `when`, tried before anything checked the state)."""
 
     def read(sv: ir.StateValue) -> str:
         attr = naming.snake(sv.name)
@@ -134,7 +135,7 @@ def state_reader(holder: str, frame: str | None = None, checked: bool = False
             return f"_of_side({holder}, {sv.name!r}, {sv.side!r}, {frame!r})"
         if checked:
             return f"_set({holder}.{attr}, {sv.name!r}, {frame!r})"
-        return f"{holder}.{attr}"
+        return f"_known({holder}.{attr})"
 
     return read
 

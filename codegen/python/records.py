@@ -200,9 +200,9 @@ class _Steps:
             out.line(f"_n = {translate(step.size, _local, no_length)}")
             with out.block("if _n < 0 or end - off < _n"):
                 out.line(overrun)
-            out.line(f"_r_{step.name} = buf[off:off + _n]")
-            if step.text:
-                out.line(f"_r_{step.name} = _text(_r_{step.name}, {step.name!r}, off)")
+            raw = "buf[off:off + _n]"
+            out.line(f"_r_{step.name} = " + (f"_text({raw}, {step.name!r}, off)" if step.text
+                                             else raw))
             out.line("off += _n")
         elif isinstance(step, VarintField):
             out.line(f"_r_{step.name}, _o = _read_varint(buf, off, end, {step.max_bytes}, "

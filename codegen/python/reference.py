@@ -219,7 +219,8 @@ class FrameReference:
                 if r.present is not None and not isinstance(r.element, BitsField):
                     source = f"({source} if {source} is not None else 0)"
                 # an absent enum field reads as 0, a member or not
-                value = self.module.wrap(v.node, source, checked=r.present is None)
+                value = self.module.wrap(v.node, source, checked=r.present is None
+                                         or self.module.zero_is_member(v.node))
                 args.append(f"{self.names.attr[v.name]}={value}")
         return args
 

@@ -66,7 +66,7 @@ class FrameView:
     wire_fields: list[tuple[str, str]]  # spec name, attribute
     attrs: dict[str, str]  # every spec name -> attribute
     roles: dict[str, str] = field(default_factory=dict)
-    state_reads: list[tuple[str, str]] = field(default_factory=list)  # member, attribute
+    state_reads: tuple[tuple[str, str], ...] = ()  # member, attribute
     next_state: list[str] = field(default_factory=list)  # State(...)'s arguments, when it sets
     next_lines: list[str] = field(default_factory=list)  # what those arguments read, first
     # Derived headers MOSN's edit goes back into: (index among the derived
@@ -167,8 +167,8 @@ def _int(text: str) -> str:
     return text if text.lstrip("-").isdigit() else f"int({text})"
 
 
-def _state_attrs(members: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(m, naming.snake(m)) for m in members]
+def _state_attrs(members: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((m, naming.snake(m)) for m in members)
 
 
 def _module(plan: ProtocolPlan) -> Module:
@@ -275,7 +275,10 @@ def _field(module: Module, fp: FramePlan, names: naming.FrameNames, name: str) -
     doc = described.doc if described is not None else None
     if value is not None:
         enum = module.enum_of(value)
-        hint = "int" if enum is None else f"{enum.name} | int" if enum.open else enum.name
+        # a closed enum's field its condition leaves off reads as a plain 0
+        loose = enum is not None and (enum.open or (holders(fp)[name].present is not None
+                                                    and not module.zero_is_member(value)))
+        hint = "int" if enum is None else f"{enum.name} | int" if loose else enum.name
         default = None if value.default is None else str(value.default)
         if enum is not None and value.default is not None:
             member = next((m for m, v, _ in enum.members if v == value.default), None)
