@@ -102,6 +102,7 @@ class ModuleView:
     builtins: bool = False  # some class body spells a builtin `builtins.X`
     constants: bool = False  # some frame has a constant: a ClassVar
     checksums: bool = False  # some frame has a checksum: zlib computes it
+    public: list[str] = field(default_factory=list)  # __all__
 
 
 @dataclass
@@ -140,10 +141,33 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
         sides=any(m.per_side for m in protocol.state),
     )
     view.builtins = _reads_builtins(view)
+    view.public = _public(view)
     view.constants = any(f.constants for f in frames)
     view.checksums = any(isinstance(v.value, ir.Checksum)
                          for f in protocol.frames for v in f.values())
     return view
+
+
+# What every generated module exports, besides its enums, records, frames and builders.
+_PUBLIC = (
+    "PROTOCOL", "MOSN_NAME", "MAX_FRAME", "ATTRS", "RECORDS", "FRAMES", "WITH_ROLES",
+    "STATE_ATTRS", "Frame", "State", "NeedMore", "Decoded",
+    "ProtocolError", "ConstantMismatch", "UnknownEnumValue", "UnknownVariant", "FrameTooLarge",
+    "NegativeSize", "CountMismatch", "MalformedSection", "InvalidText", "ChecksumMismatch",
+    "MalformedVarint", "FieldOverrun", "LeftoverBytes", "EncodeError", "StateUnset",
+    "decode", "encode", "decode_all", "next_state", "reference_decode", "reference_encode",
+    "field_values", "kind", "is_heartbeat", "command_id", "timeout", "status", "headers",
+    "payload", "with_roles",
+)
+
+
+def _public(view: ModuleView) -> list[str]:
+    """`__all__`, sorted as ruff sorts it: constants, then classes, then functions."""
+    names = [*_PUBLIC, *(["SideUnknown"] if view.sides else []),
+             *(e.name for e in view.enums), *(r.cls for r in view.records),
+             *(f.cls for f in view.frames), *(b.kind for b in view.builders)]
+    return sorted(set(names), key=lambda n: (0 if n.isupper() else 1 if n[:1].isupper()
+                                             else 2, n))
 
 
 def _reads_builtins(view: ModuleView) -> bool:
