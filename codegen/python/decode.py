@@ -33,7 +33,6 @@ from protodsl.plan import (
     Value,
 )
 
-
 _UNPACK = "<unpack the header>"
 
 

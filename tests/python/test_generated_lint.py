@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from protodsl.codegen.python.backend import generate
 from protodsl.codegen.python.naming import attribute
+
 from protodsl.codecs import load_python
 from protodsl.passes.pipeline import compile_file
 from tests.helpers import ROOT
