@@ -19,14 +19,16 @@ from __future__ import annotations
 import dataclasses
 import json
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from protodsl.codecs import state_env, state_of
 from protodsl.codegen.numbers import literal_format
-from protodsl.host import DecodedCommand
 from protodsl.ir import BitsField, Frame, IntField, KvMapField, ListField, Protocol
 from protodsl.ir import expr as ir
 from protodsl.ir.model import names_of
+
+if TYPE_CHECKING:  # the host (wasmtime) only for `--engine wasm`, which imports it itself
+    from protodsl.host import DecodedCommand
 
 # Every key `frame_json` may print; all but `fields` (and `frame`, which picks
 # the variant) are output only.

@@ -486,7 +486,7 @@ def test_python_builder_parameters_named_like_keywords() -> None:
 def test_python_field_named_like_an_imported_module() -> None:
     protocol = _hostile_variant("dict", "struct")
     codec = _generate(protocol)
-    frame = codec.FRAMES[0](int_=1 << 40)
+    frame = codec.FRAMES[0](int=1 << 40)
     with pytest.raises(codec.EncodeError):
         codec.encode(frame)
 

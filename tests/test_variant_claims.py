@@ -91,7 +91,7 @@ def test_an_encoder_never_writes_a_frame_its_own_condition_refuses(
     """A request frame set to type=response used to encode, and decode as a
     response followed by garbage."""
     bolt = load_python(compile_source(Path("specs/bolt.proto-dsl").read_text(), "bolt"))
-    frame = bolt.Request(type_=bolt.CmdType.response, cmd_code=bolt.CmdCode.rpc_request,
+    frame = bolt.Request(type=bolt.CmdType.response, cmd_code=bolt.CmdCode.rpc_request,
                          version=1, request_id=3, codec=1, timeout=0, class_=b"", headers=[],
                          content=b"")
     for encode in (bolt.encode, bolt.reference_encode):

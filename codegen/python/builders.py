@@ -29,32 +29,37 @@ def builder_view(module: Module, plan: BuilderPlan) -> BuilderView:
     names = module.names(plan.frame)
     requests = " | ".join(module.classes[f.name] for f in module.plan.request_frames)
 
+    def attr(f: str) -> str:
+        """A field of the request frame the builder answers."""
+        return naming.attribute(f, module.module_names)
+
     def param(p: str, f: str | None) -> str:
-        return f"int({naming.snake(p)}.{naming.snake(f)})" if f else naming.snake(p)
+        return f"int({naming.snake(p)}.{attr(f)})" if f else naming.snake(p)
 
     args = []
     for name, value in b.assignments:
         node = frame.value(name)
         assert node is not None
         text = translate(value, no_length, no_length, param)
-        args.append(f"{names[name]}={module.wrap(node, text)}")
+        # the frontend resolved the value as the field's enum: a member
+        args.append(f"{names.attr[name]}={module.wrap(node, text, checked=True)}")
     built = plan.id_bytes
     if built is not None:
         view = built.view
         text = translate(built.value, no_length, no_length, param)
-        args.append(f"{names[built.field]}=_id_bytes({built.size}, {view.start}, {view.width}, "
-                    f"{view.byte_order!r}, {text})")
+        args.append(f"{names.attr[built.field]}=_id_bytes({built.size}, {view.start}, "
+                    f"{view.width}, {view.byte_order!r}, {text})")
     for name, data in b.data:
-        args.append(f"{names[name]}={_literal(frame, name, data)}")
+        args.append(f"{names.attr[name]}={_literal(frame, name, data)}")
     for name, sized in b.sized:
         if isinstance(sized, ir.ParamField):
-            args.append(f"{names[name]}={param(sized.param, None)}.{naming.snake(sized.field)}")
+            args.append(f"{names.attr[name]}={param(sized.param, None)}.{attr(sized.field)}")
             continue
         subject = translate(sized.subject, no_length, no_length, param)
         text = _literal(frame, name, sized.default)
         for key, data in reversed(sized.cases):
             text = f"{_literal(frame, name, data)} if {subject} == {key} else {text}"
-        args.append(f"{names[name]}={text}")
+        args.append(f"{names.attr[name]}={text}")
     params = []
     if plan.request is not None:
         params.append(f"{naming.snake(plan.request)}: {requests or 'Frame'}")

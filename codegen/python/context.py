@@ -62,6 +62,12 @@ class Module:
     def names(self, frame: FramePlan) -> naming.FrameNames:
         return naming.FrameNames(frame.frame, self.module_names)
 
+    def zero_is_member(self, node: ValueNode) -> bool:
+        """Whether 0, what a value its condition leaves off reads as, is a member
+        of its enum: else a conditional field of a closed enum may hold a plain 0."""
+        enum = self.enum_of(node)
+        return enum is not None and any(v == 0 for _, v, _ in enum.members)
+
     def wrap(self, node: ValueNode, text: str, checked: bool = False) -> str:
         """The dataclass value of an integer: its enum member where there is one.
         A `checked` value is known to be a member of its closed enum."""
@@ -70,7 +76,8 @@ class Module:
             return text
         if enum.open or not checked:
             return f"{enum.lookup}.get({text}, {text})"
-        return f"{enum.lookup}[{text}]"
+        member = next((m for m, v, _ in enum.members if str(v) == text), None)
+        return f"{enum.name}.{member}" if member else f"{enum.lookup}[{text}]"
 
 
 def reads(frame: FramePlan) -> tuple[Read, ...]:
@@ -109,8 +116,8 @@ def absent(r: Read, names: naming.FrameNames) -> list[tuple[str, str]]:
     zero, or empty."""
     e = r.element
     if isinstance(e, BitsField | IntField | VarintField):
-        return [(names[n], "0") for n in r.names]
+        return [(names.local[n], "0") for n in r.names]
     if isinstance(e, KvMapField | ListField):
-        return [(names[e.name], "[]")]
+        return [(names.local[e.name], "[]")]
     assert isinstance(e, BytesField)
-    return [(names[e.name], '""' if e.text else 'b""')]
+    return [(names.local[e.name], '""' if e.text else 'b""')]

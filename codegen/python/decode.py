@@ -6,6 +6,7 @@ and the frame built without `__init__`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 
@@ -32,6 +33,8 @@ from protodsl.plan import (
     Value,
 )
 
+_UNPACK = "<unpack the header>"
+
 
 class FrameDecoder:
     """`_decode_FRAME(_buf, _end, _st)`'s body and its short-header check table."""
@@ -44,7 +47,7 @@ class FrameDecoder:
         self.cls = cls
 
     def value(self, name: str) -> str:
-        return self.names[name]
+        return self.names.local[name]
 
     def expr(self, e: ir.Expr) -> str:
         return translate(e, self.value, no_length)
@@ -90,9 +93,7 @@ class FrameDecoder:
         if self.plan.header:
             with out.block(f"if _end < {size}"):
                 out.line(f"return _short_header(_buf, _end, {self.checks}, {size})")
-            targets = [self._head_local(r) for r in self.plan.header]
-            unpacked = ", ".join(targets) + ("," if len(targets) == 1 else "")
-            out.line(f"{unpacked} = {self.head}.unpack_from(_buf, 0)")
+            out.line(_UNPACK)  # its targets are known once the rest is written
             for r in self.plan.header:
                 self._header_element(out, r)
         framing = self.plan.framing
@@ -101,19 +102,31 @@ class FrameDecoder:
         else:
             self._sized_framing(out, framing)
         self._build(out)
-        return out.text()
+        text = out.text()
+        if not self.plan.header:
+            return text
+        # A header value nothing reads (a computed length the frame ignores) is
+        # unpacked into `_`, so that no local is left unused.
+        rest = text.replace(_UNPACK, "")
+        targets = [t if re.search(rf"(?<![.\w'\"]){t}(?![\w'\"])", rest) else "_"
+                   for t in (self._head_local(r) for r in self.plan.header)]
+        unpacked = ", ".join(targets) + ("," if len(targets) == 1 else "")
+        return text.replace(_UNPACK, f"{unpacked} = {self.head}.unpack_from(_buf, 0)")
 
     # -- the header, unpacked in one piece
 
     def _head_local(self, r: Read) -> str:
-        return f"_{r.name}" if isinstance(r.element, BitsField) else self.names[r.name]
+        """What the header's unpack gives a value: a text field its raw bytes."""
+        if isinstance(r.element, BytesField) and r.element.text:
+            return f"_raw_{r.name}"
+        return f"_{r.name}" if isinstance(r.element, BitsField) else self.names.local[r.name]
 
     def _header_element(self, out: Emitter, r: Read) -> None:
         e = r.element
         assert r.offset is not None
         local = self._head_local(r)
         if isinstance(e, BytesField):
-            _finish_bytes(out, e, local, str(r.offset))
+            _finish_bytes(out, e, self.names.local[r.name], local, str(r.offset))
             return
         assert isinstance(e, IntField | BitsField)
         if ints.is_raw(e.type, self.module.byte_order):
@@ -124,7 +137,7 @@ class FrameDecoder:
     def _values(self, out: Emitter, r: Read, container: str, at: str) -> None:
         """Each value of an integer or bits container read into `container`, checked."""
         for v in r.values:
-            local = self.names[v.name]
+            local = self.names.local[v.name]
             if v.mask is not None:
                 out.line(f"{local} = ({container} >> {v.shift}) & {v.mask:#x}")
             self._checks(out, v, local, at)
@@ -206,21 +219,20 @@ class FrameDecoder:
         """An integer after the variable part (a trailer, a checksum)."""
         t = e.type
         read = ints.from_bytes(t, f"_buf[_off:_off + {t.width}]")
-        container = self.names[e.name] if isinstance(e, IntField) else f"_{e.name}"
+        container = self.names.local[e.name] if isinstance(e, IntField) else f"_{e.name}"
         out.line(f"{container} = {read}")
         self._values(out, r, container, "_off")
 
     def _sized(self, out: Emitter, e: BytesField | KvMapField | ListField, size: str) -> None:
         """A sized element of `size` bytes at _off."""
-        local = self.names[e.name]
+        local = self.names.local[e.name]
         if isinstance(e, KvMapField):
             out.line(f"{local} = _read_kvmap(_buf, _off, _off + {size}, "
                      f"{ints.kv_format(e)}, {e.null_drop}, {e.name!r})")
         elif isinstance(e, ListField):
             out.line(f"{local} = _read_{e.record}(_buf, _off, _off + {size}, {e.name!r})")
         else:
-            out.line(f"{local} = _buf[_off:_off + {size}]")
-            _finish_bytes(out, e, local, "_off")
+            _finish_bytes(out, e, local, f"_buf[_off:_off + {size}]", "_off")
 
     def _present(self, out: Emitter, r: Read, read: Callable[[Emitter], None]) -> None:
         """`read` where the element is on the wire; else its absent value. Then
@@ -233,14 +245,14 @@ class FrameDecoder:
                 for local, value in absent(r, self.names):
                     missing.line(f"{local} = {value}")
         for c in r.recounts:
-            count, want = self.names[c.node.name], self.expr(c.expr)
+            count, want = self.names.local[c.node.name], self.expr(c.expr)
             with out.block(f"if {count} != {want}"):
                 out.line(f"raise CountMismatch({c.node.name!r}, {c.offset}, {count}, {want})")
 
     # -- a frame that declares its own size: len(rest)
 
     def _rest_framing(self, out: Emitter, framing: RestFraming) -> None:
-        length, local = framing.length, self.names[framing.size_field.name]
+        length, local = framing.length, self.names.local[framing.size_field.name]
         header = self.plan.header_size
         if length is not None:
             assert isinstance(length.element, VarintField)
@@ -266,7 +278,7 @@ class FrameDecoder:
         e = r.element
         overrun = f"raise FieldOverrun({e.name!r}, _off, _size)"
         if isinstance(e, VarintField):
-            local = self.names[e.name]
+            local = self.names.local[e.name]
             out.line(f"{local}, _next = _read_varint(_buf, _off, _size, {e.max_bytes}, "
                      f"{e.name!r})")
             with out.block("if _next < 0"):
@@ -305,26 +317,31 @@ class FrameDecoder:
         out.line(f"_fr = _new_object({self.cls})")
         for r in reads(self.frame):
             if r.size is not None:
-                out.line(f"_fr.{self.names[r.name]} = {self.names[r.name]}")
+                out.line(f"_fr.{self.names.attr[r.name]} = {self.names.local[r.name]}")
                 continue
             for v in r.values:
                 if not v.free:
                     continue
-                local = self.names[v.name]
+                local = self.names.local[v.name]
                 if closed_enum(v) is not None and r.present is None:
                     value = f"_e_{v.name}"  # looked up by its check
                 else:
-                    value = self.module.wrap(v.node, local)
-                out.line(f"_fr.{local} = {value}")
+                    # a present value was checked; an absent one reads as 0
+                    value = self.module.wrap(v.node, local, checked=r.present is not None
+                                             and self.module.zero_is_member(v.node))
+                out.line(f"_fr.{self.names.attr[v.name]} = {value}")
         after = f"_next_{self.frame.name}(_fr, _st)" if self.frame.frame.sets else "_st"
         out.line(f"return _tuple_new(Decoded, (_fr, _size, {after}))")
 
 
-def _finish_bytes(out: Emitter, e: BytesField, local: str, at: str) -> None:
-    if e.pad is not None:
-        out.line(f"{local} = {local}.rstrip({bytes([e.pad])!r})")
+def _finish_bytes(out: Emitter, e: BytesField, local: str, raw: str, at: str) -> None:
+    """`local` from the `raw` bytes: padding stripped, text decoded, in one
+    assignment so that the local has one type."""
+    value = raw if e.pad is None else f"{raw}.rstrip({bytes([e.pad])!r})"
     if e.text:
-        out.line(f"{local} = _text({local}, {e.name!r}, {at})")
+        value = f"_text({value}, {e.name!r}, {at})"
+    if value != local:
+        out.line(f"{local} = {value}")
 
 
 def _number_format(v: Value) -> str:

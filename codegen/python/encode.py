@@ -42,20 +42,20 @@ class FrameEncoder:
         self.in_head = {r.name for r in frame.decode.header}
 
     def value(self, name: str) -> str:
-        return self.names[name]
+        return self.names.local[name]
 
     def length(self, name: str) -> str:
-        return f"len({self.names[name]})"  # every sized local holds bytes by then
+        return f"len({self.names.local[name]})"  # every sized local holds bytes by then
 
     def expr(self, e: ir.Expr) -> str:
         return translate(e, self.value, self.length,
-                         records=lambda name: f"_f.{self.names[name]}")
+                         records=lambda name: f"_f.{self.names.attr[name]}")
 
     def body(self) -> str:
         out = Emitter(depth=1)
         self._values(out)
         for c in self.plan.computed:
-            out.line(f"{self.names[c.node.name]} = {self.expr(c.expr)}")
+            out.line(f"{self.names.local[c.node.name]} = {self.expr(c.expr)}")
         for w in self.plan.writes:
             if w.present is not None:
                 out.line(f"_p_{w.element.name} = {self.expr(w.present)}")
@@ -74,12 +74,12 @@ class FrameEncoder:
         for r in reads(self.frame):
             for v in r.values:
                 if v.free:
-                    out.line(f"{self.names[v.name]} = _f.{self.names[v.name]}")
+                    out.line(f"{self.names.local[v.name]} = _f.{self.names.attr[v.name]}")
         for r in reads(self.frame):
             e = r.element
             if not isinstance(e, BytesField | KvMapField | ListField):
                 continue
-            local, attr = self.names[e.name], f"_f.{self.names[e.name]}"
+            local, attr = self.names.local[e.name], f"_f.{self.names.attr[e.name]}"
             if isinstance(e, ListField):
                 out.line(f"{local} = _write_{e.record}({attr}, {e.name!r})")
             elif isinstance(e, KvMapField):
@@ -102,14 +102,14 @@ class FrameEncoder:
         members' ranges, then closed enums' members."""
         for fit in self.plan.fits:
             if isinstance(fit.node, BitMember):
-                local = self.names[fit.node.name]
+                local = self.names.local[fit.node.name]
                 with out.block(f"if {self._on_wire(fit.node.name)}"
                                f"not {fit.lo} <= {local} <= {fit.hi:#x}"):
                     out.line(f"raise EncodeError({fit.node.name!r}, None, f\"{{{local}}} "
                              f"does not fit {fit.what}\")")
         for fit in self.plan.fits:
             if fit.enum is not None:
-                local = self.names[fit.node.name]
+                local = self.names.local[fit.node.name]
                 enum = self.module.enum(fit.enum)
                 with out.block(f"if {self._on_wire(fit.node.name)}{local} not in {enum.lookup}"):
                     out.line(f"raise EncodeError({fit.node.name!r}, None, "
@@ -122,7 +122,7 @@ class FrameEncoder:
                 parts = []
                 for v in r.values:
                     c = constant(v)
-                    part = str(c) if c is not None else self.names[v.name]
+                    part = str(c) if c is not None else self.names.local[v.name]
                     parts.append(f"({part} << {v.shift})")
                 out.line(f"_{r.name} = {' | '.join(parts)}")
 
@@ -130,7 +130,7 @@ class FrameEncoder:
         for check in self.plan.lengths:
             if check.expr is None:
                 continue  # padded: `_pad` has refused what does not fit
-            local = self.names[check.element.name]
+            local = self.names.local[check.element.name]
             size = self.expr(check.expr)
             differs = f"len({local}) != {size}"
             if check.present is not None:
@@ -154,7 +154,7 @@ class FrameEncoder:
         """The integer an int or varint element writes: its constant, or its local."""
         value = self.holders[e.name].values[0]
         c = constant(value)
-        return f"({c})" if c is not None else self.names[e.name]
+        return f"({c})" if c is not None else self.names.local[e.name]
 
     def _head(self, out: Emitter) -> list[str]:
         """The fixed header in one pack; a value that does not fit is named."""
@@ -174,9 +174,9 @@ class FrameEncoder:
                 packed.append(f"{local}.to_bytes({e.type.width}, {e.type.byte_order!r}, "
                               f"signed={e.type.signed})" if ints.is_raw(e.type, order) else local)
             else:
-                packed.append(self.names[e.name])
+                packed.append(self.names.local[e.name])
         ranges = "".join(
-            f"({fit.node.name!r}, {self.names[fit.node.name]}, {fit.lo}, {fit.hi}), "
+            f"({fit.node.name!r}, {self.names.local[fit.node.name]}, {fit.lo}, {fit.hi}), "
             for fit in self.plan.fits
             if isinstance(fit.node, IntField) and fit.node.name in self.in_head)
         with out.branches(["try", "except (struct.error, OverflowError)"]) as (pack, error):
@@ -196,7 +196,7 @@ class FrameEncoder:
                 body = len(parts)
                 continue
             if isinstance(e, BytesField | KvMapField | ListField):
-                local = self.names[e.name]
+                local = self.names.local[e.name]
                 parts.append(f"({local} if _p_{e.name} else b\"\")"
                              if w.present is not None else local)
                 continue
@@ -234,7 +234,7 @@ class FrameEncoder:
 
     def _rest(self, out: Emitter, rest: VarintField, before: list[str], body: list[str]
               ) -> None:
-        local = self.names[rest.name]
+        local = self.names.local[rest.name]
         self._join(out, f"_body = b\"\".join(({''.join(p + ', ' for p in body)}))")
         out.line(f"{local} = len(_body)")
         out.line(f"_b_{rest.name} = _varint_bytes({local}, {rest.max_bytes}, {rest.name!r})")

@@ -58,13 +58,18 @@ def translate(
                 return state(sv), 12
             case ir.LastOf(list=name, condition=c, value=v, default=d):
                 def member(n: str) -> str:
-                    return f"_r.{naming.snake(n)}"
+                    return f"_r.{naming.attribute(n)}"
                 found = translate(v, member, no_length)
                 test = translate(c, member, no_length)
                 return (f"next(({found} for _r in reversed({records(name)}) if {test}), "
                         f"{go(d, 0)})"), 12
             case ir.More():
                 return more, 4
+            case ir.Unary(op="not", operand=ir.InSet(operand=o, values=values)):
+                options = ", ".join(str(v) for v in values)
+                return f"{go(o, 5)} not in ({options}{',' if len(values) == 1 else ''})", 4
+            case ir.Unary(op="not", operand=ir.Binary(op="==", left=a, right=b)):
+                return emit(ir.Binary("!=", a, b, node.span))
             case ir.Unary(op="not", operand=o):
                 return f"not {go(o, 3)}", 3
             case ir.Unary(op="-", operand=o):
@@ -119,8 +124,9 @@ def state_reader(holder: str, frame: str | None = None, checked: bool = False
                  ) -> Callable[[ir.StateValue], str]:
     """How generated code reads a state member off the State `holder`: one side's
     value of a member kept per side through `_of_side`, which checks the side and
-    that it is set (for `frame`); another directly, or through `_set` when
-    `checked` (a `when`, tried before anything checked the state)."""
+    that it is set (for `frame`); another through `_known` (a frame's layout,
+    read once `_require` checked its members), or through `_set` when `checked`
+    (a `when`, tried before anything checked the state)."""
 
     def read(sv: ir.StateValue) -> str:
         attr = naming.snake(sv.name)
@@ -129,7 +135,7 @@ def state_reader(holder: str, frame: str | None = None, checked: bool = False
             return f"_of_side({holder}, {sv.name!r}, {sv.side!r}, {frame!r})"
         if checked:
             return f"_set({holder}.{attr}, {sv.name!r}, {frame!r})"
-        return f"{holder}.{attr}"
+        return f"_known({holder}.{attr})"
 
     return read
 

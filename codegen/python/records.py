@@ -35,6 +35,7 @@ class RecordView:
     read: str = ""  # the body of the per-entry loop, appending each entry
     # a variable record:
     hints: list[tuple[str, str, str]] = field(default_factory=list)  # attr, hint, default
+    int_hint: str = "int"  # `int` inside the class body (builtins.int where hidden)
     structs: list[tuple[str, str]] = field(default_factory=list)  # name, struct format
     bind: str = ""  # an entry's values as `_r_` locals, from `r`
     write: str = ""  # appends an entry's bytes to `out`
@@ -59,13 +60,14 @@ def record_view(plan: RecordPlan, cls: str, byte_order: str, headers: bool,
         assert isinstance(e, IntField) and not ints.is_raw(e.type, byte_order), (
             "records hold plain integers")
         formats.append(ints.struct_code(e.type))
-    attrs = {e.name: naming.snake(e.name) for e in r.elements}
+    attrs = {e.name: naming.attribute(e.name) for e in r.elements}
     constants = {v.name: c for v in plan.values for c in v.checks if isinstance(c, MustEqual)}
     view = RecordView(r.name, cls, r.doc, [attrs[e.name] for e in r.elements
                                            if e.name not in constants], attrs,
                       (">" if byte_order == "big" else "<") + "".join(formats), r.size,
                       packed=[str(constants[e.name].value) if e.name in constants
-                              else f"r.{attrs[e.name]}" for e in r.elements])
+                              else f"r.{attrs[e.name]}" for e in r.elements],
+                      int_hint=naming.qualified("int", frozenset(attrs.values())))
     if constants:  # checked entry by entry, each constant at its own offset
         read = Emitter(depth=2)
         read.line(f"{', '.join(_local(e.name) for e in r.elements)}, = unpack(buf, at)")
@@ -103,15 +105,15 @@ def _groups(run: IntRun) -> list[list[IntField]]:
 
 def _variable(plan: RecordPlan, cls: str, enums: dict[str, EnumView]) -> RecordView:
     r = plan.record
-    attrs = {e.name: naming.snake(e.name) for e in r.elements}
+    attrs = {e.name: naming.attribute(e.name) for e in r.elements}
     free = [e for e in r.elements if not (isinstance(e, IntField) and e.value is not None)]
     view = RecordView(r.name, cls, r.doc, [attrs[e.name] for e in free], attrs, "", r.size,
                       variable=True)
+    hidden = frozenset(attrs.values())
     for e in free:
-        if isinstance(e, BytesField):
-            view.hints.append((attrs[e.name], *(("str", '""') if e.text else ("bytes", 'b""'))))
-        else:
-            view.hints.append((attrs[e.name], "int", "0"))
+        hint, default = ("int", "0") if not isinstance(e, BytesField) else (
+            ("str", '""') if e.text else ("bytes", 'b""'))
+        view.hints.append((attrs[e.name], naming.qualified(hint, hidden), default))
     read, write, bind = Emitter(depth=2), Emitter(depth=3), Emitter(depth=3)
     steps = _Steps(view, {v.name: v.checks for v in plan.values}, enums,
                    {id(c.element): c for c in plan.lengths})
@@ -198,9 +200,9 @@ class _Steps:
             out.line(f"_n = {translate(step.size, _local, no_length)}")
             with out.block("if _n < 0 or end - off < _n"):
                 out.line(overrun)
-            out.line(f"_r_{step.name} = buf[off:off + _n]")
-            if step.text:
-                out.line(f"_r_{step.name} = _text(_r_{step.name}, {step.name!r}, off)")
+            raw = "buf[off:off + _n]"
+            out.line(f"_r_{step.name} = " + (f"_text({raw}, {step.name!r}, off)" if step.text
+                                             else raw))
             out.line("off += _n")
         elif isinstance(step, VarintField):
             out.line(f"_r_{step.name}, _o = _read_varint(buf, off, end, {step.max_bytes}, "

@@ -210,7 +210,7 @@ class FrameReference:
         args = []
         for r in reads(self.frame):
             if r.size is not None:
-                args.append(f"{self.names[r.name]}={self._sized_value(r)}")
+                args.append(f"{self.names.attr[r.name]}={self._sized_value(r)}")
                 continue
             for v in r.values:
                 if not v.free:
@@ -219,8 +219,9 @@ class FrameReference:
                 if r.present is not None and not isinstance(r.element, BitsField):
                     source = f"({source} if {source} is not None else 0)"
                 # an absent enum field reads as 0, a member or not
-                value = self.module.wrap(v.node, source, checked=r.present is None)
-                args.append(f"{self.names[v.name]}={value}")
+                value = self.module.wrap(v.node, source, checked=r.present is None
+                                         or self.module.zero_is_member(v.node))
+                args.append(f"{self.names.attr[v.name]}={value}")
         return args
 
     def _sized_value(self, r: Read) -> str:
@@ -239,7 +240,7 @@ class FrameReference:
     def to_container(self) -> list[str]:
         """Dict entries for construct's build: bit members nested in their container."""
         entries = []
-        attr: Callable[[str], str] = lambda n: f"f.{self.names[n]}"  # noqa: E731
+        attr: Callable[[str], str] = lambda n: f"f.{self.names.attr[n]}"  # noqa: E731
         for r in reads(self.frame):
             e = r.element
             if isinstance(e, BitsField):

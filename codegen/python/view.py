@@ -60,18 +60,19 @@ class FrameView:
     to_container: list[str]
     when: str  # over _disc
     when_fast: str  # over the _d_* locals that decode() reads
-    claim: str  # the frame's own `when` over its attributes (_f)
+    claim_failed: str  # the frame's own `when`, negated, over its attributes (_f)
     claim_text: str  # that condition as the spec writes it
     claim_fields: list[tuple[str, str]]  # spec name, attribute
     wire_fields: list[tuple[str, str]]  # spec name, attribute
     attrs: dict[str, str]  # every spec name -> attribute
     roles: dict[str, str] = field(default_factory=dict)
-    state_reads: list[tuple[str, str]] = field(default_factory=list)  # member, attribute
+    state_reads: tuple[tuple[str, str], ...] = ()  # member, attribute
     next_state: list[str] = field(default_factory=list)  # State(...)'s arguments, when it sets
     next_lines: list[str] = field(default_factory=list)  # what those arguments read, first
     # Derived headers MOSN's edit goes back into: (index among the derived
     # headers, attribute, text, frame name, field name).
     derived_writes: list[tuple[int, str, bool, str, str]] = field(default_factory=list)
+    int_hint: str = "int"  # `int` inside the class body (builtins.int where hidden)
 
 
 @dataclass
@@ -98,6 +99,10 @@ class ModuleView:
     state: list[StateView] = field(default_factory=list)
     sides: bool = False  # some member is kept per side: State.side says whose bytes
     frame_limit: str | None = None  # `max_frame EXPR`, read off the State `_st`
+    builtins: bool = False  # some class body spells a builtin `builtins.X`
+    constants: bool = False  # some frame has a constant: a ClassVar
+    checksums: bool = False  # some frame has a checksum: zlib computes it
+    public: list[str] = field(default_factory=list)  # __all__
 
 
 @dataclass
@@ -116,7 +121,7 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
     frames = [_frame(module, f) for f in plan.frames]
     struct, values = discriminator(plan)
     first = plan.discriminators[0] if plan.discriminators else None
-    return ModuleView(
+    view = ModuleView(
         name=protocol.name, mosn_name=protocol.mosn_name, source=source, doc=protocol.doc,
         max_frame=protocol.max_frame, enums=list(module.enums.values()), frames=frames,
         builders=[builder_view(module, b) for b in plan.builders],
@@ -135,6 +140,42 @@ def build_view(protocol: Protocol, source: str) -> ModuleView:
                for m in protocol.state for name, attr in _state_slots(m)],
         sides=any(m.per_side for m in protocol.state),
     )
+    view.builtins = _reads_builtins(view)
+    view.public = _public(view)
+    view.constants = any(f.constants for f in frames)
+    view.checksums = any(isinstance(v.value, ir.Checksum)
+                         for f in protocol.frames for v in f.values())
+    return view
+
+
+# What every generated module exports, besides its enums, records, frames and builders.
+_PUBLIC = (
+    "PROTOCOL", "MOSN_NAME", "MAX_FRAME", "ATTRS", "RECORDS", "FRAMES", "WITH_ROLES",
+    "STATE_ATTRS", "Frame", "State", "NeedMore", "Decoded",
+    "ProtocolError", "ConstantMismatch", "UnknownEnumValue", "UnknownVariant", "FrameTooLarge",
+    "NegativeSize", "CountMismatch", "MalformedSection", "InvalidText", "ChecksumMismatch",
+    "MalformedVarint", "FieldOverrun", "LeftoverBytes", "EncodeError", "StateUnset",
+    "decode", "encode", "decode_all", "next_state", "reference_decode", "reference_encode",
+    "field_values", "kind", "is_heartbeat", "command_id", "timeout", "status", "headers",
+    "payload", "with_roles",
+)
+
+
+def _public(view: ModuleView) -> list[str]:
+    """`__all__`, sorted as ruff sorts it: constants, then classes, then functions."""
+    names = [*_PUBLIC, *(["SideUnknown"] if view.sides else []),
+             *(e.name for e in view.enums), *(r.cls for r in view.records),
+             *(f.cls for f in view.frames), *(b.kind for b in view.builders)]
+    return sorted(set(names), key=lambda n: (0 if n.isupper() else 1 if n[:1].isupper()
+                                             else 2, n))
+
+
+def _reads_builtins(view: ModuleView) -> bool:
+    """Whether a class body qualifies a builtin its attributes hide."""
+    hints = [h for f in view.frames for h in
+             (f.int_hint, *(x for fld in f.fields for x in (fld.hint, fld.default or "")))]
+    hints += [h for r in view.records for h in (r.int_hint, *(h for _, h, _ in r.hints))]
+    return any("builtins." in h for h in hints)
 
 
 def _state_slots(m: StateMember) -> list[tuple[str, str]]:
@@ -150,8 +191,8 @@ def _int(text: str) -> str:
     return text if text.lstrip("-").isdigit() else f"int({text})"
 
 
-def _state_attrs(members: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(m, naming.snake(m)) for m in members]
+def _state_attrs(members: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((m, naming.snake(m)) for m in members)
 
 
 def _module(plan: ProtocolPlan) -> Module:
@@ -183,7 +224,7 @@ def _frame(module: Module, fp: FramePlan) -> FrameView:
     view = FrameView(
         name=frame.name, spec_name=frame.name, cls=cls, doc=frame.doc,
         fields=[_field(module, fp, names, n) for n in free_names(fp)],
-        constants=[(names[v.name], v.name, ir.evaluate(v.value)) for v in frame.values()
+        constants=[(names.attr[v.name], v.name, ir.evaluate(v.value)) for v in frame.values()
                    if v.constant and v.value is not None],
         computed=[(a, spec, text) for a, spec, text, wire in _properties(fp, names)
                   if not (wire and stateful)],
@@ -199,12 +240,19 @@ def _frame(module: Module, fp: FramePlan) -> FrameView:
                        state=state_reader("_st", frame.name, checked=True)),
         when_fast=translate(frame.when, lambda n: f"_d_{n}", no_length,
                             state=state_reader("state", frame.name, checked=True)),
-        claim=translate(fp.encode.claim, lambda n: f"_f.{names[n]}", no_length),
+        claim_failed=translate(ir.Unary("not", fp.encode.claim, fp.encode.claim.span),
+                               lambda n: f"_f.{names.attr[n]}", no_length),
         claim_text=ir.spelled(fp.encode.claim),
-        claim_fields=[(n, names[n]) for n in claimed],
-        wire_fields=[(n, names[n]) for n in wire],
-        attrs={n: names[n] for n in wire if not n.startswith("_")},
+        claim_fields=[(n, names.attr[n]) for n in claimed],
+        wire_fields=[(n, names.attr[n]) for n in wire],
+        attrs={n: names.attr[n] for n in wire if not n.startswith("_")},
     )
+    # What the class body reads, spelled so that no attribute hides it.
+    hidden = frozenset(names.attr.values())
+    view.int_hint = naming.qualified("int", hidden)
+    for f in view.fields:
+        f.hint = naming.qualified(f.hint, hidden)
+        f.default = f.default and naming.qualified(f.default, hidden)
     _roles(module, fp, names, view)
     view.state_reads = _state_attrs(state_reads)
     if frame.sets:
@@ -218,7 +266,7 @@ def _next_state(protocol: Protocol, frame: Frame, names: naming.FrameNames
     member kept per side takes the value set for the side whose bytes these
     are (`_sender`) or the other (`_receiver`), and keeps the other side's."""
     def value(s: ir.Expr) -> str:
-        return _int(translate(s, lambda n: f"_f.{names[n]}", no_length,
+        return _int(translate(s, lambda n: f"_f.{names.attr[n]}", no_length,
                               state=state_reader("_st", frame.name)))
 
     shared = {s.name: value(s.value) for s in frame.sets if s.side is None}
@@ -251,21 +299,24 @@ def _field(module: Module, fp: FramePlan, names: naming.FrameNames, name: str) -
     doc = described.doc if described is not None else None
     if value is not None:
         enum = module.enum_of(value)
-        hint = "int" if enum is None else f"{enum.name} | int" if enum.open else enum.name
+        # a closed enum's field its condition leaves off reads as a plain 0
+        loose = enum is not None and (enum.open or (holders(fp)[name].present is not None
+                                                    and not module.zero_is_member(value)))
+        hint = "int" if enum is None else f"{enum.name} | int" if loose else enum.name
         default = None if value.default is None else str(value.default)
         if enum is not None and value.default is not None:
             member = next((m for m, v, _ in enum.members if v == value.default), None)
             default = f"{enum.name}.{member}" if member else default
-        return FieldView(names[name], name, hint, default, doc)
+        return FieldView(names.attr[name], name, hint, default, doc)
     if isinstance(element, KvMapField):
-        hint, default = "list[tuple[bytes, bytes]]", "field(default_factory=list)"
+        hint, default = "list[tuple[bytes, bytes]]", "dataclasses.field(default_factory=list)"
     elif isinstance(element, ListField):
         hint, default = (f"list[{module.records[element.record]}]",
-                         "field(default_factory=list)")
+                         "dataclasses.field(default_factory=list)")
     else:
         assert isinstance(element, BytesField)
         hint, default = ("str", '""') if element.text else ("bytes", 'b""')
-    return FieldView(names[name], name, hint, default, doc)
+    return FieldView(names.attr[name], name, hint, default, doc)
 
 
 def _properties(fp: FramePlan, names: naming.FrameNames, owner: str = "self"
@@ -276,7 +327,7 @@ def _properties(fp: FramePlan, names: naming.FrameNames, owner: str = "self"
     frame whose layout reads the connection's state is encoded in the `state`
     given, so what is read off its encoding is no property."""
     frame = fp.frame
-    of_owner = lambda n: f"{owner}.{names[n]}"  # noqa: E731
+    of_owner = lambda n: f"{owner}.{names.attr[n]}"  # noqa: E731
     wire = f"encode({owner}, state)" if owner != "self" else "encode(self)"
     computed = {c.node.name: c.expr for c in fp.encode.computed}
     out = []
@@ -298,7 +349,7 @@ def _properties(fp: FramePlan, names: naming.FrameNames, owner: str = "self"
                 text = f"{text} if {translate(present, of_owner, no_length)} else 0"
         else:
             raise AssertionError(f"computed value '{v.name}' has no plan")
-        out.append((names[v.name], v.name, text, read_off))
+        out.append((names.attr[v.name], v.name, text, read_off))
     return out
 
 
@@ -306,38 +357,38 @@ def _roles(module: Module, fp: FramePlan, names: naming.FrameNames, view: FrameV
     roles = fp.frame.roles
     if roles is None:
         return
-    attr = lambda n: f"frame.{names[n]}"  # noqa: E731
+    attr = lambda n: f"frame.{names.attr[n]}"  # noqa: E731
     view.roles["kind"] = repr(roles.kind)
     if roles.oneway is not None:
         view.roles["kind"] = (f"\"oneway\" if {translate(roles.oneway, attr, no_length)} "
                               f"else \"request\"")
-    view.roles["heartbeat"] = (translate(roles.heartbeat, attr, no_length)
+    view.roles["heartbeat"] = (f"bool({translate(roles.heartbeat, attr, no_length)})"
                                if roles.heartbeat is not None else "False")
-    view.roles["id"] = roles.id and names[roles.id]
+    view.roles["id"] = roles.id and names.attr[roles.id]
     # The id, and what with_roles gives the id's field for a new `id`.
-    view.roles["id_get"] = f"int(frame.{names[roles.id]})"
+    view.roles["id_get"] = f"int(frame.{names.attr[roles.id]})"
     view.roles["id_set"] = "id"
     idv = fp.roles.id_view if fp.roles is not None else None
     if idv is not None:
-        field = f"frame.{names[roles.id]}"
+        field = f"frame.{names.attr[roles.id]}"
         view.roles["id_get"] = (f"int.from_bytes({field}[{idv.start}:{idv.end}], "
                                 f"{idv.byte_order!r})")
         view.roles["id_set"] = (f"_id_into({field}, {idv.start}, {idv.width}, "
                                 f"{idv.byte_order!r}, id, {fp.name!r}, {roles.id!r})")
     for role in ("timeout", "status", "headers", "payload"):
         target = getattr(roles, role)
-        view.roles[role] = names[target] if target else ""
+        view.roles[role] = names.attr[target] if target else ""
     for role in ("timeout", "status"):
-        view.roles[f"{role}_get"] = f"frame.{view.roles[role]}" if view.roles[role] else ""
+        view.roles[f"{role}_get"] = f"int(frame.{view.roles[role]})" if view.roles[role] else ""
     if roles.derived is not None:  # read-only: with_roles has no field to set
         role = "timeout" if roles.kind == "request" else "status"
-        view.roles[f"{role}_get"] = translate(roles.derived, attr, lengths(fp.frame, attr))
+        view.roles[f"{role}_get"] = _int(translate(roles.derived, attr, lengths(fp.frame, attr)))
     listed = fp.roles.header_records if fp.roles is not None else None
     stored = view.roles["headers"]
     if listed is not None:
         record = module.records[listed.record.record.name]
-        key, value = (naming.snake(m.name) for m in (listed.key, listed.value))
-        items = f"frame.{names[listed.list.name]}"
+        key, value = (naming.attribute(m.name) for m in (listed.key, listed.value))
+        items = f"frame.{names.attr[listed.list.name]}"
         view.roles["headers_get"] = (
             f"[(r.{key}{'.encode()' if listed.key.text else ''}, "
             f"r.{value}{'.encode()' if listed.value.text else ''}) for r in {items}]")
@@ -359,12 +410,12 @@ def _roles(module: Module, fp: FramePlan, names: naming.FrameNames, view: FrameV
             + [f"[{', '.join(_derived_pair(d, names) for d in derived)}]"])
         view.roles["derived_keys"] = repr(tuple(d.key for d in derived))
         view.derived_writes = [
-            (i, names[d.writes.name], d.writes.text, fp.frame.name, d.writes.name)
+            (i, names.attr[d.writes.name], d.writes.text, fp.frame.name, d.writes.name)
             for i, d in enumerate(derived) if d.writes is not None]
 
 
 def _derived_pair(d: DerivedHeader, names: naming.FrameNames) -> str:
     """A derived header as a Python (key, value) expression over `frame`."""
     parts = [repr(p) if isinstance(p, bytes) else
-             f"frame.{names[p.name]}{'.encode()' if p.text else ''}" for p in d.parts]
+             f"frame.{names.attr[p.name]}{'.encode()' if p.text else ''}" for p in d.parts]
     return f"({d.key!r}, {' + '.join(parts)})"

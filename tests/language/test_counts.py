@@ -16,7 +16,7 @@ SPEC = Path(__file__).parent / "specs" / "counts.proto-dsl"
 
 
 def _frame(codec: ModuleType) -> object:
-    return codec.Call(id_=7, tags=[codec.Tag(key="k", value=b"vv"), codec.Tag(key="", value=b"")],
+    return codec.Call(id=7, tags=[codec.Tag(key="k", value=b"vv"), codec.Tag(key="", value=b"")],
                       pairs=[codec.Pair(a=1, b=2)])
 
 

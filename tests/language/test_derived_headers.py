@@ -18,7 +18,7 @@ SPEC = Path(__file__).parent / "specs" / "derived_headers.proto-dsl"
 
 
 def _call(codec: ModuleType) -> object:
-    return codec.Call(id_=3, service_name="com.pay.Order", version="1.0", method="pay",
+    return codec.Call(id=3, service_name="com.pay.Order", version="1.0", method="pay",
                       body=b"!", tags=[codec.Tag(key="svc", value=b"x")])
 
 
@@ -48,7 +48,7 @@ def test_every_engine_reports_the_derived_headers(codec: ModuleType, wasm: Path)
         assert codec.headers(decode(data).frame) == want
     (decoded,) = streams.Connection(MosnHost.from_file(wasm)).feed(data)
     assert decoded.command.headers == want
-    answer = codec.encode(codec.Answer(id_=3, code=0, zone=b"eu-1"))
+    answer = codec.encode(codec.Answer(id=3, code=0, zone=b"eu-1"))
     assert codec.headers(codec.decode(answer).frame) == [(b"zone", b"eu-1"),
                                                          (b"origin", b"derived")]
     (decoded,) = streams.Connection(MosnHost.from_file(wasm)).feed(answer)
@@ -58,7 +58,7 @@ def test_every_engine_reports_the_derived_headers(codec: ModuleType, wasm: Path)
 def test_a_writable_edit_goes_into_its_field_alike(codec: ModuleType, wasm: Path) -> None:
     python, plugin, _ = _both(codec, wasm, [(b"svc", b"x"), (b"method", b"refund")])
     assert python == plugin == codec.encode(codec.Call(
-        id_=3, service_name="com.pay.Order", version="1.0", method="refund", body=b"!",
+        id=3, service_name="com.pay.Order", version="1.0", method="refund", body=b"!",
         tags=[codec.Tag(key="svc", value=b"x")]))
 
 
@@ -78,7 +78,7 @@ def test_derived_keys_stay_out_of_the_stored_headers(codec: ModuleType, wasm: Pa
     edited = [(b"method", b"a"), (b"svc", b"x"), (b"method", b"b")]
     python, plugin, _ = _both(codec, wasm, edited)
     assert python == plugin == codec.encode(codec.Call(
-        id_=3, service_name="com.pay.Order", version="1.0", method="b", body=b"!",
+        id=3, service_name="com.pay.Order", version="1.0", method="b", body=b"!",
         tags=[codec.Tag(key="svc", value=b"x"), codec.Tag(key="method", value=b"a")]))
 
 

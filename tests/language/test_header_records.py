@@ -17,7 +17,7 @@ SPEC = Path(__file__).parent / "specs" / "header_records.proto-dsl"
 
 
 def _call(codec: ModuleType) -> object:
-    return codec.Call(id_=3, body=b"!", tags=[
+    return codec.Call(id=3, body=b"!", tags=[
         codec.Tag(key="svc", value=b"pay"), codec.Tag(key="zone", flags=5, value=b"a"),
         codec.Tag(key="svc", value=b"x")])
 

@@ -18,7 +18,7 @@ SPEC = Path(__file__).parent / "specs" / "kvmaps.proto-dsl"
 
 
 def _call(codec: ModuleType) -> object:
-    return codec.Call(id_=3, headers=[(b"service", b"pay")], attrs=[(b"k", b"v")], body=b"!")
+    return codec.Call(id=3, headers=[(b"service", b"pay")], attrs=[(b"k", b"v")], body=b"!")
 
 
 def test_the_wire_format(codec: ModuleType) -> None:

@@ -44,7 +44,7 @@ def test_every_engine_computes_the_same_values(
     a: int, b: int, codec: ModuleType, wasm: Path
 ) -> None:
     tail = b"t" if (b ^ 1) == 0 or a >> 15 == 1 else b""
-    data = codec.encode(codec.Call(id_=5, a=a, b=b, tail=tail))
+    data = codec.encode(codec.Call(id=5, a=a, b=b, tail=tail))
     frame = codec.decode(data).frame
     values = codec.field_values(frame)
     assert {k: values[k] for k in _expected(a, b)} == _expected(a, b)

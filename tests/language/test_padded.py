@@ -18,7 +18,7 @@ SPEC = Path(__file__).parent / "specs" / "padded.proto-dsl"
 
 
 def test_padded_on_write_trimmed_on_read(codec: ModuleType, wasm: Path) -> None:
-    call = codec.Call(id_=1, service="pay.Order", method="get", token=b"ab", body=b"")
+    call = codec.Call(id=1, service="pay.Order", method="get", token=b"ab", body=b"")
     data = codec.encode(call)
     assert data[5:21] == b"pay.Order" + bytes(7)
     assert data[21:29] == b"get     " and data[29:33] == b"ab  "
@@ -43,7 +43,7 @@ def test_padded_on_write_trimmed_on_read(codec: ModuleType, wasm: Path) -> None:
 def test_what_does_not_fit_is_refused(
     codec: ModuleType, fields: dict[str, object], message: str
 ) -> None:
-    call = codec.Call(id_=1, **{"service": "s", "method": "m", "token": b"t", "body": b"",
+    call = codec.Call(id=1, **{"service": "s", "method": "m", "token": b"t", "body": b"",
                                 **fields})
     for encode in (codec.encode, codec.reference_encode):
         with pytest.raises(codec.EncodeError) as caught:
@@ -81,7 +81,7 @@ def test_a_builder_literal_fits_its_padding(literal: str, message: str) -> None:
 
 def test_header_text_is_checked_once_the_header_is_there(codec: ModuleType, wasm: Path) -> None:
     """A short header with bad text needs more in every engine; whole, it is malformed."""
-    call = codec.Call(id_=1, service="s", method="m", token=b"t", body=b"")
+    call = codec.Call(id=1, service="s", method="m", token=b"t", body=b"")
     data = bytearray(codec.encode(call))
     data[5] = 0xFF  # the service's first byte: not UTF-8
     short = bytes(data[:30])

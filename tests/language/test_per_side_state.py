@@ -22,7 +22,7 @@ READINGS = [("decode", "encode"), ("reference_decode", "reference_encode")]
 
 
 def _announce(codec: ModuleType, *entries: tuple[int, int]) -> object:
-    return codec.Announce(settings=[codec.Setting(id_=i, value=v) for i, v in entries])
+    return codec.Announce(settings=[codec.Setting(id=i, value=v) for i, v in entries])
 
 
 @pytest.mark.parametrize(("decode", "encode"), READINGS)

@@ -16,7 +16,7 @@ SPEC = Path(__file__).parent.parent / "wasm" / "specs" / "lists.proto-dsl"
 
 def _call(codec: ModuleType) -> bytes:
     tags = [codec.Tag(name="é", data=b"12", flags=0), codec.Tag(name="ab", data=b"", flags=1)]
-    return bytes(codec.encode(codec.Call(id_=1, timeout=0, pairs=[], tags=tags, body=b"")))
+    return bytes(codec.encode(codec.Call(id=1, timeout=0, pairs=[], tags=tags, body=b"")))
 
 
 @pytest.mark.parametrize(("member", "value", "message"), [

@@ -26,7 +26,7 @@ def test_the_plan_frames_by_the_declared_integer() -> None:
 
 
 def test_sizes_are_written(codec: ModuleType) -> None:
-    call = codec.Call(id_=9, service="pay", headers=[(b"k", b"v")], body=b"xyz")
+    call = codec.Call(id=9, service="pay", headers=[(b"k", b"v")], body=b"xyz")
     data = codec.encode(call)
     headers = bytes.fromhex("0001 6b 0001 76")
     want = (bytes.fromhex("dab0") + (1 + 4 + 2 + 8 + len(headers) + 3).to_bytes(4, "big")
@@ -35,7 +35,7 @@ def test_sizes_are_written(codec: ModuleType) -> None:
     assert data == want
     assert codec.reference_encode(call) == data
     assert codec.decode(data).frame == call
-    answer = codec.Answer(id_=9, code=3, note="no", body=b"")
+    answer = codec.Answer(id=9, code=3, note="no", body=b"")
     data = codec.encode(answer)
     assert int.from_bytes(data[2:6], "big") == len(data) == 2 + 4 + 1 + 4 + 2 + 1 + 2
     assert codec.reference_encode(answer) == data
@@ -62,7 +62,7 @@ def _outcome(decode: object, data: bytes, codec: ModuleType) -> str:
               "65536"),
 ])
 def test_a_declared_size_frames_the_rest(codec: ModuleType, total: int, want: str) -> None:
-    data = bytearray(codec.encode(codec.Answer(id_=1, code=3, note="no", body=b"")))
+    data = bytearray(codec.encode(codec.Answer(id=1, code=3, note="no", body=b"")))
     data[2:6] = total.to_bytes(4, "big")
     for decode in (codec.decode, codec.reference_decode):
         assert _outcome(decode, bytes(data), codec) == want

@@ -28,8 +28,8 @@ def _request(codec: ModuleType, props: str) -> bytes:
 
 def test_each_entry_reads_the_members_its_id_chooses(codec: ModuleType) -> None:
     p = codec.Prop
-    want = codec.Request(rid=7, props=[p(id_=1, byte=9), p(id_=2, value=300),
-                                       p(id_=3, text="hé")])
+    want = codec.Request(rid=7, props=[p(id=1, byte=9), p(id=2, value=300),
+                                       p(id=3, text="hé")])
     for decode in (codec.decode, codec.reference_decode):
         assert decode(WIRE)[:2] == (want, len(WIRE))
     assert codec.encode(want) == codec.reference_encode(want) == WIRE

@@ -19,7 +19,7 @@ SPAN = -(1 << 127)
 
 
 def test_every_engine_carries_them(codec: ModuleType, wasm: Path) -> None:
-    call = codec.Call(id_=7, traced=1, trace=TRACE, span=SPAN, parent=(1 << 128) - 1,
+    call = codec.Call(id=7, traced=1, trace=TRACE, span=SPAN, parent=(1 << 128) - 1,
                       body=b"x")
     data = codec.encode(call)
     assert data[6:22] == TRACE.to_bytes(16, "big")
@@ -32,7 +32,7 @@ def test_every_engine_carries_them(codec: ModuleType, wasm: Path) -> None:
     (decoded,) = streams.Connection(host).feed(data)
     result = streams.send(host, decoded, 9)
     assert result.status == 0 and result.frame is not None
-    call.id_ = 9
+    call.id = 9
     assert result.frame.frame == codec.encode(call)
     assert streams.decode_one(host, data[:30])[0] == 99  # cut inside a 128-bit integer
 
@@ -40,9 +40,9 @@ def test_every_engine_carries_them(codec: ModuleType, wasm: Path) -> None:
 def test_they_fit_or_are_refused(codec: ModuleType) -> None:
     for encode in (codec.encode, codec.reference_encode):
         with pytest.raises(codec.EncodeError):
-            encode(codec.Call(id_=1, trace=1 << 128, span=0, body=b""))
+            encode(codec.Call(id=1, trace=1 << 128, span=0, body=b""))
         with pytest.raises(codec.EncodeError):
-            encode(codec.Call(id_=1, trace=0, span=1 << 127, body=b""))
+            encode(codec.Call(id=1, trace=0, span=1 << 127, body=b""))
 
 
 @pytest.mark.parametrize(("fields", "message"), [

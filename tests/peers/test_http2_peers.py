@@ -125,7 +125,7 @@ def _same_fields(ours: Any, theirs: hf.Frame) -> None:
     elif isinstance(theirs, hf.RstStreamFrame):
         assert values["error_code"] == theirs.error_code
     elif isinstance(theirs, hf.SettingsFrame):
-        assert {s.id_: s.value for s in values["settings"]} == theirs.settings
+        assert {s.id: s.value for s in values["settings"]} == theirs.settings
     elif isinstance(theirs, hf.PingFrame):
         assert values["opaque"] == theirs.opaque_data
     elif isinstance(theirs, hf.GoAwayFrame):

@@ -84,9 +84,9 @@ def _our_fields(f: Frame, like: dict[str, Any]) -> dict[str, Any]:
     missing = set(like) - set(values)
     assert not missing, f"{type(frame).__name__} has no field {sorted(missing)}"
     if "topics" in like and isinstance(frame, MQTT.Subscribe):
-        values["topics"] = [(t.filter_.encode(), t.qos) for t in values["topics"]]
+        values["topics"] = [(t.filter.encode(), t.qos) for t in values["topics"]]
     elif "topics" in like:
-        values["topics"] = [t.filter_.encode() for t in values["topics"]]
+        values["topics"] = [t.filter.encode() for t in values["topics"]]
     elif "return_codes" in like:
         values["return_codes"] = [c.code for c in values["return_codes"]]
     return {k: values[k].encode() if isinstance(values[k], str) else values[k] for k in like}
@@ -178,7 +178,7 @@ def test_frame_kinds_decoded(mqtt_recordings: dict[str, Recording], names: list[
               for s in conn.values() for f in s.frames]
     assert len({type(f).__name__ for f in frames}) == count
     if count == 15:
-        ids = {int(p.id_) for f in frames for name in ("properties", "will_properties")
+        ids = {int(p.id) for f in frames for name in ("properties", "will_properties")
                for p in getattr(f, name, [])}
         shapes = {"byte": 0x01, "four": 0x02, "text": 0x03, "binary": 0x09, "varint": 0x0B,
                   "two": 0x23, "pair": 0x26}
@@ -218,6 +218,6 @@ def test_the_brokers_auth_decodes_with_its_reason_and_properties(
     auths = [f.frame for f in conn["s2c"].frames if type(f.frame).__name__ == "Auth"]
     assert [int(a.reason_code) for a in auths] == [0x18, 0x18, 0x00]
     for a, data in zip(auths, (b"challenge", b"challenge", None), strict=True):
-        values = {int(p.id_): p for p in a.properties}
+        values = {int(p.id): p for p in a.properties}
         assert values[0x15].text == "protodsl"
         assert (values[0x16].data if 0x16 in values else None) == data

@@ -43,7 +43,7 @@ def test_a_length_past_javas_short_is_malformed(bolt: ModuleType, at: int) -> No
 
 
 def test_a_class_name_java_cannot_carry_cannot_be_encoded(bolt: ModuleType) -> None:
-    request = bolt.Request(type_=bolt.CmdType.request, cmd_code=bolt.CmdCode.rpc_request,
+    request = bolt.Request(type=bolt.CmdType.request, cmd_code=bolt.CmdCode.rpc_request,
                            version=1, request_id=1, codec=1, timeout=1000,
                            class_=b"c" * 0x8000, headers=[], content=b"")
     with pytest.raises(bolt.EncodeError):

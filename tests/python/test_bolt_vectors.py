@@ -196,5 +196,5 @@ def test_a_field_that_decides_the_meaning_has_no_silent_default(bolt: ModuleType
     with pytest.raises(TypeError, match="cmd_code"):
         bolt.Request(request_id=7, codec=1, timeout=3000)
     call = bolt.Request(cmd_code=bolt.CmdCode.rpc_request, request_id=7)
-    assert call.type_ == bolt.CmdType.request and not bolt.is_heartbeat(call)
+    assert call.type == bolt.CmdType.request and not bolt.is_heartbeat(call)
     assert bolt.Response(cmd_code=bolt.CmdCode.rpc_response).status == bolt.Status.SUCCESS

@@ -121,7 +121,7 @@ def _same_fields(ours: Any, theirs: hf.Frame) -> None:
     elif isinstance(theirs, hf.RstStreamFrame):
         assert values["error_code"] == theirs.error_code
     elif isinstance(theirs, hf.SettingsFrame):
-        assert {s.id_: s.value for s in values["settings"]} == theirs.settings  # `id` is a builtin
+        assert {s.id: s.value for s in values["settings"]} == theirs.settings  # `id` stays `id`
         assert bool(values["ack"]) == ("ACK" in flags)
     elif isinstance(theirs, hf.PingFrame):
         assert values["opaque"] == theirs.opaque_data
@@ -176,7 +176,7 @@ def test_our_frames_parse_the_same_in_hyperframe(ours: Any) -> None:
     if values["type"] == 0x8 and values["increment"] == 0:
         return  # hyperframe refuses a zero window increment, as RFC 9113 requires
     if values["type"] == 0x4 and (values["ack"] and values["settings"] or any(
-            s.id_ > 0xFF for s in values["settings"])):
+            s.id > 0xFF for s in values["settings"])):
         return  # a SETTINGS ack carries no settings; ids over 255: see hyperframes()
     if values["type"] in (0x0, 0x1, 0x2, 0x3, 0x5, 0x9) and values["stream_id"] == 0:
         return  # stream frames need a stream; hyperframe enforces it

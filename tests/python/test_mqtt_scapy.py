@@ -84,9 +84,9 @@ def scapy_packets(draw: Any) -> Any:
 def _our_fields(frame: Any, like: dict[str, Any]) -> dict[str, Any]:
     values = CODEC.field_values(frame)
     if isinstance(frame, CODEC.Subscribe):
-        values["topics"] = [(t.filter_.encode(), t.qos) for t in values["topics"]]
+        values["topics"] = [(t.filter.encode(), t.qos) for t in values["topics"]]
     elif isinstance(frame, CODEC.Unsubscribe):
-        values["topics"] = [t.filter_.encode() for t in values["topics"]]
+        values["topics"] = [t.filter.encode() for t in values["topics"]]
     elif isinstance(frame, CODEC.Suback):
         values["return_codes"] = [c.code for c in values["return_codes"]]
     return {k: values[k].encode() if isinstance(values[k], str) else values[k] for k in like}

@@ -240,7 +240,7 @@ def test_rest_frames_decode_as_python_does(rest: Protocol, rest_wasm: Path) -> N
     assert wire[1:3] == varint(len(wire) - 3)  # two bytes of remaining length
     frame = codec.decode(wire).frame
     assert (frame.expiry, frame.trace, frame.remaining) == (0x1FFFFF, b"abcd", len(wire) - 3)
-    assert [(f.filter_, f.qos) for f in frame.filters] == [("a/#", 1), ("", 0), ("x/é", 2)]
+    assert [(f.filter, f.qos) for f in frame.filters] == [("a/#", 1), ("", 0), ("x/é", 2)]
     cmd = decoded(host, wire).command
     assert (cmd.flag, cmd.id, cmd.headers, cmd.payload, cmd.drain_len) == (
         0x5F, 9, [(b"k", b"v"), (b"", b"e")], b"x" * 200, len(wire))

@@ -71,7 +71,7 @@ def test_one_context_carries_the_state(host: MosnHost, codec: ModuleType) -> Non
         assert result.status == 0 and result.command is not None, logged(host, codec)
         python = codec.decode(wire + b"\xff", state)
         assert result.command.drain_len == python.consumed == len(wire)
-        assert result.command.id == python.frame.id_
+        assert result.command.id == python.frame.id
         assert result.command.payload == python.frame.body
         state = python.state
     assert state == codec.State(version=3, session=None)
@@ -136,7 +136,7 @@ def test_a_when_that_reads_an_unset_member_fails_as_that_frame_is_tried(
     ctx = host.new_context()
     assert host.decode(ctx, hello(2, 5)).status == 0
     assert host.decode(ctx, bye).status == 0
-    assert codec.decode(bye, codec.decode(hello(2, 5)).state).frame == codec.Bye(id_=9)
+    assert codec.decode(bye, codec.decode(hello(2, 5)).state).frame == codec.Bye(id=9)
 
 
 def test_encode_is_laid_out_by_the_decode_state_and_sets_the_context(
@@ -146,14 +146,14 @@ def test_encode_is_laid_out_by_the_decode_state_and_sets_the_context(
     encode on another context (a retry) puts that one in version 2, so a
     response with `ext` decodes there."""
     (sent,) = Connection(host).feed(request(9, 2, b"body"))
-    frame = codec.Request(id_=100, version=2, ext=0, body=b"body")
+    frame = codec.Request(id=100, version=2, ext=0, body=b"body")
     result = streams.send(host, sent, 100)
     assert result.frame is not None and result.frame.frame == codec.encode(frame)
     # A retry: MOSN encodes the request again on a new context.
     retry = host.new_context()
     again = host.encode(retry, [], FLAG_REQUEST, 101, 100, 0, b"body")
     assert again.frame is not None and again.frame.frame == codec.encode(
-        codec.Request(id_=101, version=2, ext=0, body=b"body"))
+        codec.Request(id=101, version=2, ext=0, body=b"body"))
     assert codec.next_state(frame) == codec.State(version=2, session=None)
     reply = host.decode(retry, response(101, b"r", ext=1))
     assert reply.command is not None and reply.command.payload == b"r"
@@ -171,7 +171,7 @@ def test_a_command_is_encoded_in_the_state_it_was_decoded_in(
     result = streams.send(host, Decoded(ctx, decoded.command, ping(2, 6)), 20)
     assert result.frame is not None and result.frame.frame == ping(20, 6)
     with pytest.raises(codec.StateUnset):
-        codec.encode(codec.Ping(id_=20, token=6))
+        codec.encode(codec.Ping(id=20, token=6))
 
 
 def test_the_state_is_dropped_with_its_context(host: MosnHost) -> None:
