@@ -121,7 +121,7 @@ def test_a_declared_size_counts_a_trailing_field_as_given(reason: int, wire: str
     it (the user gave it), in the property as in the bytes; once the property read
     a decoder-only name and raised NameError."""
     codec = load_python(compile_source(TRAILING))
-    call = codec.Call(id_=7, flags=0, reason=reason)
+    call = codec.Call(id=7, flags=0, reason=reason)
     data = codec.encode(call)
     assert data == bytes.fromhex(wire)
     assert call.size == len(data) - 7

@@ -170,14 +170,14 @@ def _state_version(codec: ModuleType) -> list[tuple[int, bytes]]:
     new = codec.State()
     v2 = codec.State(version=2)
     return [
-        (0, codec.encode(codec.Request(id_=1, version=2, body=b"v2"), new)),
-        (0, codec.encode(codec.Response(id_=1, ext=0xBEEF, body=b"with ext"), v2)),
-        (1, codec.encode(codec.Response(id_=2, body=b"no ext"), new)),
-        (0, codec.encode(codec.Beat(id_=3, ext=5), v2)),
-        (1, codec.encode(codec.Ping(id_=4, token=9), codec.State(session=0))),
-        (2, codec.encode(codec.Hello(id_=5, session=0x1234), new)),
-        (2, codec.encode(codec.Ping(id_=6, token=0x1234 ^ 1), codec.State(version=3, session=1))),
-        (2, codec.encode(codec.Bye(id_=7), codec.State(version=3, session=1))),
+        (0, codec.encode(codec.Request(id=1, version=2, body=b"v2"), new)),
+        (0, codec.encode(codec.Response(id=1, ext=0xBEEF, body=b"with ext"), v2)),
+        (1, codec.encode(codec.Response(id=2, body=b"no ext"), new)),
+        (0, codec.encode(codec.Beat(id=3, ext=5), v2)),
+        (1, codec.encode(codec.Ping(id=4, token=9), codec.State(session=0))),
+        (2, codec.encode(codec.Hello(id=5, session=0x1234), new)),
+        (2, codec.encode(codec.Ping(id=6, token=0x1234 ^ 1), codec.State(version=3, session=1))),
+        (2, codec.encode(codec.Bye(id=7), codec.State(version=3, session=1))),
     ]
 
 
