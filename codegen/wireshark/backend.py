@@ -17,7 +17,7 @@ from protodsl.codegen.jinja import environment, render
 from protodsl.codegen.wireshark.decode import frame_functions, read_int, record_functions
 from protodsl.codegen.wireshark.expr import Scope, boolean, frame_scope, number
 from protodsl.codegen.wireshark.fields import Fields, prefix, value_table
-from protodsl.codegen.wireshark.lua import LuaEmitter, key, string
+from protodsl.codegen.wireshark.lua import LuaEmitter, key, string, wrap
 
 from protodsl.diagnostics import Diagnostic
 from protodsl.ir import expr as ir
@@ -59,7 +59,8 @@ EXPERTS = (
 OPTIONAL = {"div": (), "mod": ("div",), "is_in": (), "bits": (), "int_at": (), "hex": (),
             "text_at": ("utf8_error",), "utf8_error": (), "varint": (),
             "crc32": ("band", "bxor", "shr"), "last_of": (), "band": (), "bor": (),
-            "bxor": (), "shl": (), "shr": ()}
+            "bxor": (), "shl": (), "shr": (), "sub": (), "side_get": ("OTHER_SIDE",),
+            "OTHER_SIDE": (), "read_kvmap": ("sub",)}
 
 
 def file_name(protocol: Protocol) -> str:
@@ -112,7 +113,7 @@ def generate(protocol: Protocol, out_dir: Path | None = None) -> dict[str, str]:
     plan = plan_of(protocol)
     source = protocol.span.file.rsplit("/", 1)[-1]
     env = environment("protodsl.codegen.wireshark", (("lua", string),))
-    return {file_name(protocol): render(env, "dissector.lua.j2", m=_view(plan, source))}
+    return {file_name(protocol): wrap(render(env, "dissector.lua.j2", m=_view(plan, source)))}
 
 
 def _view(plan: ProtocolPlan, source: str) -> dict[str, Any]:
@@ -121,7 +122,7 @@ def _view(plan: ProtocolPlan, source: str) -> dict[str, Any]:
     dispatch, summary = _dispatch(plan), _summary(plan)
     states = _next_state(plan) if protocol.state else ""
     code = "\n".join([*frames, *records, dispatch, summary, states])
-    uses = _uses(code)
+    uses = _uses(code + ("read_kvmap(" if _kvmaps(protocol) else ""))
     return {
         "name": protocol.name,
         "title": f"{protocol.name} ({protocol.mosn_name})",
@@ -152,7 +153,7 @@ def _view(plan: ProtocolPlan, source: str) -> dict[str, Any]:
 
 
 def _uses(code: str) -> set[str]:
-    called = {name for name in OPTIONAL if re.search(rf"\b{name}\(", code)}
+    called = {name for name in OPTIONAL if re.search(rf"\b{name}[(\[]", code)}
     todo = list(called)
     while todo:
         for dep in OPTIONAL[todo.pop()]:
@@ -163,8 +164,8 @@ def _uses(code: str) -> set[str]:
 
 
 def _value_string(name: str, members: list[tuple[int, str]]) -> str:
-    body = ", ".join(f"[{value}] = {string(member)}" for value, member in members)
-    return f"local {value_table(name)} = {{ {body} }}"
+    body = "".join(f"\n  [{value}] = {string(member)}," for value, member in members)
+    return f"local {value_table(name)} = {{{body}\n}}"
 
 
 def _kvmaps(protocol: Protocol) -> list[str]:
@@ -176,15 +177,15 @@ def _kvmaps(protocol: Protocol) -> list[str]:
             scope = f"{frame.name}.{e.name}"
             key_null, value_null = e.null_lengths() if e.null_drop else (-1, -1)
             little = e.key_length.byte_order == "little"
+            fields = ", ".join(f"{part} = F[{string(scope + suffix)}]" for part, suffix in (
+                ("section", ""), ("entry", ".entry"), ("null", ".null"),
+                ("key_len", ".key_len"), ("key", ".key"), ("value_len", ".value_len"),
+                ("value", ".value")))
             out.append(
-                f"[{string(scope)}] = {{ name = {string(e.name)}, section = F[{string(scope)}], "
-                f"entry = F[{string(scope + '.entry')}], null = F[{string(scope + '.null')}], "
-                f"key_len = F[{string(scope + '.key_len')}], key = F[{string(scope + '.key')}], "
-                f"value_len = F[{string(scope + '.value_len')}], "
-                f"value = F[{string(scope + '.value')}], key_width = {e.key_length.width}, "
-                f"value_width = {e.value_length.width}, le = {str(little).lower()}, "
-                f"key_null = {key_null}, value_null = {value_null}, "
-                f"between = {string(e.between)} }}")
+                f"  [{string(scope)}] = {{\n    name = {string(e.name)},\n    {fields},\n"
+                f"    key_width = {e.key_length.width}, value_width = {e.value_length.width}, "
+                f"le = {str(little).lower()},\n    key_null = {key_null}, "
+                f"value_null = {value_null}, between = {string(e.between)},\n  }},")
     return out
 
 
@@ -198,7 +199,9 @@ def _recognisable(plan: ProtocolPlan) -> bool:
 def _dispatch(plan: ProtocolPlan) -> str:
     out = LuaEmitter(1)
     masked = any(d.value.mask is not None for d in plan.discriminators)
-    out.line("local d, c = {}, 0" if masked else "local d = {}")
+    out.line("local d = {}")
+    if masked:
+        out.line("local c")
     container: int | None = None
     for d in plan.discriminators:
         at = f"base + {d.offset}"

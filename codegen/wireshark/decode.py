@@ -7,6 +7,8 @@ codec's NeedMore and ProtocolError do."""
 
 from __future__ import annotations
 
+import re
+
 from protodsl.codegen.emitter import Emitter
 from protodsl.codegen.numbers import spelled_format
 from protodsl.codegen.wireshark.expr import Scope, boolean, frame_scope, number, record_scope
@@ -214,13 +216,14 @@ class FrameDissector:
                          f"{string(name + ' has a negative size: ')} .. num({key('n', name)}))")
         out.line(f"local size = {self.num(framing.total)}")
         self.whole_frame(out)
-        for r in framing.tail:
+        for i, r in enumerate(framing.tail):
             read = LuaEmitter()
             e = r.element
             width = (str(e.type.width) if isinstance(e, IntField | BitsField)
                      else str(r.size.bytes) if isinstance(r.size, Fixed) else key("n", e.name))
             self.element(read, r, "off")
-            read.line(f"off = off + {width}")
+            if i < len(framing.tail) - 1:  # the size covers the last one
+                read.line(f"off = off + {width}")
             self.conditional(out, r, read)
         out.line("return size")
 
@@ -267,7 +270,6 @@ class FrameDissector:
                          f"num(size) .. \" ends inside its header\")")
             out.line(f"local off = {header}")
         self.whole_frame(out)
-        out.line("local stop = size")
         for r in framing.body:
             read = LuaEmitter()
             self.bounded(read, r)
@@ -416,7 +418,7 @@ class RecordDissector:
             out.line("off = after")
             return step.present
         size = number(step.size, self.scope)
-        out.line(f"local size = {size}")
+        out.line(f"size = {size}")
         with out.block("if size < 0 or stop - off < size then"):
             out.line(past)
         if step.text:
@@ -443,8 +445,8 @@ def scratch(body: LuaEmitter) -> list[str]:
     """`body`'s lines after the locals it assigns without declaring: a bits
     container `c`, a varint's `value, after`."""
     text = body.text()
-    names = [n for n, used in (("c", "c = " in text), ("value, after", "value, after = " in text))
-             if used]
+    names = [n for n in ("c", "value, after", "size")
+             if re.search(rf"^\s*{n} = ", text, re.MULTILINE)]
     declared = [f"local {', '.join(names)}"] if names else []
     return declared + body.text_lines()
 

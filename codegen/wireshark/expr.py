@@ -31,7 +31,7 @@ class Scope:
     value: Callable[[str], str]
     length: Callable[[str], str]
     state: Callable[[ir.StateValue], str]
-    more: str = "off < stop"
+    more: str = "off < size"
 
 
 def frame_scope(frame: str, values: str = "v", lengths: str = "n") -> Scope:

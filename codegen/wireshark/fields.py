@@ -41,17 +41,24 @@ class Field:
     blurb: str | None = None
 
     def declaration(self) -> str:
+        """`field(key, ProtoField.ctor(...))`, the blurb on lines of its own."""
         args = [string(self.abbrev), string(self.label)]
         if self.ctor in _UINT.values() or self.ctor in _INT.values():
             args += [self.base or "base.DEC", self.values or "nil",
                      f"0x{self.mask:x}" if self.mask is not None else "nil"]
         elif self.ctor in ("bytes", "string", "none"):
             args.append("base.NONE" if self.ctor != "string" else "base.UNICODE")
-        if self.blurb:
-            if len(args) == 2:
-                args.append("nil")
-            args.append(string(" ".join(self.blurb.split())))
-        return f"field({string(self.key)}, ProtoField.{self.ctor}({', '.join(args)}))"
+        head = f"field({string(self.key)}, ProtoField.{self.ctor}({', '.join(args)}"
+        if not self.blurb:
+            return head + "))"
+        words, lines, line = " ".join(self.blurb.split()).split(" "), [], ""
+        for word in words:
+            if line and len(line) + len(word) > 90:
+                lines.append(line)
+                line = ""
+            line += word + " "
+        lines.append(line.rstrip())
+        return head + ",\n  " + " ..\n  ".join(string(x) for x in lines) + "))"
 
 
 def prefix(protocol: Protocol) -> str:

@@ -61,3 +61,51 @@ def string(text: str | bytes) -> str:
         else:
             out.append(f"\\{b:03d}")
     return '"' + "".join(out) + '"'
+
+
+def wrap(text: str, width: int = 110) -> str:
+    """Lines longer than `width` broken after a `, ` or before a ` .. `, ` + `,
+    ` and ` or ` or ` outside string literals, the rest indented two levels
+    deeper: printers write one statement per line, and the file stays readable
+    (and luacheck-clean)."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        indent = line[:len(line) - len(line.lstrip())]
+        comment = line.lstrip().startswith("--")
+        while len(line) > width:
+            if comment:  # a comment goes on as a comment
+                cut = line.rfind(" ", len(indent) + 4, width)
+                if cut < 0:
+                    break
+                out.append(line[:cut])
+                line = indent + "-- " + line[cut:].lstrip()
+                continue
+            at = _break_at(line, width)
+            if at is None:
+                break
+            out.append(line[:at].rstrip())
+            line = indent + "    " + line[at:].lstrip()
+        out.append(line)
+    return "\n".join(out)
+
+
+def _break_at(line: str, width: int) -> int | None:
+    """The last place to break `line` before `width`, outside strings."""
+    best: int | None = None
+    quoted = False
+    i = 0
+    while i < min(len(line), width):
+        c = line[i]
+        if quoted:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                quoted = False
+        elif c == '"':
+            quoted = True
+        elif line.startswith(", ", i):
+            best = i + 2
+        elif line.startswith((" .. ", " + ", " and ", " or "), i):
+            best = i + 1
+        i += 1
+    return best if best is not None and best > len(line) - len(line.lstrip()) + 8 else None

@@ -143,7 +143,8 @@ def bad_streams(protocol: Protocol) -> list[Stream]:
     stream of its own: after a malformed frame the framing of a stream is lost."""
     prepare = _prepare()
     inputs = _vectors(protocol, good=False)
-    starts = {"mqtt": (MQTT5_CONNECT, {"level": 5}),
+    starts: dict[str, tuple[bytes, dict[str, Any]]] = {
+        "mqtt": (MQTT5_CONNECT, {"level": 5}),
               "http2": (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", {"side": "client"})}
     if protocol.name in starts:  # the corpus fuzz/prepare.py draws, in a state that has it
         start, state = starts[protocol.name]

@@ -13,6 +13,7 @@ from types import ModuleType
 from typing import Any
 
 from protodsl.codegen.wireshark.fields import prefix
+
 from protodsl.ir.model import KvMapField, ListField, Protocol
 from tests.wireshark.pcap import CLIENT, Stream
 
