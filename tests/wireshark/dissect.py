@@ -104,10 +104,10 @@ class Dissected:
 
 
 def run_tshark(tshark: str, script: Path, pcap: Path, protocol: Protocol,
-               extra: tuple[str, ...] = ()) -> Dissected:
+               extra: tuple[str, ...] = (), port: int = PORT) -> Dissected:
     """tshark twice over the capture: the trees as JSON, and the Info column."""
     base = [tshark, "-n", "-o", "tcp.desegment_tcp_streams:TRUE", "-o",
-            f"{prefix(protocol)}.tcp_port:{PORT}", "-X", f"lua_script:{script}", "-r", str(pcap),
+            f"{prefix(protocol)}.tcp_port:{port}", "-X", f"lua_script:{script}", "-r", str(pcap),
             *extra]
     tree = subprocess.run([*base, "-T", "json"], capture_output=True, text=True, timeout=300,
                           check=False)

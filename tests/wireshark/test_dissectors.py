@@ -141,6 +141,21 @@ def test_state_is_remembered_per_frame_in_two_passes(tshark: str, tmp_path: Path
                    python_outcomes(protocol, codec, streams[0]), "two passes")
 
 
+@pytest.mark.parametrize("spec", ["bolt", "dubbo", "memcached", "tagged-rpc"])
+def test_the_heuristic_takes_a_stream_on_any_port(spec: str, tshark: str, tmp_path: Path
+                                                  ) -> None:
+    """With no port registered, a stream whose first segment is a whole frame is
+    recognised by the constants of its header, and every frame after it shown."""
+    protocol = _protocol(spec)
+    streams = good_streams(protocol)[:1]
+    write_pcap(tmp_path / "any-port.pcap", streams)
+    script = _script(protocol, tmp_path)
+    dissected = run_tshark(tshark, script, tmp_path / "any-port.pcap", protocol, port=0)
+    codec = load_python(protocol)
+    compare_stream(protocol, codec, dissected.frames[0],
+                   python_outcomes(protocol, codec, streams[0]), "heuristic")
+
+
 def test_a_broken_dissector_fails(tshark: str, tmp_path: Path) -> None:
     """The comparison can fail: bolt's dissector with request_id read one byte
     off shows values the codec does not decode."""
