@@ -29,6 +29,22 @@ HOSTILE = 60  # fuzz corpus inputs, per spec
 MQTT5_CONNECT = bytes.fromhex("100d00044d5154540502003c000000")
 
 
+# Text that is not UTF-8 as Python reads it (a bad byte, an overlong form, a
+# surrogate, past U+10FFFF) in MQTT CONNECT's protocol name; tagged-rpc's service.
+BAD_UTF8 = (b"\xff\xfeTT", b"\xc0\xafTT", b"\xed\xa0\x80T", b"\xf4\x90\x80\x80")
+
+
+def invalid_text(protocol: Protocol) -> list[bytes]:
+    """Frames whose only fault is text that is not UTF-8."""
+    if protocol.name == "mqtt":
+        return [bytes.fromhex("100c0004") + bad + bytes.fromhex("0402003c0000")
+                for bad in BAD_UTF8]
+    if protocol.name == "tagged_rpc":
+        request = next(f for _, f in good_frames(protocol) if f[6] >> 7 == 0)
+        return [request[:30] + bad + request[30 + len(bad):] for bad in BAD_UTF8]
+    return []
+
+
 @cache
 def _prepare() -> ModuleType:
     """fuzz/prepare.py, whose corpus the fuzzers start from."""
@@ -142,7 +158,7 @@ def bad_streams(protocol: Protocol) -> list[Stream]:
     """The malformed and partial vectors and the fuzz corpus's inputs, each a
     stream of its own: after a malformed frame the framing of a stream is lost."""
     prepare = _prepare()
-    inputs = _vectors(protocol, good=False)
+    inputs = _vectors(protocol, good=False) + invalid_text(protocol)
     starts: dict[str, tuple[bytes, dict[str, Any]]] = {
         "mqtt": (MQTT5_CONNECT, {"level": 5}),
               "http2": (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", {"side": "client"})}

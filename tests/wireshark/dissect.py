@@ -109,12 +109,12 @@ def run_tshark(tshark: str, script: Path, pcap: Path, protocol: Protocol,
     base = [tshark, "-n", "-o", "tcp.desegment_tcp_streams:TRUE", "-o",
             f"{prefix(protocol)}.tcp_port:{port}", "-X", f"lua_script:{script}", "-r", str(pcap),
             *extra]
-    tree = subprocess.run([*base, "-T", "json"], capture_output=True, text=True, timeout=300,
-                          check=False)
+    tree = subprocess.run([*base, "-T", "json"], capture_output=True, text=True,
+                          errors="replace", timeout=300, check=False)
     assert tree.returncode == 0, tree.stderr
     cols = subprocess.run([*base, "-T", "fields", "-E", "separator=/t", "-e", "tcp.stream",
-                           "-e", "_ws.col.Info"], capture_output=True, text=True, timeout=300,
-                          check=False)
+                           "-e", "_ws.col.Info"], capture_output=True, text=True,
+                          errors="replace", timeout=300, check=False)
     assert cols.returncode == 0, cols.stderr
     name = prefix(protocol)
     frames: dict[int, list[Pairs]] = {}

@@ -19,9 +19,10 @@ from protodsl.codecs import load_python
 from protodsl.ir import Protocol
 from protodsl.passes.pipeline import compile_file
 from tests.helpers import SPECS
-from tests.wireshark.corpus import bad_streams, good_streams
+from tests.wireshark.corpus import bad_streams, good_streams, invalid_text
 from tests.wireshark.dissect import (
     LUA_ERRORS,
+    Broken,
     Dissected,
     Outcome,
     compare_stream,
@@ -98,12 +99,14 @@ def test_refused_frames_are_expert_info_and_hostile_bytes_no_lua_error(run: Run)
         run.dissected.output)[:3]
     codec = load_python(run.protocol)
     expected = _expected(run)
-    refused = 0
+    refused: set[str] = set()
     for i in range(run.good, len(run.streams)):
         compare_stream(run.protocol, codec, run.dissected.frames.get(i, []), expected[i],
                        f"stream {i} ({run.streams[i].segments[0][1][:24].hex()}...)")
-        refused += any(not hasattr(o, "values") for o in expected[i])
+        refused |= {o.expert for o in expected[i] if isinstance(o, Broken)}
     assert refused, "no stream the codec refuses: the malformed cases test nothing"
+    if invalid_text(run.protocol):
+        assert "invalid_text" in refused
 
 
 @pytest.mark.parametrize("run", SPEC_FILES, indirect=True)
