@@ -17,7 +17,7 @@ from protodsl.codegen.wireshark import backend
 
 from protodsl.codecs import load_python
 from protodsl.ir import Protocol
-from protodsl.passes.pipeline import compile_file
+from protodsl.passes.pipeline import compile_file, compile_source
 from tests.helpers import SPECS
 from tests.wireshark.corpus import bad_streams, good_streams, invalid_text
 from tests.wireshark.dissect import (
@@ -175,3 +175,24 @@ def test_a_broken_dissector_fails(tshark: str, tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match="request_id"):
         compare_stream(protocol, codec, dissected.frames[0],
                        python_outcomes(protocol, codec, streams[0]), "broken")
+
+
+def test_a_64_bit_value_an_expression_reads_is_a_diagnostic() -> None:
+    """Lua 5.2's numbers are doubles: the target names what it cannot print
+    rather than print a dissector that computes with rounded values."""
+    protocol = compile_source("""
+protocol wide "x-wide" {
+  byte_order big
+  max_frame 1MiB
+  frame only when magic == 7 {
+    magic: u8 = 7
+    n:     u64 = len(body)
+    body:  bytes[n]
+  }
+}
+""")
+    problems = backend.check_target(protocol)
+    assert [p.message for p in problems] == [
+        "the wireshark target cannot compute with 'n' of 'only': a 64-bit value does not "
+        "fit Lua 5.2's numbers"]
+    assert all(not backend.check_target(_protocol(spec)) for spec in SPEC_FILES)
