@@ -31,7 +31,11 @@ def backend(target: str) -> Backend:
         from protodsl.codegen.mosn_go import backend as mosn_go_backend
 
         return mosn_go_backend
+    if target == "wireshark":
+        from protodsl.codegen.wireshark import backend as wireshark_backend
+
+        return wireshark_backend
     raise KeyError(target)
 
 
-TARGETS = ("python", "wasm", "mosn-go")
+TARGETS = ("python", "wasm", "mosn-go", "wireshark")
