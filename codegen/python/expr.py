@@ -65,6 +65,8 @@ def translate(
                         f"{go(d, 0)})"), 12
             case ir.More():
                 return more, 4
+            case ir.Unary(op="not", operand=ir.Unary(op="not", operand=o)) if _is_condition(o):
+                return emit(o)  # a negated `otherwise`-style claim: no `not not`
             case ir.Unary(op="not", operand=ir.InSet(operand=o, values=values)):
                 options = ", ".join(str(v) for v in values)
                 return f"{go(o, 5)} not in ({options}{',' if len(values) == 1 else ''})", 4
@@ -143,3 +145,9 @@ def state_reader(holder: str, frame: str | None = None, checked: bool = False
 def frame_limit(limit: ir.Expr, frame: str, holder: str = "_st") -> str:
     """A `max_frame` limit read off the State `holder`, for `frame`."""
     return translate(limit, no_length, no_length, state=state_reader(holder, frame))
+
+
+def _is_condition(e: ir.Expr) -> bool:
+    """Whether `e` is already true or false, so that `not not e` is `e`."""
+    return (isinstance(e, ir.InSet | ir.More) or (isinstance(e, ir.Unary) and e.op == "not")
+            or (isinstance(e, ir.Binary) and e.op in ir.BOOLEAN_OPS))

@@ -385,6 +385,12 @@ class ExprResolver:
         default, _ = self._typed(exprs[2], INT)
         if condition is None or value is None:
             raise Invalid()
+        computed = {v.name for v in values_of(record.elements) if v.value is not None}
+        for arg, resolved in zip(exprs[:2], (condition, value), strict=True):
+            if read := sorted(ir.fields_read(resolved) & computed):
+                raise self._fail(arg, f"last() reads '{read[0]}', which record '{record.name}' "
+                                 f"computes on encode: a record keeps only what it stores",
+                                 note="read a member the record stores")
         return ir.LastOf(name, record.name, condition, value, default, e.span)
 
 
