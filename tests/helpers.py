@@ -13,3 +13,21 @@ VECTORS = Path(__file__).resolve().parent / "vectors"
 
 def load_vectors(name: str) -> Any:
     return json.loads((VECTORS / name).read_text("utf-8"))
+
+
+def spec_files() -> list[Path]:
+    """Every .proto-dsl file of the repository (specs, test specs, error specs)."""
+    return sorted(p for p in ROOT.glob("**/*.proto-dsl")
+                  if ".venv" not in p.parts and "node_modules" not in p.parts)
+
+
+def parses(path: Path) -> bool:
+    """Whether the file is a spec the grammar reads (error specs may not be)."""
+    from protodsl.diagnostics import SpecError
+    from protodsl.fmt import tokens
+
+    try:
+        tokens(path.read_text("utf-8"))
+    except (SpecError, UnicodeDecodeError):
+        return False
+    return True

@@ -15,22 +15,14 @@ from protodsl.cli import main
 from protodsl.diagnostics import Span, SpecError
 from protodsl.fmt import format_source, tokens
 from protodsl.passes.pipeline import compile_source
+from tests.helpers import parses, spec_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.proto-dsl"))
-ALL_SPECS = sorted(p for p in ROOT.glob("**/*.proto-dsl")
-                   if ".venv" not in p.parts and "node_modules" not in p.parts)
+ALL_SPECS = spec_files()
 
 
-def _parses(path: Path) -> bool:
-    try:
-        tokens(path.read_text("utf-8"))
-    except (SpecError, UnicodeDecodeError):
-        return False
-    return True
-
-
-PARSED = [p for p in ALL_SPECS if _parses(p)]
+PARSED = [p for p in ALL_SPECS if parses(p)]
 IDS = [str(p.relative_to(ROOT)) for p in PARSED]
 
 

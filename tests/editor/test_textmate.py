@@ -22,10 +22,9 @@ import pytest
 from lark import Lark
 from lark.lexer import PatternRE, PatternStr
 
-from protodsl.diagnostics import SpecError
-from protodsl.fmt import tokens
 from protodsl.passes.builders import SIGNATURES
 from protodsl.passes.types import BUILTIN_TYPES
+from tests.helpers import parses, spec_files
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -37,16 +36,7 @@ CACHE = Path(os.environ.get("PROTODSL_EDITOR_CACHE", Path.home() / ".cache/proto
 Token = dict[str, Any]  # {"text": ..., "scopes": [...]}, as tokenize.mjs prints it
 
 
-def _parses(path: Path) -> bool:
-    try:
-        tokens(path.read_text("utf-8"))
-    except (SpecError, UnicodeDecodeError):
-        return False
-    return True
-
-
-SPECS = sorted(p for p in ROOT.glob("**/*.proto-dsl")
-               if ".venv" not in p.parts and "node_modules" not in p.parts and _parses(p))
+SPECS = [p for p in spec_files() if parses(p)]
 
 
 @pytest.fixture(scope="session")
