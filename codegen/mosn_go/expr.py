@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from protodsl.ir import expr as ir
+from protodsl.ir.model import ValueNode
+from protodsl.plan import FramePlan
 
 _CALLS = {
     "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "<<": "shl", ">>": "shr",
@@ -22,6 +24,19 @@ def go_int(value: int) -> str:
     if value == -(1 << 63):
         return "int64(-9223372036854775807 - 1)"
     return f"int64({value})"
+
+
+def value_as_encoded(fp: FramePlan, node: ValueNode, stored: str,
+                     go: Callable[[ir.Expr], str]) -> str | None:
+    """The int64 text of a frame's value as encode has it: the member `stored`,
+    a constant, or the expression encode computes it by (the Python codec's
+    property); None when encode does not compute it from the other fields."""
+    if node.value is None:
+        return f"int64({stored})"
+    if node.constant:
+        return go_int(ir.evaluate(node.value))
+    computed = next((c.expr for c in fp.encode.computed if c.node.name == node.name), None)
+    return None if computed is None else go(computed)
 
 
 def to_go(expr: ir.Expr, field: Callable[[str], str], length: Callable[[str], str],

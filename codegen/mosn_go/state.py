@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go
+from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go, value_as_encoded
 from protodsl.codegen.mosn_go.gotext import Func, align
 from protodsl.codegen.mosn_go.naming import GoNames, claimed, comment, go_string, members
 
@@ -145,14 +145,11 @@ def _next(fp: FramePlan, p: Protocol, pkg: GoNames) -> list[str]:
         node = frame.value(name)
         if node is None:
             raise Unsupported(f"a `set` reading '{name}', which is no integer")
-        if node.value is None:
-            return f"int64(f.{own[name]})"
-        if node.constant:
-            return go_int(ir.evaluate(node.value))
-        computed = next((c.expr for c in fp.encode.computed if c.node.name == name), None)
-        if computed is None:
+        stored = f"f.{own[name]}" if node.value is None else ""
+        text = value_as_encoded(fp, node, stored, go)
+        if text is None:
             raise Unsupported(f"a `set` reading '{name}', which encode does not compute")
-        return go(computed)
+        return text
 
     def length(name: str) -> str:
         el = frame.element(name)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from protodsl.codegen.emitter import Emitter
 from protodsl.codegen.mosn_go import headermap, wide
-from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go
+from protodsl.codegen.mosn_go.expr import Unsupported, go_int, to_go, value_as_encoded
 from protodsl.codegen.mosn_go.naming import (
     GoNames,
     claimed,
@@ -322,15 +322,12 @@ class MosnPrinter:
         computed from the frame as encode computes it (the Python codec's
         property, the value a decoded frame read)."""
         node = self._node(fp.frame, name)
-        if node.value is None:
-            return f"int64({frame}.{member(fp.frame, name)})"
-        if node.constant:
-            return go_int(ir.evaluate(node.value))
-        computed = next((c.expr for c in fp.encode.computed if c.node.name == name), None)
-        if computed is None:
+        stored = f"{frame}.{member(fp.frame, name)}" if node.value is None else ""
+        text = value_as_encoded(fp, node, stored, lambda e: self._go(fp, e, frame))
+        if text is None:
             raise Unsupported(f"a role reading '{name}' (frame '{fp.name}'), which encode "
                               f"does not compute from the other fields")
-        return self._go(fp, computed, frame)
+        return text
 
     def _length(self, fp: FramePlan, name: str, frame: str) -> str:
         el = fp.frame.element(name)
