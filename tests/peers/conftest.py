@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.apt import apt_install
 from tests.peers import sessions
 from tests.peers.h2_server import h2_server
 from tests.recorder import Recording
@@ -39,13 +40,6 @@ def find_tool(name: str) -> str | None:
     return found
 
 
-def _apt_get(*args: str) -> subprocess.CompletedProcess[str]:
-    sudo = [] if os.geteuid() == 0 or shutil.which("sudo") is None else ["sudo", "-n"]
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    return subprocess.run([*sudo, "apt-get", *args], capture_output=True, text=True, env=env,
-                          timeout=600)
-
-
 @pytest.fixture(scope="session")
 def tools() -> sessions.Tools:
     """The peers' binaries, apt-get installed if missing; a skip only when
@@ -53,13 +47,7 @@ def tools() -> sessions.Tools:
     missing = sorted({PACKAGES[b] for b in PACKAGES if find_tool(b) is None}
                      | {HEADERS[h] for h in HEADERS if not (Path("/usr/include") / h).exists()})
     if missing:
-        if shutil.which("apt-get") is None:
-            pytest.skip(f"peers missing ({', '.join(missing)}) and no apt-get to install them")
-        result = _apt_get("install", "-y", *missing)
-        if result.returncode != 0:  # a fresh machine has no package lists yet
-            _apt_get("update")
-            result = _apt_get("install", "-y", *missing)
-        assert result.returncode == 0, f"apt-get install {missing} failed:\n{result.stderr}"
+        apt_install(missing, "peers")
     paths = {b: find_tool(b) for b in PACKAGES}
     absent = [b for b, p in paths.items() if p is None]
     assert not absent, f"still missing after apt-get install: {absent}"
