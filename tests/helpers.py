@@ -31,3 +31,13 @@ def parses(path: Path) -> bool:
     except (SpecError, UnicodeDecodeError):
         return False
     return True
+
+
+GUIDE = ("README.md", "docs/walkthrough.md", "docs/targets.md", "docs/testing.md")
+"""The pages whose commands and Python examples the README tests run (the two
+docs pages with specs of their own have their runner, tests/docs)."""
+
+
+def guide_text() -> str:
+    """The README and the guide pages in docs/, one text."""
+    return "\n".join((ROOT / page).read_text("utf-8") for page in GUIDE)

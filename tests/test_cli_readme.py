@@ -1,6 +1,7 @@
-"""Every `protodsl` command form README.md shows runs as written.
+"""Every `protodsl` command form README.md and the guide pages in docs/ show
+(tests.helpers.GUIDE) runs as written.
 
-The forms are read from the README itself: the synopsis lines of its code blocks
+The forms are read from the pages themselves: the synopsis lines of its code blocks
 (`protodsl decode SPEC [--engine python|wasm] (--hex HEX | FILE | -)`), expanded
 into concrete commands (each choice of each alternative, optional parts all
 present and all absent, placeholders filled in); the `$ protodsl ...` examples,
@@ -27,9 +28,9 @@ from typing import Any
 import pytest
 
 from protodsl.cli import main
-from tests.helpers import ROOT, SPECS, load_vectors
+from tests.helpers import SPECS, guide_text, load_vectors
 
-README = (ROOT / "README.md").read_text("utf-8")
+README = guide_text()  # README.md and the guide pages in docs/
 BOLT_FRAMES = [bytes.fromhex(f["hex"]) for f in load_vectors("bolt-v1.json")["frames"]]
 HEARTBEAT = next(f["hex"] for f in load_vectors("bolt-v1.json")["frames"]
                  if f["name"] == "heartbeat_request")

@@ -1,4 +1,5 @@
-"""The README's Python examples run as written against the generated bolt codec
+"""The Python examples of the README and the guide pages in docs/ (the bolt
+walk-through) run as written against the generated bolt codec
 and plugin (in a directory laid out as the quick start leaves it), and every
 statement marked `# -> EXPECTED` evaluates to what it shows."""
 
@@ -16,9 +17,9 @@ from protodsl.codegen.python.backend import generate
 
 from protodsl.codecs import build_wasm
 from protodsl.passes.pipeline import compile_file
-from tests.helpers import ROOT, SPECS
+from tests.helpers import SPECS, guide_text
 
-README = (ROOT / "README.md").read_text("utf-8")
+README = guide_text()  # README.md and the guide pages in docs/
 EXPECT = re.compile(r"#\s*->\s*(?P<want>.+)$")
 
 
