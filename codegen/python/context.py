@@ -24,7 +24,6 @@ from protodsl.plan import (
     MustEqual,
     ProtocolPlan,
     Read,
-    RestFraming,
     Value,
 )
 
@@ -80,25 +79,15 @@ class Module:
         return f"{enum.name}.{member}" if member else f"{enum.lookup}[{text}]"
 
 
-def reads(frame: FramePlan) -> tuple[Read, ...]:
-    """Every element of a frame as decode reads it, in wire order."""
-    plan = frame.decode
-    framing = plan.framing
-    if isinstance(framing, RestFraming):
-        length = () if framing.length is None else (framing.length,)
-        return (*plan.header, *length, *framing.body)
-    return (*plan.header, *framing.prefix, *framing.tail)
-
-
 def holders(frame: FramePlan) -> dict[str, Read]:
     """The read each spec name is on the wire in: its own, or its bits container's."""
-    return {name: r for r in reads(frame) for name in r.names}
+    return {name: r for r in frame.decode.reads for name in r.names}
 
 
 def free_names(frame: FramePlan) -> list[str]:
     """What a user sets, in wire order: values neither constant nor computed, and
     every sized element."""
-    return [name for r in reads(frame) for name in (
+    return [name for r in frame.decode.reads for name in (
         (r.name,) if r.size is not None else tuple(v.name for v in r.values if v.free))]
 
 

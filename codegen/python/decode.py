@@ -13,7 +13,7 @@ from functools import partial
 from protodsl.codegen.emitter import Emitter
 from protodsl.codegen.numbers import spelled_format
 from protodsl.codegen.python import ints
-from protodsl.codegen.python.context import Module, absent, closed_enum, constant, reads
+from protodsl.codegen.python.context import Module, absent, closed_enum, constant
 from protodsl.codegen.python.expr import frame_limit, no_length, translate
 
 from protodsl.ir import expr as ir
@@ -315,7 +315,7 @@ class FrameDecoder:
         """Built without __init__: keyword arguments (the fields are kw_only)
         would cost a sixth of the decode; every field is set here."""
         out.line(f"_fr = _new_object({self.cls})")
-        for r in reads(self.frame):
+        for r in self.frame.decode.reads:
             if r.size is not None:
                 out.line(f"_fr.{self.names.attr[r.name]} = {self.names.local[r.name]}")
                 continue

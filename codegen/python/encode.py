@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from protodsl.codegen.emitter import Emitter
 from protodsl.codegen.python import ints
-from protodsl.codegen.python.context import Module, constant, holders, reads
+from protodsl.codegen.python.context import Module, constant, holders
 from protodsl.codegen.python.expr import frame_limit, translate
 
 from protodsl.ir import expr as ir
@@ -71,11 +71,11 @@ class FrameEncoder:
 
     def _values(self, out: Emitter) -> None:
         """The attributes as locals; sized ones as the bytes they are on the wire."""
-        for r in reads(self.frame):
+        for r in self.frame.decode.reads:
             for v in r.values:
                 if v.free:
                     out.line(f"{self.names.local[v.name]} = _f.{self.names.attr[v.name]}")
-        for r in reads(self.frame):
+        for r in self.frame.decode.reads:
             e = r.element
             if not isinstance(e, BytesField | KvMapField | ListField):
                 continue
@@ -117,7 +117,7 @@ class FrameEncoder:
 
     def _containers(self, out: Emitter) -> None:
         """Each bits container (`_X`) from its members."""
-        for r in reads(self.frame):
+        for r in self.frame.decode.reads:
             if isinstance(r.element, BitsField):
                 parts = []
                 for v in r.values:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from protodsl.codegen.python import ints
-from protodsl.codegen.python.context import Module, absent, closed_enum, constant, holders, reads
+from protodsl.codegen.python.context import Module, absent, closed_enum, constant, holders
 from protodsl.codegen.python.expr import frame_limit, lengths, state_reader, translate
 
 from protodsl.ir import expr as ir
@@ -208,7 +208,7 @@ class FrameReference:
     def from_container(self) -> list[str]:
         """The frame class's keyword arguments from a parsed container `_c`."""
         args = []
-        for r in reads(self.frame):
+        for r in self.frame.decode.reads:
             if r.size is not None:
                 args.append(f"{self.names.attr[r.name]}={self._sized_value(r)}")
                 continue
@@ -241,7 +241,7 @@ class FrameReference:
         """Dict entries for construct's build: bit members nested in their container."""
         entries = []
         attr: Callable[[str], str] = lambda n: f"f.{self.names.attr[n]}"  # noqa: E731
-        for r in reads(self.frame):
+        for r in self.frame.decode.reads:
             e = r.element
             if isinstance(e, BitsField):
                 inner = ", ".join(f"{v.name!r}: {attr(v.name)}" for v in r.values if v.free)
@@ -278,7 +278,7 @@ def discriminator(plan: ProtocolPlan) -> tuple[list[str], list[tuple[str, list[s
     values: list[tuple[str, list[str]]] = []
     holder = next((f for f in plan.frames if all(
         f.frame.holder(d.value.name) is not None for d in plan.discriminators)), None)
-    for r in reads(holder) if holder is not None else ():
+    for r in holder.decode.reads if holder is not None else ():
         e = r.element
         if e.offset is None or r.width is None or e.offset + r.width > end:
             break

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from protodsl.codegen.python import naming
 from protodsl.codegen.python.builders import BuilderView, builder_view
-from protodsl.codegen.python.context import EnumView, Module, free_names, holders, reads
+from protodsl.codegen.python.context import EnumView, Module, free_names, holders
 from protodsl.codegen.python.decode import (
     FrameDecoder,
     discriminator_reads,
@@ -219,7 +219,7 @@ def _frame(module: Module, fp: FramePlan) -> FrameView:
     stateful = bool(state_reads)  # its size is read off an encoding in a given state
     decoder = FrameDecoder(module, fp, cls)
     reference = FrameReference(module, fp, cls)
-    wire = [n for r in reads(fp) for n in r.names]
+    wire = [n for r in fp.decode.reads for n in r.names]
     claimed = sorted(ir.fields_read(fp.encode.claim))
     view = FrameView(
         name=frame.name, spec_name=frame.name, cls=cls, doc=frame.doc,

@@ -25,7 +25,7 @@ from protodsl.codecs import state_env, state_of
 from protodsl.ir import BitsField, BytesField, IntField, KvMapField, ListField, Protocol
 from protodsl.ir import expr as ir
 from protodsl.ir.model import BitMember, Element, IntType, Record, RecordMember, VarintField
-from protodsl.plan import Fixed, FramePlan, Read, RestFraming, RestOfFrame, plan_of
+from protodsl.plan import Fixed, FramePlan, RestOfFrame, plan_of
 
 Node = Element | RecordMember | BitMember
 
@@ -51,15 +51,6 @@ class Span:
     @property
     def end(self) -> int:
         return self.offset + self.length
-
-
-def _reads(plan: FramePlan) -> tuple[Read, ...]:
-    """Every read of the frame, in the order the codec makes them."""
-    framing = plan.decode.framing
-    if isinstance(framing, RestFraming):
-        length = (framing.length,) if framing.length is not None else ()
-        return plan.decode.header + length + framing.body
-    return plan.decode.header + framing.prefix + framing.tail
 
 
 def varint_width(value: int) -> int:
@@ -99,7 +90,7 @@ class Layout:
                     if v is not None})
         out: list[Span] = []
         off = 0
-        for r in _reads(plan):
+        for r in plan.decode.reads:
             off = r.offset if r.offset is not None else off
             env[ir.More.key] = int(off < consumed)
             if r.present is not None and not ir.evaluate(r.present, env):

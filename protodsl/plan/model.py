@@ -193,6 +193,15 @@ class DecodePlan:
     header: tuple[Read, ...]
     framing: SizedFraming | RestFraming
 
+    @property
+    def reads(self) -> tuple[Read, ...]:
+        """Every element of the frame as decode reads it, in wire order."""
+        framing = self.framing
+        if isinstance(framing, RestFraming):
+            length = () if framing.length is None else (framing.length,)
+            return (*self.header, *length, *framing.body)
+        return (*self.header, *framing.prefix, *framing.tail)
+
 
 # ------------------------------------------------------------------ encoding
 
