@@ -31,7 +31,7 @@ from protodsl.ir.model import (
     RecordMember,
     ValueNode,
 )
-from protodsl.plan import ProtocolPlan, plan_of
+from protodsl.plan import ProtocolPlan, markers, plan_of
 
 # Ports the protocols are known by; any other spec has none (its heuristic, or
 # the preference, finds it).
@@ -192,8 +192,7 @@ def _kvmaps(protocol: Protocol) -> list[str]:
 def _recognisable(plan: ProtocolPlan) -> bool:
     """Every frame has a constant at a fixed offset of its header: a stream
     can be told apart from others by its first frame."""
-    return all(any(c for r in f.decode.header for v in r.values for c in v.checks
-                   if type(c).__name__ == "MustEqual") for f in plan.frames)
+    return all(markers(f) for f in plan.frames)
 
 
 def _dispatch(plan: ProtocolPlan) -> str:

@@ -1,6 +1,7 @@
 """The codec plan: the IR lowered once into what every backend prints."""
 
 from protodsl.plan.lower import check_plan, plan_of
+from protodsl.plan.markers import Marker, markers
 from protodsl.plan.model import (
     BuilderPlan,
     BuiltId,
@@ -37,9 +38,9 @@ from protodsl.plan.model import (
 __all__ = [
     "BuilderPlan", "BuiltId", "Check", "Computed", "DecodePlan", "DerivedHeader",
     "Discriminator", "EncodePlan", "FitCheck", "Fixed", "FramePlan", "HeaderRecords", "IntRun",
-    "LengthCheck", "Measured",
+    "LengthCheck", "Marker", "Measured",
     "MustBeMember", "MustEqual", "MustMatchChecksum", "ProtocolPlan", "Read", "RecordPlan",
     "Recount",
     "RestFraming", "RestOfFrame", "RolesPlan", "Size", "SizeStep", "SizedFraming", "Value",
-    "Write", "check_plan", "plan_of",
+    "Write", "check_plan", "markers", "plan_of",
 ]
