@@ -59,18 +59,21 @@ def _scope_names(scope: Frame | Record) -> list[str]:
     return out
 
 
+def _claim(used: set[str], wanted: str, prefixes: tuple[str, ...] = ("",)) -> str:
+    """`wanted`, with `_` appended while an identifier it gives (each prefix and
+    it) is in `used`; those identifiers are then used."""
+    base = wanted
+    while any(p + base in used for p in prefixes):
+        base += "_"
+    used.update(p + base for p in prefixes)
+    return base
+
+
 def claimed(names: list[str], taken: frozenset[str] = frozenset()) -> dict[str, str]:
     """The Go name of each of a scope's spec names, claimed in order: CamelCase,
     with `_` appended while another name (or one in `taken`) has it."""
     used = set(taken)
-    out: dict[str, str] = {}
-    for name in names:
-        go = camel(name)
-        while go in used:
-            go += "_"
-        used.add(go)
-        out[name] = go
-    return out
+    return {name: _claim(used, camel(name)) for name in names}
 
 
 def members(scope: Frame | Record) -> dict[str, str]:
@@ -220,11 +223,7 @@ def go_names(protocol: Protocol) -> GoNames:
     used = set(RESERVED)
 
     def claim(wanted: str, prefixes: tuple[str, ...] = ("",)) -> str:
-        base = wanted
-        while any(p + base in used for p in prefixes):
-            base += "_"
-        used.update(p + base for p in prefixes)
-        return base
+        return _claim(used, wanted, prefixes)
 
     enums = {e.name: claim(camel(e.name), _ENUM) for e in protocol.enums}
     records = {r.name: claim(camel(r.name), _RECORD) for r in protocol.records}
