@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +43,25 @@ docs pages with specs of their own have their runner, tests/docs)."""
 def guide_text() -> str:
     """The README and the guide pages in docs/, one text."""
     return "\n".join((ROOT / page).read_text("utf-8") for page in GUIDE)
+
+
+def run_cli(argv: list[str], stdin: bytes | None = None) -> tuple[int, bytes, str]:
+    """`protodsl` main(argv) in this process (no interpreter to start), with
+    stdin holding `stdin`: exit status, the bytes written to stdout, stderr."""
+    from protodsl.cli import main
+
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    err = io.StringIO()
+    saved = sys.stdout, sys.stderr, sys.stdin
+    sys.stdout, sys.stderr = out, err
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin or b""), encoding="utf-8")
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        out.flush()
+        sys.stdout, sys.stderr, sys.stdin = saved
+    buffer = out.buffer
+    assert isinstance(buffer, io.BytesIO)
+    return code, buffer.getvalue(), err.getvalue()

@@ -12,7 +12,6 @@ edit here; a placeholder this file does not know fails the test."""
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import os
@@ -27,8 +26,7 @@ from typing import Any
 
 import pytest
 
-from protodsl.cli import main
-from tests.helpers import SPECS, guide_text, load_vectors
+from tests.helpers import SPECS, guide_text, load_vectors, run_cli
 
 README = guide_text()  # README.md and the guide pages in docs/
 BOLT_FRAMES = [bytes.fromhex(f["hex"]) for f in load_vectors("bolt-v1.json")["frames"]]
@@ -182,7 +180,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _decoded_json() -> str:
-    code, out, err = run(["decode", "specs/bolt.proto-dsl", "frames.bin"])
+    code, out, err = run_cli(["decode", "specs/bolt.proto-dsl", "frames.bin"])
     assert code == 0, err
     return out.decode()
 
@@ -221,26 +219,6 @@ def fill(words: list[str], plugin: Path) -> tuple[list[str], bytes | None]:
         out.append(w)
         previous = w
     return out, stdin
-
-
-def run(argv: list[str], stdin: bytes | None = None) -> tuple[int, bytes, str]:
-    """main(argv) in this process, with stdin holding `stdin`: exit status, the
-    bytes written to stdout, stderr."""
-    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    err = io.StringIO()
-    saved = sys.stdout, sys.stderr, sys.stdin
-    sys.stdout, sys.stderr = out, err
-    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin or b""), encoding="utf-8")
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        out.flush()
-        sys.stdout, sys.stderr, sys.stdin = saved
-    buffer = out.buffer
-    assert isinstance(buffer, io.BytesIO)
-    return code, buffer.getvalue(), err.getvalue()
 
 
 def check_output(argv: list[str], raw: bytes) -> None:
@@ -287,14 +265,14 @@ def test_the_readme_shows_every_command() -> None:
 @pytest.mark.parametrize(("form", "words"), FORMS, ids=[" ".join(w) for _, w in FORMS])
 def test_synopsis_form_runs(form: str, words: list[str], workdir: Path, plugin: Path) -> None:
     argv, stdin = fill(words, plugin)
-    code, out, err = run(argv, stdin)
+    code, out, err = run_cli(argv, stdin)
     assert code == 0, f"{' '.join(words)} (from `{form}`): exit {code}\n{err}"
     check_output(argv, out)
 
 
 @pytest.mark.parametrize("example", examples(README), ids=lambda e: e.command[:60])
 def test_example_prints_what_the_readme_shows(example: Example, workdir: Path) -> None:
-    code, out, err = run(shlex.split(example.command)[1:])
+    code, out, err = run_cli(shlex.split(example.command)[1:])
     assert code == 0, err
     shown = re.sub(r"\s*\n\s*", " ", "\n".join(example.output)).strip()
     pattern = ".*".join(re.escape(part) for part in shown.split("..."))
@@ -305,7 +283,7 @@ def test_example_prints_what_the_readme_shows(example: Example, workdir: Path) -
 @pytest.mark.parametrize("command", quick_start(README))
 def test_quick_start_commands_run(command: str, workdir: Path) -> None:
     argv = shlex.split(command)[1:]
-    code, out, err = run(argv)
+    code, out, err = run_cli(argv)
     assert code == 0, f"{command}: exit {code}\n{err}"
     check_output(argv, out)
 

@@ -10,8 +10,10 @@ the diff before committing it)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -22,11 +24,12 @@ import pytest
 from protodsl.diagnostics import SpecError
 from protodsl.fmt import format_source
 from protodsl.passes.pipeline import compile_file
-from tests.helpers import ROOT
+from tests.helpers import ROOT, run_cli
 
 DOCS = ("language.md", "tutorial.md")
 FENCE = re.compile(r"^```(?P<info>[^\n]*)\n(?P<body>.*?)^```\n", re.M | re.S)
 REGEN = os.environ.get("PROTODSL_REGEN") == "1"
+SHELL = re.compile(r"[|&;<>$`'\"\\]")  # what only a shell reads
 TIMING = re.compile(r"in \d+(\.\d+)? s \(\d+ examples/s")  # `protodsl test`'s last line
 
 
@@ -44,8 +47,15 @@ def blocks(page: str) -> list[Block]:
 
 
 def _run(command: str, cwd: Path) -> str:
-    """One `$` line through bash, in the page's folder, with this Python's
-    `protodsl` first on PATH; stdout and stderr together, as a terminal shows them."""
+    """One `$` line in the page's folder; stdout and stderr together, as a
+    terminal shows them. A plain `protodsl` command runs in this process, as the
+    README's do (tests.helpers.run_cli); any other line (a pipeline, grep) through
+    bash, with this Python's `protodsl` first on PATH."""
+    words = shlex.split(command)
+    if words[0] == "protodsl" and not SHELL.search(command):
+        with contextlib.chdir(cwd):
+            _, out, err = run_cli(words[1:])
+        return out.decode() + err
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "NO_COLOR": "1", "COLUMNS": "100"}
     done = subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True,
